@@ -1,0 +1,3 @@
+from costaudit.cli.main import main
+
+main()

@@ -1,0 +1,118 @@
+"""What every command shares: consoles, error → exit-code mapping, writing the report, progress.
+
+Reports go to stdout (or `--out`, opened only once the report exists, so a failed run never leaves an
+empty file behind); progress, warnings and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import functools
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import typer
+from rich.console import Console, RenderableType
+
+from costaudit.errors import ExitCode, InputError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+REPORT_WIDTH = 120
+
+
+class OutputFormat(enum.StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+def stderr_console() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def stdout_console() -> Console:
+    return Console(highlight=False, width=None if sys.stdout.isatty() else REPORT_WIDTH)
+
+
+def print_input_error(error: InputError) -> None:
+    console = stderr_console()
+    for problem in (error, *error.also):
+        console.print(f"[bold red]error:[/] {problem}", markup=True, highlight=False)
+
+
+def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Map errors to exit codes: bad input → 3 with one line per problem, anything unexpected → 4."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except InputError as error:
+            print_input_error(error)
+            raise typer.Exit(ExitCode.BAD_INPUT) from None
+        except KeyboardInterrupt:
+            stderr_console().print("interrupted")
+            raise typer.Exit(130) from None
+        except Exception as error:
+            console = stderr_console()
+            console.print(f"[bold red]internal error:[/] {type(error).__name__}: {error}")
+            if os.environ.get("COSTAUDIT_DEBUG"):
+                console.print(traceback.format_exc(), markup=False)
+            else:
+                console.print(
+                    "This is a bug in costaudit. Set COSTAUDIT_DEBUG=1 to see the traceback."
+                )
+            raise typer.Exit(ExitCode.INTERNAL) from None
+
+    return wrapper
+
+
+def render_to_text(parts: Sequence[RenderableType], *, width: int = REPORT_WIDTH) -> str:
+    """Rich renderables as plain text (for `--out` files and non-terminal stdout)."""
+    console = Console(width=width, record=True, file=open(os.devnull, "w"), color_system=None)  # noqa: SIM115, PTH123
+    for part in parts:
+        console.print(part)
+        console.print()
+    text = console.export_text()
+    console.file.close()
+    return text
+
+
+def emit(report: str | Sequence[RenderableType], out: Path | None) -> None:
+    """Write the report to `out` (created late) or stdout."""
+    if out is not None:
+        text = report if isinstance(report, str) else render_to_text(report)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(str(out), f"cannot write: {exc.strerror}") from None
+        return
+    if isinstance(report, str):
+        sys.stdout.write(report)
+        sys.stdout.flush()
+        return
+    console = stdout_console()
+    for part in report:
+        console.print(part)
+        console.print()
+
+
+@contextlib.contextmanager
+def progress(label: str) -> Iterator[Callable[[int], None]]:
+    """A live record counter on stderr when it is a terminal; silent otherwise."""
+    console = stderr_console()
+    if not console.is_terminal:
+        yield lambda _count: None
+        return
+    with console.status(f"{label}…") as status:
+        yield lambda count: status.update(f"{label}… {count:,} records")

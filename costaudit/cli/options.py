@@ -1,0 +1,141 @@
+"""Options shared by several commands, spelled and documented once."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from costaudit.cli.common import OutputFormat
+
+PricingOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--pricing",
+        metavar="FILE",
+        help="Price table YAML; repeat to layer files (later files override earlier ones per model). "
+        "Default: $COSTAUDIT_PRICING, else the bundled table.",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+OutputOpt = Annotated[
+    OutputFormat,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="table|json|csv|markdown",
+        help="Report format.",
+        case_sensitive=False,
+    ),
+]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        metavar="FILE",
+        help="Write the report to this file instead of stdout.",
+        dir_okay=False,
+        show_default=False,
+    ),
+]
+PlotsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--plots",
+        metavar="DIR",
+        help="Write PNG charts into this directory.",
+        file_okay=False,
+        show_default=False,
+    ),
+]
+FormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        metavar="FORMAT",
+        help="Force a log format instead of detecting it per file (see `costaudit formats`).",
+        show_default=False,
+    ),
+]
+MapOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map",
+        metavar="COLUMN=PATH",
+        help="Map a canonical column onto another field: COLUMN=dotted.path (repeatable). Implies the generic reader.",
+        show_default=False,
+    ),
+]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        metavar="MODEL",
+        help="Price records that name no model (token-count traces) as this model.",
+        show_default=False,
+    ),
+]
+DaysOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--days",
+        metavar="N",
+        help="Length of the logged period in days (overrides the span of the timestamps); monthly = total × 30 / days.",
+        show_default=False,
+    ),
+]
+GroupByOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--group-by",
+        metavar="KEY",
+        help="Break costs down by a field: user, feature, tags, provider, a metadata key, or source (the file). "
+        "Repeat or comma-separate for several.",
+        show_default=False,
+    ),
+]
+StrictOpt = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        help="Stop at the first bad record (exit 3) instead of skipping and counting it.",
+    ),
+]
+
+
+def parse_days(value: str | None) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        days = Decimal(value)
+    except InvalidOperation:
+        raise typer.BadParameter(
+            f"`{value}` is not a number of days", param_hint="--days"
+        ) from None
+    if not days.is_finite() or days <= 0:
+        raise typer.BadParameter("must be a positive number of days", param_hint="--days")
+    return days
+
+
+def parse_mapping(items: list[str] | None, allowed: tuple[str, ...]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for item in items or []:
+        column, sep, path = item.partition("=")
+        column, path = column.strip(), path.strip()
+        if not sep or not column or not path:
+            raise typer.BadParameter(f"`{item}` is not COLUMN=dotted.path", param_hint="--map")
+        if column not in allowed:
+            raise typer.BadParameter(
+                f"`{column}` is not a canonical column (one of: {', '.join(allowed)})",
+                param_hint="--map",
+            )
+        mapping[column] = path
+    return mapping
+
+
+def split_list(items: list[str] | None) -> list[str]:
+    """`--group-by a,b --group-by c` → [a, b, c]."""
+    return [part.strip() for item in items or [] for part in item.split(",") if part.strip()]

@@ -1,0 +1,373 @@
+"""What a request table costs and what it looks like: totals, per model, per group, tokens, complexity.
+
+Monthly cost = total cost × days-per-month (30) / window days, where the window is the span of the
+requests' timestamps unless the user gives `--days`. Without timestamps and without `--days` there is no
+window, so no monthly figure is printed (and the output says why) rather than a guessed one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from costaudit.config.pricing import PriceTable
+from costaudit.core.complexity import CLASS_NAMES, COMPLEX_FROM, SIMPLE_BELOW, complexity_classes
+from costaudit.core.pricing import (
+    CostLine,
+    ModelResolver,
+    PriceAssignment,
+    assign_prices,
+    cost_lines,
+    total_cost,
+)
+
+DAYS_PER_MONTH = Decimal(30)
+NS_PER_DAY = Decimal(86_400_000_000_000)
+PERCENTILES = (50, 90, 99)
+HISTOGRAM_BINS = 10
+
+
+@dataclass(frozen=True)
+class Window:
+    """The time the requests span; `days` is None when it cannot be known."""
+
+    start: datetime | None
+    end: datetime | None
+    days: Decimal | None
+    source: str
+    """`timestamps`, `--days`, or `none`."""
+
+
+@dataclass(frozen=True)
+class TokenTotals:
+    input: int = 0
+    cached_input: int = 0
+    cache_write: int = 0
+    cache_write_1h: int = 0
+    output: int = 0
+    reasoning: int = 0
+
+
+@dataclass(frozen=True)
+class CostRow:
+    """One row of a per-model or per-group table."""
+
+    key: tuple[str | None, ...]
+    price_id: str | None
+    requests: int
+    tokens: TokenTotals
+    cost: Decimal | None
+    monthly: Decimal | None
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Token-count percentiles of one population of requests."""
+
+    requests: int
+    mean: float
+    percentiles: dict[int, float]
+    maximum: int
+
+
+@dataclass(frozen=True)
+class ComplexityReport:
+    scored: int
+    unscored: int
+    classes: dict[str, int]
+    histogram: list[int]
+    """Requests per score bin [0, 0.1), [0.1, 0.2), … [0.9, 1.0]."""
+    mean: float | None
+    percentiles: dict[int, float]
+    input_by_class: dict[str, Distribution]
+    output_by_class: dict[str, Distribution]
+
+
+@dataclass(frozen=True)
+class Histogram:
+    edges: list[float]
+    counts: list[int]
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str
+    detail: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything `costaudit analyze` reports."""
+
+    records_read: int
+    records_priced: int
+    records_unpriced: int
+    records_skipped: int
+    window: Window
+    tokens: TokenTotals
+    total_cost: Decimal
+    monthly_cost: Decimal | None
+    models: list[CostRow]
+    groups: list[CostRow]
+    group_by: tuple[str, ...]
+    input_tokens: dict[str, Distribution]
+    output_tokens: dict[str, Distribution]
+    complexity: ComplexityReport
+    token_sources: dict[str, int]
+    token_histograms: dict[str, Histogram] = field(default_factory=dict)
+    hourly_requests: list[tuple[datetime, int]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def observed_window(requests: pd.DataFrame, days: Decimal | None) -> Window:
+    """The observed span of absolute timestamps (relative trace times count when nothing else does)."""
+    stamps = requests["timestamp"].array.asi8 if len(requests) else np.zeros(0, dtype=np.int64)
+    present = stamps != np.iinfo(np.int64).min
+    relative = requests["relative_time"].to_numpy(dtype=bool) if len(requests) else present
+    chosen = present & ~relative if (present & ~relative).any() else present & relative
+    start = end = None
+    span_days: Decimal | None = None
+    if chosen.any():
+        low, high = int(stamps[chosen].min()), int(stamps[chosen].max())
+        if not relative[chosen].all():
+            start = datetime.fromtimestamp(low / 1e9, tz=UTC)
+            end = datetime.fromtimestamp(high / 1e9, tz=UTC)
+        if high > low:
+            span_days = Decimal(high - low) / NS_PER_DAY
+    if days is not None:
+        return Window(start, end, days, "--days")
+    if span_days is not None:
+        return Window(start, end, span_days, "timestamps")
+    return Window(start, end, None, "none")
+
+
+def monthly(
+    cost: Decimal | None, window: Window, days_per_month: Decimal = DAYS_PER_MONTH
+) -> Decimal | None:
+    if cost is None or window.days is None:
+        return None
+    return cost * days_per_month / window.days
+
+
+def _distribution(values: npt.NDArray[np.int64]) -> Distribution:
+    if not len(values):
+        return Distribution(0, 0.0, dict.fromkeys(PERCENTILES, 0.0), 0)
+    return Distribution(
+        requests=len(values),
+        mean=float(values.mean()),
+        percentiles={p: float(np.percentile(values, p)) for p in PERCENTILES},
+        maximum=int(values.max()),
+    )
+
+
+def _totals(lines: Sequence[CostLine]) -> TokenTotals:
+    return TokenTotals(
+        input=sum(line.tokens.input for line in lines),
+        cached_input=sum(line.tokens.cached_input for line in lines),
+        cache_write=sum(line.tokens.cache_write for line in lines),
+        cache_write_1h=sum(line.tokens.cache_write_1h for line in lines),
+        output=sum(line.tokens.output for line in lines),
+        reasoning=sum(line.tokens.reasoning for line in lines),
+    )
+
+
+def _rows(lines: Sequence[CostLine], window: Window, *, by_groups: bool) -> list[CostRow]:
+    buckets: dict[tuple[str | None, ...], list[CostLine]] = {}
+    for line in lines:
+        key = line.groups if by_groups else (line.model,)
+        buckets.setdefault(key, []).append(line)
+    rows = []
+    for key, members in buckets.items():
+        priced = [line for line in members if line.cost is not None]
+        cost = total_cost(priced) if priced else None
+        price_ids = {line.price_id for line in members}
+        rows.append(
+            CostRow(
+                key=key,
+                price_id=price_ids.pop() if len(price_ids) == 1 and not by_groups else None,
+                requests=sum(line.tokens.requests for line in members),
+                tokens=_totals(members),
+                cost=cost,
+                monthly=monthly(cost, window),
+            )
+        )
+    rows.sort(
+        key=lambda row: (-(row.cost or Decimal(-1)), -row.requests, tuple(str(k) for k in row.key))
+    )
+    return rows
+
+
+def _complexity(requests: pd.DataFrame) -> ComplexityReport:
+    scores = requests["complexity"].to_numpy(dtype=np.float64)
+    classes = complexity_classes(scores)
+    known = ~np.isnan(scores)
+    histogram = (
+        np.histogram(scores[known], bins=HISTOGRAM_BINS, range=(0.0, 1.0))[0]
+        if known.any()
+        else None
+    )
+    inputs = requests["input_tokens"].to_numpy(dtype=np.int64)
+    outputs = requests["output_tokens"].to_numpy(dtype=np.int64)
+    return ComplexityReport(
+        scored=int(known.sum()),
+        unscored=int((~known).sum()),
+        classes={name: int((classes == index).sum()) for index, name in enumerate(CLASS_NAMES)},
+        histogram=[int(value) for value in histogram]
+        if histogram is not None
+        else [0] * HISTOGRAM_BINS,
+        mean=float(scores[known].mean()) if known.any() else None,
+        percentiles={p: float(np.percentile(scores[known], p)) for p in PERCENTILES}
+        if known.any()
+        else {},
+        input_by_class={
+            name: _distribution(inputs[classes == i]) for i, name in enumerate(CLASS_NAMES)
+        },
+        output_by_class={
+            name: _distribution(outputs[classes == i]) for i, name in enumerate(CLASS_NAMES)
+        },
+    )
+
+
+def provider_column(assignment: PriceAssignment, table: PriceTable) -> pd.Series:
+    """Each request's provider according to the price table (missing when unpriced)."""
+    providers = [table.models[price_id].provider for price_id in assignment.price_ids]
+    names = sorted(set(providers))
+    lookup = np.array([names.index(provider) for provider in providers] + [-1], dtype=np.int32)
+    codes = lookup[assignment.price_code]
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(names)))
+
+
+def _per_model_distributions(requests: pd.DataFrame, column: str) -> dict[str, Distribution]:
+    result = {"(all)": _distribution(requests[column].to_numpy(dtype=np.int64))}
+    for model, part in requests.groupby("model", observed=True, sort=True):
+        result[str(model)] = _distribution(part[column].to_numpy(dtype=np.int64))
+    return result
+
+
+def log_histogram(values: npt.NDArray[np.int64], bins: int = 30) -> Histogram:
+    """Counts over geometrically spaced bins (token counts span orders of magnitude)."""
+    clipped = np.maximum(values, 1)
+    top = float(clipped.max()) + 1 if len(clipped) else 2.0
+    edges = np.geomspace(1.0, max(top, 2.0), bins + 1)
+    counts, _ = np.histogram(clipped, bins=edges)
+    return Histogram(edges=[float(edge) for edge in edges], counts=[int(value) for value in counts])
+
+
+def hourly_requests(requests: pd.DataFrame) -> list[tuple[datetime, int]]:
+    """Requests per clock hour (UTC), gaps filled with zeros; relative trace times start at the epoch."""
+    stamps = requests["timestamp"].dropna()
+    if stamps.empty:
+        return []
+    counts = stamps.dt.floor("h").value_counts().sort_index()
+    full = counts.reindex(pd.date_range(counts.index[0], counts.index[-1], freq="h"), fill_value=0)
+    return [(stamp.to_pydatetime(), int(value)) for stamp, value in full.items()]
+
+
+def token_source_shares(requests: pd.DataFrame) -> dict[str, int]:
+    """Tokens (input + output) by where their counts came from: usage, tokenized or estimated."""
+    totals = requests["input_tokens"] + requests["output_tokens"]
+    sums = totals.groupby(requests["token_source"], observed=False).sum()
+    return {str(name): int(value) for name, value in sums.items()}
+
+
+def _problems(
+    lines: Sequence[CostLine],
+    skipped: Counter[str],
+    notes: Counter[str],
+    predates: int,
+    window: Window,
+) -> list[Problem]:
+    problems: list[Problem] = []
+    unpriced: Counter[str] = Counter()
+    no_batch: Counter[str] = Counter()
+    for line in lines:
+        if line.price_id is None:
+            unpriced[line.model] += line.tokens.requests
+        elif line.cost is None:
+            no_batch[line.price_id] += line.tokens.requests
+    problems += [
+        Problem("unpriced_model", model, count) for model, count in sorted(unpriced.items())
+    ]
+    problems += [
+        Problem("no_batch_price", model, count) for model, count in sorted(no_batch.items())
+    ]
+    problems += [Problem("skipped", reason, count) for reason, count in sorted(skipped.items())]
+    if predates:
+        problems.append(
+            Problem("before_first_price", "requests dated before the model's first price", predates)
+        )
+    problems += [Problem("note", note, count) for note, count in sorted(notes.items())]
+    if window.days is None:
+        problems.append(
+            Problem(
+                "no_window",
+                "no timestamps span a time window: give --days to get a monthly cost",
+                1,
+            )
+        )
+    return problems
+
+
+@dataclass(frozen=True)
+class IngestFacts:
+    """What ingestion knows that the analysis reports: counts, skips and notes."""
+
+    records_read: int
+    skipped: Counter[str]
+    notes: Counter[str]
+
+
+def analyze(
+    requests: pd.DataFrame,
+    table: PriceTable,
+    facts: IngestFacts,
+    *,
+    group_by: Sequence[str] = (),
+    days: Decimal | None = None,
+) -> Analysis:
+    """Price and describe a request table."""
+    resolver = ModelResolver(table)
+    assignment = assign_prices(requests, table, resolver)
+    if "provider" in group_by and "provider" not in requests:
+        requests = requests.assign(provider=provider_column(assignment, table))
+    lines = cost_lines(requests, table, assignment, by=group_by)
+    window = observed_window(requests, days)
+    total = total_cost(lines)
+    priced = sum(line.tokens.requests for line in lines if line.cost is not None)
+    skipped = sum(facts.skipped.values())
+    return Analysis(
+        records_read=facts.records_read,
+        records_priced=priced,
+        records_unpriced=len(requests) - priced,
+        records_skipped=skipped,
+        window=window,
+        tokens=_totals(lines),
+        total_cost=total,
+        monthly_cost=monthly(total, window),
+        models=_rows(lines, window, by_groups=False),
+        groups=_rows(lines, window, by_groups=True) if group_by else [],
+        group_by=tuple(group_by),
+        input_tokens=_per_model_distributions(requests, "input_tokens"),
+        output_tokens=_per_model_distributions(requests, "output_tokens"),
+        complexity=_complexity(requests),
+        token_sources=token_source_shares(requests),
+        token_histograms={
+            "input": log_histogram(requests["input_tokens"].to_numpy(dtype=np.int64)),
+            "output": log_histogram(requests["output_tokens"].to_numpy(dtype=np.int64)),
+        },
+        hourly_requests=hourly_requests(requests),
+        problems=_problems(
+            lines, facts.skipped, facts.notes, int(assignment.predates_price.sum()), window
+        ),
+    )
+
+
+__all__ = ["COMPLEX_FROM", "SIMPLE_BELOW", "Analysis", "IngestFacts", "analyze"]

@@ -1,0 +1,125 @@
+"""Anthropic Messages API responses and Message Batches results.
+
+Anthropic's `input_tokens` EXCLUDES cache reads and writes, unlike OpenAI's and Gemini's prompt counts:
+total input = input_tokens + cache_read_input_tokens + cache_creation_input_tokens. Cache writes are
+split into 5-minute and 1-hour TTLs by `cache_creation.ephemeral_{5m,1h}_input_tokens`; thinking tokens
+are already inside `output_tokens`. Batch result lines (`{custom_id, result: {type, message}}`) are
+billed at batch prices; results that did not succeed were not billed and are skipped with their type.
+Responses carry no timestamp, so a logging wrapper's `timestamp`-like key is used when present.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from costaudit.ingest.formats.common import (
+    content_text,
+    dig,
+    first_timestamp,
+    model_name,
+    optional_count,
+    string_groups,
+    token_count,
+)
+from costaudit.ingest.problems import BadRecord
+from costaudit.ingest.table import Draft, Message
+
+NAME = "anthropic"
+
+
+def _is_message(record: Mapping[str, Any]) -> bool:
+    usage = record.get("usage")
+    return (
+        record.get("type") == "message" and isinstance(usage, Mapping) and "input_tokens" in usage
+    )
+
+
+def detect(record: Mapping[str, Any]) -> bool:
+    if "custom_id" in record and isinstance(record.get("result"), Mapping):
+        return True
+    if _is_message(record):
+        return True
+    response = record.get("response")
+    return isinstance(response, Mapping) and _is_message(response)
+
+
+def apply_usage(draft: Draft, usage: Mapping[str, Any]) -> None:
+    """Convert Anthropic usage to the canonical (OpenAI-inclusive) convention."""
+    uncached = token_count(usage.get("input_tokens", 0), "usage.input_tokens")
+    reads = optional_count(usage, "cache_read_input_tokens", "cache-read tokens")
+    writes = optional_count(usage, "cache_creation_input_tokens", "cache-creation tokens")
+    split = usage.get("cache_creation")
+    one_hour = optional_count(split, "ephemeral_1h_input_tokens", "1-hour cache-creation tokens")
+    five_min = optional_count(split, "ephemeral_5m_input_tokens", "5-minute cache-creation tokens")
+    if isinstance(split, Mapping) and not writes:
+        writes = one_hour + five_min
+    draft.input_tokens = uncached + reads + writes
+    draft.cached_input_tokens = reads
+    draft.cache_write_tokens = writes
+    draft.cache_write_1h_tokens = one_hour
+    draft.output_tokens = token_count(usage.get("output_tokens", 0), "usage.output_tokens")
+    draft.reasoning_tokens = optional_count(
+        usage.get("output_tokens_details"), "thinking_tokens", "thinking tokens"
+    )
+    if usage.get("service_tier") == "batch":
+        draft.batch = True
+
+
+def request_messages(request: Mapping[str, Any]) -> list[Message]:
+    messages: list[Message] = []
+    system = request.get("system")
+    if system:
+        messages.append(("system", content_text(system), None))
+    raw = request.get("messages")
+    if raw is not None and not isinstance(raw, list):
+        raise BadRecord("`messages` is not a list")
+    for message in raw or []:
+        if not isinstance(message, Mapping):
+            raise BadRecord("a message is not an object")
+        messages.append(
+            (str(message.get("role") or "user"), content_text(message.get("content")), None)
+        )
+    return messages
+
+
+def _message_of(
+    record: Mapping[str, Any],
+) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None, bool]:
+    result = record.get("result")
+    if "custom_id" in record and isinstance(result, Mapping):
+        kind = result.get("type")
+        if kind != "succeeded":
+            raise BadRecord(f"batch result {kind or 'without type'} (not billed)")
+        message = result.get("message")
+        if not isinstance(message, Mapping):
+            raise BadRecord("succeeded batch result without a message")
+        return None, message, True
+    response = record.get("response")
+    if isinstance(response, Mapping):
+        request = record.get("request")
+        return (request if isinstance(request, Mapping) else None), response, False
+    return None, record, False
+
+
+def extract(record: Mapping[str, Any]) -> Draft:
+    request, message, batch = _message_of(record)
+    draft = Draft(batch=batch, timestamp=first_timestamp(record))
+    if message is not None:
+        draft.model = model_name(message.get("model"))
+        usage = message.get("usage")
+        if not isinstance(usage, Mapping):
+            raise BadRecord("message without usage")
+        apply_usage(draft, usage)
+    if request is not None:
+        draft.model = draft.model or model_name(request.get("model"))
+        draft.messages = request_messages(request)
+        user = dig(request, "metadata", "user_id")
+        if isinstance(user, str) and user:
+            draft.groups = {"user": user}
+    extra = string_groups(record.get("metadata"))
+    if extra:
+        draft.groups = {**extra, **(draft.groups or {})}
+    if draft.model is None:
+        raise BadRecord("no model name")
+    return draft

@@ -1,0 +1,238 @@
+"""OpenAI Chat Completions and Responses API logs, and Batch API input/output lines.
+
+Accepted line shapes:
+- a response body (`chat.completion` or `response`);
+- a gateway record `{"request": {...}, "response": {...}}` (plus optional timestamp/metadata keys);
+- a request alone (`model` + `messages`, or `model` + `input`): tokens are counted from the text;
+- Batch API output `{"custom_id", "response": {"body": ...}}` and input `{"custom_id", "body": ...}`,
+  both billed at batch prices.
+
+OpenAI's `prompt_tokens`/`input_tokens` already include cached tokens, and `completion_tokens` include
+reasoning tokens — the canonical convention, so counts are taken as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from costaudit.ingest.formats.common import (
+    content_text,
+    dig,
+    first_timestamp,
+    model_name,
+    optional_count,
+    string_groups,
+    token_count,
+)
+from costaudit.ingest.problems import BadRecord
+from costaudit.ingest.table import Draft, Message
+
+NAME = "openai"
+
+
+def _is_response_body(record: Mapping[str, Any]) -> bool:
+    kind = record.get("object")
+    if kind in {"chat.completion", "response", "text_completion"}:
+        return True
+    usage = record.get("usage")
+    if isinstance(usage, Mapping):
+        return "choices" in record or ("output" in record and "input_tokens" in usage)
+    return "choices" in record and "model" in record
+
+
+def _is_request(record: Mapping[str, Any]) -> bool:
+    return (
+        "model" in record and ("messages" in record or "input" in record) and "usage" not in record
+    )
+
+
+def detect(record: Mapping[str, Any]) -> bool:
+    """True for every OpenAI line shape listed in the module docstring."""
+    if "custom_id" in record:
+        return isinstance(record.get("body"), Mapping) or isinstance(
+            dig(record, "response", "body"), Mapping
+        )
+    if isinstance(record.get("request"), Mapping) or isinstance(record.get("response"), Mapping):
+        response = record.get("response")
+        request = record.get("request")
+        return (isinstance(response, Mapping) and _is_response_body(response)) or (
+            isinstance(request, Mapping) and _is_request(request)
+        )
+    return _is_response_body(record) or _is_request(record)
+
+
+def _tool_call_text(message: Mapping[str, Any]) -> str:
+    calls = message.get("tool_calls")
+    if not isinstance(calls, list):
+        return ""
+    parts = []
+    for call in calls:
+        function = dig(call, "function") if isinstance(call, Mapping) else None
+        if isinstance(function, Mapping):
+            parts.append(str(function.get("name") or ""))
+            parts.append(str(function.get("arguments") or ""))
+    return "\n".join(part for part in parts if part)
+
+
+def chat_messages(messages: object) -> list[Message]:
+    """(role, text, name) for each chat message; tool calls count as the assistant's text."""
+    if not isinstance(messages, list):
+        raise BadRecord("`messages` is not a list")
+    result: list[Message] = []
+    for message in messages:
+        if not isinstance(message, Mapping):
+            raise BadRecord("a message is not an object")
+        role = message.get("role")
+        text = content_text(message.get("content"))
+        tools = _tool_call_text(message)
+        if tools:
+            text = f"{text}\n{tools}" if text else tools
+        name = message.get("name")
+        result.append((str(role or "user"), text, name if isinstance(name, str) else None))
+    return result
+
+
+def responses_messages(request: Mapping[str, Any]) -> list[Message]:
+    """Messages of a Responses API request: `instructions` as system, then `input` (text or items)."""
+    result: list[Message] = []
+    instructions = request.get("instructions")
+    if isinstance(instructions, str) and instructions:
+        result.append(("system", instructions, None))
+    items = request.get("input")
+    if isinstance(items, str):
+        result.append(("user", items, None))
+    elif isinstance(items, list):
+        for item in items:
+            if isinstance(item, str):
+                result.append(("user", item, None))
+            elif isinstance(item, Mapping):
+                text = content_text(item.get("content")) or str(
+                    item.get("output") or item.get("arguments") or ""
+                )
+                result.append((str(item.get("role") or item.get("type") or "user"), text, None))
+    else:
+        raise BadRecord("`input` is neither text nor a list of items")
+    return result
+
+
+def request_messages(request: Mapping[str, Any]) -> list[Message]:
+    if "messages" in request:
+        return chat_messages(request["messages"])
+    return responses_messages(request)
+
+
+def _completion_text(response: Mapping[str, Any]) -> str:
+    choices = response.get("choices")
+    if isinstance(choices, list):
+        texts = []
+        for choice in choices:
+            message = choice.get("message") if isinstance(choice, Mapping) else None
+            if isinstance(message, Mapping):
+                texts.append(content_text(message.get("content")))
+                texts.append(_tool_call_text(message))
+            elif isinstance(choice, Mapping) and isinstance(choice.get("text"), str):
+                texts.append(choice["text"])
+        return "\n".join(text for text in texts if text)
+    output = response.get("output")
+    if isinstance(output, list):
+        return "\n".join(
+            content_text(item.get("content")) for item in output if isinstance(item, Mapping)
+        )
+    return ""
+
+
+def apply_usage(draft: Draft, usage: Mapping[str, Any]) -> None:
+    """Chat (`prompt_tokens`…) or Responses (`input_tokens`…) usage; both include cached and reasoning."""
+    if "prompt_tokens" in usage or "completion_tokens" in usage:
+        draft.input_tokens = token_count(usage.get("prompt_tokens", 0), "usage.prompt_tokens")
+        draft.output_tokens = token_count(
+            usage.get("completion_tokens", 0), "usage.completion_tokens"
+        )
+        input_details = usage.get("prompt_tokens_details")
+        output_details = usage.get("completion_tokens_details")
+    elif "input_tokens" in usage or "output_tokens" in usage:
+        draft.input_tokens = token_count(usage.get("input_tokens", 0), "usage.input_tokens")
+        draft.output_tokens = token_count(usage.get("output_tokens", 0), "usage.output_tokens")
+        input_details = usage.get("input_tokens_details")
+        output_details = usage.get("output_tokens_details")
+    else:
+        raise BadRecord("`usage` has no token counts")
+    draft.cached_input_tokens = optional_count(input_details, "cached_tokens", "cached tokens")
+    draft.cache_write_tokens = optional_count(
+        input_details, "cache_write_tokens", "cache-write tokens"
+    )
+    draft.reasoning_tokens = optional_count(output_details, "reasoning_tokens", "reasoning tokens")
+
+
+def _request_groups(request: Mapping[str, Any]) -> dict[str, str]:
+    groups = string_groups(request.get("metadata"))
+    user = request.get("user") or request.get("safety_identifier")
+    if isinstance(user, str) and user:
+        groups["user"] = user
+    return groups
+
+
+def _fill_from_response(draft: Draft, response: Mapping[str, Any]) -> None:
+    draft.model = model_name(response.get("model")) or draft.model
+    created = response.get("created", response.get("created_at"))
+    if draft.timestamp is None and created is not None:
+        draft.timestamp = created
+    usage = response.get("usage")
+    if isinstance(usage, Mapping):
+        apply_usage(draft, usage)
+    elif usage is not None:
+        raise BadRecord("`usage` is not an object")
+    else:
+        draft.completion = _completion_text(response)
+
+
+def _fill_from_request(draft: Draft, request: Mapping[str, Any]) -> None:
+    draft.model = draft.model or model_name(request.get("model"))
+    if "messages" in request or "input" in request:
+        draft.messages = request_messages(request)
+    groups = _request_groups(request)
+    if groups:
+        draft.groups = {**(draft.groups or {}), **groups}
+
+
+def _split(
+    record: Mapping[str, Any],
+) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None, bool]:
+    """(request, response, batch) of any accepted line shape."""
+    if "custom_id" in record:
+        body = dig(record, "response", "body")
+        if isinstance(body, Mapping):
+            return None, body, True
+        return record.get("body"), None, True
+    request = record.get("request")
+    response = record.get("response")
+    if isinstance(request, Mapping) or isinstance(response, Mapping):
+        return (
+            request if isinstance(request, Mapping) else None,
+            response if isinstance(response, Mapping) else None,
+            bool(record.get("batch") is True),
+        )
+    if _is_response_body(record):
+        return None, record, False
+    return record, None, False
+
+
+def extract(record: Mapping[str, Any]) -> Draft:
+    """One OpenAI log line → a draft."""
+    request, response, batch = _split(record)
+    draft = Draft(batch=batch)
+    draft.timestamp = first_timestamp(record)
+    if request is not None:
+        _fill_from_request(draft, request)
+    if response is not None:
+        if response.get("object") == "chat.completion.chunk" and not response.get("usage"):
+            raise BadRecord("stream chunk without usage (not a billed call)")
+        _fill_from_response(draft, response)
+    if "request" in record or "response" in record:
+        extra = string_groups(record.get("metadata"))
+        if extra:
+            draft.groups = {**extra, **(draft.groups or {})}
+    if draft.model is None:
+        raise BadRecord("no model name")
+    return draft

@@ -1,0 +1,467 @@
+"""The canonical request table, and the builder readers fill one record at a time.
+
+Every log format becomes the same table: one row per billed LLM call, token counts in the OpenAI
+convention (input_tokens INCLUDES cached and cache-written tokens; output_tokens INCLUDES reasoning).
+The builder keeps plain Python lists for at most one chunk of records; each full chunk is converted to
+compact numpy arrays, so memory follows the size of the request table, not of the raw log.
+Prompt text lives only inside the chunk being built: it is tokenized, scored for complexity and hashed,
+then dropped; it never reaches the table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from costaudit.core.complexity import complexity_score
+from costaudit.ingest.problems import BadRecord, Problems
+from costaudit.ingest.timestamps import to_epoch_ns
+from costaudit.ingest.tokenizer import PromptPieces, chat_prompt_pieces, count_pieces, encoder_for
+
+TOKEN_COLUMNS = (
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
+TOKEN_SOURCES = ("usage", "tokenized", "estimated")
+"""Where a row's token counts come from: provider-reported, counted here, or a stand-in tokenizer."""
+
+USAGE, TOKENIZED, ESTIMATED = range(3)
+QUALITY_PREFIX = "quality:"
+"""Column-name prefix of per-model quality labels (`quality:<model>`)."""
+DEFAULT_CHUNK_ROWS = 65_536
+MAX_GROUP_COLUMNS = 32
+RESERVED_COLUMNS = frozenset(
+    {
+        "timestamp",
+        "model",
+        "price_id",
+        "batch",
+        "token_source",
+        "complexity",
+        "prompt_hash",
+        "relative_time",
+        "source",
+        *TOKEN_COLUMNS,
+    }
+)
+
+Message = tuple[str, str, str | None]
+"""(role, text content, optional name) of one chat message."""
+
+
+@dataclass(slots=True)
+class Draft:
+    """One record as a reader understood it, before validation and tokenization."""
+
+    model: str | None = None
+    timestamp: object = None
+    relative_time: bool = False
+    input_tokens: int | None = None
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    output_tokens: int | None = None
+    reasoning_tokens: int = 0
+    batch: bool = False
+    messages: list[Message] | None = None
+    completion: str | None = None
+    complexity: float | None = None
+    groups: dict[str, str] | None = None
+    quality: dict[str, float] | None = None
+    """Per-model quality labels (e.g. correctness 0/1 of each model's answer), for routing what-ifs."""
+    prefix_hashes: list[int] | None = None
+    """Chained prefix-block hashes of the prompt (e.g. Mooncake `hash_ids`), for cache replay."""
+    prefix_block_tokens: int | None = None
+
+
+def _check_counts(draft: Draft) -> None:
+    """Reject impossible usage (e.g. more cached than total input) instead of pricing it."""
+    for name in TOKEN_COLUMNS:
+        value = getattr(draft, name)
+        if value is not None and value < 0:
+            raise BadRecord(f"negative {name.replace('_', ' ')}")
+    total = draft.input_tokens
+    if total is not None and draft.cached_input_tokens + draft.cache_write_tokens > total:
+        raise BadRecord("cached plus cache-write tokens exceed input tokens")
+    if draft.cache_write_1h_tokens > draft.cache_write_tokens:
+        raise BadRecord("1-hour cache-write tokens exceed cache-write tokens")
+    if draft.output_tokens is not None and draft.reasoning_tokens > draft.output_tokens:
+        raise BadRecord("reasoning tokens exceed output tokens")
+
+
+def prompt_hash(model: str | None, messages: Sequence[Message]) -> int:
+    """Stable 64-bit key of a normalised prompt (whitespace collapsed), for exact-duplicate caching."""
+    digest = hashlib.blake2b(digest_size=8)
+    digest.update((model or "").encode())
+    for role, content, name in messages:
+        digest.update(b"\x1e" + role.encode() + b"\x1f" + (name or "").encode() + b"\x1f")
+        digest.update(" ".join(content.split()).encode())
+    value = int.from_bytes(digest.digest(), "little")
+    return value or 1
+
+
+def _complexity_inputs(messages: Sequence[Message]) -> tuple[str, int]:
+    """The text a router sees (the last user turn, or the whole prompt) and the number of user turns."""
+    user_turns = [content for role, content, _ in messages if role == "user"]
+    text = user_turns[-1] if user_turns else "\n".join(content for _, content, _ in messages)
+    return text, max(1, len(user_turns))
+
+
+@dataclass
+class _Pending:
+    """Rows of the current chunk whose token counts are still to be counted."""
+
+    rows: list[int] = field(default_factory=list)
+    encodings: list[str] = field(default_factory=list)
+    prompts: list[PromptPieces | None] = field(default_factory=list)
+    completions: list[str | None] = field(default_factory=list)
+
+
+@dataclass
+class _Chunk:
+    lines: list[int] = field(default_factory=list)
+    timestamps: list[object] = field(default_factory=list)
+    relative: list[bool] = field(default_factory=list)
+    models: list[int] = field(default_factory=list)
+    sources: list[int] = field(default_factory=list)
+    tokens: dict[str, list[int]] = field(
+        default_factory=lambda: {name: [] for name in TOKEN_COLUMNS}
+    )
+    batch: list[bool] = field(default_factory=list)
+    token_source: list[int] = field(default_factory=list)
+    complexity: list[float] = field(default_factory=list)
+    complexity_text: dict[int, tuple[str, int]] = field(default_factory=dict)
+    prompt_hash: list[int] = field(default_factory=list)
+    groups: dict[str, list[str | None]] = field(default_factory=dict)
+    quality: dict[str, list[float]] = field(default_factory=dict)
+    prefix: list[list[int] | None] = field(default_factory=list)
+    pending: _Pending = field(default_factory=_Pending)
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
+class Categories:
+    """A growing string → code dictionary, so categorical columns are built without re-hashing."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, int] = {}
+        self.names: list[str] = []
+
+    def code(self, value: str | None) -> int:
+        if value is None:
+            return -1
+        found = self.codes.get(value)
+        if found is None:
+            found = self.codes[value] = len(self.names)
+            self.names.append(value)
+        return found
+
+    def categorical(self, codes: npt.NDArray[np.int32]) -> pd.Series:
+        """A categorical column whose categories are the values seen, in first-seen order."""
+        return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(self.names)))
+
+
+@dataclass
+class RequestTableParts:
+    """Finished columns, chunk by chunk."""
+
+    arrays: dict[str, list[npt.NDArray[np.generic]]] = field(default_factory=dict)
+    groups: dict[str, list[npt.NDArray[np.int32]]] = field(default_factory=dict)
+    quality: dict[str, list[npt.NDArray[np.float64]]] = field(default_factory=dict)
+    prefix_counts: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    prefix_hashes: list[npt.NDArray[np.uint64]] = field(default_factory=list)
+    rows: int = 0
+
+    def add(self, name: str, values: npt.NDArray[np.generic]) -> None:
+        self.arrays.setdefault(name, []).append(values)
+
+
+class TableBuilder:
+    """Collects drafts into the canonical request table in bounded chunks."""
+
+    def __init__(
+        self,
+        problems: Problems,
+        tokenizer_for: Callable[[str | None], str],
+        *,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    ) -> None:
+        self.problems = problems
+        self.tokenizer_for = tokenizer_for
+        self.chunk_rows = chunk_rows
+        self.models = Categories()
+        self.sources = Categories()
+        self.group_values: dict[str, Categories] = {}
+        self.parts = RequestTableParts()
+        self.estimated_encodings: set[str] = set()
+        self.prefix_block_tokens: int | None = None
+        self._chunk = _Chunk()
+        self._current_file = ""
+
+    def add(self, draft: Draft, file: str, line: int) -> None:
+        """Validate one draft and append it; a bad draft is skipped and counted."""
+        try:
+            _check_counts(draft)
+        except BadRecord as bad:
+            self.problems.skip(file, line, bad.reason)
+            return
+        if draft.input_tokens is None and draft.messages is None:
+            self.problems.skip(file, line, "no token usage and no prompt to count")
+            return
+        chunk = self._chunk
+        row = len(chunk)
+        chunk.lines.append(line)
+        chunk.timestamps.append(draft.timestamp)
+        chunk.relative.append(draft.relative_time)
+        chunk.models.append(self.models.code(draft.model))
+        chunk.sources.append(self.sources.code(file))
+        self._append_tokens(chunk, row, draft)
+        chunk.batch.append(draft.batch)
+        self._append_prompt_features(chunk, row, draft)
+        self._append_groups(chunk, row, draft.groups)
+        self._append_quality(chunk, row, draft.quality)
+        chunk.prefix.append(self._prefix(draft))
+        if len(chunk) >= self.chunk_rows:
+            self.flush()
+
+    def _append_tokens(self, chunk: _Chunk, row: int, draft: Draft) -> None:
+        tokens = chunk.tokens
+        needs_input = draft.input_tokens is None
+        needs_output = draft.output_tokens is None
+        tokens["input_tokens"].append(draft.input_tokens or 0)
+        tokens["cached_input_tokens"].append(draft.cached_input_tokens)
+        tokens["cache_write_tokens"].append(draft.cache_write_tokens)
+        tokens["cache_write_1h_tokens"].append(draft.cache_write_1h_tokens)
+        tokens["output_tokens"].append(draft.output_tokens or 0)
+        tokens["reasoning_tokens"].append(draft.reasoning_tokens)
+        chunk.token_source.append(USAGE)
+        if needs_output and draft.completion is None and not needs_input:
+            self.problems.note("records with usage but no output count: output counted as 0")
+        if needs_input or (needs_output and draft.completion is not None):
+            pending = chunk.pending
+            pending.rows.append(row)
+            pending.encodings.append(self.tokenizer_for(draft.model))
+            pending.prompts.append(
+                chat_prompt_pieces(draft.messages)
+                if needs_input and draft.messages is not None
+                else None
+            )
+            pending.completions.append(draft.completion if needs_output else None)
+            if needs_output and draft.completion is None:
+                self.problems.note("requests logged without a response: output tokens counted as 0")
+
+    def _append_prompt_features(self, chunk: _Chunk, row: int, draft: Draft) -> None:
+        messages = draft.messages
+        if messages:
+            chunk.prompt_hash.append(prompt_hash(draft.model, messages))
+            if draft.complexity is None:
+                chunk.complexity_text[row] = _complexity_inputs(messages)
+        else:
+            chunk.prompt_hash.append(0)
+        chunk.complexity.append(np.nan if draft.complexity is None else draft.complexity)
+
+    def _append_groups(self, chunk: _Chunk, row: int, groups: dict[str, str] | None) -> None:
+        if groups:
+            for key, value in groups.items():
+                column = chunk.groups.get(key)
+                if column is None:
+                    if key in RESERVED_COLUMNS:
+                        continue
+                    if len(self.group_values) >= MAX_GROUP_COLUMNS and key not in self.group_values:
+                        self.problems.note(
+                            f"more than {MAX_GROUP_COLUMNS} grouping keys: extra keys ignored"
+                        )
+                        continue
+                    column = chunk.groups[key] = [None] * row
+                    self.group_values.setdefault(key, Categories())
+                column.append(value)
+        for column in chunk.groups.values():
+            if len(column) <= row:
+                column.append(None)
+
+    def _append_quality(self, chunk: _Chunk, row: int, quality: dict[str, float] | None) -> None:
+        for model, value in (quality or {}).items():
+            column = chunk.quality.get(model)
+            if column is None:
+                column = chunk.quality[model] = [np.nan] * row
+            column.append(value)
+        for column in chunk.quality.values():
+            if len(column) <= row:
+                column.append(np.nan)
+
+    def _prefix(self, draft: Draft) -> list[int] | None:
+        if draft.prefix_hashes is None:
+            return None
+        if self.prefix_block_tokens is None:
+            self.prefix_block_tokens = draft.prefix_block_tokens
+        elif draft.prefix_block_tokens != self.prefix_block_tokens:
+            self.problems.note(
+                "prefix hashes with a different block size than earlier records were ignored"
+            )
+            return None
+        return draft.prefix_hashes
+
+    def flush(self) -> None:
+        """Finish the current chunk: count pending tokens, convert timestamps, store compact arrays."""
+        chunk = self._chunk
+        if not len(chunk):
+            return
+        self._count_pending(chunk)
+        self._score_complexity(chunk)
+        timestamps, bad_time = to_epoch_ns(chunk.timestamps)
+        keep = ~bad_time
+        for row in np.flatnonzero(bad_time).tolist():
+            self.problems.skip(
+                self.sources.names[chunk.sources[row]], chunk.lines[row], "unreadable timestamp"
+            )
+        self._store(chunk, timestamps, keep)
+        self._chunk = _Chunk()
+
+    def _count_pending(self, chunk: _Chunk) -> None:
+        pending = chunk.pending
+        if not pending.rows:
+            return
+        by_encoding: dict[str, list[int]] = {}
+        for index, encoding in enumerate(pending.encodings):
+            by_encoding.setdefault(encoding, []).append(index)
+        for encoding, indexes in by_encoding.items():
+            encoder = encoder_for(encoding)
+            if encoder.estimated:
+                self.estimated_encodings.add(encoding)
+            source = ESTIMATED if encoder.estimated else TOKENIZED
+            prompt_idx = [i for i in indexes if pending.prompts[i] is not None]
+            prompts = [pending.prompts[i] for i in prompt_idx]
+            counts = count_pieces(encoder, [p for p in prompts if p is not None])
+            for i, count in zip(prompt_idx, counts.tolist(), strict=True):
+                row = pending.rows[i]
+                chunk.tokens["input_tokens"][row] = count
+                chunk.token_source[row] = source
+            completion_idx = [i for i in indexes if pending.completions[i] is not None]
+            texts = [pending.completions[i] or "" for i in completion_idx]
+            for i, count in zip(completion_idx, encoder.count(texts).tolist(), strict=True):
+                row = pending.rows[i]
+                chunk.tokens["output_tokens"][row] = count
+                chunk.token_source[row] = source
+
+    def _score_complexity(self, chunk: _Chunk) -> None:
+        input_tokens = chunk.tokens["input_tokens"]
+        for row, (text, turns) in chunk.complexity_text.items():
+            chunk.complexity[row] = complexity_score(
+                text, turns=turns, prompt_tokens=input_tokens[row]
+            )
+
+    def _store(
+        self, chunk: _Chunk, timestamps: npt.NDArray[np.int64], keep: npt.NDArray[np.bool_]
+    ) -> None:
+        parts = self.parts
+        parts.add("timestamp", timestamps[keep])
+        parts.add("relative_time", np.asarray(chunk.relative, dtype=np.bool_)[keep])
+        parts.add("model", np.asarray(chunk.models, dtype=np.int32)[keep])
+        parts.add("source", np.asarray(chunk.sources, dtype=np.int32)[keep])
+        for name, values in chunk.tokens.items():
+            parts.add(name, np.asarray(values, dtype=np.int64)[keep])
+        parts.add("batch", np.asarray(chunk.batch, dtype=np.bool_)[keep])
+        parts.add("token_source", np.asarray(chunk.token_source, dtype=np.int8)[keep])
+        parts.add("complexity", np.asarray(chunk.complexity, dtype=np.float32)[keep])
+        parts.add("prompt_hash", np.asarray(chunk.prompt_hash, dtype=np.uint64)[keep])
+        stored_rows = int(keep.sum())
+        self._store_quality(chunk, keep)
+        self._store_prefix(chunk, keep)
+        for key, categories in self.group_values.items():
+            column = chunk.groups.get(key)
+            codes = (
+                np.fromiter(
+                    (categories.code(value) for value in column), dtype=np.int32, count=len(column)
+                )[keep]
+                if column is not None
+                else np.full(stored_rows, -1, dtype=np.int32)
+            )
+            if key not in parts.groups:
+                parts.groups[key] = [np.full(parts.rows, -1, dtype=np.int32)]
+            parts.groups[key].append(codes)
+        parts.rows += stored_rows
+
+    def _store_quality(self, chunk: _Chunk, keep: npt.NDArray[np.bool_]) -> None:
+        parts = self.parts
+        for model in chunk.quality.keys() | parts.quality.keys():
+            if model not in parts.quality:
+                parts.quality[model] = [np.full(parts.rows, np.nan)]
+            column = chunk.quality.get(model)
+            values = (
+                np.asarray(column, dtype=np.float64)[keep]
+                if column is not None
+                else np.full(int(keep.sum()), np.nan)
+            )
+            parts.quality[model].append(values)
+
+    def _store_prefix(self, chunk: _Chunk, keep: npt.NDArray[np.bool_]) -> None:
+        kept = [
+            hashes for hashes, wanted in zip(chunk.prefix, keep.tolist(), strict=True) if wanted
+        ]
+        counts = np.fromiter(
+            (len(h) if h is not None else 0 for h in kept), dtype=np.int64, count=len(kept)
+        )
+        self.parts.prefix_counts.append(counts)
+        if counts.any():
+            flat = [value for hashes in kept if hashes for value in hashes]
+            self.parts.prefix_hashes.append(np.asarray(flat, dtype=np.uint64))
+
+    def prefix_blocks(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64], int] | None:
+        """(offsets, hashes, block tokens) of the stored rows, or None when no record had hashes."""
+        if self.prefix_block_tokens is None or not self.parts.prefix_hashes:
+            return None
+        counts = np.concatenate(self.parts.prefix_counts)
+        offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return offsets, np.concatenate(self.parts.prefix_hashes), self.prefix_block_tokens
+
+    @property
+    def rows(self) -> int:
+        return self.parts.rows + len(self._chunk)
+
+    def finish(self) -> pd.DataFrame:
+        """The canonical request table (see module docstring for the column meanings)."""
+        self.flush()
+        parts = self.parts
+
+        def joined(name: str, dtype: str) -> npt.NDArray[np.generic]:
+            pieces = parts.arrays.get(name)
+            return np.concatenate(pieces) if pieces else np.zeros(0, dtype=dtype)
+
+        timestamps = joined("timestamp", "int64").astype(np.int64)
+        columns: dict[str, object] = {
+            "timestamp": pd.to_datetime(timestamps.view("datetime64[ns]"), utc=True),
+            "relative_time": joined("relative_time", "bool"),
+            "model": self.models.categorical(joined("model", "int32").astype(np.int32)),
+        }
+        for name in TOKEN_COLUMNS:
+            columns[name] = joined(name, "int64")
+        columns["batch"] = joined("batch", "bool")
+        columns["token_source"] = pd.Categorical.from_codes(
+            joined("token_source", "int8").astype(np.int8),
+            dtype=pd.CategoricalDtype(list(TOKEN_SOURCES)),
+        )
+        columns["complexity"] = joined("complexity", "float32")
+        columns["prompt_hash"] = joined("prompt_hash", "uint64")
+        columns["source"] = self.sources.categorical(joined("source", "int32").astype(np.int32))
+        for key, categories in self.group_values.items():
+            pieces = parts.groups.get(key, [])
+            codes = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
+            if len(codes) < parts.rows:
+                codes = np.concatenate(
+                    [codes, np.full(parts.rows - len(codes), -1, dtype=np.int32)]
+                )
+            columns[key] = categories.categorical(codes)
+        for model, labels in parts.quality.items():
+            columns[f"{QUALITY_PREFIX}{model}"] = np.concatenate(labels)
+        return pd.DataFrame(columns)

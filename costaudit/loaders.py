@@ -1,0 +1,183 @@
+"""The I/O boundary for configuration: YAML files → validated models, with errors that name file and field.
+
+YAML floats are read as `Decimal` from their source text, so `0.15` in a price table is exactly 0.15.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from costaudit.config.pricing import PriceTable
+from costaudit.errors import InputError, Location
+
+PRICING_ENV = "COSTAUDIT_PRICING"
+"""Environment variable with the default list of price tables (separated like PATH)."""
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class _DecimalSafeLoader(yaml.SafeLoader):
+    """Safe YAML loader that keeps floats exact as `Decimal`."""
+
+
+def _construct_decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
+    text = str(loader.construct_scalar(node)).replace("_", "")  # type: ignore[arg-type]
+    lowered = text.lower()
+    if lowered in {".inf", "+.inf"}:
+        return Decimal("Infinity")
+    if lowered == "-.inf":
+        return Decimal("-Infinity")
+    if lowered == ".nan":
+        return Decimal("NaN")
+    try:
+        return Decimal(text)
+    except InvalidOperation as exc:  # pragma: no cover - the YAML resolver only hands us floats
+        raise yaml.constructor.ConstructorError(
+            None, None, f"not a number: {text}", node.start_mark
+        ) from exc
+
+
+_DecimalSafeLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file safely; any problem becomes an `InputError` naming the file (and line)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(str(path), "file not found") from None
+    except IsADirectoryError:
+        raise InputError(str(path), "is a directory, expected a YAML file") from None
+    except UnicodeDecodeError:
+        raise InputError(str(path), "not a UTF-8 text file") from None
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read: {exc.strerror}") from None
+    try:
+        return yaml.load(text, Loader=_DecimalSafeLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else None
+        raise InputError(Location(str(path), line=line), f"invalid YAML: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise InputError(str(path), f"invalid YAML: {exc}") from None
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(top level)"
+
+
+def validation_problems(path: Path | str, exc: ValidationError) -> list[InputError]:
+    """One `InputError` per pydantic error, each naming the dotted field and a plain message."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(item for item in error["loc"] if not str(item).startswith("function-"))
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling)"
+        elif error["type"] == "missing":
+            message = "required key is missing"
+        problems.append(InputError(Location(str(path), field=_field_path(loc)), message))
+    return problems
+
+
+def validate_file(path: Path, model: type[ModelT]) -> ModelT:
+    """Read YAML at `path` and validate it as `model`; raise the first problem, carrying the rest."""
+    data = read_yaml(path)
+    if data is None:
+        raise InputError(str(path), "file is empty")
+    if not isinstance(data, dict):
+        raise InputError(str(path), "expected a mapping at the top level")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = validation_problems(path, exc)
+        first = problems[0]
+        first.also = tuple(problems[1:])
+        raise first from None
+
+
+@dataclass(frozen=True)
+class LoadedPrices:
+    """The effective price table and the files it was layered from (with their sha256)."""
+
+    table: PriceTable
+    files: tuple[Path, ...]
+    digests: tuple[str, ...]
+
+    @property
+    def digest(self) -> str:
+        """One hash for the whole layered table, so a baseline can tell that prices changed."""
+        return hashlib.sha256("\n".join(self.digests).encode()).hexdigest()
+
+
+def default_price_table_path() -> Path:
+    """The packaged table; in a source checkout, the repository's `pricing/default.yaml`."""
+    packaged = importlib.resources.files("costaudit") / "pricing" / "default.yaml"
+    if packaged.is_file():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "pricing" / "default.yaml"
+
+
+def price_table_paths(explicit: Sequence[Path] | None) -> list[Path]:
+    """`--pricing` files if given, else `$COSTAUDIT_PRICING`, else the packaged default."""
+    if explicit:
+        return list(explicit)
+    from_env = os.environ.get(PRICING_ENV, "").strip()
+    if from_env:
+        return [Path(item) for item in from_env.split(os.pathsep) if item.strip()]
+    return [default_price_table_path()]
+
+
+def merge_tables(tables: Sequence[PriceTable]) -> PriceTable:
+    """Layer tables: a later table replaces an earlier one's entry for the same id, per section.
+
+    The result keeps the first (base) table's `effective` date: overrides such as negotiated discounts
+    are usually older than the list prices they sit on and should not make the whole table look stale.
+    """
+    models: dict[str, Any] = {}
+    hardware: dict[str, Any] = {}
+    self_hosted: dict[str, Any] = {}
+    tokenizers: dict[str, Any] = {}
+    cache_rules: dict[str, Any] = {}
+    for table in tables:
+        models.update(table.models)
+        hardware.update(table.hardware)
+        self_hosted.update(table.self_hosted)
+        tokenizers.update(table.tokenizers)
+        cache_rules.update(table.cache_rules)
+    return PriceTable.model_validate(
+        {
+            "schema_version": 1,
+            "effective": tables[0].effective,
+            "models": dict(sorted(models.items())),
+            "hardware": dict(sorted(hardware.items())),
+            "self_hosted": dict(sorted(self_hosted.items())),
+            "tokenizers": tokenizers,
+            "cache_rules": cache_rules,
+        }
+    )
+
+
+def load_prices(explicit: Sequence[Path] | None = None) -> LoadedPrices:
+    """Load and layer the price tables the user asked for (or the default)."""
+    paths = price_table_paths(explicit)
+    tables = [validate_file(path, PriceTable) for path in paths]
+    digests = tuple(hashlib.sha256(path.read_bytes()).hexdigest() for path in paths)
+    table = tables[0] if len(tables) == 1 else merge_tables(tables)
+    return LoadedPrices(table=table, files=tuple(paths), digests=digests)

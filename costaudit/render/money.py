@@ -1,0 +1,49 @@
+"""How money and counts are written: exact decimal strings for machines, rounded for people."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+
+MICRO = Decimal("0.000001")
+CENT = Decimal("0.01")
+
+
+def decimal_str(value: Decimal | None, *, exact: bool = False) -> str | None:
+    """A decimal string without exponent: exact when asked, else rounded to micro-dollars."""
+    if value is None:
+        return None
+    shown = value if exact else value.quantize(MICRO, rounding=ROUND_HALF_EVEN)
+    text = format(shown, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def usd(value: Decimal | None) -> str:
+    """`$1,234.56`; amounts under a dollar keep enough digits to be seen ($0.0042)."""
+    if value is None:
+        return "—"
+    if value != 0 and abs(value) < 1:
+        return f"${value.quantize(MICRO, rounding=ROUND_HALF_EVEN).normalize():f}"
+    return f"${value.quantize(CENT, rounding=ROUND_HALF_EVEN):,.2f}"
+
+
+def signed_usd(value: Decimal) -> str:
+    sign = "+" if value > 0 else "−" if value < 0 else "±"
+    return f"{sign}{usd(abs(value))}"
+
+
+def count(value: int | float) -> str:
+    return f"{value:,.0f}"
+
+
+def tokens(value: int) -> str:
+    """Compact token counts: 950, 12.3k, 4.56M, 7.89B."""
+    for limit, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "k")):
+        if abs(value) >= limit:
+            return f"{value / limit:.3g}{suffix}"
+    return str(value)
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value * 100:.{digits}f}%"
