@@ -6,6 +6,7 @@ gzip still reads, and `.gz`/`.zst` files are streamed without being unpacked on 
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import gzip
 import io
@@ -41,8 +42,9 @@ class Source:
     name: str
     path: Path | None
 
-    def open(self) -> BinaryIO:
-        """A binary stream of the (decompressed) content."""
+    @contextlib.contextmanager
+    def open(self) -> Iterator[BinaryIO]:
+        """A binary stream of the (decompressed) content; every layer is closed afterwards."""
         raw: BinaryIO
         if self.path is None:
             raw = sys.stdin.buffer
@@ -55,7 +57,14 @@ class Source:
                 raise InputError(self.name, "is a directory") from None
             except OSError as exc:
                 raise InputError(self.name, f"cannot read: {exc.strerror}") from None
-        return decompressed(raw, self.name)
+        stream = decompressed(raw, self.name)
+        try:
+            yield stream
+        finally:
+            if stream is not raw:
+                stream.close()
+            if self.path is not None:
+                raw.close()
 
 
 def decompressed(raw: BinaryIO, name: str) -> BinaryIO:

@@ -20,11 +20,15 @@ def decimal_str(value: Decimal | None, *, exact: bool = False) -> str | None:
 
 
 def usd(value: Decimal | None) -> str:
-    """`$1,234.56`; amounts under a dollar keep enough digits to be seen ($0.0042)."""
+    """`$1,234.56`; amounts under a dollar keep four significant digits ($0.1429, $0.000022)."""
     if value is None:
         return "—"
     if value != 0 and abs(value) < 1:
-        return f"${value.quantize(MICRO, rounding=ROUND_HALF_EVEN).normalize():f}"
+        step = Decimal(1).scaleb(value.adjusted() - 3)
+        small = value.quantize(step, rounding=ROUND_HALF_EVEN)
+        if abs(small) < 1:
+            digits = max(2, -small.normalize().as_tuple().exponent)  # type: ignore[operator]
+            return f"${small:.{digits}f}"
     return f"${value.quantize(CENT, rounding=ROUND_HALF_EVEN):,.2f}"
 
 

@@ -37,7 +37,8 @@ def _is_response_body(record: Mapping[str, Any]) -> bool:
         return True
     usage = record.get("usage")
     if isinstance(usage, Mapping):
-        return "choices" in record or ("output" in record and "input_tokens" in usage)
+        chat_usage = "prompt_tokens" in usage or "completion_tokens" in usage
+        return chat_usage or "choices" in record or ("output" in record and "input_tokens" in usage)
     return "choices" in record and "model" in record
 
 
