@@ -1,0 +1,415 @@
+"""Replay a log against a provider-style prefix (prompt) cache and count hit and write tokens.
+
+Providers and self-hosted servers all reuse KV state the same way: the prompt is cut into blocks, each
+block is identified by a hash chained over every block before it, and a request reuses the longest
+leading run of its blocks that are still cached. Chained hashes are what make a leading-run match
+correct: an equal hash at position k means the whole prefix up to that block is equal, so we never
+need prompt text once the hashes exist (Mooncake `hash_ids`, LiteLLM `prefix_block_hashes`, or
+`chained_block_hashes` over token ids).
+
+Per-request hashes are stored in CSR form (`PrefixBlocks`) so a million-request log is two flat
+arrays rather than a million Python lists; the replay itself is a tight loop over Python ints because
+it is inherently sequential (each request sees what earlier ones left in the cache).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import chain
+
+import numpy as np
+import numpy.typing as npt
+
+_HASH_BYTES = 8
+_CHAIN_SEED = bytes(_HASH_BYTES)
+"""The "previous hash" of a prompt's first block: all requests start from the same empty prefix."""
+
+
+@dataclass(frozen=True)
+class PrefixBlocks:
+    """Chained prefix-block hashes of every request, in CSR form.
+
+    Request i's hashes are `hashes[offsets[i]:offsets[i + 1]]`. Hash k identifies the first
+    (k + 1) × block_tokens tokens of the prompt; the last block of a request may be partial, in which
+    case its hash identifies the whole prompt.
+    """
+
+    offsets: npt.NDArray[np.int64]
+    hashes: npt.NDArray[np.uint64]
+    block_tokens: int
+
+    def __post_init__(self) -> None:
+        if self.block_tokens <= 0:
+            raise ValueError(f"block_tokens must be positive, got {self.block_tokens}")
+        if self.offsets.ndim != 1 or self.offsets.size == 0 or self.offsets[0] != 0:
+            raise ValueError("offsets must be a 1-D array starting at 0")
+        if self.offsets[-1] != self.hashes.size:
+            raise ValueError(
+                f"offsets end at {self.offsets[-1]} but there are {self.hashes.size} hashes"
+            )
+        if np.any(np.diff(self.offsets) < 0):
+            raise ValueError("offsets must be non-decreasing")
+
+    @property
+    def n_requests(self) -> int:
+        """How many requests the container describes."""
+        return int(self.offsets.size - 1)
+
+    @property
+    def block_counts(self) -> npt.NDArray[np.int64]:
+        """Number of hashes (blocks) of each request."""
+        return np.diff(self.offsets)
+
+    @classmethod
+    def from_lists(cls, hash_lists: Sequence[Sequence[int]], block_tokens: int) -> PrefixBlocks:
+        """Same as the module-level `from_lists`, for callers that prefer a constructor."""
+        return from_lists(hash_lists, block_tokens)
+
+
+def from_lists(hash_lists: Sequence[Sequence[int]], block_tokens: int) -> PrefixBlocks:
+    """Pack one list of chained hashes per request (e.g. Mooncake `hash_ids`) into CSR form."""
+    counts = np.fromiter(
+        (len(hashes) for hashes in hash_lists), dtype=np.int64, count=len(hash_lists)
+    )
+    offsets = _offsets_from_counts(counts)
+    flat = np.fromiter(chain.from_iterable(hash_lists), dtype=np.uint64, count=int(offsets[-1]))
+    return PrefixBlocks(offsets=offsets, hashes=flat, block_tokens=block_tokens)
+
+
+def _offsets_from_counts(counts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    offsets = np.zeros(counts.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return offsets
+
+
+def _position_in_request(offsets: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """For every flat block, its index within its own request (0, 1, … restarting per request)."""
+    counts = np.diff(offsets)
+    total = int(offsets[-1])
+    return np.arange(total, dtype=np.int64) - np.repeat(offsets[:-1], counts)
+
+
+def coarsen(blocks: PrefixBlocks, block_tokens: int) -> PrefixBlocks:
+    """Re-express the hashes at a coarser granularity that is a multiple k of the current one.
+
+    Providers match at different granularities (vLLM 16 tokens, DeepSeek 64, OpenAI 128 above its
+    minimum) and a log hashed once at a fine granularity can serve all of them: because hashes are
+    chained, fine hash k·j − 1 already identifies the first j coarse blocks. The last fine hash of a
+    request is kept when the request ends inside a coarse block, so that the trailing partial coarse
+    block still exists for partial-block accounting.
+    """
+    if block_tokens < blocks.block_tokens or block_tokens % blocks.block_tokens != 0:
+        raise ValueError(
+            f"block_tokens {block_tokens} is not a multiple of the current {blocks.block_tokens}"
+        )
+    factor = block_tokens // blocks.block_tokens
+    fine_counts = blocks.block_counts
+    coarse_counts = (fine_counts + factor - 1) // factor
+    coarse_offsets = _offsets_from_counts(coarse_counts)
+    coarse_position = _position_in_request(coarse_offsets)
+    last_fine = np.repeat(fine_counts - 1, coarse_counts)
+    fine_position = np.minimum((coarse_position + 1) * factor - 1, last_fine)
+    fine_index = np.repeat(blocks.offsets[:-1], coarse_counts) + fine_position
+    return PrefixBlocks(
+        offsets=coarse_offsets, hashes=blocks.hashes[fine_index], block_tokens=block_tokens
+    )
+
+
+def take(blocks: PrefixBlocks, indices: npt.NDArray[np.int64]) -> PrefixBlocks:
+    """The requests at `indices`, in that order (e.g. the share of traffic a router sends to a model)."""
+    picked = np.asarray(indices, dtype=np.int64)
+    counts = blocks.block_counts[picked]
+    offsets = _offsets_from_counts(counts)
+    source = np.repeat(blocks.offsets[:-1][picked], counts) + _position_in_request(offsets)
+    return PrefixBlocks(
+        offsets=offsets, hashes=blocks.hashes[source], block_tokens=blocks.block_tokens
+    )
+
+
+def chained_block_hashes(
+    token_ids: npt.NDArray[np.uint32] | Sequence[int], block_tokens: int
+) -> npt.NDArray[np.uint64]:
+    """Chained 64-bit hashes of a prompt's token blocks, the last (partial) block included.
+
+    Each hash covers the previous hash plus the block's tokens, so equal hashes mean equal prefixes.
+    Tokens are serialised as little-endian uint32 and hashed with BLAKE2b, never Python's `hash()`,
+    so the same prompt gets the same hashes on every run and platform and logs hashed on different
+    machines can be replayed together.
+    """
+    if block_tokens <= 0:
+        raise ValueError(f"block_tokens must be positive, got {block_tokens}")
+    tokens = np.asarray(token_ids, dtype="<u4")
+    if tokens.ndim != 1:
+        raise ValueError("token_ids must be one-dimensional")
+    data = tokens.tobytes()
+    step = block_tokens * tokens.itemsize
+    hashes: list[int] = []
+    previous = _CHAIN_SEED
+    for start in range(0, len(data), step):
+        block = data[start : start + step]
+        previous = hashlib.blake2b(previous + block, digest_size=_HASH_BYTES).digest()
+        hashes.append(int.from_bytes(previous, "little"))
+    return np.array(hashes, dtype=np.uint64)
+
+
+def _as_per_request(
+    value: int | npt.NDArray[np.int64], count: int, name: str
+) -> npt.NDArray[np.int64]:
+    array = np.broadcast_to(np.asarray(value, dtype=np.int64), (count,))
+    if np.any(array < 0):
+        raise ValueError(f"{name} must not be negative")
+    return array
+
+
+def synthetic_prefix_blocks(
+    input_tokens: npt.NDArray[np.int64],
+    shared_prefix_tokens: int | npt.NDArray[np.int64],
+    block_tokens: int,
+    group: npt.NDArray[np.int64] | None = None,
+) -> PrefixBlocks:
+    """Stand-in hashes for logs that have token counts but no text or hashes.
+
+    The best we can assume is a stable prefix (system prompt, tool definitions) of known length per
+    endpoint: every request of a group shares its first min(shared_prefix_tokens, input) tokens and
+    the rest is unique. A block's hash is shared only if the whole prefix it identifies lies in the
+    shared part; it is then keyed by (group, prefix length), so a short request's partial last block
+    matches only requests that cover exactly the same shared tokens. Hashes are dense ids starting
+    at 1 (shared prefixes first), like Mooncake's remapped ids. `shared_prefix_tokens` may be one
+    value or one per request.
+    """
+    if block_tokens <= 0:
+        raise ValueError(f"block_tokens must be positive, got {block_tokens}")
+    inputs = np.asarray(input_tokens, dtype=np.int64)
+    if inputs.ndim != 1:
+        raise ValueError("input_tokens must be one-dimensional")
+    inputs = _as_per_request(inputs, inputs.size, "input_tokens")
+    shared = _as_per_request(shared_prefix_tokens, inputs.size, "shared_prefix_tokens")
+    groups = np.zeros(inputs.size, dtype=np.int64) if group is None else np.asarray(group, np.int64)
+    if groups.shape != inputs.shape:
+        raise ValueError("group must have one value per request")
+    counts = -(-inputs // block_tokens)
+    offsets = _offsets_from_counts(counts)
+    request = np.repeat(np.arange(inputs.size, dtype=np.int64), counts)
+    prefix_end = np.minimum((_position_in_request(offsets) + 1) * block_tokens, inputs[request])
+    is_shared = prefix_end <= shared[request]
+    shared_keys = np.stack([groups[request][is_shared], prefix_end[is_shared]], axis=1)
+    _, shared_ids = np.unique(shared_keys, axis=0, return_inverse=True)
+    n_shared_ids = int(shared_ids.max()) + 1 if shared_ids.size else 0
+    hashes = np.empty(int(offsets[-1]), dtype=np.uint64)
+    hashes[is_shared] = shared_ids.reshape(-1).astype(np.uint64) + 1
+    n_unique = int(np.count_nonzero(~is_shared))
+    hashes[~is_shared] = np.arange(n_unique, dtype=np.uint64) + np.uint64(n_shared_ids + 1)
+    return PrefixBlocks(offsets=offsets, hashes=hashes, block_tokens=block_tokens)
+
+
+@dataclass(frozen=True)
+class CacheReplay:
+    """Per-request outcome of a cache replay, in the caller's original request order."""
+
+    hit_tokens: npt.NDArray[np.int64]
+    """Prompt tokens served from cache (billed at the read rate)."""
+    write_tokens: npt.NDArray[np.int64]
+    """Prompt tokens newly written to cache (billed at the write rate where writes cost extra)."""
+    input_tokens: npt.NDArray[np.int64]
+    """All prompt tokens, the denominator of the rates."""
+
+    @property
+    def hit_rate(self) -> float:
+        """Share of all prompt tokens served from cache; 0 when there is no input at all."""
+        total = int(self.input_tokens.sum())
+        return int(self.hit_tokens.sum()) / total if total else 0.0
+
+    @property
+    def write_rate(self) -> float:
+        """Share of all prompt tokens written to cache; 0 when there is no input at all."""
+        total = int(self.input_tokens.sum())
+        return int(self.write_tokens.sum()) / total if total else 0.0
+
+
+def _check_replay_inputs(
+    arrival_s: npt.NDArray[np.float64],
+    scope: npt.NDArray[np.int64],
+    blocks: PrefixBlocks,
+    input_tokens: npt.NDArray[np.int64],
+    ttl_s: float | None,
+    min_prefix_tokens: int,
+) -> None:
+    n = blocks.n_requests
+    for name, array in (("arrival_s", arrival_s), ("scope", scope), ("input_tokens", input_tokens)):
+        if np.shape(array) != (n,):
+            raise ValueError(f"{name} has shape {np.shape(array)}, expected ({n},) like blocks")
+    if not np.all(np.isfinite(arrival_s)):
+        raise ValueError("arrival_s must be finite")
+    if np.any(input_tokens < 0):
+        raise ValueError("input_tokens must not be negative")
+    if ttl_s is not None and not ttl_s >= 0:
+        raise ValueError(f"ttl_s must be >= 0 or None, got {ttl_s}")
+    if min_prefix_tokens < 0:
+        raise ValueError(f"min_prefix_tokens must be >= 0, got {min_prefix_tokens}")
+
+
+def _cacheable_block_counts(
+    blocks: PrefixBlocks, input_tokens: npt.NDArray[np.int64], count_partial_block: bool
+) -> npt.NDArray[np.int64]:
+    """Blocks of each request that take part in caching: full ones, plus the partial one if asked.
+
+    vLLM caches full blocks only, whereas the Mooncake-style estimate counts the trailing partial
+    block too. Hashes beyond what the input length covers are ignored.
+    """
+    covered = input_tokens // blocks.block_tokens
+    if count_partial_block:
+        covered = covered + (input_tokens % blocks.block_tokens > 0)
+    return np.minimum(blocks.block_counts, covered)
+
+
+def _leading_matches(
+    order: list[int],
+    arrival_s: list[float],
+    scope: list[int],
+    offsets: list[int],
+    hashes: list[int],
+    cacheable_blocks: list[int],
+    ttl_s: float | None,
+) -> list[int]:
+    """Matched leading blocks per request; the sequential heart of the replay, on plain Python ints.
+
+    A cache is a dict hash → last-used time per scope. Every cacheable block of a request is
+    written or refreshed after its lookup, so a block's last-used time is also the last time any
+    request used it.
+    """
+    horizon = math.inf if ttl_s is None else ttl_s
+    caches: dict[int, dict[int, float]] = {}
+    matched = [0] * len(order)
+    for request in order:
+        count = cacheable_blocks[request]
+        if count == 0:
+            continue
+        cache = caches.setdefault(scope[request], {})
+        now = arrival_s[request]
+        start = offsets[request]
+        request_hashes = hashes[start : start + count]
+        run = 0
+        for block_hash in request_hashes:
+            last_used = cache.get(block_hash)
+            if last_used is None or now - last_used > horizon:
+                break
+            run += 1
+        matched[request] = run
+        cache.update(dict.fromkeys(request_hashes, now))
+    return matched
+
+
+def replay_prefix_cache(
+    arrival_s: npt.NDArray[np.float64],
+    scope: npt.NDArray[np.int64],
+    blocks: PrefixBlocks,
+    input_tokens: npt.NDArray[np.int64],
+    *,
+    ttl_s: float | None,
+    min_prefix_tokens: int = 0,
+    count_partial_block: bool = False,
+) -> CacheReplay:
+    """Replay requests through a prefix cache and report hit and write tokens per request.
+
+    Semantics, chosen to mirror how providers bill rather than how a server evicts:
+
+    - Requests are processed in arrival order; ties keep their input order (stable sort). Results
+      are returned in the original request order.
+    - Each `scope` value (model, organisation, cache key) has its own cache, because KV state is
+      specific to a model and providers isolate caches per organisation.
+    - A request's match is the leading run of its cacheable block hashes that are in its scope's
+      cache and not expired. A block is present if its last use is at most `ttl_s` seconds before
+      the request (gap == ttl still hits); `ttl_s=None` never expires. There is no capacity limit.
+    - hit_tokens = matched blocks × block_tokens, capped at the input length. A hit shorter than
+      `min_prefix_tokens` counts as 0, as providers report no cached tokens below their minimum.
+    - A request whose input is below `min_prefix_tokens` neither reads nor writes: providers skip
+      caching for it entirely.
+    - After the lookup every cacheable block of the request is written or refreshed with last-used
+      = its arrival time, so a hit restarts the TTL (Anthropic: "refreshed … each time the cached
+      content is used"). An entry is usable by the very next request, even one arriving at the same
+      instant (providers that publish entries only once the response starts are not modelled).
+    - Cacheable blocks are the full blocks, plus the trailing partial block when
+      `count_partial_block` is set; write_tokens = cacheable tokens (capped at the input) − hit
+      tokens, never negative.
+
+    With `count_partial_block=True`, `ttl_s=None` and `min_prefix_tokens=0` this is the method of
+    the Mooncake validation replay (matched blocks × 512 capped at the input length).
+    """
+    _check_replay_inputs(arrival_s, scope, blocks, input_tokens, ttl_s, min_prefix_tokens)
+    inputs = np.asarray(input_tokens, dtype=np.int64)
+    eligible = inputs >= min_prefix_tokens
+    cacheable_blocks = np.where(
+        eligible, _cacheable_block_counts(blocks, inputs, count_partial_block), 0
+    )
+    order = np.argsort(np.asarray(arrival_s, dtype=np.float64), kind="stable")
+    matched = _leading_matches(
+        order.tolist(),
+        np.asarray(arrival_s, dtype=np.float64).tolist(),
+        np.asarray(scope, dtype=np.int64).tolist(),
+        blocks.offsets.tolist(),
+        blocks.hashes.tolist(),
+        cacheable_blocks.tolist(),
+        ttl_s,
+    )
+    hit = np.minimum(np.asarray(matched, dtype=np.int64) * blocks.block_tokens, inputs)
+    hit[hit < min_prefix_tokens] = 0
+    cacheable_tokens = np.minimum(cacheable_blocks * blocks.block_tokens, inputs)
+    write = np.maximum(cacheable_tokens - hit, 0)
+    return CacheReplay(hit_tokens=hit, write_tokens=write, input_tokens=inputs)
+
+
+@dataclass(frozen=True)
+class HitRateBand:
+    """Prompt-cache hit rate as a band, because providers call caching best-effort.
+
+    low uses a pessimistic TTL, central the provider's nominal TTL, high an infinite cache (the
+    reuse ceiling of the log). `central_replay` carries the per-request tokens for pricing.
+    """
+
+    low: float
+    central: float
+    high: float
+    central_replay: CacheReplay
+
+
+def hit_rate_band(
+    arrival_s: npt.NDArray[np.float64],
+    scope: npt.NDArray[np.int64],
+    blocks: PrefixBlocks,
+    input_tokens: npt.NDArray[np.int64],
+    *,
+    ttl_s: float,
+    ttl_low_s: float,
+    min_prefix_tokens: int = 0,
+    count_partial_block: bool = False,
+) -> HitRateBand:
+    """Replay at `ttl_low_s`, `ttl_s` and with no expiry, giving low ≤ central ≤ high.
+
+    The ordering holds per request, not just on average: every cacheable block is refreshed on every
+    request whatever the TTL, so last-used times do not depend on the TTL and a longer TTL can only
+    keep more blocks present.
+    """
+    if ttl_low_s > ttl_s:
+        raise ValueError(f"ttl_low_s ({ttl_low_s}) must not exceed ttl_s ({ttl_s})")
+
+    def replay(ttl: float | None) -> CacheReplay:
+        return replay_prefix_cache(
+            arrival_s,
+            scope,
+            blocks,
+            input_tokens,
+            ttl_s=ttl,
+            min_prefix_tokens=min_prefix_tokens,
+            count_partial_block=count_partial_block,
+        )
+
+    central = replay(ttl_s)
+    return HitRateBand(
+        low=replay(ttl_low_s).hit_rate,
+        central=central.hit_rate,
+        high=replay(None).hit_rate,
+        central_replay=central,
+    )
