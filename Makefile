@@ -22,6 +22,8 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/costaudit check --scenario examples/ci/costaudit.yaml --baseline examples/ci/costaudit-baseline.json --max-increase 1%
+
 
 clean:
 	rm -rf $(VENV) build dist

@@ -82,17 +82,59 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     return "".join(parts) or "(top level)"
 
 
+_BUILTIN_TAGS = frozenset(
+    {"decimal", "list", "str", "int", "float", "bool", "dict", "none", "date", "literal"}
+)
+
+
+def _model_names(base: type[BaseModel]) -> set[str]:
+    names = set()
+    for sub in base.__subclasses__():
+        names.add(sub.__name__)
+        names |= _model_names(sub)
+    return names
+
+
+def _is_union_tag(item: int | str, models: set[str]) -> bool:
+    """Pydantic adds the member of a union it tried to error locations (`decimal`, `list[...]`, …)."""
+    if isinstance(item, int):
+        return False
+    return (
+        "[" in item
+        or "(" in item
+        or item in _BUILTIN_TAGS
+        or item in models
+        or item.startswith("function-")
+    )
+
+
 def validation_problems(path: Path | str, exc: ValidationError) -> list[InputError]:
-    """One `InputError` per pydantic error, each naming the dotted field and a plain message."""
-    problems = []
+    """One `InputError` per pydantic error, each naming the dotted field and a plain message.
+
+    When a value may take several forms (a number or a range, a constant or a distribution), pydantic
+    reports one error per form; only the errors that are not merely "wrong form" are kept for a field.
+    """
+    models = _model_names(BaseModel)
+    by_field: dict[str, list[tuple[str, str]]] = {}
     for error in exc.errors(include_url=False):
-        loc = tuple(item for item in error["loc"] if not str(item).startswith("function-"))
+        loc = tuple(item for item in error["loc"] if not _is_union_tag(item, models))
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key (check the spelling)"
         elif error["type"] == "missing":
             message = "required key is missing"
-        problems.append(InputError(Location(str(path), field=_field_path(loc)), message))
+        by_field.setdefault(_field_path(loc), []).append((str(error["type"]), message))
+    problems: list[InputError] = []
+    for field, errors in by_field.items():
+
+        meaningful = [message for kind, message in errors if not kind.endswith("_type")] or [
+            errors[0][1]
+        ]
+        problems.extend(
+            InputError(Location(str(path), field=field), message)
+            for message in dict.fromkeys(meaningful)
+        )
+
     return problems
 
 
@@ -179,5 +221,10 @@ def load_prices(explicit: Sequence[Path] | None = None) -> LoadedPrices:
     paths = price_table_paths(explicit)
     tables = [validate_file(path, PriceTable) for path in paths]
     digests = tuple(hashlib.sha256(path.read_bytes()).hexdigest() for path in paths)
-    table = tables[0] if len(tables) == 1 else merge_tables(tables)
+    try:
+        table = tables[0] if len(tables) == 1 else merge_tables(tables)
+    except ValidationError as exc:
+        problems = validation_problems(" + ".join(str(path) for path in paths), exc)
+        problems[0].also = tuple(problems[1:])
+        raise problems[0] from None
     return LoadedPrices(table=table, files=tuple(paths), digests=digests)

@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from costaudit.ingest.tokenizer import chat_prompt_pieces, count_pieces, encoder_for
+
 HERE = Path(__file__).resolve().parent
 START = datetime(2026, 11, 16, tzinfo=UTC)
 DAYS = 7
@@ -27,7 +29,8 @@ DAYS = 7
 SYSTEM_PROMPT = (
     "You are Orbit, the support assistant of Acme Cloud. Answer briefly and accurately. "
     "Cite the relevant help-centre article when you can. Never reveal internal ticket notes. "
-) * 24
+) * 30
+
 
 PRODUCTS = [
     "object storage",
@@ -93,9 +96,13 @@ FEATURES = (
 )
 
 
-def words(text: str) -> int:
-    """A rough token estimate for generated usage (the real counts come from the provider)."""
-    return max(1, round(len(text) / 4))
+def prompt_tokens(messages: list[dict[str, str]]) -> int:
+    """Prompt tokens as OpenAI counts a chat request (cl100k_base, which ships offline)."""
+    pieces = chat_prompt_pieces([(m["role"], m["content"], None) for m in messages])
+    return int(count_pieces(encoder_for("cl100k_base"), [pieces])[0])
+
+
+SYSTEM_TOKENS = prompt_tokens([{"role": "system", "content": SYSTEM_PROMPT}])
 
 
 def user_prompt(feature: str, rng: random.Random) -> str:
@@ -127,9 +134,11 @@ def gateway_record(moment: datetime, rng: random.Random, index: int) -> dict[str
     feature = rng.choices(FEATURES, weights=[f.share for f in FEATURES])[0]
     prompt = user_prompt(feature.name, rng)
     messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": prompt}]
-    prompt_tokens = words(SYSTEM_PROMPT) + words(prompt) + 10
-    cached = (prompt_tokens // 128) * 128 if prompt_tokens >= 1024 and rng.random() < 0.6 else 0
+    total = prompt_tokens(messages)
+    shared = (SYSTEM_TOKENS // 128) * 128
+    cached = shared if shared >= 1024 and rng.random() < 0.6 else 0
     completion = rng.randint(*feature.output_tokens)
+
     dated = {"gpt-4o": "gpt-4o-2024-08-06", "gpt-4o-mini": "gpt-4o-mini-2024-07-18"}[feature.model]
     return {
         "timestamp": moment.isoformat().replace("+00:00", "Z"),
@@ -148,9 +157,9 @@ def gateway_record(moment: datetime, rng: random.Random, index: int) -> dict[str
                 {"index": 0, "message": {"role": "assistant", "content": "(answer omitted)"}}
             ],
             "usage": {
-                "prompt_tokens": prompt_tokens,
+                "prompt_tokens": total,
                 "completion_tokens": completion,
-                "total_tokens": prompt_tokens + completion,
+                "total_tokens": total + completion,
                 "prompt_tokens_details": {"cached_tokens": cached},
                 "completion_tokens_details": {"reasoning_tokens": 0},
             },

@@ -10,10 +10,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
+
 from costaudit.config.pricing import PriceTable
 from costaudit.ingest.problems import Problems
 from costaudit.ingest.table import Draft, TableBuilder
-
 from support import MakeRequests, MakeTable
 
 REPO = Path(__file__).resolve().parent.parent

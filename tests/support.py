@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+
 from costaudit.config.pricing import PriceTable
 
 MakeTable = Callable[..., PriceTable]

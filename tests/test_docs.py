@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from costaudit.cli import docgen
-from costaudit.cli.app import app
 from typer.testing import CliRunner
 
+from costaudit.cli import docgen
+from costaudit.cli.app import app
 
-def test_readme_generated_sections_are_up_to_date() -> None:
-    current = docgen.README.read_text(encoding="utf-8")
-    assert docgen.regenerate(current) == current, (
-        "README.md drifted: run `python -m costaudit.cli.docgen`"
-    )
+
+def test_generated_sections_are_up_to_date() -> None:
+    for document in docgen.DOCUMENTS:
+        current = document.read_text(encoding="utf-8")
+        assert docgen.regenerate(current) == current, (
+            f"{document} drifted: run `python -m costaudit.cli.docgen`"
+        )
 
 
 def test_readme_names_exactly_the_two_setup_commands() -> None:

@@ -32,6 +32,9 @@ LogsArg = Annotated[
         show_default=False,
     ),
 ]
+PREFIX_BLOCK_TOKENS = 64
+"""Granularity of the prompt hashes saved with a workload (every provider's cache granularity is a multiple)."""
+
 SaveWorkloadOpt = Annotated[
     Path | None,
     typer.Option(
@@ -82,6 +85,7 @@ def analyze(
         default_model=model,
         group_fields=groups,
         strict=strict,
+        prefix_block_tokens=PREFIX_BLOCK_TOKENS if save_workload is not None else None,
     )
     prices = load_prices(pricing)
     resolver = ModelResolver(prices.table)
@@ -93,7 +97,10 @@ def analyze(
         from costaudit.ingest.workload_io import save_workload as write_workload
 
         write_workload(
-            workload.requests, save_workload, sources=[report.name for report in workload.files]
+            workload.requests,
+            save_workload,
+            sources=[report.name for report in workload.files],
+            prefix_blocks=workload.prefix_blocks,
         )
     pricing_info = _pricing_info(prices)
     _emit_report(result, workload.problems.examples, pricing_info, output, out)

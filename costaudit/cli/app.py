@@ -8,6 +8,9 @@ import typer
 
 from costaudit import __version__
 from costaudit.cli.analyze import analyze
+from costaudit.cli.check import check
+from costaudit.cli.pricing import pricing_app
+from costaudit.cli.simulate import simulate
 
 app = typer.Typer(
     name="costaudit",
@@ -39,3 +42,8 @@ def root(
 
 
 app.command("analyze")(analyze)
+app.command("simulate")(simulate)
+app.command("check")(check)
+
+
+app.add_typer(pricing_app, name="pricing")

@@ -18,6 +18,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console, RenderableType
+from rich.markup import escape
 
 from costaudit.errors import ExitCode, InputError
 
@@ -44,7 +45,7 @@ def stdout_console() -> Console:
 def print_input_error(error: InputError) -> None:
     console = stderr_console()
     for problem in (error, *error.also):
-        console.print(f"[bold red]error:[/] {problem}", markup=True, highlight=False)
+        console.print(f"[bold red]error:[/] {escape(str(problem))}", markup=True, highlight=False)
 
 
 def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
@@ -54,8 +55,9 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
-        except (typer.Exit, typer.Abort):
+        except (typer.Exit, typer.Abort, typer.BadParameter):
             raise
+
         except InputError as error:
             print_input_error(error)
             raise typer.Exit(ExitCode.BAD_INPUT) from None
@@ -87,16 +89,21 @@ def render_to_text(parts: Sequence[RenderableType], *, width: int = REPORT_WIDTH
     return text
 
 
+def write_text(path: Path, text: str) -> None:
+    """Write a file the user named, creating its directory; failures name the file (exit 3)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(str(path), f"cannot write: {exc.strerror or exc}") from None
+
+
 def emit(report: str | Sequence[RenderableType], out: Path | None) -> None:
     """Write the report to `out` (created late) or stdout."""
     if out is not None:
-        text = report if isinstance(report, str) else render_to_text(report)
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise InputError(str(out), f"cannot write: {exc.strerror}") from None
+        write_text(out, report if isinstance(report, str) else render_to_text(report))
         return
+
     if isinstance(report, str):
         sys.stdout.write(report)
         sys.stdout.flush()

@@ -7,11 +7,13 @@ the README has drifted, so the documentation cannot lie about the tool.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
 import sys
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import typer
@@ -21,6 +23,9 @@ from costaudit.cli.app import app
 
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
+DOCUMENTS = (README, REPO / "examples" / "scenarios" / "README.md", REPO / "docs" / "pricing.md")
+"""Files with generated sections."""
+
 WIDTH = "100"
 MARKER = re.compile(
     r"(<!-- BEGIN generated:(?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- END generated:(?P=name) -->)",
@@ -30,7 +35,27 @@ MARKER = re.compile(
 EXAMPLE_RUNS: dict[str, list[str]] = {
     "analyze-demo": ["analyze", "examples/logs/"],
     "analyze-group": ["analyze", "examples/logs/", "--group-by", "feature", "-o", "markdown"],
+    "simulate-design-card": [
+        "simulate",
+        "--scenario",
+        "examples/scenarios/design-card.yaml",
+        "-o",
+        "markdown",
+    ],
+    "simulate-app-logs": ["simulate", "--scenario", "examples/scenarios/app-logs.yaml"],
+    "check-ci": [
+        "check",
+        "--scenario",
+        "examples/ci/costaudit.yaml",
+        "--baseline",
+        "examples/ci/costaudit-baseline.json",
+        "--max-increase",
+        "5%",
+        "-o",
+        "markdown",
+    ],
 }
+
 """Example commands whose real output the README shows (run from the repository root)."""
 
 
@@ -77,8 +102,42 @@ def _example(name: str) -> Callable[[], str]:
     return lambda: example_section(name)
 
 
+GUIDE_CLAIMS = {
+    "gpt-4-turbo API": "~$30",
+    "claude-3.5-sonnet API": "~$15",
+    "fine-tuned 7B on A100": "~$0.50",
+    "quantized 13B on spot": "~$0.15",
+    "Phi-3 on CPU": "~$0.02",
+}
+"""The per-1M-token figures of the guide the product grew from (ORIGIN.md), by design-card scenario."""
+
+
+def guide_comparison() -> str:
+    """The design card's five approaches: the guide's $/1M beside what costaudit computes."""
+    document = json.loads(
+        _invoke(["simulate", "-s", "examples/scenarios/design-card.yaml", "-o", "json"])
+    )
+    rows = [
+        "| approach | guide, $/1M tokens | costaudit, $/1M (blended) | $/1M output only | monthly | utilisation |",
+        "|---|--:|--:|--:|--:|--:|",
+    ]
+    for scenario in document["scenarios"]:
+        if scenario["name"] not in GUIDE_CLAIMS:
+            continue
+        details = scenario["details"]
+        hosting = details.get("hosting") or details.get("fine_tune", {}).get("hosting")
+        output = f"${Decimal(hosting['usd_per_output_mtok']):.2f}" if hosting else "—"
+        utilisation = f"{hosting['utilization']:.0%}" if hosting else "—"
+        rows.append(
+            f"| {scenario['name']} | {GUIDE_CLAIMS[scenario['name']]} | ${Decimal(scenario['usd_per_mtok']):.2f} | "
+            f"{output} | ${Decimal(scenario['monthly_usd']):,.0f} | {utilisation} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "cli-help": help_section,
+    "design-card-guide": guide_comparison,
     **{name: _example(name) for name in EXAMPLE_RUNS},
 }
 
@@ -94,14 +153,20 @@ def regenerate(text: str) -> str:
 
 
 def main() -> None:
-    current = README.read_text(encoding="utf-8")
-    updated = regenerate(current)
-    if "--check" in sys.argv[1:]:
+    stale = []
+    for document in DOCUMENTS:
+        if not document.exists():
+            continue
+        current = document.read_text(encoding="utf-8")
+        updated = regenerate(current)
         if updated != current:
-            sys.stderr.write("README.md is out of date: run `python -m costaudit.cli.docgen`\n")
-            raise SystemExit(1)
-        return
-    README.write_text(updated, encoding="utf-8")
+            stale.append(document)
+            if "--check" not in sys.argv[1:]:
+                document.write_text(updated, encoding="utf-8")
+    if stale and "--check" in sys.argv[1:]:
+        names = ", ".join(str(path.relative_to(REPO)) for path in stale)
+        sys.stderr.write(f"out of date: {names}; run `python -m costaudit.cli.docgen`\n")
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -59,5 +59,8 @@ def parse_duration(value: object) -> float | None:
     return seconds
 
 
-Duration = Annotated[float | None, BeforeValidator(parse_duration)]
+Duration = Annotated[
+    float | None, BeforeValidator(parse_duration, json_schema_input_type=str | float | None)
+]
+
 """A time span in seconds, written `30s`, `5m`, `1h`, `1d`; `none` (None) means unbounded."""

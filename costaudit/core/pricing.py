@@ -189,46 +189,105 @@ class PriceAssignment:
     predates_price: npt.NDArray[np.bool_]
 
 
-def _model_codes(
-    requests: pd.DataFrame, resolver: ModelResolver
+@dataclass(frozen=True)
+class RequestArrays:
+    """The columns pricing needs, as plain arrays (the request table, or a simulated state)."""
+
+    model_names: list[str]
+    """Model name of each code in `model_code`."""
+    model_code: npt.NDArray[np.int32]
+    timestamp_ns: npt.NDArray[np.int64]
+    undated: npt.NDArray[np.bool_]
+    """Requests priced at current prices: no timestamp, or a relative trace time."""
+    batch: npt.NDArray[np.bool_]
+    input: npt.NDArray[np.int64]
+    cached: npt.NDArray[np.int64]
+    cache_write: npt.NDArray[np.int64]
+    cache_write_1h: npt.NDArray[np.int64]
+    output: npt.NDArray[np.int64]
+    reasoning: npt.NDArray[np.int64]
+
+    @property
+    def size(self) -> int:
+        return len(self.model_code)
+
+
+NO_MODEL = "(no model)"
+
+
+def request_arrays(requests: pd.DataFrame) -> RequestArrays:
+    """The pricing columns of a canonical request table."""
+    models = (
+        requests["model"].astype("category") if len(requests) else pd.Series([], dtype="category")
+    )
+    names = [str(name) for name in models.cat.categories]
+    codes = models.cat.codes.to_numpy().astype(np.int32)
+    if (codes < 0).any():
+        codes[codes < 0] = len(names)
+        names.append(NO_MODEL)
+    stamps = requests["timestamp"].array.asi8 if len(requests) else np.zeros(0, dtype=np.int64)
+    relative = (
+        requests["relative_time"].to_numpy(dtype=bool) if len(requests) else np.zeros(0, dtype=bool)
+    )
+
+    def column(name: str) -> npt.NDArray[np.int64]:
+        return (
+            requests[name].to_numpy(dtype=np.int64)
+            if len(requests)
+            else np.zeros(0, dtype=np.int64)
+        )
+
+    return RequestArrays(
+        model_names=names,
+        model_code=codes,
+        timestamp_ns=stamps,
+        undated=(stamps == np.iinfo(np.int64).min) | relative,
+        batch=requests["batch"].to_numpy(dtype=bool) if len(requests) else np.zeros(0, dtype=bool),
+        input=column("input_tokens"),
+        cached=column("cached_input_tokens"),
+        cache_write=column("cache_write_tokens"),
+        cache_write_1h=column("cache_write_1h_tokens"),
+        output=column("output_tokens"),
+        reasoning=column("reasoning_tokens"),
+    )
+
+
+def _price_codes(
+    arrays: RequestArrays, resolver: ModelResolver
 ) -> tuple[tuple[str, ...], npt.NDArray[np.int32]]:
-    models = requests["model"].astype("category")
-    names: list[str] = list(models.cat.categories)
     price_ids: list[str] = []
     index: dict[str, int] = {}
-    category_to_price = np.full(len(names) + 1, -1, dtype=np.int32)
-    for position, name in enumerate(names):
-        price_id = resolver.resolve(str(name))
+    name_to_price = np.full(len(arrays.model_names) + 1, -1, dtype=np.int32)
+    for position, name in enumerate(arrays.model_names):
+        price_id = resolver.resolve(name) if name != NO_MODEL else None
         if price_id is not None:
             if price_id not in index:
                 index[price_id] = len(price_ids)
                 price_ids.append(price_id)
-            category_to_price[position] = index[price_id]
-    codes = models.cat.codes.to_numpy().astype(np.int64)
-    return tuple(price_ids), category_to_price[codes]
+            name_to_price[position] = index[price_id]
+    return tuple(price_ids), name_to_price[arrays.model_code]
 
 
-def assign_prices(
-    requests: pd.DataFrame, table: PriceTable, resolver: ModelResolver
-) -> PriceAssignment:
+def assign(arrays: RequestArrays, table: PriceTable, resolver: ModelResolver) -> PriceAssignment:
     """Vectorized: the price entry, history period and long-context tier of every request."""
-    price_ids, price_code = _model_codes(requests, resolver)
-    count = len(requests)
+    price_ids, price_code = _price_codes(arrays, resolver)
+    count = arrays.size
     period = np.zeros(count, dtype=np.int16)
     tier = np.zeros(count, dtype=np.int16)
     predates = np.zeros(count, dtype=np.bool_)
-    timestamps = requests["timestamp"].array.asi8 if count else np.zeros(0, dtype=np.int64)
-    undated = (timestamps == np.iinfo(np.int64).min) | requests["relative_time"].to_numpy(
-        dtype=bool
-    )
-    input_tokens = requests["input_tokens"].to_numpy(dtype=np.int64)
+    timestamps, undated = arrays.timestamp_ns, arrays.undated
     for code, price_id in enumerate(price_ids):
         rows = np.flatnonzero(price_code == code)
         model = table.models[price_id]
-        untils = np.array([_day_start_ns(entry.until) for entry in model.history], dtype=np.int64)
-        row_period = np.searchsorted(untils, timestamps[rows], side="right").astype(np.int16)
-        row_period[undated[rows]] = len(untils)
-        period[rows] = row_period
+        if model.history:
+            untils = np.array(
+                [_day_start_ns(entry.until) for entry in model.history], dtype=np.int64
+            )
+            row_period = np.searchsorted(untils, timestamps[rows], side="right").astype(np.int16)
+            row_period[undated[rows]] = len(untils)
+            period[rows] = row_period
+        else:
+            row_period = np.zeros(len(rows), dtype=np.int16)
         if model.available_from is not None:
             predates[rows] = ~undated[rows] & (
                 timestamps[rows] < _day_start_ns(model.available_from)
@@ -238,8 +297,15 @@ def assign_prices(
                 continue
             in_period = rows[row_period == period_index]
             thresholds = np.array([t.above_input_tokens for t in span.tiers], dtype=np.int64)
-            tier[in_period] = np.searchsorted(thresholds, input_tokens[in_period], side="left")
+            tier[in_period] = np.searchsorted(thresholds, arrays.input[in_period], side="left")
     return PriceAssignment(price_ids, price_code, period, tier, predates)
+
+
+def assign_prices(
+    requests: pd.DataFrame, table: PriceTable, resolver: ModelResolver
+) -> PriceAssignment:
+    """`assign` for a canonical request table."""
+    return assign(request_arrays(requests), table, resolver)
 
 
 @dataclass(frozen=True)
@@ -257,60 +323,115 @@ class CostLine:
     """None when unpriced: no price entry, or a batch request for a model without batch prices."""
 
 
-TOKEN_SUM_COLUMNS = (
-    "input_tokens",
-    "uncached_input",
-    "cached_input_tokens",
-    "cache_write_5m",
-    "cache_write_1h_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-)
+@dataclass(frozen=True)
+class GroupColumn:
+    """A grouping column as category codes (−1 = missing) and the category names."""
+
+    names: list[str]
+    codes: npt.NDArray[np.int32]
 
 
-def _billing_frame(
-    requests: pd.DataFrame, assignment: PriceAssignment, by: Sequence[str]
-) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        {
-            "model": requests["model"]
-            .astype("category")
-            .cat.add_categories(["(no model)"])
-            .fillna("(no model)")
-            if len(requests)
-            else pd.Series([], dtype="category"),
-            "price_code": assignment.price_code,
-            "period": assignment.period,
-            "tier": assignment.tier,
-            "batch": requests["batch"].to_numpy(dtype=bool),
-            "input_tokens": requests["input_tokens"].to_numpy(dtype=np.int64),
-            "cached_input_tokens": requests["cached_input_tokens"].to_numpy(dtype=np.int64),
-            "cache_write_1h_tokens": requests["cache_write_1h_tokens"].to_numpy(dtype=np.int64),
-            "output_tokens": requests["output_tokens"].to_numpy(dtype=np.int64),
-            "reasoning_tokens": requests["reasoning_tokens"].to_numpy(dtype=np.int64),
-        }
+def group_column(requests: pd.DataFrame, key: str) -> GroupColumn:
+    if key not in requests:
+        return GroupColumn([], np.full(len(requests), -1, dtype=np.int32))
+    values = requests[key].astype("category")
+    return GroupColumn(
+        [str(name) for name in values.cat.categories], values.cat.codes.to_numpy().astype(np.int32)
     )
-    cache_write = requests["cache_write_tokens"].to_numpy(dtype=np.int64)
-    frame["uncached_input"] = frame["input_tokens"] - frame["cached_input_tokens"] - cache_write
-    frame["cache_write_5m"] = cache_write - frame["cache_write_1h_tokens"]
-    for key in by:
-        frame[f"group:{key}"] = (
-            requests[key].astype("string").fillna("(none)") if key in requests else "(none)"
+
+
+def _combined_key(
+    parts: Sequence[npt.NDArray[np.int64]], sizes: Sequence[int]
+) -> npt.NDArray[np.int64]:
+    """One int64 per row encoding every key part (mixed radix), so one np.unique groups them all."""
+    key = np.zeros(len(parts[0]), dtype=np.int64)
+    for part, size in zip(parts, sizes, strict=True):
+        key = key * size + part
+    return key
+
+
+def aggregate_lines(
+    arrays: RequestArrays,
+    assignment: PriceAssignment,
+    table: PriceTable,
+    groups: Sequence[GroupColumn] = (),
+) -> list[CostLine]:
+    """Exact cost of every (model, entry, period, tier, batch, groups) combination present."""
+    if not arrays.size:
+        return []
+    parts = [
+        arrays.model_code.astype(np.int64),
+        assignment.period.astype(np.int64),
+        assignment.tier.astype(np.int64),
+        arrays.batch.astype(np.int64),
+        *(group.codes.astype(np.int64) + 1 for group in groups),
+    ]
+    sizes = [
+        len(arrays.model_names) + 1,
+        int(assignment.period.max()) + 1,
+        int(assignment.tier.max()) + 1,
+        2,
+    ]
+    sizes += [len(group.names) + 1 for group in groups]
+    unique, first, inverse = np.unique(
+        _combined_key(parts, sizes), return_index=True, return_inverse=True
+    )
+    counts = np.bincount(inverse, minlength=len(unique))
+    values = {
+        "input": arrays.input,
+        "uncached": arrays.input - arrays.cached - arrays.cache_write,
+        "cached": arrays.cached,
+        "write_5m": arrays.cache_write - arrays.cache_write_1h,
+        "write_1h": arrays.cache_write_1h,
+        "output": arrays.output,
+        "reasoning": arrays.reasoning,
+    }
+    sums = {name: _exact_sums(column, inverse, len(unique)) for name, column in values.items()}
+    lines = []
+    for index, row in enumerate(first.tolist()):
+        code = int(assignment.price_code[row])
+        price_id = assignment.price_ids[code] if code >= 0 else None
+        period, tier, batch = (
+            int(assignment.period[row]),
+            int(assignment.tier[row]),
+            bool(arrays.batch[row]),
         )
-    return frame
+        tokens = BilledTokens(
+            requests=int(counts[index]),
+            input=sums["input"][index],
+            uncached_input=sums["uncached"][index],
+            cached_input=sums["cached"][index],
+            cache_write_5m=sums["write_5m"][index],
+            cache_write_1h=sums["write_1h"][index],
+            output=sums["output"][index],
+            reasoning=sums["reasoning"][index],
+        )
+        rates = class_rates(table.models[price_id], period, tier, batch) if price_id else None
+        lines.append(
+            CostLine(
+                model=arrays.model_names[int(arrays.model_code[row])],
+                price_id=price_id,
+                period=period,
+                tier=tier,
+                batch=batch,
+                groups=tuple(
+                    group.names[int(group.codes[row])] if group.codes[row] >= 0 else None
+                    for group in groups
+                ),
+                tokens=tokens,
+                cost=rates.cost(tokens) if rates is not None else None,
+            )
+        )
+    return lines
 
 
-def _tokens_from(row: pd.Series, requests: int) -> BilledTokens:
-    return BilledTokens(
-        requests=requests,
-        input=int(row["input_tokens"]),
-        uncached_input=int(row["uncached_input"]),
-        cached_input=int(row["cached_input_tokens"]),
-        cache_write_5m=int(row["cache_write_5m"]),
-        cache_write_1h=int(row["cache_write_1h_tokens"]),
-        output=int(row["output_tokens"]),
-        reasoning=int(row["reasoning_tokens"]),
-    )
+def _exact_sums(
+    column: npt.NDArray[np.int64], inverse: npt.NDArray[np.intp], groups: int
+) -> list[int]:
+    """Per-group integer sums, exact (int64 accumulation, never float)."""
+    sums = np.zeros(groups, dtype=np.int64)
+    np.add.at(sums, inverse, column)
+    return [int(value) for value in sums.tolist()]
 
 
 def cost_lines(
@@ -319,38 +440,10 @@ def cost_lines(
     assignment: PriceAssignment,
     by: Sequence[str] = (),
 ) -> list[CostLine]:
-    """Exact cost of every (model, entry, period, tier, batch, groups) combination present."""
-    if not len(requests):
-        return []
-    frame = _billing_frame(requests, assignment, by)
-    keys = ["model", "price_code", "period", "tier", "batch", *(f"group:{key}" for key in by)]
-    grouped = frame.groupby(keys, observed=True, sort=True)
-    sums = grouped[list(TOKEN_SUM_COLUMNS)].sum()
-    sizes = grouped.size()
-    lines = []
-    for (key, row), size in zip(sums.iterrows(), sizes.to_numpy(), strict=True):
-        values = key if isinstance(key, tuple) else (key,)
-        model, code, period, tier, batch, *groups = values
-        price_id = assignment.price_ids[int(code)] if int(code) >= 0 else None
-        tokens = _tokens_from(row, int(size))
-        rates = (
-            class_rates(table.models[price_id], int(period), int(tier), bool(batch))
-            if price_id
-            else None
-        )
-        lines.append(
-            CostLine(
-                model=str(model),
-                price_id=price_id,
-                period=int(period),
-                tier=int(tier),
-                batch=bool(batch),
-                groups=tuple(None if group == "(none)" else str(group) for group in groups),
-                tokens=tokens,
-                cost=rates.cost(tokens) if rates is not None else None,
-            )
-        )
-    return lines
+    """`aggregate_lines` for a canonical request table, grouped by the columns in `by`."""
+    return aggregate_lines(
+        request_arrays(requests), assignment, table, [group_column(requests, key) for key in by]
+    )
 
 
 def total_cost(lines: Iterable[CostLine]) -> Decimal:

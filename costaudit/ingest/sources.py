@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 from costaudit.errors import InputError
 
@@ -83,8 +83,31 @@ def decompressed(raw: BinaryIO, name: str) -> BinaryIO:
                 name, "zstd-compressed, but the zstandard package is missing"
             ) from None
         reader = zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)
-        return io.BufferedReader(reader)
+        return io.BufferedReader(_ZstdRaw(reader, zstandard.ZstdError))
     return buffered
+
+
+class _ZstdRaw(io.RawIOBase):
+    """A zstd stream reader whose decoding errors are OSErrors, like gzip's, so a corrupt file is
+    reported as an unreadable input (exit 3) instead of escaping as an internal error."""
+
+    def __init__(self, reader: BinaryIO, error: type[Exception]) -> None:
+        super().__init__()
+        self._reader = reader
+        self._error = error
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            return int(self._reader.readinto(buffer))  # type: ignore[attr-defined]
+        except self._error as exc:
+            raise OSError(f"corrupt zstd data: {exc}") from None
+
+    def close(self) -> None:
+        self._reader.close()
+        super().close()
 
 
 def _directory_files(directory: Path) -> list[Path]:

@@ -18,25 +18,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from costaudit.core.columns import MEASURED_PREFIX, QUALITY_PREFIX, TOKEN_COLUMNS, TOKEN_SOURCES
 from costaudit.core.complexity import complexity_score
+from costaudit.core.prompt_cache import chained_block_hashes
 from costaudit.ingest.problems import BadRecord, Problems
 from costaudit.ingest.timestamps import to_epoch_ns
 from costaudit.ingest.tokenizer import PromptPieces, chat_prompt_pieces, count_pieces, encoder_for
 
-TOKEN_COLUMNS = (
-    "input_tokens",
-    "cached_input_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-)
-TOKEN_SOURCES = ("usage", "tokenized", "estimated")
-"""Where a row's token counts come from: provider-reported, counted here, or a stand-in tokenizer."""
-
 USAGE, TOKENIZED, ESTIMATED = range(3)
-QUALITY_PREFIX = "quality:"
-"""Column-name prefix of per-model quality labels (`quality:<model>`)."""
+
 DEFAULT_CHUNK_ROWS = 65_536
 MAX_GROUP_COLUMNS = 32
 RESERVED_COLUMNS = frozenset(
@@ -144,6 +134,13 @@ class _Chunk:
     groups: dict[str, list[str | None]] = field(default_factory=dict)
     quality: dict[str, list[float]] = field(default_factory=dict)
     prefix: list[list[int] | None] = field(default_factory=list)
+    measure: dict[int, PromptPieces] = field(default_factory=dict)
+    measured: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
+
+    """Rows whose prompt is counted with every offline encoding (for tokenizer ratios)."""
+    prefix_text: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+    """Rows whose prompt is to be hashed: (encoding, full prompt text)."""
     pending: _Pending = field(default_factory=_Pending)
 
     def __len__(self) -> int:
@@ -195,7 +192,10 @@ class TableBuilder:
         tokenizer_for: Callable[[str | None], str],
         *,
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        text_block_tokens: int | None = None,
+        measure_encodings: tuple[str, ...] = (),
     ) -> None:
+
         self.problems = problems
         self.tokenizer_for = tokenizer_for
         self.chunk_rows = chunk_rows
@@ -205,6 +205,12 @@ class TableBuilder:
         self.parts = RequestTableParts()
         self.estimated_encodings: set[str] = set()
         self.prefix_block_tokens: int | None = None
+        self.text_block_tokens = text_block_tokens
+        self.measure_encodings = tuple(e for e in measure_encodings if not encoder_for(e).estimated)
+        self.measured: dict[str, list[npt.NDArray[np.int64]]] = {
+            e: [] for e in self.measure_encodings
+        }
+
         self._chunk = _Chunk()
         self._current_file = ""
 
@@ -231,6 +237,12 @@ class TableBuilder:
         self._append_groups(chunk, row, draft.groups)
         self._append_quality(chunk, row, draft.quality)
         chunk.prefix.append(self._prefix(draft))
+        if self.text_block_tokens is not None and draft.prefix_hashes is None and draft.messages:
+            text = "\n".join(f"{role}\n{content}" for role, content, _ in draft.messages)
+            chunk.prefix_text[row] = (self.tokenizer_for(draft.model), text)
+        if len(self.measure_encodings) > 1 and draft.messages:
+            chunk.measure[row] = chat_prompt_pieces(draft.messages)
+
         if len(chunk) >= self.chunk_rows:
             self.flush()
 
@@ -318,6 +330,9 @@ class TableBuilder:
             return
         self._count_pending(chunk)
         self._score_complexity(chunk)
+        self._hash_prompts(chunk)
+        self._measure(chunk)
+
         timestamps, bad_time = to_epoch_ns(chunk.timestamps)
         keep = ~bad_time
         for row in np.flatnonzero(bad_time).tolist():
@@ -353,7 +368,35 @@ class TableBuilder:
                 chunk.tokens["output_tokens"][row] = count
                 chunk.token_source[row] = source
 
+    def _hash_prompts(self, chunk: _Chunk) -> None:
+        """Chained block hashes of prompt text, so prompt caching can be replayed without the text."""
+        if not chunk.prefix_text or self.text_block_tokens is None:
+            return
+        if self.prefix_block_tokens not in (None, self.text_block_tokens):
+            self.problems.note(
+                "prompt text not hashed: the logs already carry prefix hashes of another block size"
+            )
+            return
+        self.prefix_block_tokens = self.text_block_tokens
+        for row, (encoding, text) in chunk.prefix_text.items():
+            ids = encoder_for(encoding).token_ids(text)
+            chunk.prefix[row] = chained_block_hashes(ids, self.text_block_tokens).tolist()
+
+    def _measure(self, chunk: _Chunk) -> None:
+        """Prompt tokens under every offline encoding, so a re-routed request's count can be rescaled
+        by the ratio measured on its own text."""
+        if len(self.measure_encodings) < 2:
+            return
+        rows = list(chunk.measure)
+        pieces = [chunk.measure[row] for row in rows]
+        for encoding in self.measure_encodings:
+            column = np.zeros(len(chunk), dtype=np.int64)
+            if rows:
+                column[rows] = count_pieces(encoder_for(encoding), pieces)
+            chunk.measured[encoding] = column
+
     def _score_complexity(self, chunk: _Chunk) -> None:
+
         input_tokens = chunk.tokens["input_tokens"]
         for row, (text, turns) in chunk.complexity_text.items():
             chunk.complexity[row] = complexity_score(
@@ -376,6 +419,9 @@ class TableBuilder:
         parts.add("prompt_hash", np.asarray(chunk.prompt_hash, dtype=np.uint64)[keep])
         stored_rows = int(keep.sum())
         self._store_quality(chunk, keep)
+        for encoding, counts in chunk.measured.items():
+            self.measured[encoding].append(counts[keep])
+
         self._store_prefix(chunk, keep)
         for key, categories in self.group_values.items():
             column = chunk.groups.get(key)
@@ -462,6 +508,10 @@ class TableBuilder:
                     [codes, np.full(parts.rows - len(codes), -1, dtype=np.int32)]
                 )
             columns[key] = categories.categorical(codes)
+        for encoding, measured in self.measured.items():
+            if measured:
+                columns[f"{MEASURED_PREFIX}{encoding}"] = np.concatenate(measured)
+
         for model, labels in parts.quality.items():
             columns[f"{QUALITY_PREFIX}{model}"] = np.concatenate(labels)
         return pd.DataFrame(columns)

@@ -1,35 +1,54 @@
 """Save and load the canonical request table as Parquet (`analyze --save-workload`, `simulate --workload`).
 
 The file carries no prompt text — only counts, scores, hashes and grouping values — so it can be shared
-for simulation without sharing prompts.
+for simulation without sharing prompts. Chained prefix-block hashes (when the logs had prompt text or
+hashes) are kept in a list column so prompt caching can be replayed from the saved file.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from costaudit import __version__
+from costaudit.core.columns import TOKEN_COLUMNS
+from costaudit.core.prompt_cache import PrefixBlocks
 from costaudit.errors import InputError
-from costaudit.ingest.table import TOKEN_COLUMNS
 
 WORKLOAD_SCHEMA = "costaudit.workload/1"
 METADATA_KEY = b"costaudit"
+PREFIX_COLUMN = "prefix_hashes"
 REQUIRED_COLUMNS = ("timestamp", "model", *TOKEN_COLUMNS, "batch")
 
 
-def save_workload(requests: pd.DataFrame, path: Path, *, sources: list[str]) -> None:
+def save_workload(
+    requests: pd.DataFrame,
+    path: Path,
+    *,
+    sources: list[str],
+    prefix_blocks: PrefixBlocks | None = None,
+) -> None:
     table = pa.Table.from_pandas(requests, preserve_index=False)
-    meta = {
+    meta: dict[str, object] = {
         "schema": WORKLOAD_SCHEMA,
         "version": __version__,
         "sources": sources,
         "rows": len(requests),
     }
+    if prefix_blocks is not None:
+        hashes = pa.LargeListArray.from_arrays(
+            pa.array(prefix_blocks.offsets, pa.int64()),
+            pa.array(prefix_blocks.hashes, pa.uint64()),
+        )
+
+        table = table.append_column(PREFIX_COLUMN, hashes)
+        meta["prefix_block_tokens"] = prefix_blocks.block_tokens
     metadata = {**(table.schema.metadata or {}), METADATA_KEY: json.dumps(meta).encode()}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -38,16 +57,8 @@ def save_workload(requests: pd.DataFrame, path: Path, *, sources: list[str]) -> 
         raise InputError(str(path), f"cannot write: {exc.strerror or exc}") from None
 
 
-def is_workload_file(path: Path) -> bool:
-    try:
-        metadata = pq.read_schema(path).metadata or {}
-    except (OSError, pa.ArrowInvalid):
-        return False
-    return METADATA_KEY in metadata
-
-
-def load_workload(path: Path) -> pd.DataFrame:
-    """A saved request table; errors name the file."""
+def load_workload(path: Path) -> tuple[pd.DataFrame, PrefixBlocks | None]:
+    """A saved request table and its prefix hashes; errors name the file."""
     try:
         table = pq.read_table(path)
     except FileNotFoundError:
@@ -55,10 +66,23 @@ def load_workload(path: Path) -> pd.DataFrame:
     except (OSError, pa.ArrowInvalid) as exc:
         raise InputError(str(path), f"not a readable Parquet file ({exc})") from None
     raw = (table.schema.metadata or {}).get(METADATA_KEY)
-    if raw is None or json.loads(raw).get("schema") != WORKLOAD_SCHEMA:
+    meta = json.loads(raw) if raw is not None else {}
+    if meta.get("schema") != WORKLOAD_SCHEMA:
         raise InputError(str(path), f"not a costaudit workload (expected schema {WORKLOAD_SCHEMA})")
+    blocks = None
+    if PREFIX_COLUMN in table.column_names:
+        column = cast("pa.LargeListArray[Any]", table.column(PREFIX_COLUMN).combine_chunks())
+
+        offsets = np.asarray(column.offsets, dtype=np.int64)
+        values = np.asarray(column.values, dtype=np.uint64)
+        blocks = PrefixBlocks(
+            offsets=offsets - offsets[0],
+            hashes=values[offsets[0] : offsets[-1]],
+            block_tokens=int(meta["prefix_block_tokens"]),
+        )
+        table = table.drop_columns([PREFIX_COLUMN])
     frame = table.to_pandas()
     missing = [column for column in REQUIRED_COLUMNS if column not in frame]
     if missing:
         raise InputError(str(path), f"workload lacks columns: {', '.join(missing)}")
-    return frame
+    return frame, blocks

@@ -7,10 +7,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from costaudit.cli.app import app
-from costaudit.ingest.workload_io import load_workload
 from typer.testing import CliRunner
 
+from costaudit.cli.app import app
+from costaudit.ingest.workload_io import load_workload
 from support import REPO, data_file
 
 runner = CliRunner()
@@ -143,8 +143,9 @@ def test_save_workload_round_trips_the_request_table(tmp_path: Path) -> None:
     saved = tmp_path / "workload.parquet"
     code, _, _ = run("analyze", SMALL, "--pricing", PRICES, "--save-workload", str(saved))
     assert code == 0
-    table = load_workload(saved)
+    table, blocks = load_workload(saved)
     assert len(table) == 5
+    assert blocks is not None and blocks.n_requests == 5 and blocks.block_tokens == 64
     assert int(table["input_tokens"].sum()) == 6110
     assert set(table["user"].dropna()) == {"alice", "bob"}
 

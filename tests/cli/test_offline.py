@@ -7,10 +7,10 @@ import socket
 from pathlib import Path
 
 import pytest
-from costaudit.cli.app import app
-from costaudit.ingest import tokenizer
 from typer.testing import CliRunner
 
+from costaudit.cli.app import app
+from costaudit.ingest import tokenizer
 from support import data_file
 
 

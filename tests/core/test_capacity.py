@@ -15,6 +15,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.typing import ArrayLike
+
 from costaudit.config.pricing import Hardware, Precision, SelfHostedModel
 from costaudit.core.capacity import (
     CPU_ENGINE,
@@ -30,9 +34,6 @@ from costaudit.core.capacity import (
     replica_capacity,
     weight_bytes,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from numpy.typing import ArrayLike
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "self-hosting.md"
 TOLERANCE = 0.35

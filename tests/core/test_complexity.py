@@ -9,10 +9,11 @@ from statistics import mean
 
 import numpy as np
 import pytest
-from costaudit.core.complexity import complexity_classes, complexity_score, signals
-from costaudit.ingest.tokenizer import encoder_for
 from hypothesis import given
 from hypothesis import strategies as st
+
+from costaudit.core.complexity import complexity_classes, complexity_score, signals
+from costaudit.ingest.tokenizer import encoder_for
 
 HARDER = ("math", "reasoning", "coding")
 EASIER = ("writing", "roleplay", "extraction")

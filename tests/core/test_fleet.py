@@ -13,6 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.typing import ArrayLike
+
 from costaudit.config.pricing import Hardware, Precision, SelfHostedModel
 from costaudit.core.capacity import LatencySLO, ReplicaCapacity, Workload, replica_capacity
 from costaudit.core.fleet import (
@@ -24,9 +28,6 @@ from costaudit.core.fleet import (
     hourly_replicas,
     replica_hourly_usd,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from numpy.typing import ArrayLike
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "self-hosting.md"
 

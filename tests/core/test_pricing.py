@@ -11,6 +11,9 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from costaudit.config.pricing import PriceTable
 from costaudit.core.pricing import (
     ModelResolver,
@@ -22,9 +25,6 @@ from costaudit.core.pricing import (
 from costaudit.ingest.formats.anthropic import apply_usage as anthropic_usage
 from costaudit.ingest.formats.gemini import apply_usage as gemini_usage
 from costaudit.ingest.table import Draft
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from support import MakeRequests, MakeTable
 
 M = Decimal(1_000_000)

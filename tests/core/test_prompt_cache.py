@@ -12,6 +12,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from costaudit.core.prompt_cache import (
     CacheReplay,
     PrefixBlocks,
@@ -23,8 +26,6 @@ from costaudit.core.prompt_cache import (
     synthetic_prefix_blocks,
     take,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 def _replay(

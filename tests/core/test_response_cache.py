@@ -7,9 +7,10 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 import pytest
-from costaudit.core.response_cache import duplicate_rate, replay_response_cache
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from costaudit.core.response_cache import duplicate_rate, replay_response_cache
 
 
 def _hits(arrivals: Sequence[float], keys: Sequence[int], ttl_s: float | None) -> list[bool]:

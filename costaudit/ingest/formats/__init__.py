@@ -1,6 +1,6 @@
 """The log formats costaudit reads, in the order they are tried when detecting a file's format.
 
-Each format is a module with `NAME`, `detect(record) -> bool` and `extract(record) -> Draft | list[Draft]`
+Each format has a name, `detect(record) -> bool` and `extract(record) -> Draft | list[Draft | BadRecord]`
 for JSON records, and optionally `detect_columns(columns) -> bool` for CSV/Parquet files, whose rows are
 handed to `extract` as records of strings. More specific formats come first; `generic` is last.
 """
@@ -11,10 +11,23 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from costaudit.ingest.formats import anthropic, gemini, generic, openai
+from costaudit.ingest.formats import (
+    anthropic,
+    gemini,
+    generic,
+    helicone,
+    langfuse,
+    litellm,
+    openai,
+    otel,
+    traces,
+)
+from costaudit.ingest.problems import BadRecord
 from costaudit.ingest.table import Draft
 
-Extractor = Callable[[Mapping[str, Any]], "Draft | list[Draft]"]
+Extractor = Callable[[Mapping[str, Any]], "Draft | Sequence[Draft | BadRecord]"]
+"""One record → one draft, or several (an OTLP batch of spans), possibly none (nothing billed in it);
+a BadRecord in the list skips that one call with its reason."""
 
 
 @dataclass(frozen=True)
@@ -33,10 +46,18 @@ def builtin_formats(
     """Every format, most specific first; `mapping`/`group_fields` configure the generic reader."""
     fields = tuple(dict.fromkeys((*generic.DEFAULT_GROUP_FIELDS, *group_fields)))
     generic_format = generic.GenericFormat(mapping=dict(mapping or {}), group_fields=fields)
+    otel_format = otel.OtelFormat(group_fields=tuple(group_fields))
     return [
+        Format(otel.NAME, otel.detect, otel_format.extract),
         Format(anthropic.NAME, anthropic.detect, anthropic.extract),
         Format(gemini.NAME, gemini.detect, gemini.extract),
+        Format(litellm.NAME, litellm.detect, litellm.extract),
+        Format(langfuse.NAME, langfuse.detect, langfuse.extract),
+        Format(helicone.NAME, helicone.detect, helicone.extract),
         Format(openai.NAME, openai.detect, openai.extract),
+        Format(traces.AZURE, traces.detect_azure, traces.extract_azure),
+        Format(traces.MOONCAKE, traces.detect_mooncake, traces.extract_mooncake),
+        Format(traces.BURSTGPT, traces.detect_burstgpt, traces.extract_burstgpt),
         Format(generic.NAME, generic.detect, generic_format.extract, generic.detect_columns),
     ]
 

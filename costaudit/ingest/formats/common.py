@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from costaudit.ingest.problems import BadRecord
+
+MAX_TOKENS = 10**12
+"""More tokens than any single call can carry: a count above it is corrupt data, not usage (and would
+overflow the table's int64 sums)."""
+
+MAX_DIGITS = 18
+"""Longer digit strings are not read as numbers at all (Python refuses very long ones)."""
 
 TIMESTAMP_KEYS = (
     "timestamp",
@@ -22,22 +31,44 @@ TIMESTAMP_KEYS = (
 
 
 def token_count(value: object, field: str) -> int:
-    """A token count as an int; strings of digits are accepted (OTLP encodes int64 as strings)."""
+    """A token count as an int.
+
+    Strings of digits are accepted (OTLP encodes int64 as strings, CSV cells are strings), and so are
+    whole floats such as `12.0` (pandas writes integer columns with gaps that way).
+    """
+    number = _whole_number(value)
+    if number is None:
+        raise BadRecord(f"{field} is not a whole number of tokens")
+    if number < 0:
+        raise BadRecord(f"negative {field}")
+    if number > MAX_TOKENS:
+        raise BadRecord(f"implausible {field} (more than {MAX_TOKENS:,} tokens)")
+    return number
+
+
+def _whole_number(value: object) -> int | None:
     if type(value) is int:
-        if value < 0:
-            raise BadRecord(f"negative {field}")
         return value
-    if isinstance(value, float) and value.is_integer():
-        if value < 0:
-            raise BadRecord(f"negative {field}")
-        return int(value)
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
     if isinstance(value, str):
         text = value.strip()
-        if text.isdigit():
-            return int(text)
-        if text.startswith("-") and text[1:].isdigit():
-            raise BadRecord(f"negative {field}")
-    raise BadRecord(f"{field} is not a whole number of tokens")
+        unsigned = text[1:] if text.startswith(("+", "-")) else text
+        if unsigned.isdigit() and unsigned.isascii():
+            return _digits(text, unsigned)
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        return int(number) if number.is_integer() else None
+    return None
+
+
+def _digits(text: str, unsigned: str) -> int:
+    """A signed digit string's value; one too long to be a count only keeps its sign and size."""
+    if len(unsigned) <= MAX_DIGITS:
+        return int(text)
+    return -1 if text.startswith("-") else MAX_TOKENS + 1
 
 
 def optional_count(container: object, key: str, field: str) -> int:
@@ -96,3 +127,68 @@ def string_groups(mapping: object, prefix: str = "") -> dict[str, str]:
 
 def model_name(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def included_input(reported: int, cache_read: int, cache_write: int) -> int:
+    """Total input from a count that SHOULD include cache reads and writes but may not.
+
+    OpenTelemetry and LiteLLM define their input count as the total including cached and
+    cache-written tokens, and current emitters follow that; older ones passed Anthropic's count
+    (which excludes both) through unchanged, and some LiteLLM versions folded in reads but not writes.
+    The count is trusted unless it cannot be inclusive: a cache count that does not fit inside it
+    is added to it (writes first, since every known emitter that folds in one part folds in reads).
+    """
+    if cache_read + cache_write <= reported:
+        return reported
+    if cache_read <= reported:
+        return reported + cache_write
+    return reported + cache_read + cache_write
+
+
+def json_value(value: object, field: str) -> object:
+    """A field that is an object, or the same object JSON-encoded into a string (CSV exports)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            raise BadRecord(f"`{field}` is not valid JSON") from None
+    return value
+
+
+def joined_tags(value: object) -> str | None:
+    """A list of tags as one grouping value: sorted and comma-joined (so the same set groups together)."""
+    if isinstance(value, str):
+        value = _tag_list(value)
+    if not isinstance(value, list):
+        return None
+    tags = sorted({str(tag) for tag in value if isinstance(tag, str | int | float)})
+    return ",".join(tags) if tags else None
+
+
+def _tag_list(text: str) -> object:
+    """Tags stored as text: a JSON list (CSV exports), else one tag."""
+    if text.lstrip().startswith("["):
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return [text] if text else None
+
+
+def text_value(value: object) -> str | None:
+    """A non-empty string, or a number written as one (ids are sometimes logged as numbers)."""
+    if isinstance(value, str):
+        return value if value else None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def put_group(groups: dict[str, str], key: str, value: object) -> None:
+    """Set a grouping value when `value` is a usable scalar."""
+    text = text_value(value)
+    if text is not None:
+        groups[key] = text

@@ -1,13 +1,17 @@
-"""Google Gemini / Vertex AI `generateContent` responses.
+"""Google Gemini / Vertex AI `generateContent` responses, as on the wire (camelCase) or as the Python SDK
+dumps them (`response.model_dump()`: snake_case `usage_metadata`, `prompt_token_count`, …).
 
 `promptTokenCount` already includes `cachedContentTokenCount` (the canonical convention), but
 `candidatesTokenCount` EXCLUDES `thoughtsTokenCount`: thinking is billed as output, so output =
 candidates + thoughts, with thoughts recorded as reasoning. Tool-use prompt tokens are input.
-The model is `modelVersion`; Vertex responses carry `createTime`.
+The model is `modelVersion`; Vertex responses carry `createTime`. A logging wrapper
+`{timestamp, request, response, metadata}` adds a time, the prompt and groups: Vertex request
+`labels` and the wrapper's scalar `metadata`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,18 +20,30 @@ from costaudit.ingest.formats.common import (
     first_timestamp,
     model_name,
     optional_count,
+    string_groups,
 )
 from costaudit.ingest.problems import BadRecord
 from costaudit.ingest.table import Draft, Message
 
 NAME = "gemini"
+_CAMEL_HUMP = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def _snake(name: str) -> str:
+    return _CAMEL_HUMP.sub("_", name).lower()
+
+
+def _get(mapping: Mapping[str, Any], camel: str) -> Any:
+    """`mapping[camel]`, or its snake_case twin (SDK dumps)."""
+    value = mapping.get(camel)
+    return mapping.get(_snake(camel)) if value is None else value
 
 
 def _body(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    if isinstance(record.get("usageMetadata"), Mapping):
+    if isinstance(_get(record, "usageMetadata"), Mapping):
         return record
     response = record.get("response")
-    if isinstance(response, Mapping) and isinstance(response.get("usageMetadata"), Mapping):
+    if isinstance(response, Mapping) and isinstance(_get(response, "usageMetadata"), Mapping):
         return response
     return None
 
@@ -36,12 +52,17 @@ def detect(record: Mapping[str, Any]) -> bool:
     return _body(record) is not None
 
 
+def _count(usage: Mapping[str, Any], camel: str) -> int:
+    key = camel if usage.get(camel) is not None else _snake(camel)
+    return optional_count(usage, key, camel)
+
+
 def apply_usage(draft: Draft, usage: Mapping[str, Any]) -> None:
-    prompt = optional_count(usage, "promptTokenCount", "promptTokenCount")
-    tool_prompt = optional_count(usage, "toolUsePromptTokenCount", "toolUsePromptTokenCount")
-    candidates = optional_count(usage, "candidatesTokenCount", "candidatesTokenCount")
-    thoughts = optional_count(usage, "thoughtsTokenCount", "thoughtsTokenCount")
-    cached = optional_count(usage, "cachedContentTokenCount", "cachedContentTokenCount")
+    prompt = _count(usage, "promptTokenCount")
+    tool_prompt = _count(usage, "toolUsePromptTokenCount")
+    candidates = _count(usage, "candidatesTokenCount")
+    thoughts = _count(usage, "thoughtsTokenCount")
+    cached = _count(usage, "cachedContentTokenCount")
     draft.input_tokens = prompt + tool_prompt
     draft.cached_input_tokens = cached
     draft.output_tokens = candidates + thoughts
@@ -50,7 +71,7 @@ def apply_usage(draft: Draft, usage: Mapping[str, Any]) -> None:
 
 def request_messages(request: Mapping[str, Any]) -> list[Message]:
     messages: list[Message] = []
-    system = request.get("systemInstruction")
+    system = _get(request, "systemInstruction")
     if isinstance(system, Mapping):
         messages.append(("system", content_text(system.get("parts")), None))
     contents = request.get("contents")
@@ -66,13 +87,16 @@ def extract(record: Mapping[str, Any]) -> Draft:
     body = _body(record)
     if body is None:
         raise BadRecord("no usageMetadata")
-    draft = Draft(timestamp=first_timestamp(record) or body.get("createTime"))
-    draft.model = model_name(body.get("modelVersion")) or model_name(record.get("model"))
-    apply_usage(draft, body["usageMetadata"])
+    draft = Draft(timestamp=first_timestamp(record) or _get(body, "createTime"))
+    draft.model = model_name(_get(body, "modelVersion")) or model_name(record.get("model"))
+    apply_usage(draft, _get(body, "usageMetadata"))
     request = record.get("request")
+    groups = string_groups(record.get("metadata")) if body is not record else {}
     if isinstance(request, Mapping):
         draft.messages = request_messages(request) or None
         draft.model = draft.model or model_name(request.get("model"))
+        groups.update(string_groups(request.get("labels")))
+    draft.groups = groups or None
     if draft.model is None:
         raise BadRecord("no model name (modelVersion)")
     return draft

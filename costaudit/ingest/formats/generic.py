@@ -7,7 +7,7 @@ Canonical fields: `timestamp`, `model`, `input_tokens` (total, cached included),
 `project`, `environment`, `application`, plus whatever `--group-by` names.
 
 `--map column=dotted.path` points a canonical field at another field of the record (dots walk into
-nested objects; a field whose name itself contains dots is matched first).
+nested objects; at every level, a field whose name itself contains dots is matched first).
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from costaudit.ingest.formats.common import TIMESTAMP_KEYS, dig, token_count
+from costaudit.core.columns import TOKEN_COLUMNS
+from costaudit.ingest.formats.common import TIMESTAMP_KEYS, token_count
 from costaudit.ingest.formats.openai import chat_messages
 from costaudit.ingest.problems import BadRecord
-from costaudit.ingest.table import TOKEN_COLUMNS, Draft
+from costaudit.ingest.table import Draft
 
 NAME = "generic"
 CANONICAL_FIELDS = (
@@ -83,6 +84,22 @@ def _complexity(value: object) -> float | None:
     return number
 
 
+def walk(value: object, parts: list[str]) -> Any:
+    """Follow a dotted path; at every level a key that itself contains dots (`"user.name"`, as in
+    OpenTelemetry attribute maps) is tried before the path is split further."""
+    if not parts:
+        return value
+    if not isinstance(value, Mapping):
+        return None
+    for cut in range(len(parts), 0, -1):
+        key = ".".join(parts[:cut])
+        if key in value:
+            found = walk(value[key], parts[cut:])
+            if found is not None:
+                return found
+    return None
+
+
 def _missing(value: object) -> bool:
     return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
 
@@ -99,7 +116,7 @@ class GenericFormat:
         if path in record:
             return record[path]
         if "." in path:
-            return dig(record, *path.split("."))
+            return walk(record, path.split("."))
         return None
 
     def _timestamp(self, record: Mapping[str, Any]) -> object:

@@ -5,7 +5,8 @@ Accepted line shapes:
 - a gateway record `{"request": {...}, "response": {...}}` (plus optional timestamp/metadata keys);
 - a request alone (`model` + `messages`, or `model` + `input`): tokens are counted from the text;
 - Batch API output `{"custom_id", "response": {"body": ...}}` and input `{"custom_id", "body": ...}`,
-  both billed at batch prices.
+  both billed at batch prices; lines of failed batch requests (`error`, or an HTTP error status) were
+  not billed and are skipped with that reason.
 
 OpenAI's `prompt_tokens`/`input_tokens` already include cached tokens, and `completion_tokens` include
 reasoning tokens — the canonical convention, so counts are taken as they are.
@@ -29,11 +30,12 @@ from costaudit.ingest.problems import BadRecord
 from costaudit.ingest.table import Draft, Message
 
 NAME = "openai"
+HTTP_ERROR = 400
 
 
 def _is_response_body(record: Mapping[str, Any]) -> bool:
     kind = record.get("object")
-    if kind in {"chat.completion", "response", "text_completion"}:
+    if isinstance(kind, str) and kind in {"chat.completion", "response", "text_completion"}:
         return True
     usage = record.get("usage")
     if isinstance(usage, Mapping):
@@ -197,11 +199,22 @@ def _fill_from_request(draft: Draft, request: Mapping[str, Any]) -> None:
         draft.groups = {**(draft.groups or {}), **groups}
 
 
+def _reject_failed_batch_line(record: Mapping[str, Any]) -> None:
+    """Batch output/error lines of requests that failed: they were not billed."""
+    status = dig(record, "response", "status_code")
+    if type(status) is int and status >= HTTP_ERROR:
+        raise BadRecord(f"batch request failed (HTTP {status}, not billed)")
+    output_line = "response" in record or "error" in record
+    if output_line and not isinstance(dig(record, "response", "body"), Mapping):
+        raise BadRecord("batch request failed (not billed)")
+
+
 def _split(
     record: Mapping[str, Any],
 ) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None, bool]:
     """(request, response, batch) of any accepted line shape."""
     if "custom_id" in record:
+        _reject_failed_batch_line(record)
         body = dig(record, "response", "body")
         if isinstance(body, Mapping):
             return None, body, True

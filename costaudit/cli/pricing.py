@@ -1,0 +1,444 @@
+"""`costaudit pricing`: inspect, validate, compare, describe and import price tables.
+
+Typer wiring only: every command loads files, calls `costaudit.pricetable` and renders through
+`costaudit.render.pricing`. Imports happen inside the commands so `costaudit --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from costaudit.cli.common import emit, handle_errors, print_input_error, stderr_console
+from costaudit.cli.options import OutOpt, PricingOpt
+from costaudit.errors import ExitCode, InputError, Location
+
+if TYPE_CHECKING:
+    from costaudit.loaders import LoadedPrices
+    from costaudit.pricetable.importers.common import ImportResult
+    from costaudit.pricetable.validate import FileCheck
+
+pricing_app = typer.Typer(
+    name="pricing",
+    help="Inspect, validate, compare and import price tables (USD per 1M tokens).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+class ListingFormat(enum.StrEnum):
+    table = "table"
+    json = "json"
+
+
+class ImportSource(enum.StrEnum):
+    litellm = "litellm"
+    genai_prices = "genai-prices"
+
+
+ListingOutputOpt = Annotated[
+    ListingFormat,
+    typer.Option(
+        "--output", "-o", metavar="table|json", help="Report format.", case_sensitive=False
+    ),
+]
+ModelArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="MODEL", help="A model id, alias or logged model name.", show_default=False
+    ),
+]
+
+
+@pricing_app.command("list")
+@handle_errors
+def list_models(
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            "--provider",
+            metavar="P",
+            help="Only models billed by this provider.",
+            show_default=False,
+        ),
+    ] = None,
+    pricing: PricingOpt = None,
+    output: ListingOutputOpt = ListingFormat.table,
+    out: OutOpt = None,
+) -> None:
+    """List every model of the active price table (layered --pricing files) with its prices.
+
+    Prices are USD per 1M tokens as the table writes them; `costaudit pricing show MODEL` adds the
+    history and the rates billed after fallbacks.
+    """
+    from costaudit.loaders import load_prices
+
+    prices = load_prices(pricing)
+    ids = [
+        model_id
+        for model_id, model in prices.table.models.items()
+        if provider is None or model.provider.lower() == provider.lower()
+    ]
+    if provider is not None and not ids:
+        providers = sorted({model.provider for model in prices.table.models.values()})
+        raise InputError(
+            _tables_location(prices),
+            f"no model is billed by `{provider}` (providers: {', '.join(providers)})",
+        )
+    _emit_listing(prices, ids, output, out)
+
+
+@pricing_app.command("show")
+@handle_errors
+def show(
+    model: ModelArg,
+    pricing: PricingOpt = None,
+    output: ListingOutputOpt = ListingFormat.table,
+    out: OutOpt = None,
+) -> None:
+    """Show everything the price table says about one model: every price, tier, batch price,
+    history entry, alias, source and checked date, plus the rates the engine bills after fallbacks.
+
+    MODEL may be the id, an alias, or any name a log would carry (`openai/gpt-4o-2024-08-06`).
+    """
+    from costaudit.core.pricing import ModelResolver
+    from costaudit.loaders import load_prices
+
+    prices = load_prices(pricing)
+    model_id = ModelResolver(prices.table).resolve(model)
+    if model_id is None:
+        raise InputError(_tables_location(prices), _unknown_model_message(model, prices))
+    if output is ListingFormat.json:
+        _emit_listing(prices, [model_id], output, out)
+        return
+    from costaudit.pricetable.sheet import rate_sheet
+    from costaudit.render.pricing import show_report
+
+    entry = prices.table.models[model_id]
+    emit(show_report(model_id, entry, rate_sheet(entry)), out)
+
+
+@pricing_app.command("validate")
+@handle_errors
+def validate(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="[FILE...]",
+            help="Price table YAML files (default: the active tables: $COSTAUDIT_PRICING, else the bundled one).",
+            show_default=False,
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Check price tables and report EVERY problem, one line each naming file and field (exit 3).
+
+    Beyond the schema: ids sorted, no name claimed twice, tiers ascending and complete, cached price
+    not above input, history oldest first, batch prices not above standard, `match` patterns that do
+    not cover other models' names, tokenizers that are tiktoken encodings, and (for several files)
+    that they layer cleanly. Prints a one-line OK summary when all is well.
+    """
+    from costaudit.loaders import price_table_paths
+    from costaudit.pricetable.validate import check_file, layered_problems
+
+    paths = list(files) if files else price_table_paths(None)
+    checks = [check_file(path) for path in paths]
+    problems = [problem for check in checks for problem in check.problems]
+    problems += layered_problems(checks)
+    if problems:
+        _report_problems(problems, len(paths))
+    typer.echo(_ok_summary(checks))
+
+
+@pricing_app.command("diff")
+@handle_errors
+def diff(
+    old: Annotated[
+        Path, typer.Argument(metavar="OLD", help="The earlier price table.", dir_okay=False)
+    ],
+    new: Annotated[
+        Path, typer.Argument(metavar="NEW", help="The later price table.", dir_okay=False)
+    ],
+    output: ListingOutputOpt = ListingFormat.table,
+    out: OutOpt = None,
+) -> None:
+    """Compare two price tables: models added and removed, every changed price with its % change,
+    and changed aliases, patterns, providers and tokenizers.
+    """
+    from costaudit.config.pricing import PriceTable
+    from costaudit.loaders import validate_file
+    from costaudit.pricetable.diff import diff_tables
+    from costaudit.render import pricing as render
+
+    result = diff_tables(validate_file(old, PriceTable), validate_file(new, PriceTable))
+    if output is ListingFormat.json:
+        from costaudit.render.jsonio import dumps
+
+        emit(dumps(render.diff_document(result, old, new)), out)
+    else:
+        emit(render.diff_report(result, old, new), out)
+    stderr_console().print(
+        f"costaudit: {len(result.added)} added, {len(result.removed)} removed, "
+        f"{len(result.changed)} changed",
+        markup=False,
+    )
+
+
+@pricing_app.command("schema")
+@handle_errors
+def schema(
+    out: OutOpt = None,
+    scenario: Annotated[
+        bool,
+        typer.Option(
+            "--scenario",
+            help="Write the schema of scenario files instead (pricing/scenario.schema.json).",
+        ),
+    ] = False,
+) -> None:
+    """Write the JSON Schema of price table files (pricing/price-table.schema.json).
+
+    YAML editors use it through the first line of a table:
+    `# yaml-language-server: $schema=./price-table.schema.json`.
+    """
+    from costaudit.pricetable.schema import scenario_schema_text, schema_text
+
+    emit(scenario_schema_text() if scenario else schema_text(), out)
+
+    if out is not None:
+        stderr_console().print(f"schema written to {out}", markup=False)
+
+
+@pricing_app.command("import")
+@handle_errors
+def import_prices(
+    source: Annotated[
+        ImportSource,
+        typer.Argument(metavar="SOURCE", help="litellm or genai-prices.", case_sensitive=False),
+    ],
+    from_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            metavar="FILE",
+            help="litellm: its model_prices_and_context_window.json (required). genai-prices: a "
+            "data.json in its published shape (default: the installed genai-prices package).",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    out: OutOpt = None,
+    provider: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--provider",
+            metavar="P",
+            help="genai-prices only: providers to import, in priority order (repeatable; `all` for "
+            "every one). Default: the first-party providers (openai, anthropic, google, ...).",
+            show_default=False,
+        ),
+    ] = None,
+    imported: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            metavar="YYYY-MM-DD",
+            help="Date recorded as the table's `effective` and each model's `checked` (default: today, UTC).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Convert another project's price data into a costaudit price table (YAML).
+
+    Prices become exact decimals per 1M tokens; cached and cache-write prices, batch prices,
+    long-context tiers and (genai-prices) dated price history are kept. Models that cannot be priced
+    exactly are skipped and counted by reason on stderr. Layer corrections on top with a second
+    --pricing file rather than editing the import.
+    """
+    day = _import_day(imported)
+    if source is ImportSource.litellm:
+        result = _import_litellm(from_file, day)
+    else:
+        result = _import_genai_prices(from_file, provider or [], day)
+    from costaudit.pricetable.yamlio import dump_table
+
+    emit(dump_table(result.table, _import_header(source, result)), out)
+    _import_summary(result, out)
+
+
+# ---------------------------------------------------------------------------------------- helpers
+
+
+def _tables_location(prices: LoadedPrices) -> Location:
+    return Location(" + ".join(str(path) for path in prices.files), field="models")
+
+
+def _unknown_model_message(name: str, prices: LoadedPrices) -> str:
+    import difflib
+
+    names = [
+        alias
+        for model_id, model in prices.table.models.items()
+        for alias in (model_id, *model.aliases)
+    ]
+    close = difflib.get_close_matches(name, names, n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    return f"no model, alias or pattern matches `{name}`{hint}"
+
+
+def _emit_listing(
+    prices: LoadedPrices, ids: list[str], output: ListingFormat, out: Path | None
+) -> None:
+    from costaudit.render import pricing as render
+
+    if output is ListingFormat.json:
+        from costaudit.render.jsonio import dumps
+
+        emit(dumps(render.listing_document(prices.table, ids, prices.files)), out)
+    else:
+        emit(render.listing_report(prices.table, ids, prices.files), out)
+
+
+def _report_problems(problems: list[InputError], files: int) -> None:
+    for problem in problems:
+        print_input_error(problem)
+    stderr_console().print(
+        f"costaudit: {len(problems)} problem{'s' if len(problems) != 1 else ''} "
+        f"in {files} price table file{'s' if files != 1 else ''}",
+        markup=False,
+    )
+    raise typer.Exit(ExitCode.BAD_INPUT)
+
+
+def _ok_summary(checks: list[FileCheck]) -> str:
+    from costaudit.loaders import merge_tables
+
+    tables = [check.table for check in checks if check.table is not None]
+    table = tables[0] if len(tables) == 1 else merge_tables(tables)
+    names = ", ".join(str(check.path) for check in checks)
+    layered = " layered" if len(tables) > 1 else ""
+    return (
+        f"OK: {names}{layered}: {len(table.models)} models, {len(table.hardware)} hardware, "
+        f"{len(table.self_hosted)} self-hosted, effective {table.effective}"
+    )
+
+
+def _usage_error(option: str, message: str) -> typer.Exit:
+    """A usage error (exit 2) found inside a command body.
+
+    Raised as `typer.Exit` because `handle_errors` lets only Exit/Abort through: a `BadParameter`
+    raised here would be reported as an internal error (exit 4).
+    """
+    stderr_console().print(f"error: invalid value for {option}: {message}", markup=False)
+    return typer.Exit(ExitCode.USAGE)
+
+
+def _missing_extra() -> typer.Exit:
+    """Bad input (exit 3) printed here, without markup: `[import]` must not read as a style tag."""
+    stderr_console().print(
+        "error: genai-prices: the genai-prices package is not installed: install costaudit[import] "
+        "(pip install 'costaudit[import]'), or pass --from with a genai-prices data.json",
+        markup=False,
+    )
+    return typer.Exit(ExitCode.BAD_INPUT)
+
+
+def _import_day(value: str | None) -> date:
+    if value is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _usage_error("--date", f"`{value}` is not a YYYY-MM-DD date") from None
+
+
+def _read_json(path: Path, *, exact: bool) -> Any:
+    """Parse JSON; `exact` keeps numbers as their decimal text instead of floats."""
+    import json
+    from decimal import Decimal
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(str(path), "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), f"cannot read: {exc}") from None
+    try:
+        return json.loads(text, parse_float=Decimal) if exact else json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(Location(str(path), line=exc.lineno), f"invalid JSON: {exc.msg}") from None
+
+
+def _import_litellm(from_file: Path | None, day: date) -> ImportResult:
+    from costaudit.pricetable.importers.litellm import convert_litellm
+
+    if from_file is None:
+        raise _usage_error("--from", "give LiteLLM's model_prices_and_context_window.json")
+    data = _read_json(from_file, exact=False)
+    if not isinstance(data, dict):
+        raise InputError(
+            str(from_file), "expected a JSON object keyed by model id (LiteLLM's price map)"
+        )
+    return convert_litellm(data, file_name=from_file.name, imported=day)
+
+
+def _import_genai_prices(from_file: Path | None, providers: list[str], day: date) -> ImportResult:
+    from costaudit.pricetable.importers import genai_prices
+
+    if from_file is not None:
+        data = _read_json(from_file, exact=True)
+        if isinstance(data, dict):
+            data = data.get("providers")
+        if not isinstance(data, list):
+            raise InputError(str(from_file), "expected genai-prices data: a list of providers")
+        origin = f"genai-prices data ({from_file.name})"
+    else:
+        try:
+            data, origin = genai_prices.installed_providers()
+        except genai_prices.MissingPackage:
+            raise _missing_extra() from None
+    try:
+        return genai_prices.convert_genai_prices(
+            data, origin=origin, imported=day, provider_ids=providers
+        )
+    except genai_prices.UnknownProviders as exc:
+        raise _usage_error("--provider", str(exc)) from None
+    except (KeyError, TypeError, AttributeError) as exc:
+        where = str(from_file) if from_file is not None else "genai-prices"
+        raise InputError(
+            where, f"not in genai-prices' data shape ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def _import_header(source: ImportSource, result: ImportResult) -> list[str]:
+    return [
+        f"Imported by `costaudit pricing import {source.value}` from {result.source}.",
+        "Do not edit by hand: re-run the import, and put corrections in an overrides file layered",
+        "after this one (costaudit analyze --pricing THIS.yaml --pricing overrides.yaml).",
+        f"{result.imported} models imported; {_skipped_text(result)}.",
+    ]
+
+
+def _skipped_text(result: ImportResult) -> str:
+    if not result.skipped_total:
+        return "none skipped"
+    reasons = "; ".join(
+        f"{count} {reason}"
+        for reason, count in sorted(result.skipped.items(), key=lambda item: -item[1])
+    )
+    return f"{result.skipped_total} skipped: {reasons}"
+
+
+def _import_summary(result: ImportResult, out: Path | None) -> None:
+    console = stderr_console()
+    console.print(
+        f"costaudit: {result.imported} models imported; {_skipped_text(result)}", markup=False
+    )
+    for caveat, count in sorted(result.notes.items(), key=lambda item: -item[1]):
+        console.print(f"note: {count} × {caveat}", markup=False)
+    if out is not None:
+        console.print(f"price table written to {out}", markup=False)

@@ -1,0 +1,287 @@
+"""Response caching and provider prompt caching over the simulated traffic.
+
+Response cache: a request whose normalised prompt was seen within the TTL is answered from the cache
+(it costs the lookup, not the call). The exact-duplicate rate is measured from the log's prompt hashes;
+a near-duplicate (semantic) rate is a what-if parameter applied to the rest.
+
+Prompt cache: chained prefix-block hashes are replayed in time order per model under the provider's
+rules (minimum prefix, block granularity, TTL refreshed on hit). The replay decides each request's cache
+reads and writes afresh, replacing what the log reported; the hit rate is reported as a band —
+low (pessimistic TTL), central (nominal TTL) and high (infinite cache).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from costaudit.config.pricing import CacheRule
+from costaudit.config.scenario import PromptCache, ResponseCache
+from costaudit.core.prompt_cache import (
+    CacheReplay,
+    PrefixBlocks,
+    coarsen,
+    hit_rate_band,
+    replay_prefix_cache,
+    synthetic_prefix_blocks,
+    take,
+)
+from costaudit.core.response_cache import replay_response_cache
+from costaudit.core.simulate.context import Context
+from costaudit.core.simulate.state import State
+from costaudit.errors import InputError
+
+
+def apply_response_cache(state: State, cache: ResponseCache, context: Context) -> None:
+    keys = context.workload.requests["prompt_hash"].to_numpy(dtype=np.uint64)[state.origin]
+    exact = replay_response_cache(state.arrival_seconds(), keys, cache.ttl)
+    if not keys.any():
+        state.notes.append(
+            "no prompt text in the workload: exact duplicates cannot be measured (only the near-duplicate rate applies)"
+        )
+    near_rate = float(context.params(cache.near_duplicate_rate))
+    near = ~exact & (context.rng.random(state.size) < near_rate)
+    hits = exact | near
+    lookups = state.size
+    state.window_usd += context.params(cache.lookup_usd_per_1k) * lookups / 1000
+    state.details["response_cache"] = {
+        "hit_rate": float(hits.mean()) if state.size else 0.0,
+        "exact_duplicate_rate": float(exact.mean()) if state.size else 0.0,
+        "near_duplicate_rate": near_rate,
+        "requests_answered": int(hits.sum()),
+        "ttl_s": cache.ttl,
+    }
+    state.keep(~hits)
+
+
+@dataclass(frozen=True)
+class EffectiveRule:
+    """A provider's cache rule after the scenario's overrides."""
+
+    name: str
+    min_prefix_tokens: int
+    block_tokens: int
+    ttl: float | None
+    ttl_low: float | None
+    write_1h: bool
+
+
+def _rule_for(provider: str, config: PromptCache, context: Context) -> EffectiveRule | None:
+    name = config.preset or provider
+    rule: CacheRule | None = context.table.cache_rules.get(name)
+    if rule is None:
+        return None
+    fields = config.model_fields_set
+    ttl = config.ttl if "ttl" in fields else rule.ttl
+    ttl_low = config.ttl_low if "ttl_low" in fields else rule.ttl_low
+    if ttl is not None and ttl_low is not None and ttl_low > ttl:
+        ttl_low = ttl
+    return EffectiveRule(
+        name=name,
+        min_prefix_tokens=config.min_prefix_tokens
+        if config.min_prefix_tokens is not None
+        else rule.min_prefix_tokens,
+        block_tokens=config.block_tokens or rule.block_tokens,
+        ttl=ttl,
+        ttl_low=ttl_low if ttl is not None else None,
+        write_1h=(config.write_ttl == "1h") or (config.write_ttl is None and name.endswith("-1h")),
+    )
+
+
+def _blocks(
+    state: State, rows: npt.NDArray[np.int64], config: PromptCache, context: Context
+) -> PrefixBlocks:
+    available = context.workload.prefix_blocks
+    if available is not None:
+        return take(available, state.origin[rows])
+    if config.shared_prefix_tokens is None:
+        raise InputError(
+            "prompt_cache",
+            "the workload has no prompt text or prefix hashes: give `shared_prefix_tokens` for a shared-prefix estimate",
+        )
+    return synthetic_prefix_blocks(
+        state.tokens["input"][rows],
+        config.shared_prefix_tokens,
+        64,
+        group=state.model[rows].astype(np.int64),
+    )
+
+
+def _granular(blocks: PrefixBlocks, wanted: int, notes: list[str]) -> PrefixBlocks:
+    """Blocks at the rule's granularity when it is a multiple of what the hashes allow; else the hashes'."""
+    if wanted == blocks.block_tokens:
+        return blocks
+    if wanted > blocks.block_tokens and wanted % blocks.block_tokens == 0:
+        return coarsen(blocks, wanted)
+    notes.append(
+        f"prefix hashes cover {blocks.block_tokens}-token blocks; the {wanted}-token rule granularity "
+        f"was approximated with {blocks.block_tokens}-token blocks"
+    )
+    return blocks
+
+
+def _replay_group(
+    state: State,
+    rows: npt.NDArray[np.int64],
+    rule: EffectiveRule,
+    config: PromptCache,
+    context: Context,
+) -> dict[str, Any]:
+    blocks = _granular(_blocks(state, rows, config, context), rule.block_tokens, state.notes)
+    arrival = state.arrival_seconds()[rows]
+    scope = state.model[rows].astype(np.int64)
+    inputs = state.tokens["input"][rows]
+    partial = blocks.block_tokens > rule.block_tokens
+
+    def replay_with(ttl: float | None) -> CacheReplay:
+        return replay_prefix_cache(
+            arrival,
+            scope,
+            blocks,
+            inputs,
+            ttl_s=ttl,
+            min_prefix_tokens=rule.min_prefix_tokens,
+            count_partial_block=partial,
+        )
+
+    if rule.ttl is not None and rule.ttl_low is not None:
+        band = hit_rate_band(
+            arrival,
+            scope,
+            blocks,
+            inputs,
+            ttl_s=rule.ttl,
+            ttl_low_s=rule.ttl_low,
+            min_prefix_tokens=rule.min_prefix_tokens,
+            count_partial_block=partial,
+        )
+        low, central, high, central_replay = band.low, band.central, band.high, band.central_replay
+    else:
+        central_replay = replay_with(rule.ttl)
+        central = high = central_replay.hit_rate
+        low = replay_with(rule.ttl_low).hit_rate if rule.ttl_low is not None else central
+    ttl = {"central": rule.ttl, "low": rule.ttl_low, "high": None}[context.cache_band]
+    replay = central_replay if context.cache_band == "central" else replay_with(ttl)
+    curve = (
+        _ttl_curve(arrival, scope, blocks, inputs, rule, partial)
+        if context.cache_band == "central"
+        else []
+    )
+    observed = int(state.tokens["cached"][rows].sum())
+    state.tokens["cached"][rows] = replay.hit_tokens
+    state.tokens["cache_write"][rows] = replay.write_tokens
+    state.tokens["cache_write_1h"][rows] = replay.write_tokens if rule.write_1h else 0
+    return {
+        "rule": rule.name,
+        "requests": len(rows),
+        "hit_rate": {"low": low, "central": central, "high": high},
+        "cached_tokens": int(replay.hit_tokens.sum()),
+        "write_tokens": int(replay.write_tokens.sum()),
+        "ttl_s": {"low": rule.ttl_low, "central": rule.ttl},
+        "min_prefix_tokens": rule.min_prefix_tokens,
+        "block_tokens": blocks.block_tokens,
+        "observed_hit_rate": observed / int(inputs.sum()) if observed and inputs.sum() else None,
+        "ttl_curve": curve,
+        "_input_tokens": int(inputs.sum()),
+    }
+
+
+TTL_CURVE_S = (30.0, 60.0, 300.0, 600.0, 1800.0, 3600.0, 6 * 3600.0, 24 * 3600.0, None)
+TTL_CURVE_MAX_BLOCKS = 5_000_000
+"""Above this many blocks the TTL curve (for plots) is skipped: nine replays would dominate the run."""
+
+
+def _ttl_curve(
+    arrival: npt.NDArray[np.float64],
+    scope: npt.NDArray[np.int64],
+    blocks: PrefixBlocks,
+    inputs: npt.NDArray[np.int64],
+    rule: EffectiveRule,
+    partial: bool,
+) -> list[dict[str, float | None]]:
+    """Hit rate at a range of TTLs (for the hit-rate-vs-TTL chart)."""
+    if len(blocks.hashes) > TTL_CURVE_MAX_BLOCKS:
+        return []
+    return [
+        {
+            "ttl_s": ttl,
+            "hit_rate": replay_prefix_cache(
+                arrival,
+                scope,
+                blocks,
+                inputs,
+                ttl_s=ttl,
+                min_prefix_tokens=rule.min_prefix_tokens,
+                count_partial_block=partial,
+            ).hit_rate,
+        }
+        for ttl in TTL_CURVE_S
+    ]
+
+
+def _replayable(state: State, config: PromptCache, context: Context) -> npt.NDArray[np.bool_]:
+    """Requests whose prompt prefix is known (hashes, or a stated shared prefix); others keep their
+    logged cache use, since nothing can be said about them."""
+    blocks = context.workload.prefix_blocks
+    if blocks is None:
+        return np.ones(state.size, dtype=np.bool_)
+    known = blocks.block_counts[state.origin] > 0
+    unknown = int((~known).sum())
+    if unknown:
+        state.notes.append(
+            f"{unknown:,} requests have no prompt text or prefix hashes: their logged cache use is kept"
+        )
+    return known
+
+
+def apply_prompt_cache(state: State, config: PromptCache, context: Context) -> None:
+
+    by_rule: dict[EffectiveRule, list[int]] = {}
+    skipped = 0
+    for code, name in enumerate(state.models):
+        price_id = context.price_id(name)
+        rule = (
+            _rule_for(context.table.models[price_id].provider, config, context)
+            if price_id
+            else None
+        )
+        if rule is None:
+            skipped += int((state.model == code).sum())
+            continue
+        by_rule.setdefault(rule, []).append(code)
+    replayable = _replayable(state, config, context)
+    groups = [
+        _replay_group(
+            state,
+            np.flatnonzero(np.isin(state.model, codes) & replayable).astype(np.int64),
+            rule,
+            config,
+            context,
+        )
+        for rule, codes in by_rule.items()
+        if (np.isin(state.model, codes) & replayable).any()
+    ]
+    if skipped:
+        state.notes.append(
+            f"{skipped:,} requests are on models without a prompt-cache rule: left unchanged"
+        )
+    inputs = sum(g["_input_tokens"] for g in groups) or 1
+    band = {
+        key: sum(g["hit_rate"][key] * g["_input_tokens"] for g in groups) / inputs
+        for key in ("low", "central", "high")
+    }
+    observed = [g["observed_hit_rate"] for g in groups if g["observed_hit_rate"] is not None]
+    state.details["prompt_cache"] = {
+        "hit_rate": band,
+        "cached_tokens": sum(g["cached_tokens"] for g in groups),
+        "write_tokens": sum(g["write_tokens"] for g in groups),
+        "rules": [
+            {k: v for k, v in g.items() if not k.startswith("_") and k != "ttl_curve"}
+            for g in groups
+        ],
+        "ttl_curve": groups[0]["ttl_curve"] if len(groups) == 1 else [],
+        "observed_hit_rate": observed[0] if len(observed) == 1 else None,
+    }

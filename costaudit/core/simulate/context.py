@@ -1,0 +1,103 @@
+"""What every strategy step can consult: the workload, the price table, parameters and randomness."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+import numpy.typing as npt
+
+from costaudit.config.pricing import PriceTable
+from costaudit.core.columns import MEASURED_PREFIX
+from costaudit.core.pricing import ModelResolver
+from costaudit.core.simulate.state import SimWorkload, State
+
+RANGE_DIGITS = Decimal("0.000000001")
+
+
+class Params:
+    """Resolves a parameter that may be a range: its midpoint, or a uniform draw in a Monte Carlo run."""
+
+    def __init__(self, rng: np.random.Generator | None = None) -> None:
+        self.rng = rng
+
+    def __call__(self, value: Decimal | list[Decimal]) -> Decimal:
+        if not isinstance(value, list):
+            return value
+        low, high = value
+        if self.rng is None:
+            return (low + high) / 2
+        draw = Decimal(str(self.rng.random())).quantize(RANGE_DIGITS)
+        return low + (high - low) * draw
+
+
+@dataclass
+class Context:
+    """Shared, read-only inputs of one scenario run."""
+
+    workload: SimWorkload
+    table: PriceTable
+    params: Params
+    rng: np.random.Generator
+    days_per_month: Decimal
+    cache_band: str = "central"
+    """Which end of the prompt-cache hit-rate band to price: low, central or high."""
+    resolver: ModelResolver = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.resolver = ModelResolver(self.table)
+
+    @property
+    def central(self) -> bool:
+        """The reported run (not a Monte Carlo draw or a cache-band variant): extras are computed here."""
+        return self.params.rng is None and self.cache_band == "central"
+
+    def price_id(self, name: str) -> str | None:
+
+        return self.resolver.resolve(name)
+
+    def rows_for(self, state: State, applies_to: list[str] | None) -> npt.NDArray[np.int64]:
+        """Indexes of the requests a strategy applies to (models named by `applies_to`, or all)."""
+        if applies_to is None:
+            return np.arange(state.size, dtype=np.int64)
+        wanted = {self.price_id(name) or name for name in applies_to}
+        codes = [
+            code
+            for code, name in enumerate(state.models)
+            if (self.price_id(name) or name) in wanted
+        ]
+        return np.flatnonzero(np.isin(state.model, codes)).astype(np.int64)
+
+    def encodings(self, source: str, target: str) -> tuple[str, str] | None:
+        source_id, target_id = self.price_id(source), self.price_id(target)
+        if source_id is None or target_id is None:
+            return None
+        return self.table.models[source_id].tokenizer, self.table.models[target_id].tokenizer
+
+    def measured_ratios(
+        self, rows: npt.NDArray[np.int64], source: str, target: str
+    ) -> npt.NDArray[np.float64] | None:
+        """Per-request target/source token ratio measured on the prompt text (NaN where unmeasured)."""
+        pair = self.encodings(source, target)
+        frame = self.workload.requests
+        if pair is None or any(f"{MEASURED_PREFIX}{enc}" not in frame for enc in pair):
+            return None
+        source_counts = frame[f"{MEASURED_PREFIX}{pair[0]}"].to_numpy(dtype=np.float64)[rows]
+        target_counts = frame[f"{MEASURED_PREFIX}{pair[1]}"].to_numpy(dtype=np.float64)[rows]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(source_counts > 0, target_counts / source_counts, np.nan)
+
+    def tokenizer_ratio(self, source: str, target: str) -> tuple[Decimal, bool]:
+        """Tokens on `target` per token on `source`, and whether the ratio is known (else 1 is assumed)."""
+        source_id, target_id = self.price_id(source), self.price_id(target)
+        if source_id is None or target_id is None:
+            return Decimal(1), True
+        source_enc = self.table.models[source_id].tokenizer
+        target_enc = self.table.models[target_id].tokenizer
+        if source_enc == target_enc:
+            return Decimal(1), True
+        ratios = self.table.tokenizers
+        if source_enc in ratios and target_enc in ratios:
+            return ratios[target_enc].per_cl100k / ratios[source_enc].per_cl100k, True
+        return Decimal(1), False

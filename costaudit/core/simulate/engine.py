@@ -1,0 +1,306 @@
+"""Run every scenario of a file against its workload and compare monthly costs with the baseline.
+
+Strategies apply in a fixed order (routing → response cache → prompt caching → batching → fine-tune →
+hosting), whatever order their keys have in the YAML. Randomness (tie-breaks, random shares, Monte Carlo
+draws) comes from generators seeded by the file's seed and the scenario's name, so the same inputs give
+the same numbers, and reordering scenarios changes nothing.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from costaudit.config.pricing import PriceTable
+from costaudit.config.scenario import STRATEGY_ORDER, Scenario, ScenarioFile
+from costaudit.core.simulate.batching import apply_batching
+from costaudit.core.simulate.caching import apply_prompt_cache, apply_response_cache
+from costaudit.core.simulate.context import Context, Params
+from costaudit.core.simulate.hosting import apply_fine_tune, apply_hosting
+from costaudit.core.simulate.routing import apply_routing
+from costaudit.core.simulate.state import Priced, SimWorkload, State, initial_state, price_state
+
+MILLION = Decimal(1_000_000)
+THOUSAND = Decimal(1_000)
+AS_LOGGED = "(as logged)"
+
+Step = Callable[[State, Any, Context], None]
+STEPS: dict[str, Step] = {
+    "routing": apply_routing,
+    "response_cache": apply_response_cache,
+    "prompt_cache": apply_prompt_cache,
+    "batching": apply_batching,
+    "fine_tune": apply_fine_tune,
+    "hosting": apply_hosting,
+}
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    name: str
+    strategies: tuple[str, ...]
+    monthly_usd: Decimal | None
+    window_usd: Decimal
+    api_requests: int
+    unpriced_requests: int
+    usd_per_1k_requests: Decimal | None
+    usd_per_mtok: Decimal | None
+    savings_usd: Decimal | None = None
+    savings_pct: Decimal | None = None
+    percentiles: dict[str, Decimal] | None = None
+    """P10/P50/P90 of the monthly cost when parameters are ranges."""
+    cache_band_usd: dict[str, Decimal] | None = None
+    """Monthly cost at the low and high ends of the prompt-cache hit-rate band."""
+    details: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    curve: list[dict[str, Any]] | None = None
+    """Routing: monthly cost (and quality, when known) at each strong-model share."""
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    workload_requests: int
+    workload_days: Decimal | None
+    workload_source: str
+    workload_tokens: int
+    baseline: str
+    baseline_monthly_usd: Decimal | None
+    scenarios: list[ScenarioResult]
+    notes: tuple[str, ...] = ()
+
+
+def _seed(base: int, name: str, *extra: int) -> np.random.Generator:
+    return np.random.default_rng([base, zlib.crc32(name.encode()), *extra])
+
+
+def run_scenario(
+    workload: SimWorkload,
+    scenario: Scenario,
+    table: PriceTable,
+    *,
+    seed: int,
+    days_per_month: Decimal,
+    params: Params | None = None,
+    cache_band: str = "central",
+    draw: int = 0,
+) -> tuple[State, Priced]:
+    """One scenario, once: apply its strategies in order and price what is left."""
+    context = Context(
+        workload=workload,
+        table=table,
+        params=params or Params(),
+        rng=_seed(seed, scenario.name, draw),
+        days_per_month=days_per_month,
+        cache_band=cache_band,
+    )
+    state = initial_state(workload)
+    for name in STRATEGY_ORDER:
+        config = getattr(scenario, name)
+        if config is not None:
+            STEPS[name](state, config, context)
+    return state, price_state(state, table, workload.days, days_per_month)
+
+
+def has_ranges(value: object) -> bool:
+    """True when any numeric parameter is a [low, high] range."""
+    if isinstance(value, list):
+        if len(value) == 2 and all(isinstance(item, Decimal) for item in value):
+            return True
+        return any(has_ranges(item) for item in value)
+    if isinstance(value, dict):
+        return any(has_ranges(item) for item in value.values())
+    if isinstance(value, BaseModel):
+        return any(has_ranges(getattr(value, name)) for name in type(value).model_fields)
+
+    return False
+
+
+def _quantile(values: list[Decimal], q: Decimal) -> Decimal:
+    ordered = sorted(values)
+    position = q * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _monte_carlo(
+    workload: SimWorkload, scenario: Scenario, table: PriceTable, file: ScenarioFile
+) -> dict[str, Decimal]:
+    monthly: list[Decimal] = []
+    for draw in range(file.samples):
+        params = Params(_seed(file.seed, scenario.name, 1_000_000 + draw))
+        _, priced = run_scenario(
+            workload,
+            scenario,
+            table,
+            seed=file.seed,
+            days_per_month=file.days_per_month,
+            params=params,
+            draw=draw + 1,
+        )
+        if priced.monthly_usd is not None:
+            monthly.append(priced.monthly_usd)
+    if not monthly:
+        return {}
+    return {
+        name: _quantile(monthly, Decimal(q))
+        for name, q in (("p10", "0.1"), ("p50", "0.5"), ("p90", "0.9"))
+    }
+
+
+def _cache_band(
+    workload: SimWorkload, scenario: Scenario, table: PriceTable, file: ScenarioFile
+) -> dict[str, Decimal]:
+    band: dict[str, Decimal] = {}
+    for end in ("low", "high"):
+        _, priced = run_scenario(
+            workload,
+            scenario,
+            table,
+            seed=file.seed,
+            days_per_month=file.days_per_month,
+            cache_band=end,
+        )
+        if priced.monthly_usd is not None:
+            band[end] = priced.monthly_usd
+    return band
+
+
+def _routing_curve(
+    workload: SimWorkload,
+    scenario: Scenario,
+    table: PriceTable,
+    file: ScenarioFile,
+    quality: dict[str, Any] | None,
+) -> list[dict[str, Any]] | None:
+    """Monthly cost at strong shares 0, 0.1, …, 1 for a two-tier share router."""
+    routing = scenario.routing
+    if (
+        routing is None
+        or len(routing.tiers) != 2
+        or routing.tiers[0].share is None
+        or routing.mode != "route"
+    ):
+        return None
+    points = []
+    curve = (quality or {}).get("curve")
+    for step in range(11):
+        strong = Decimal(step) / 10
+        tiers = [routing.tiers[0].model_copy(update={"share": 1 - strong}), routing.tiers[1]]
+        variant = scenario.model_copy(
+            update={"routing": routing.model_copy(update={"tiers": tiers})}
+        )
+        _, priced = run_scenario(
+            workload, variant, table, seed=file.seed, days_per_month=file.days_per_month
+        )
+        point: dict[str, Any] = {"strong_share": float(strong), "monthly_usd": priced.monthly_usd}
+        if curve is not None:
+            point["quality"] = float(
+                np.interp(float(strong), curve["strong_share"], curve["quality"])
+            )
+        points.append(point)
+    return points
+
+
+def _per_unit(monthly: Decimal | None, amount: Decimal, unit: Decimal) -> Decimal | None:
+    if monthly is None or amount == 0:
+        return None
+    return monthly / (amount / unit)
+
+
+def _result(
+    name: str,
+    scenario: Scenario,
+    state: State,
+    priced: Priced,
+    workload: SimWorkload,
+    file: ScenarioFile,
+) -> ScenarioResult:
+    days = workload.days
+    scale = file.days_per_month / days if days else Decimal(0)
+    requests_per_month = Decimal(len(workload.requests)) * scale
+    tokens_per_month = Decimal(_workload_tokens(workload)) * scale
+    return ScenarioResult(
+        name=name,
+        strategies=tuple(scenario.strategies()),
+        monthly_usd=priced.monthly_usd,
+        window_usd=priced.window_tokens_usd,
+        api_requests=priced.requests,
+        unpriced_requests=priced.unpriced_requests,
+        usd_per_1k_requests=_per_unit(priced.monthly_usd, requests_per_month, THOUSAND),
+        usd_per_mtok=_per_unit(priced.monthly_usd, tokens_per_month, MILLION),
+        details=state.details,
+        notes=tuple(dict.fromkeys(state.notes)),
+    )
+
+
+def _workload_tokens(workload: SimWorkload) -> int:
+    frame = workload.requests
+    return int(frame["input_tokens"].sum() + frame["output_tokens"].sum()) if len(frame) else 0
+
+
+def _with_savings(result: ScenarioResult, baseline: Decimal | None, **extra: Any) -> ScenarioResult:
+    savings = pct = None
+    if baseline is not None and result.monthly_usd is not None:
+        savings = baseline - result.monthly_usd
+        pct = savings / baseline * 100 if baseline else None
+    return ScenarioResult(
+        **{**result.__dict__, "savings_usd": savings, "savings_pct": pct, **extra}
+    )
+
+
+def simulate(workload: SimWorkload, file: ScenarioFile, table: PriceTable) -> SimulationResult:
+    """Every scenario of the file, its monthly cost and its savings against the baseline."""
+    results: list[ScenarioResult] = []
+    extras: list[dict[str, Any]] = []
+    for scenario in file.scenarios:
+        state, priced = run_scenario(
+            workload, scenario, table, seed=file.seed, days_per_month=file.days_per_month
+        )
+        results.append(_result(scenario.name, scenario, state, priced, workload, file))
+        extra: dict[str, Any] = {}
+        if has_ranges(scenario):
+            extra["percentiles"] = _monte_carlo(workload, scenario, table, file)
+        if scenario.prompt_cache is not None:
+            extra["cache_band_usd"] = _cache_band(workload, scenario, table, file)
+        curve = _routing_curve(
+            workload, scenario, table, file, state.details.get("routing", {}).get("quality")
+        )
+        if curve is not None:
+            extra["curve"] = curve
+        extras.append(extra)
+    baseline_name, baseline_monthly = _baseline(file, results, workload, table)
+    return SimulationResult(
+        workload_requests=len(workload.requests),
+        workload_days=workload.days,
+        workload_source=workload.source,
+        workload_tokens=_workload_tokens(workload),
+        baseline=baseline_name,
+        baseline_monthly_usd=baseline_monthly,
+        scenarios=[
+            _with_savings(r, baseline_monthly, **e) for r, e in zip(results, extras, strict=True)
+        ],
+        notes=workload.notes,
+    )
+
+
+def _baseline(
+    file: ScenarioFile, results: list[ScenarioResult], workload: SimWorkload, table: PriceTable
+) -> tuple[str, Decimal | None]:
+    by_name = {result.name: result for result in results}
+    if file.baseline is not None:
+        return file.baseline, by_name[file.baseline].monthly_usd
+    for result in results:
+        if not result.strategies:
+            return result.name, result.monthly_usd
+    logged = Scenario(name=AS_LOGGED)
+    _, priced = run_scenario(
+        workload, logged, table, seed=file.seed, days_per_month=file.days_per_month
+    )
+    return AS_LOGGED, priced.monthly_usd

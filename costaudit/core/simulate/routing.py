@@ -1,0 +1,218 @@
+"""Routing: send each request to the cheapest tier its complexity allows (or cascade through tiers).
+
+Tier shares are turned into score thresholds on the workload's own complexity distribution, the way
+RouteLLM calibrates a router to a target strong-model share: rank requests by score and give the least
+complex `share` to the first tier. Requests with no score are ranked at random (a random router) and the
+result says so. A moved request keeps its token counts unless the two models use different tokenizers,
+in which case all its counts are scaled by the table's measured ratio between the tokenizers.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from costaudit.config.scenario import Routing
+from costaudit.core.columns import QUALITY_PREFIX
+from costaudit.core.routing_quality import apgr, cpt, quality_curve, random_router_apgr
+from costaudit.core.simulate.context import Context
+from costaudit.core.simulate.state import State
+
+TIE_JITTER = 1e-9
+
+
+def _scores(
+    state: State, rows: npt.NDArray[np.int64], context: Context
+) -> tuple[npt.NDArray[np.float64], int]:
+    """Complexity scores of the rows; missing ones replaced by random draws (returned count)."""
+    scores = context.workload.requests["complexity"].to_numpy(dtype=np.float64)[state.origin[rows]]
+    missing = np.isnan(scores)
+    scores = scores.copy()
+    scores[missing] = context.rng.random(int(missing.sum()))
+    return scores, int(missing.sum())
+
+
+def _tier_by_share(
+    scores: npt.NDArray[np.float64], shares: list[Decimal], context: Context
+) -> npt.NDArray[np.int64]:
+    """Tier index per request: the least complex share[0] to tier 0, the next share[1] to tier 1, …"""
+    count = len(scores)
+    # Scores live in [0, 1]; a random jitter far below any meaningful score difference breaks ties at
+    # random (so equal scores are not split by arrival order) with a single fast argsort.
+    order = np.argsort(scores + context.rng.random(count) * TIE_JITTER)
+
+    bounds = np.rint(np.cumsum([float(share) for share in shares]) * count).astype(np.int64)
+    tiers = np.full(count, len(shares), dtype=np.int64)
+    start = 0
+    for tier, end in enumerate(bounds):
+        tiers[order[start:end]] = tier
+        start = end
+    return tiers
+
+
+def _tier_by_score(scores: npt.NDArray[np.float64], limits: list[Decimal]) -> npt.NDArray[np.int64]:
+    tiers = np.full(len(scores), len(limits), dtype=np.int64)
+    for tier, limit in reversed(list(enumerate(limits))):
+        tiers[scores <= float(limit)] = tier
+    return tiers
+
+
+def _move(state: State, rows: npt.NDArray[np.int64], target: str, context: Context) -> None:
+    """Send `rows` to `target`, rescaling token counts when the tokenizer changes."""
+    code = state.model_code(target)
+    for source_code in np.unique(state.model[rows]).tolist():
+        moving = rows[state.model[rows] == source_code]
+        ratio, known = context.tokenizer_ratio(state.models[source_code], target)
+        factors = np.full(len(moving), float(ratio))
+        measured = context.measured_ratios(state.origin[moving], state.models[source_code], target)
+        if measured is not None:
+            factors = np.where(np.isnan(measured), factors, measured)
+            known = True
+        if (factors != 1).any():
+            for name in state.tokens:
+                state.tokens[name][moving] = np.rint(state.tokens[name][moving] * factors).astype(
+                    np.int64
+                )
+        elif not known:
+            state.notes.append(
+                f"{state.models[source_code]} → {target}: tokenizers differ and the price table has no "
+                "ratio between them; token counts kept as they are"
+            )
+    state.model[rows] = code
+
+
+def _cascade(
+    state: State,
+    rows: npt.NDArray[np.int64],
+    tiers: npt.NDArray[np.int64],
+    routing: Routing,
+    context: Context,
+) -> int:
+    """Escalate a share of each tier's requests to the next tier; both calls are paid."""
+    assert routing.escalation_rate is not None
+    rate = float(context.params(routing.escalation_rate))
+    population = rows
+    population_tier = tiers
+    escalated_total = 0
+    for tier in range(len(routing.tiers) - 1):
+        members = population[population_tier == tier]
+        chosen = members[context.rng.random(len(members)) < rate]
+        if not len(chosen):
+            continue
+        target = routing.tiers[tier + 1].model
+        first_new = state.size
+        state.append(
+            chosen, state.model_code(target), {n: v[chosen] for n, v in state.tokens.items()}
+        )
+        copies = np.arange(first_new, state.size, dtype=np.int64)
+        _move(state, copies, target, context)
+        escalated_total += len(copies)
+        population = np.concatenate([population, copies])
+        population_tier = np.concatenate([population_tier, np.full(len(copies), tier + 1)])
+    return escalated_total
+
+
+def _label_column(tier_model: str, label: str | None, context: Context) -> str | None:
+    columns = context.workload.requests.columns
+    for name in (label, tier_model, context.price_id(tier_model)):
+        if name and f"{QUALITY_PREFIX}{name}" in columns:
+            return f"{QUALITY_PREFIX}{name}"
+    return None
+
+
+def _quality(
+    state: State,
+    rows: npt.NDArray[np.int64],
+    tiers: npt.NDArray[np.int64],
+    routing: Routing,
+    context: Context,
+) -> dict[str, Any] | None:
+    """Quality retained, from per-model labels in the workload or per-tier scores in the scenario."""
+    columns = [_label_column(tier.model, tier.label, context) for tier in routing.tiers]
+    origin = state.origin[rows]
+    if all(column is not None for column in columns):
+        frame = context.workload.requests
+        labels = np.stack([frame[c].to_numpy(dtype=np.float64)[origin] for c in columns if c])
+        chosen = labels[tiers, np.arange(len(rows))]
+        strongest = labels[-1]
+        result: dict[str, Any] = {"source": "labels", "quality": float(np.nanmean(chosen))}
+        result["quality_retained"] = (
+            float(np.nanmean(chosen) / np.nanmean(strongest)) if np.nanmean(strongest) else None
+        )
+        if len(routing.tiers) == 2:
+            scores, _ = _scores(state, rows, context)
+            curve = quality_curve(scores, np.nan_to_num(labels[0]), np.nan_to_num(labels[1]))
+            result.update(
+                {
+                    "apgr": apgr(curve),
+                    "cpt50": cpt(curve, 0.5),
+                    "cpt80": cpt(curve, 0.8),
+                    "random_apgr": random_router_apgr(
+                        np.nan_to_num(labels[0]), np.nan_to_num(labels[1]), np.random.default_rng(0)
+                    ),
+                    "curve": {
+                        "strong_share": curve.strong_shares.tolist(),
+                        "quality": curve.quality.tolist(),
+                    },
+                }
+            )
+        return result
+    given = [tier.quality for tier in routing.tiers]
+    if all(score is not None for score in given):
+        values = np.array([float(score or 0) for score in given])
+
+        mean = float(values[tiers].mean()) if len(tiers) else 0.0
+        return {
+            "source": "scenario",
+            "quality": mean,
+            "quality_retained": mean / values[-1] if values[-1] else None,
+        }
+    return None
+
+
+def apply_routing(state: State, routing: Routing, context: Context) -> None:
+    rows = context.rows_for(state, routing.applies_to)
+    scores, random_count = _scores(state, rows, context)
+    if routing.tiers[0].share is not None or (len(routing.tiers) == 1):
+        shares = [
+            context.params(tier.share) for tier in routing.tiers[:-1] if tier.share is not None
+        ]
+        tiers = _tier_by_share(scores, shares, context)
+    else:
+        limits = [
+            tier.max_complexity for tier in routing.tiers[:-1] if tier.max_complexity is not None
+        ]
+        tiers = _tier_by_score(scores, limits)
+    for index, tier in enumerate(routing.tiers):
+        _move(state, rows[tiers == index], tier.model, context)
+    escalated = _cascade(state, rows, tiers, routing, context) if routing.mode == "cascade" else 0
+    overhead = context.params(routing.overhead_usd_per_1k_requests) * len(rows) / 1000
+    state.window_usd += overhead
+    if random_count and len(routing.tiers) > 1:
+        state.notes.append(
+            f"{random_count:,} requests had no complexity score and were routed at random"
+        )
+    detail: dict[str, Any] = {
+        "mode": routing.mode,
+        "tiers": [
+            {
+                "model": tier.model,
+                "share": float((tiers == index).mean()) if len(rows) else 0.0,
+                "requests": int((tiers == index).sum()),
+                "max_score": float(scores[tiers == index].max())
+                if (tiers == index).any()
+                else None,
+            }
+            for index, tier in enumerate(routing.tiers)
+        ],
+        "escalated_requests": escalated,
+        "router_overhead_usd": overhead,
+        "randomly_routed": random_count,
+    }
+    quality = _quality(state, rows, tiers, routing, context)
+    if quality is not None:
+        detail["quality"] = quality
+    state.details["routing"] = detail

@@ -1,0 +1,176 @@
+"""Generate a described workload: request counts, lengths, complexity and arrival times per stream.
+
+Constants stay exact (1,500 input tokens means 1,500 on every request), so a described workload prices
+to the cent — the design card's 100,000 requests/day of 1,500 + 500 tokens on GPT-4 Turbo is exactly
+$90,000 per 30-day month. Above `max_requests` a shorter window is generated at the same rate, and the
+monthly scaling (× 30 / window days) restores the volume.
+
+Arrival patterns: `uniform` (evenly spaced), `poisson` (independent arrivals at a constant rate) and
+`diurnal` (a smooth daily cycle peaking at 14:00 with the given peak-to-average ratio; the rate follows
+exp(κ·cos(2π(t − 14h)/24h)), whose peak over average is e^κ / I₀(κ)).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from costaudit.config.scenario import Distribution, Synthetic, SyntheticStream
+from costaudit.core.prompt_cache import PrefixBlocks, synthetic_prefix_blocks
+from costaudit.core.simulate.state import SimWorkload
+
+SECONDS_PER_DAY = 86_400
+PEAK_HOUR_S = 14 * 3600
+SYNTHETIC_BLOCK_TOKENS = 64
+
+
+@dataclass(frozen=True)
+class StreamPrompt:
+    """The tokenized system prompt of a stream (counted by the caller, which reads the file)."""
+
+    tokens: int
+
+
+def sample(
+    spec: int | Decimal | Distribution, count: int, rng: np.random.Generator
+) -> npt.NDArray[np.float64]:
+    """`count` draws of a constant or a distribution."""
+    if not isinstance(spec, Distribution):
+        return np.full(count, float(spec))
+    kind = spec.distribution
+    if kind == "constant":
+        return np.full(count, float(spec.mean or 0))
+    if kind == "lognormal":
+        sigma = float(spec.sigma or 0)
+        mu = math.log(float(spec.mean or 1)) - sigma**2 / 2
+        return rng.lognormal(mu, sigma, count)
+    if kind == "normal":
+        return np.clip(rng.normal(float(spec.mean or 0), float(spec.sd or 0), count), 0, None)
+    if kind == "uniform":
+        return rng.uniform(float(spec.low or 0), float(spec.high or 0), count)
+    if kind == "exponential":
+        return rng.exponential(float(spec.mean or 1), count)
+    return rng.beta(float(spec.a or 1), float(spec.b or 1), count)
+
+
+def _token_counts(
+    spec: int | Distribution, count: int, rng: np.random.Generator
+) -> npt.NDArray[np.int64]:
+    return np.clip(np.rint(sample(spec, count, rng)), 0, None).astype(np.int64)
+
+
+def diurnal_kappa(peak_to_average: float) -> float:
+    """κ such that e^κ / I₀(κ) equals the peak-to-average ratio (bisection; the ratio grows with κ)."""
+    if peak_to_average <= 1.0:
+        return 0.0
+    low, high = 0.0, 50.0
+    for _ in range(100):
+        middle = (low + high) / 2
+        ratio = math.exp(middle) / float(np.i0(middle))
+        low, high = (middle, high) if ratio < peak_to_average else (low, middle)
+    return (low + high) / 2
+
+
+def arrival_times(
+    stream: SyntheticStream, count: int, span_s: float, rng: np.random.Generator
+) -> npt.NDArray[np.float64]:
+    """Sorted arrival times in [0, span) seconds."""
+    pattern = stream.arrival.pattern
+    if count == 0:
+        return np.zeros(0)
+    if pattern == "uniform":
+        return (np.arange(count) + 0.5) * span_s / count
+    if pattern == "poisson" or stream.arrival.peak_to_average <= 1:
+        return np.sort(rng.uniform(0.0, span_s, count))
+    kappa = diurnal_kappa(float(stream.arrival.peak_to_average))
+    accepted: list[npt.NDArray[np.float64]] = []
+    total = 0
+    while total < count:
+        proposals = rng.uniform(0.0, span_s, max(2 * count, 1024))
+        phase = 2 * np.pi * (proposals - PEAK_HOUR_S) / SECONDS_PER_DAY
+        keep = rng.random(len(proposals)) < np.exp(kappa * (np.cos(phase) - 1.0))
+        accepted.append(proposals[keep])
+        total += int(keep.sum())
+    pool = np.concatenate(accepted)
+    return np.sort(rng.choice(pool, size=count, replace=False))
+
+
+def _stream_counts(synthetic: Synthetic) -> tuple[list[int], Decimal]:
+    """Requests per stream and the window (days) they cover, honouring `max_requests`."""
+    streams = synthetic.all_streams()
+    wanted = [stream.requests_per_day * synthetic.days for stream in streams]
+    total = sum(wanted, Decimal(0))
+    scale = min(Decimal(1), Decimal(synthetic.max_requests) / total) if total else Decimal(1)
+    counts = [int((amount * scale).to_integral_value()) for amount in wanted]
+    return counts, synthetic.days * scale
+
+
+def generate(synthetic: Synthetic, prompts: list[StreamPrompt | None]) -> SimWorkload:
+    """The described workload as a canonical request table with chained prefix hashes."""
+    rng = np.random.default_rng(synthetic.seed)
+    streams = synthetic.all_streams()
+    counts, days = _stream_counts(synthetic)
+    span_s = float(days) * SECONDS_PER_DAY
+    parts: list[pd.DataFrame] = []
+    shared: list[npt.NDArray[np.int64]] = []
+    for index, (stream, count, prompt) in enumerate(zip(streams, counts, prompts, strict=True)):
+        system_tokens = prompt.tokens if prompt is not None else 0
+        inputs = _token_counts(stream.input_tokens, count, rng) + system_tokens
+        complexity = (
+            np.clip(sample(stream.complexity, count, rng), 0.0, 1.0)
+            if stream.complexity is not None
+            else np.full(count, np.nan)
+        )
+        frame = pd.DataFrame(
+            {
+                "timestamp": pd.to_datetime(
+                    (arrival_times(stream, count, span_s, rng) * 1e9).astype(np.int64), utc=True
+                ),
+                "relative_time": np.ones(count, dtype=bool),
+                "model": stream.model,
+                "input_tokens": inputs,
+                "cached_input_tokens": np.zeros(count, dtype=np.int64),
+                "cache_write_tokens": np.zeros(count, dtype=np.int64),
+                "cache_write_1h_tokens": np.zeros(count, dtype=np.int64),
+                "output_tokens": _token_counts(stream.output_tokens, count, rng),
+                "reasoning_tokens": np.zeros(count, dtype=np.int64),
+                "batch": np.zeros(count, dtype=bool),
+                "token_source": "estimated",
+                "complexity": complexity.astype(np.float32),
+                "prompt_hash": np.zeros(count, dtype=np.uint64),
+                "source": "synthetic",
+                "stream": stream.name or f"stream-{index + 1}",
+                **stream.groups,
+            }
+        )
+        parts.append(frame)
+        shared.append(np.full(count, system_tokens, dtype=np.int64))
+    requests = pd.concat(parts, ignore_index=True)
+    for column in (
+        "model",
+        "token_source",
+        "source",
+        "stream",
+        *{k for s in streams for k in s.groups},
+    ):
+        requests[column] = requests[column].astype("category")
+    order = np.argsort(requests["timestamp"].array.asi8, kind="stable")
+    requests = requests.iloc[order].reset_index(drop=True)
+    group = np.concatenate([np.full(c, i, dtype=np.int64) for i, c in enumerate(counts)])[order]
+    blocks: PrefixBlocks = synthetic_prefix_blocks(
+        requests["input_tokens"].to_numpy(dtype=np.int64),
+        np.concatenate(shared)[order],
+        SYNTHETIC_BLOCK_TOKENS,
+        group=group,
+    )
+    total = sum(counts)
+    plural = "" if days == 1 else "s"
+    streams_text = "1 stream" if len(streams) == 1 else f"{len(streams)} streams"
+    source = f"synthetic ({streams_text}): {total:,} requests over {days.normalize():f} day{plural}"
+
+    return SimWorkload(requests=requests, prefix_blocks=blocks, days=days, source=source)

@@ -1,0 +1,130 @@
+"""LiteLLM proxy spend logs and callback payloads.
+
+Accepted records:
+- `LiteLLM_SpendLogs` rows, as returned by `/spend/logs` (a JSON array), `/spend/logs/v2` (a paged
+  `{"data": [...]}` document), written as JSON lines, or exported from Postgres to CSV (JSON columns
+  such as `metadata` and `request_tags` are then JSON text);
+- the `StandardLoggingPayload` LiteLLM sends to callbacks (float epoch `startTime`, `response_cost`).
+
+Tokens: `prompt_tokens`/`completion_tokens` (top level, or `usage` in early rows). Cache and reasoning
+counts are not columns; they come from `metadata.additional_usage_values` (spend logs) or
+`metadata.usage_object` (payloads): `cache_read_input_tokens` or `prompt_tokens_details.cached_tokens`,
+`cache_creation_input_tokens` (split by `cache_creation.ephemeral_1h_input_tokens`), and
+`completion_tokens_details.reasoning_tokens`. Current LiteLLM folds Anthropic cache reads and writes
+into `prompt_tokens` (OpenAI convention); older versions did not, or folded in reads only. The count is
+trusted unless a cache count cannot fit inside it, and then added (`common.included_input`).
+
+Not billed, so skipped with a reason: LiteLLM response-cache hits (`cache_hit` true: no provider call)
+and failed calls (`status` failure). Groups: user, end_user, team, team_alias, organization,
+key_alias, tags (`request_tags`), provider (`custom_llm_provider`), model_group, call_type, and every
+scalar key of `metadata.spend_logs_metadata` (what callers attach, e.g. `feature`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from costaudit.ingest.formats.common import (
+    included_input,
+    joined_tags,
+    json_value,
+    model_name,
+    optional_count,
+    put_group,
+    string_groups,
+    token_count,
+)
+from costaudit.ingest.problems import BadRecord
+from costaudit.ingest.table import Draft
+
+NAME = "litellm"
+TRUE_TEXT = frozenset({"true", "1", "yes"})
+
+
+def detect(record: Mapping[str, Any]) -> bool:
+    has_tokens = "prompt_tokens" in record or isinstance(record.get("usage"), Mapping)
+    spend_log = "spend" in record and ("request_id" in record or "call_type" in record)
+    payload = "response_cost" in record and "call_type" in record
+    return has_tokens and "startTime" in record and (spend_log or payload)
+
+
+def _mapping(value: object, field: str) -> Mapping[str, Any]:
+    """A JSON object column: an object, JSON text of one (CSV exports), or empty."""
+    if isinstance(value, str):
+        value = json_value(value, field)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _is_true(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in TRUE_TEXT
+    return value is True
+
+
+def _extra_usage(metadata: Mapping[str, Any]) -> Mapping[str, Any]:
+    for key in ("additional_usage_values", "usage_object"):
+        extra = metadata.get(key)
+        if isinstance(extra, Mapping):
+            return extra
+    return {}
+
+
+def _apply_usage(draft: Draft, record: Mapping[str, Any], extra: Mapping[str, Any]) -> None:
+    counts = record if "prompt_tokens" in record else record.get("usage")
+    if not isinstance(counts, Mapping):
+        raise BadRecord("no prompt_tokens")
+    prompt = token_count(counts.get("prompt_tokens") or 0, "prompt_tokens")
+    completion = token_count(counts.get("completion_tokens") or 0, "completion_tokens")
+    details = extra.get("prompt_tokens_details")
+    reads = optional_count(extra, "cache_read_input_tokens", "cache_read_input_tokens") or (
+        optional_count(details, "cached_tokens", "prompt_tokens_details.cached_tokens")
+    )
+    writes = optional_count(
+        extra, "cache_creation_input_tokens", "cache_creation_input_tokens"
+    ) or (optional_count(details, "cache_creation_tokens", "prompt_tokens_details.cache_creation"))
+    one_hour = optional_count(
+        extra.get("cache_creation"), "ephemeral_1h_input_tokens", "1-hour cache-creation tokens"
+    )
+    reasoning = optional_count(
+        extra.get("completion_tokens_details"), "reasoning_tokens", "reasoning tokens"
+    )
+    draft.input_tokens = included_input(prompt, reads, writes)
+    draft.cached_input_tokens = reads
+    draft.cache_write_tokens = writes
+    draft.cache_write_1h_tokens = min(one_hour, writes)
+    draft.output_tokens = completion if reasoning <= completion else completion + reasoning
+    draft.reasoning_tokens = reasoning
+
+
+def _groups(record: Mapping[str, Any], metadata: Mapping[str, Any]) -> dict[str, str]:
+    groups = string_groups(_mapping(metadata.get("spend_logs_metadata"), "spend_logs_metadata"))
+    put_group(groups, "user", record.get("user") or metadata.get("user_api_key_user_id"))
+    put_group(groups, "end_user", record.get("end_user"))
+    put_group(groups, "team", record.get("team_id") or metadata.get("user_api_key_team_id"))
+    put_group(groups, "team_alias", metadata.get("user_api_key_team_alias"))
+    put_group(
+        groups, "organization", record.get("organization_id") or metadata.get("user_api_key_org_id")
+    )
+    put_group(groups, "key_alias", metadata.get("user_api_key_alias"))
+    put_group(groups, "provider", record.get("custom_llm_provider"))
+    put_group(groups, "model_group", record.get("model_group"))
+    put_group(groups, "call_type", record.get("call_type"))
+    tags = joined_tags(record.get("request_tags"))
+    if tags:
+        groups["tags"] = tags
+    return groups
+
+
+def extract(record: Mapping[str, Any]) -> Draft:
+    """One spend-log row or callback payload → a draft (cache hits and failures are skipped)."""
+    if _is_true(record.get("cache_hit")):
+        raise BadRecord("response-cache hit (served by the gateway, no provider call)")
+    if str(record.get("status") or "").lower() == "failure":
+        raise BadRecord("failed call (not billed)")
+    metadata = _mapping(record.get("metadata"), "metadata")
+    draft = Draft(timestamp=record.get("startTime"))
+    draft.model = model_name(record.get("model")) or model_name(record.get("model_group"))
+    _apply_usage(draft, record, _extra_usage(metadata))
+    draft.groups = _groups(record, metadata) or None
+    return draft

@@ -1,0 +1,183 @@
+"""`costaudit check` output: terminal table, PR-comment Markdown, JSON, JUnit XML, GitHub annotations."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from rich.table import Table
+from rich.text import Text
+
+from costaudit.core.regress import Comparison, Verdict
+from costaudit.core.simulate.engine import SimulationResult
+from costaudit.render.money import decimal_str, signed_usd, usd
+from costaudit.render.simulation import simulation_document
+
+MARKER = "<!-- costaudit-check -->"
+STATUS_TEXT = {
+    "pass": "✅ pass",
+    "regression": "❌ regression",
+    "over_budget": "❌ over budget",
+    "new": "🆕 new",
+    "removed": "➖ removed",
+}
+
+
+def _pct(comparison: Comparison) -> str:
+    pct = comparison.delta_pct
+    if pct is None:
+        return "from $0" if comparison.before == 0 and (comparison.after or 0) > 0 else "—"
+    return f"{pct:+.1f}%".replace("-", "−")
+
+
+def _delta(comparison: Comparison) -> str:
+    delta = comparison.delta_usd
+    return "—" if delta is None else signed_usd(delta)
+
+
+def _cause(verdict: Verdict) -> str:
+    return ", ".join(verdict.causes) if verdict.causes else "no input changed"
+
+
+def check_table(verdict: Verdict) -> Table:
+    table = Table(
+        title=f"Cost check against the baseline (changed since: {_cause(verdict)})",
+        title_justify="left",
+    )
+    for name, justify in (
+        ("scenario", "left"),
+        ("baseline", "right"),
+        ("now", "right"),
+        ("Δ $", "right"),
+        ("Δ %", "right"),
+        ("verdict", "left"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for comparison in verdict.comparisons:
+        style = "red" if comparison.status in {"regression", "over_budget"} else ""
+        table.add_row(
+            comparison.name,
+            usd(comparison.before),
+            usd(comparison.after),
+            _delta(comparison),
+            _pct(comparison),
+            Text(STATUS_TEXT[comparison.status], style=style),
+        )
+    return table
+
+
+def headline(verdict: Verdict, budget_breach: bool = False) -> str:
+    if verdict.passed:
+        return "costaudit check passed: no scenario grew past its thresholds"
+    count = len(verdict.failures)
+    kind = "over budget" if budget_breach else "regressed"
+    return f"costaudit check failed: {count} scenario{'s' if count != 1 else ''} {kind}"
+
+
+def check_markdown(verdict: Verdict, result: SimulationResult, baseline_file: str) -> str:
+    """A pull-request comment: before → after per scenario, the change, the verdict and its cause."""
+    title = "✅ LLM cost check passed" if verdict.passed else "❌ LLM cost check failed"
+    lines = [
+        MARKER,
+        f"### {title}",
+        "",
+        f"Compared with `{baseline_file}`. Changed since the baseline: **{_cause(verdict)}**. "
+        f"Workload: {result.workload_source}.",
+        "",
+        "| scenario | baseline | now | Δ $ | Δ % | verdict |",
+        "|---|--:|--:|--:|--:|---|",
+    ]
+    lines.extend(
+        f"| {c.name} | {usd(c.before)} | {usd(c.after)} | {_delta(c)} | {_pct(c)} | {STATUS_TEXT[c.status]} |"
+        for c in verdict.comparisons
+    )
+    if verdict.reasons:
+        lines += ["", "**Why it failed**", "", *(f"- {reason}" for reason in verdict.reasons)]
+    notes = [f"- {s.name}: {note}" for s in result.scenarios for note in s.notes]
+    if notes:
+        lines += ["", "<details><summary>Notes</summary>", "", *notes, "", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+def check_document(
+    verdict: Verdict,
+    result: SimulationResult,
+    pricing: dict[str, Any],
+    baseline_file: str,
+    baseline: dict[str, Decimal | None],
+) -> dict[str, Any]:
+    document = simulation_document(result, pricing)
+    document["schema"] = "costaudit.check/1"
+    document["verdict"] = {
+        "passed": verdict.passed,
+        "reasons": list(verdict.reasons),
+        "causes": list(verdict.causes),
+        "scenarios": [
+            {
+                "name": c.name,
+                "status": c.status,
+                "before_usd": decimal_str(c.before),
+                "after_usd": decimal_str(c.after),
+                "delta_usd": decimal_str(c.delta_usd),
+                "delta_pct": decimal_str(
+                    c.delta_pct.quantize(Decimal("0.01")) if c.delta_pct is not None else None
+                ),
+            }
+            for c in verdict.comparisons
+        ],
+    }
+    document["compared_to"] = {
+        "file": baseline_file,
+        "monthly_usd": {name: decimal_str(value) for name, value in baseline.items()},
+    }
+    return document
+
+
+def junit_xml(verdict: Verdict) -> str:
+    """One testcase per scenario; regressions and budget breaches are failures."""
+    failures = len(verdict.failures)
+    cases = []
+    for comparison in verdict.comparisons:
+        name = quoteattr(comparison.name)
+        body = ""
+        if comparison.status in {"regression", "over_budget"}:
+            message = "; ".join(comparison.reasons)
+            kind = "CostRegression" if comparison.status == "regression" else "BudgetExceeded"
+            body = f"<failure message={quoteattr(message)} type={quoteattr(kind)}>{escape(message)}</failure>"
+        elif comparison.status == "removed":
+            body = '<skipped message="scenario removed since the baseline"/>'
+        detail = escape(
+            f"baseline {usd(comparison.before)}, now {usd(comparison.after)}, change {_delta(comparison)}"
+        )
+        cases.append(
+            f'    <testcase classname="costaudit.monthly_cost" name={name} time="0">{body}'
+            f"<system-out>{detail}</system-out></testcase>"
+        )
+    total = len(verdict.comparisons)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<testsuites name="costaudit" tests="{total}" failures="{failures}" errors="0">\n'
+        f'  <testsuite name="costaudit.check" tests="{total}" failures="{failures}" errors="0" skipped="'
+        f'{sum(c.status == "removed" for c in verdict.comparisons)}">\n'
+        + "\n".join(cases)
+        + "\n  </testsuite>\n</testsuites>\n"
+    )
+
+
+def _escape_message(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def github_annotations(verdict: Verdict, warn_only: bool) -> list[str]:
+    """`::error`/`::warning` workflow commands (10 per type are shown per step, so failures come first)."""
+    level = "warning" if warn_only else "error"
+    lines = [
+        f"::{level} title=LLM cost regression::{_escape_message(reason)}"
+        for reason in verdict.reasons
+    ]
+    if verdict.causes and not verdict.reasons:
+        lines.append(
+            f"::notice title=LLM cost check::costs recomputed after changes to {_escape_message(_cause(verdict))}"
+        )
+    return lines[:10]

@@ -1,0 +1,202 @@
+"""The I/O boundary of `simulate` and `check`: scenario file → validated config → workload to simulate.
+
+Paths inside a scenario file are relative to the file. Prompt files (`system_prompt: {file: ...}`) are
+read and tokenized here, and their sha256 is kept so a CI baseline can tell when a prompt changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from costaudit.baseline import workload_digest
+from costaudit.config.pricing import PriceTable
+from costaudit.config.scenario import ScenarioFile, WorkloadSpec
+from costaudit.core.analysis import observed_window
+from costaudit.core.crossref import scenario_problems
+from costaudit.core.pricing import ModelResolver
+from costaudit.core.simulate.state import SimWorkload
+from costaudit.core.simulate.synthetic import StreamPrompt, generate
+from costaudit.errors import InputError, Location
+from costaudit.ingest.reader import ReadOptions, read_logs
+from costaudit.ingest.tokenizer import encoder_for
+from costaudit.ingest.workload_io import load_workload
+from costaudit.loaders import validate_file
+
+PREFIX_BLOCK_TOKENS = 64
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    path: Path
+    config: ScenarioFile
+    digest: str
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+
+@dataclass
+class BuiltWorkload:
+    workload: SimWorkload
+    prompt_files: dict[str, str] = field(default_factory=dict)
+    """Prompt file path (as written in the scenario) → sha256 of its content."""
+    records_skipped: int = 0
+    digest: str = ""
+    """Hash of the traffic: the request table for logs, the description for a synthetic workload (so
+    a prompt change is not mistaken for a traffic change)."""
+
+    def __post_init__(self) -> None:
+        if not self.digest:
+            self.digest = workload_digest(self.workload.requests)
+
+
+def load_scenario(path: Path, table: PriceTable) -> LoadedScenario:
+    """Validate a scenario file, then check every name it uses against the price table."""
+    config = validate_file(path, ScenarioFile)
+    problems = [
+        InputError(Location(str(path), field=where), message)
+        for where, message in scenario_problems(config, table)
+    ]
+    if problems:
+        first = problems[0]
+        first.also = tuple(problems[1:])
+        raise first
+    return LoadedScenario(
+        path=path, config=config, digest=hashlib.sha256(path.read_bytes()).hexdigest()
+    )
+
+
+def _resolve(base: Path, item: str) -> str:
+    return item if item == "-" or Path(item).is_absolute() else str(base / item)
+
+
+def _needs_prefix_hashes(config: ScenarioFile) -> bool:
+    return any(scenario.prompt_cache is not None for scenario in config.scenarios)
+
+
+def _routing_encodings(config: ScenarioFile, resolver: ModelResolver) -> tuple[str, ...]:
+    """Every tokenizer of the price table when a scenario routes (so ratios can be measured per request)."""
+    if not any(scenario.routing is not None for scenario in config.scenarios):
+        return ()
+    return tuple(sorted({model.tokenizer for model in resolver.table.models.values()}))
+
+
+def _from_logs(
+    spec: WorkloadSpec,
+    specs: Sequence[str],
+    config: ScenarioFile,
+    resolver: ModelResolver,
+    progress: Callable[[int], None] | None,
+) -> BuiltWorkload:
+    options = ReadOptions(
+        format=spec.format,
+        mapping=spec.map,
+        default_model=spec.model,
+        prefix_block_tokens=PREFIX_BLOCK_TOKENS if _needs_prefix_hashes(config) else None,
+        measure_encodings=_routing_encodings(config, resolver),
+    )
+
+    read = read_logs(specs, options, resolver.tokenizer_for, progress=progress)
+    window = observed_window(read.requests, spec.days)
+    notes = tuple(f"{note} ({count:,})" for note, count in sorted(read.problems.notes.items()))
+    if read.problems.skipped_total:
+        notes += (
+            f"{read.problems.skipped_total:,} bad records skipped while reading the logs (see `analyze`)",
+        )
+    names = ", ".join(report.name for report in read.files[:3]) + (
+        " …" if len(read.files) > 3 else ""
+    )
+    workload = SimWorkload(read.requests, read.prefix_blocks, window.days, f"logs: {names}", notes)
+    return BuiltWorkload(workload, records_skipped=read.problems.skipped_total)
+
+
+def _from_saved(path: Path, days: Decimal | None) -> BuiltWorkload:
+    requests, blocks = load_workload(path)
+    window = observed_window(requests, days)
+    return BuiltWorkload(SimWorkload(requests, blocks, window.days, f"workload: {path}"))
+
+
+def _prompt_tokens(
+    path: Path, model: str, resolver: ModelResolver, where: str
+) -> tuple[StreamPrompt, str]:
+    try:
+        data = path.read_bytes()
+        text = data.decode("utf-8")
+    except FileNotFoundError:
+        raise InputError(Location(str(path), field=where), "prompt file not found") from None
+    except UnicodeDecodeError:
+        raise InputError(
+            Location(str(path), field=where), "prompt file is not UTF-8 text"
+        ) from None
+    except OSError as exc:
+        raise InputError(
+            Location(str(path), field=where), f"cannot read prompt file: {exc.strerror}"
+        ) from None
+    tokens = int(encoder_for(resolver.tokenizer_for(model)).count([text])[0])
+    return StreamPrompt(tokens=tokens), hashlib.sha256(data).hexdigest()
+
+
+def _synthetic(loaded: LoadedScenario, resolver: ModelResolver) -> BuiltWorkload:
+    synthetic = loaded.config.workload.synthetic
+    assert synthetic is not None
+    prompts: list[StreamPrompt | None] = []
+    digests: dict[str, str] = {}
+    for index, stream in enumerate(synthetic.all_streams()):
+        if stream.system_prompt is None:
+            prompts.append(None)
+            continue
+        where = (
+            f"workload.synthetic.streams[{index}].system_prompt"
+            if synthetic.streams
+            else "workload.synthetic.system_prompt"
+        )
+        prompt, digest = _prompt_tokens(
+            loaded.base_dir / stream.system_prompt.file, stream.model, resolver, where
+        )
+        prompts.append(prompt)
+        digests[str(stream.system_prompt.file)] = digest
+    workload = generate(synthetic, prompts)
+    digest = hashlib.sha256(synthetic.model_dump_json().encode()).hexdigest()
+
+    if loaded.config.workload.days is not None:
+        workload = SimWorkload(
+            workload.requests,
+            workload.prefix_blocks,
+            loaded.config.workload.days,
+            workload.source,
+            workload.notes,
+        )
+    return BuiltWorkload(workload, prompt_files=digests, digest=digest)
+
+
+def build_workload(
+    loaded: LoadedScenario,
+    table: PriceTable,
+    *,
+    logs: Sequence[str] | None = None,
+    saved: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> BuiltWorkload:
+    """The workload to simulate: LOGS or `--workload` from the command line win over the file's source."""
+    resolver = ModelResolver(table)
+    spec = loaded.config.workload
+    if saved is not None:
+        return _from_saved(saved, spec.days)
+    if logs:
+        return _from_logs(spec, list(logs), loaded.config, resolver, progress)
+    if spec.workload is not None:
+        return _from_saved(loaded.base_dir / spec.workload, spec.days)
+    if spec.logs:
+        return _from_logs(
+            spec,
+            [_resolve(loaded.base_dir, item) for item in spec.logs],
+            loaded.config,
+            resolver,
+            progress,
+        )
+    return _synthetic(loaded, resolver)

@@ -1,0 +1,313 @@
+"""`costaudit pricing ...` as a user runs it: stdout, stderr and exit code checked separately.
+
+Exit codes: 0 ok, 2 usage error, 3 bad file or field (named on stderr).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from costaudit.cli.app import app
+from costaudit.loaders import PRICING_ENV, load_prices
+from costaudit.pricetable.schema import schema_text
+from support import REPO, data_file
+
+runner = CliRunner()
+DEFAULT = str(REPO / "pricing" / "default.yaml")
+OVERRIDES = str(REPO / "pricing" / "overrides.example.yaml")
+LITELLM = str(data_file("pricing/litellm_excerpt.json"))
+GENAI = str(data_file("pricing/genai_prices_excerpt.json"))
+INVALID = data_file("pricing/invalid/many_problems.yaml")
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+# ------------------------------------------------------------------------------------------- list
+
+
+def test_list_shows_every_model_as_a_table() -> None:
+    code, out, err = run("pricing", "list", "--pricing", DEFAULT)
+    assert (code, err) == (0, "")
+    assert "USD per 1M tokens" in out
+    for model_id in ("gpt-4o", "claude-sonnet-4-5", "gemini-2.5-pro", "o3"):
+        assert model_id in out
+
+
+def test_list_json_filters_by_provider() -> None:
+    code, out, err = run("pricing", "list", "--provider", "anthropic", "--output", "json")
+    assert (code, err) == (0, "")
+    doc = json.loads(out)
+    assert doc["schema"] == "costaudit.pricing/1"
+    assert doc["effective"] == "2026-11-25"
+    assert {model["provider"] for model in doc["models"]} == {"anthropic"}
+    sonnet = next(model for model in doc["models"] if model["id"] == "claude-sonnet-4-5")
+    assert set(sonnet) >= {
+        "id", "provider", "tokenizer", "input", "cached_input", "cache_write", "cache_write_1h",
+        "output", "batch", "tiers", "history", "aliases", "source", "checked",
+    }  # fmt: skip
+    assert (sonnet["input"], sonnet["cache_write_1h"], sonnet["batch"]["discount"]) == (
+        "3",
+        "6",
+        "0.5",
+    )
+    assert sonnet["tiers"][0]["above_input_tokens"] == 200000
+    assert sonnet["tiers"][0]["output"] == "22.5"
+
+
+def test_list_unknown_provider_is_a_bad_input() -> None:
+    code, out, err = run("pricing", "list", "--provider", "nobody", "--pricing", DEFAULT)
+    assert (code, out) == (3, "")
+    assert f"{DEFAULT}: models: no model is billed by `nobody`" in err
+
+
+def test_list_rejects_an_unknown_output_format() -> None:
+    code, out, _err = run("pricing", "list", "--output", "xml")
+    assert (code, out) == (2, "")
+
+
+# ------------------------------------------------------------------------------------------- show
+
+
+def test_show_resolves_an_alias_and_prints_every_part() -> None:
+    code, out, err = run("pricing", "show", "o3-2025-04-16")
+    assert (code, err) == (0, "")
+    for text in (
+        "o3",
+        "before 2025-06-10",
+        "Billed rates",
+        "o3-2025-04-16",
+        "checked",
+        "2026-11-25",
+    ):
+        assert text in out
+
+
+def test_show_json_has_history_and_batch() -> None:
+    code, out, err = run("pricing", "show", "openai/o3", "-o", "json")
+    assert (code, err) == (0, "")
+    [o3] = json.loads(out)["models"]
+    assert o3["id"] == "o3"
+    assert [(entry["until"], entry["input"], entry["output"]) for entry in o3["history"]] == [
+        ("2025-06-10", "10", "40")
+    ]
+    assert o3["batch"]["input"] == "1"
+    assert o3["aliases"] == ["o3-2025-04-16"]
+
+
+def test_show_unknown_model_suggests_close_names() -> None:
+    code, out, err = run("pricing", "show", "gpt-4o-minii")
+    assert (code, out) == (3, "")
+    assert "no model, alias or pattern matches `gpt-4o-minii`; did you mean gpt-4o-mini" in err
+
+
+def test_show_without_a_model_is_a_usage_error() -> None:
+    code, out, _err = run("pricing", "show")
+    assert (code, out) == (2, "")
+
+
+def test_show_uses_the_layered_tables_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PRICING_ENV, os.pathsep.join([DEFAULT, OVERRIDES]))
+    code, out, err = run("pricing", "show", "gpt-4o", "--output", "json")
+    assert (code, err) == (0, "")
+    doc = json.loads(out)
+    assert doc["files"] == [DEFAULT, OVERRIDES]
+    assert doc["models"][0]["input"] == "2.125"
+
+
+# --------------------------------------------------------------------------------------- validate
+
+
+def default_model_count() -> int:
+    return len(load_prices([Path(DEFAULT)]).table.models)
+
+
+def test_validate_the_active_tables() -> None:
+    code, out, err = run("pricing", "validate")
+    assert (code, err) == (0, "")
+    assert out.count("\n") == 1
+    assert out.startswith("OK: ")
+    assert f"{default_model_count()} models" in out and "effective 2026-11-25" in out
+
+
+def test_validate_layered_files() -> None:
+    code, out, err = run("pricing", "validate", DEFAULT, OVERRIDES)
+    assert (code, err) == (0, "")
+    assert f"layered: {default_model_count() + 1} models" in out
+
+
+def test_validate_reports_every_problem_with_file_and_field() -> None:
+    code, out, err = run("pricing", "validate", str(INVALID))
+    assert (code, out) == (3, "")
+    lines = err.strip().splitlines()
+    assert lines[-1] == "costaudit: 6 problems in 1 price table file"
+    problems = lines[:-1]
+    assert len(problems) == 6
+    assert all(line.startswith(f"error: {INVALID}: models") for line in problems)
+    assert f"error: {INVALID}: models.alpha.sourse: unknown key (check the spelling)" in problems
+
+
+def test_validate_a_missing_file() -> None:
+    code, out, err = run("pricing", "validate", "no/such.yaml")
+    assert (code, out) == (3, "")
+    assert "error: no/such.yaml: file not found" in err
+
+
+# ------------------------------------------------------------------------------------------- diff
+
+
+def test_diff_json_gives_each_changed_price_with_its_percentage() -> None:
+    code, out, err = run("pricing", "diff", DEFAULT, OVERRIDES, "--output", "json")
+    assert code == 0
+    assert err.startswith(f"costaudit: 1 added, {default_model_count() - 1} removed, 1 changed")
+    doc = json.loads(out)
+    assert doc["schema"] == "costaudit.pricing-diff/1"
+    assert doc["added"] == ["acme-support-8b"]
+    [gpt] = doc["changed"]
+    changes = {change["field"]: change for change in gpt["prices"]}
+    assert changes["input"] == {"field": "input", "old": "2.5", "new": "2.125", "change_pct": "-15"}
+    assert changes["batch.output"]["change_pct"] == "-15"
+
+
+def test_diff_table_lists_changes() -> None:
+    code, out, _err = run("pricing", "diff", DEFAULT, OVERRIDES)
+    assert code == 0
+    assert "-15.0%" in out and "acme-support-8b" in out
+
+
+def test_diff_with_an_invalid_table_is_a_bad_input() -> None:
+    code, out, err = run("pricing", "diff", DEFAULT, str(INVALID))
+    assert (code, out) == (3, "")
+    assert str(INVALID) in err
+
+
+def test_diff_needs_two_files() -> None:
+    assert run("pricing", "diff", DEFAULT)[0] == 2
+
+
+# ----------------------------------------------------------------------------------------- schema
+
+
+def test_schema_to_stdout_and_to_a_file(tmp_path: Path) -> None:
+    code, out, err = run("pricing", "schema")
+    assert (code, err) == (0, "")
+    assert out == schema_text()
+    target = tmp_path / "schema.json"
+    code, out, err = run("pricing", "schema", "--out", str(target))
+    assert (code, out) == (0, "")
+    assert target.read_text(encoding="utf-8") == schema_text()
+    assert f"schema written to {target}" in err
+
+
+# ----------------------------------------------------------------------------------------- import
+
+
+def test_import_litellm_writes_a_valid_table(tmp_path: Path) -> None:
+    target = tmp_path / "litellm.yaml"
+    code, out, err = run(
+        "pricing",
+        "import",
+        "litellm",
+        "--from",
+        LITELLM,
+        "--out",
+        str(target),
+        "--date",
+        "2026-11-25",
+    )
+    assert (code, out) == (0, "")
+    assert "costaudit: 8 models imported; 5 skipped: " in err
+    assert "1 not a text model (mode=embedding)" in err
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith("# yaml-language-server: $schema=./price-table.schema.json\n")
+    assert (
+        "LiteLLM model_prices_and_context_window.json (litellm_excerpt.json, imported 2026-11-25)"
+        in text
+    )
+    code, out, err = run("pricing", "validate", str(target))
+    assert (code, err) == (0, "")
+    code, out, _err = run("pricing", "show", "gpt-4o", "--pricing", str(target), "-o", "json")
+    assert json.loads(out)["models"][0]["batch"]["cached_input"] == "1.25"
+
+
+def test_import_litellm_to_stdout() -> None:
+    code, out, err = run("pricing", "import", "litellm", "--from", LITELLM, "--date", "2026-11-25")
+    assert code == 0
+    assert "  gpt-4o:\n" in out
+    assert "models imported" in err
+
+
+def test_import_litellm_needs_its_file() -> None:
+    code, out, err = run("pricing", "import", "litellm")
+    assert (code, out) == (2, "")
+    assert "--from" in err
+
+
+def test_import_rejects_a_bad_date_and_an_unknown_source() -> None:
+    assert run("pricing", "import", "litellm", "--from", LITELLM, "--date", "tomorrow")[0] == 2
+    assert run("pricing", "import", "tokencost")[0] == 2
+
+
+def test_import_reports_broken_json_with_its_line(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{\n  "gpt-4o": {\n', encoding="utf-8")
+    code, out, err = run("pricing", "import", "litellm", "--from", str(broken))
+    assert (code, out) == (3, "")
+    assert f"error: {broken}:3: invalid JSON" in err
+
+
+def test_import_genai_prices_from_a_data_file() -> None:
+    code, out, err = run(
+        "pricing",
+        "import",
+        "genai-prices",
+        "--from",
+        GENAI,
+        "--date",
+        "2026-11-25",
+        "--provider",
+        "all",
+    )
+    assert code == 0
+    assert "azure/gpt-4o:" in out and "  o3:\n" in out
+    assert "costaudit: 9 models imported; 3 skipped" in err
+
+
+def test_import_genai_prices_unknown_provider_is_a_usage_error() -> None:
+    code, out, err = run("pricing", "import", "genai-prices", "--from", GENAI, "--provider", "nope")
+    assert (code, out) == (2, "")
+    assert "unknown provider nope" in err
+
+
+def test_import_genai_prices_without_the_package_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "genai_prices", None)
+    code, out, err = run("pricing", "import", "genai-prices")
+    assert (code, out) == (3, "")
+    assert "install costaudit[import]" in err
+    assert "Traceback" not in err
+
+
+def test_imported_genai_prices_table_prices_o3_by_date(tmp_path: Path) -> None:
+    target = tmp_path / "genai.yaml"
+    assert run("pricing", "import", "genai-prices", "--from", GENAI, "--out", str(target))[0] == 0
+    code, out, _err = run("pricing", "show", "o3", "--pricing", str(target), "-o", "json")
+    assert code == 0
+    [o3] = json.loads(out)["models"]
+    assert (Decimal(o3["input"]), Decimal(o3["history"][0]["input"])) == (Decimal(2), Decimal(10))
+
+
+def test_pricing_without_a_command_prints_help_as_a_usage_error() -> None:
+    code, out, err = run("pricing")
+    assert (code, out) == (2, "")
+    assert "list" in err and "validate" in err and "import" in err

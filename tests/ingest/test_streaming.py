@@ -1,0 +1,82 @@
+"""Streaming: memory follows the compact request table, not the raw file.
+
+Usage-only logs many times larger than the chunk size are read with a small `chunk_rows`, under
+tracemalloc. Peak traced memory must stay far below the file size, stay proportional to the table
+built, and not grow when the same records are made four times longer on disk.
+"""
+
+from __future__ import annotations
+
+import gzip
+import tracemalloc
+from pathlib import Path
+
+import orjson
+import pytest
+
+from costaudit.ingest.reader import ReadOptions, Workload, read_logs
+
+ROWS = 12_000
+CHUNK_ROWS = 1_000
+
+
+def _record(index: int, padding: int) -> bytes:
+    """An OpenAI response body whose completion text is logged but, with usage present, unused."""
+    body = {
+        "id": f"chatcmpl-{index:012d}",
+        "object": "chat.completion",
+        "created": 1755856800 + index,
+        "model": "gpt-4o-mini-2024-07-18" if index % 2 else "gpt-4o-2024-08-06",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "x" * padding}}],
+        "usage": {
+            "prompt_tokens": 1000 + index % 500,
+            "completion_tokens": 100 + index % 50,
+            "prompt_tokens_details": {"cached_tokens": index % 1000},
+        },
+    }
+    return orjson.dumps(body)
+
+
+def _write(path: Path, padding: int, container: str) -> int:
+    lines = (_record(index, padding) for index in range(ROWS))
+    if container == "array":
+        content = b"[\n" + b",\n".join(lines) + b"\n]\n"
+    else:
+        content = b"\n".join(lines) + b"\n"
+    path.write_bytes(gzip.compress(content) if container == "gzip" else content)
+    return len(content)
+
+
+def _peak_while_reading(path: Path) -> tuple[int, Workload]:
+    tracemalloc.start()
+    try:
+        workload = read_logs(
+            [str(path)], ReadOptions(chunk_rows=CHUNK_ROWS), lambda _model: "cl100k_base"
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak, workload
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("container", ["lines", "array", "gzip"])
+def test_peak_memory_follows_the_table_not_the_file(tmp_path: Path, container: str) -> None:
+    short, long = tmp_path / "short.log", tmp_path / "long.log"
+    short_size = _write(short, 700, container)
+    long_size = _write(long, 2800, container)
+    assert long_size > 20 * 1024 * 1024
+    short_peak, short_workload = _peak_while_reading(short)
+    long_peak, long_workload = _peak_while_reading(long)
+    for workload in (short_workload, long_workload):
+        assert len(workload.requests) == ROWS
+        assert workload.records_read == ROWS
+    table_bytes = int(long_workload.requests.memory_usage(deep=True).sum())
+    # far below the raw data, even for the short file
+    assert short_peak < short_size / 2
+    assert long_peak < long_size / 8
+    # a small multiple of the table (finishing it concatenates the chunks once), plus the read
+    # buffers (a JSON array is cut from 1 MiB blocks: at most two are alive at once)
+    assert long_peak < 4 * table_bytes + 3 * 1024 * 1024
+    # four times more raw bytes per record cost (almost) no more memory
+    assert long_peak < 1.3 * short_peak

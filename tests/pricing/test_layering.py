@@ -1,0 +1,84 @@
+"""Several price tables layered: later files replace earlier ones per model (--pricing, COSTAUDIT_PRICING)."""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from costaudit.loaders import PRICING_ENV, load_prices, merge_tables, price_table_paths
+from support import REPO
+
+DEFAULT = REPO / "pricing" / "default.yaml"
+OVERRIDES = REPO / "pricing" / "overrides.example.yaml"
+ONE_MODEL = """\
+# yaml-language-server: $schema=./price-table.schema.json
+schema_version: 1
+effective: 2025-01-01
+models:
+  o3:
+    provider: openai
+    input: 1
+    output: 4
+    source: "negotiated rate (test)"
+    checked: 2025-01-01
+"""
+
+
+@pytest.fixture
+def one_model(tmp_path: Path) -> Path:
+    path = tmp_path / "one-model.yaml"
+    path.write_text(ONE_MODEL, encoding="utf-8")
+    return path
+
+
+def test_an_override_file_with_one_model_replaces_only_that_model(one_model: Path) -> None:
+    base = load_prices([DEFAULT]).table
+    layered = load_prices([DEFAULT, one_model]).table
+    assert layered.models["o3"].input == Decimal(1)
+    assert layered.models["o3"].history == [], "the override replaces the entry whole"
+    assert layered.models.keys() == base.models.keys()
+    assert layered.models["gpt-4o"] == base.models["gpt-4o"]
+    assert layered.hardware == base.hardware
+    assert layered.effective == base.effective, "the base table's date is kept"
+
+
+def test_the_order_of_files_decides(one_model: Path) -> None:
+    layered = load_prices([one_model, DEFAULT]).table
+    assert layered.models["o3"].input == Decimal(2)
+    assert layered.effective.isoformat() == "2025-01-01"
+
+
+def test_the_example_overrides_add_a_private_model_and_a_discount() -> None:
+    layered = load_prices([DEFAULT, OVERRIDES]).table
+    assert layered.models["gpt-4o"].input == Decimal("2.125")
+    assert layered.models["acme-support-8b"].aliases == ["acme/support-8b", "support-bot-v3"]
+    assert list(layered.models) == sorted(layered.models)
+
+
+def test_environment_variable_lists_several_tables(
+    one_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PRICING_ENV, os.pathsep.join([str(DEFAULT), str(one_model)]))
+    assert price_table_paths(None) == [DEFAULT, one_model]
+    prices = load_prices()
+    assert prices.files == (DEFAULT, one_model)
+    assert prices.table.models["o3"].input == Decimal(1)
+
+
+def test_explicit_files_win_over_the_environment(
+    one_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PRICING_ENV, str(one_model))
+    assert load_prices([DEFAULT]).table.models["o3"].input == Decimal(2)
+
+
+def test_the_layered_digest_changes_with_any_file(one_model: Path) -> None:
+    assert load_prices([DEFAULT]).digest != load_prices([DEFAULT, one_model]).digest
+
+
+def test_merge_keeps_ids_sorted(one_model: Path) -> None:
+    merged = merge_tables([load_prices([one_model]).table, load_prices([OVERRIDES]).table])
+    assert list(merged.models) == ["acme-support-8b", "gpt-4o", "o3"]
