@@ -126,7 +126,6 @@ def validation_problems(path: Path | str, exc: ValidationError) -> list[InputErr
         by_field.setdefault(_field_path(loc), []).append((str(error["type"]), message))
     problems: list[InputError] = []
     for field, errors in by_field.items():
-
         meaningful = [message for kind, message in errors if not kind.endswith("_type")] or [
             errors[0][1]
         ]
