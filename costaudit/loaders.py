@@ -26,7 +26,11 @@ PRICING_ENV = "COSTAUDIT_PRICING"
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-class _DecimalSafeLoader(yaml.SafeLoader):
+_SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's C loader when PyYAML was built with it (several times faster), else the pure-Python one."""
+
+
+class _DecimalSafeLoader(_SafeBase):  # type: ignore[valid-type,misc]
     """Safe YAML loader that keeps floats exact as `Decimal`."""
 
 

@@ -17,7 +17,7 @@ from costaudit.config.pricing import PriceTable
 from costaudit.config.scenario import ScenarioFile, WorkloadSpec
 from costaudit.core.analysis import observed_window
 from costaudit.core.crossref import scenario_problems
-from costaudit.core.pricing import ModelResolver
+from costaudit.core.pricing import ModelResolver, assign_prices
 from costaudit.core.simulate.state import SimWorkload
 from costaudit.core.simulate.synthetic import StreamPrompt, generate
 from costaudit.errors import InputError, Location
@@ -25,6 +25,7 @@ from costaudit.ingest.reader import ReadOptions, read_logs
 from costaudit.ingest.tokenizer import encoder_for
 from costaudit.ingest.workload_io import load_workload
 from costaudit.loaders import validate_file
+from costaudit.pricetable.freshness import freshness_warnings, request_times
 
 PREFIX_BLOCK_TOKENS = 64
 
@@ -104,6 +105,12 @@ def _from_logs(
     read = read_logs(specs, options, resolver.tokenizer_for, progress=progress)
     window = observed_window(read.requests, spec.days)
     notes = tuple(f"{note} ({count:,})" for note, count in sorted(read.problems.notes.items()))
+    assignment = assign_prices(read.requests, resolver.table, resolver)
+    notes += tuple(
+        warning.message
+        for warning in freshness_warnings(resolver.table, request_times(read.requests, assignment))
+    )
+
     if read.problems.skipped_total:
         notes += (
             f"{read.problems.skipped_total:,} bad records skipped while reading the logs (see `analyze`)",

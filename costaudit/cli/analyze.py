@@ -65,8 +65,11 @@ def analyze(
     """Price every logged request and report monthly cost, per-model and per-group costs, token
     percentiles and the prompt-complexity distribution.
 
-    Log formats are detected per file (OpenAI request/response logs, or any JSONL/CSV/Parquet with the
-    canonical column names). Bad records are skipped and counted; --strict stops at the first one.
+    Log formats are detected per file: OpenAI, Anthropic, Gemini, OpenTelemetry GenAI spans, LiteLLM,
+    Langfuse, Helicone, the Azure/Mooncake/BurstGPT traces, or any JSONL/CSV/Parquet with the canonical
+    column names (`costaudit formats` lists them). Bad records are skipped and counted; --strict stops
+    at the first one.
+
     Complexity classes: simple < 0.33 ≤ medium < 0.67 ≤ complex.
     """
     from costaudit.core.analysis import IngestFacts
@@ -157,6 +160,9 @@ def _summary_line(
         f"{usd(result.total_cost)} total, {monthly}",
         markup=False,
     )
+    for problem in result.problems:
+        if problem.kind in {"stale_table", "before_first_price"}:
+            console.print(f"warning: {problem.detail}", markup=False)
     for encoding in sorted(estimated):
         console.print(
             f"note: the {encoding} tokenizer is not available offline; its counts were estimated with "

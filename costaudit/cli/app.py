@@ -9,6 +9,7 @@ import typer
 from costaudit import __version__
 from costaudit.cli.analyze import analyze
 from costaudit.cli.check import check
+from costaudit.cli.formats import formats
 from costaudit.cli.pricing import pricing_app
 from costaudit.cli.simulate import simulate
 
@@ -44,6 +45,7 @@ def root(
 app.command("analyze")(analyze)
 app.command("simulate")(simulate)
 app.command("check")(check)
+app.command("formats")(formats)
 
 
 app.add_typer(pricing_app, name="pricing")

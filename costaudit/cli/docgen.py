@@ -35,6 +35,7 @@ MARKER = re.compile(
 EXAMPLE_RUNS: dict[str, list[str]] = {
     "analyze-demo": ["analyze", "examples/logs/"],
     "analyze-group": ["analyze", "examples/logs/", "--group-by", "feature", "-o", "markdown"],
+    "formats": ["formats", "-o", "markdown"],
     "simulate-design-card": [
         "simulate",
         "--scenario",

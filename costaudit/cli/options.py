@@ -127,7 +127,9 @@ def parse_mapping(items: list[str] | None, allowed: tuple[str, ...]) -> dict[str
         column, path = column.strip(), path.strip()
         if not sep or not column or not path:
             raise typer.BadParameter(f"`{item}` is not COLUMN=dotted.path", param_hint="--map")
-        if column not in allowed:
+        if column not in allowed and not (
+            column.startswith("quality:") and len(column) > len("quality:")
+        ):
             raise typer.BadParameter(
                 f"`{column}` is not a canonical column (one of: {', '.join(allowed)})",
                 param_hint="--map",

@@ -27,6 +27,7 @@ from costaudit.core.pricing import (
     cost_lines,
     total_cost,
 )
+from costaudit.pricetable.freshness import FreshnessWarning, freshness_warnings, request_times
 
 DAYS_PER_MONTH = Decimal(30)
 NS_PER_DAY = Decimal(86_400_000_000_000)
@@ -282,7 +283,7 @@ def _problems(
     lines: Sequence[CostLine],
     skipped: Counter[str],
     notes: Counter[str],
-    predates: int,
+    freshness: Sequence[FreshnessWarning],
     window: Window,
 ) -> list[Problem]:
     problems: list[Problem] = []
@@ -300,10 +301,9 @@ def _problems(
         Problem("no_batch_price", model, count) for model, count in sorted(no_batch.items())
     ]
     problems += [Problem("skipped", reason, count) for reason, count in sorted(skipped.items())]
-    if predates:
-        problems.append(
-            Problem("before_first_price", "requests dated before the model's first price", predates)
-        )
+    problems += [
+        Problem(warning.kind, warning.message, warning.requests or 1) for warning in freshness
+    ]
     problems += [Problem("note", note, count) for note, count in sorted(notes.items())]
     if window.days is None:
         problems.append(
@@ -365,7 +365,11 @@ def analyze(
         },
         hourly_requests=hourly_requests(requests),
         problems=_problems(
-            lines, facts.skipped, facts.notes, int(assignment.predates_price.sum()), window
+            lines,
+            facts.skipped,
+            facts.notes,
+            freshness_warnings(table, request_times(requests, assignment)),
+            window,
         ),
     )
 

@@ -18,7 +18,11 @@ from typing import Any, BinaryIO, cast
 
 from costaudit.errors import InputError
 
+READ_BUFFER_BYTES = 1 << 18
+"""Files are read through a 256 KiB buffer: fewer system calls, and the first records can be sniffed
+even when lines are long (logged prompts)."""
 GZIP_MAGIC = b"\x1f\x8b"
+
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 LOG_SUFFIXES = (
     ".jsonl",
@@ -50,7 +54,7 @@ class Source:
             raw = sys.stdin.buffer
         else:
             try:
-                raw = self.path.open("rb")
+                raw = self.path.open("rb", buffering=READ_BUFFER_BYTES)
             except FileNotFoundError:
                 raise InputError(self.name, "file not found") from None
             except IsADirectoryError:
@@ -74,7 +78,9 @@ def decompressed(raw: BinaryIO, name: str) -> BinaryIO:
     )
     head = buffered.peek(4)[:4]
     if head.startswith(GZIP_MAGIC):
-        return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
+        unpacked = gzip.GzipFile(fileobj=buffered, mode="rb")
+        return io.BufferedReader(unpacked, buffer_size=READ_BUFFER_BYTES)
+
     if head.startswith(ZSTD_MAGIC):
         try:
             import zstandard
@@ -83,7 +89,10 @@ def decompressed(raw: BinaryIO, name: str) -> BinaryIO:
                 name, "zstd-compressed, but the zstandard package is missing"
             ) from None
         reader = zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)
-        return io.BufferedReader(_ZstdRaw(reader, zstandard.ZstdError))
+        return io.BufferedReader(
+            _ZstdRaw(reader, zstandard.ZstdError), buffer_size=READ_BUFFER_BYTES
+        )
+
     return buffered
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -22,8 +23,11 @@ from costaudit.core.columns import MEASURED_PREFIX, QUALITY_PREFIX, TOKEN_COLUMN
 from costaudit.core.complexity import complexity_score
 from costaudit.core.prompt_cache import chained_block_hashes
 from costaudit.ingest.problems import BadRecord, Problems
-from costaudit.ingest.timestamps import to_epoch_ns
+from costaudit.ingest.timestamps import epoch_numbers_to_ns, to_epoch_ns
 from costaudit.ingest.tokenizer import PromptPieces, chat_prompt_pieces, count_pieces, encoder_for
+
+if TYPE_CHECKING:
+    from costaudit.ingest.fastpath import UsageBatch
 
 USAGE, TOKENIZED, ESTIMATED = range(3)
 
@@ -322,6 +326,40 @@ class TableBuilder:
             )
             return None
         return draft.prefix_hashes
+
+    def add_usage_batch(self, file: str, batch: UsageBatch) -> None:
+        """Append a block of already-validated usage rows (the fast path): no text, no groups."""
+        self.flush()
+        rows = batch.rows
+        parts = self.parts
+        timestamps = epoch_numbers_to_ns(batch.epoch)
+
+        codes = np.array([self.models.code(name) for name in batch.model_names], dtype=np.int32)
+        parts.add("timestamp", timestamps)
+        parts.add("relative_time", np.zeros(rows, dtype=np.bool_))
+        parts.add("model", codes[batch.model_index])
+        parts.add("source", np.full(rows, self.sources.code(file), dtype=np.int32))
+        for name in TOKEN_COLUMNS:
+            parts.add(name, batch.tokens[name])
+        parts.add("batch", np.zeros(rows, dtype=np.bool_))
+        parts.add("token_source", np.full(rows, USAGE, dtype=np.int8))
+        parts.add("complexity", np.full(rows, np.nan, dtype=np.float32))
+        parts.add("prompt_hash", np.zeros(rows, dtype=np.uint64))
+        self._store_absent_columns(rows)
+        parts.rows += rows
+
+    def _store_absent_columns(self, rows: int) -> None:
+        """Group, label, measured-count and prefix columns for rows that carry none of them."""
+        parts = self.parts
+        for key in self.group_values:
+            parts.groups.setdefault(key, [np.full(parts.rows, -1, dtype=np.int32)]).append(
+                np.full(rows, -1, dtype=np.int32)
+            )
+        for model in parts.quality:
+            parts.quality[model].append(np.full(rows, np.nan))
+        for encoding in self.measured:
+            self.measured[encoding].append(np.zeros(rows, dtype=np.int64))
+        parts.prefix_counts.append(np.zeros(rows, dtype=np.int64))
 
     def flush(self) -> None:
         """Finish the current chunk: count pending tokens, convert timestamps, store compact arrays."""

@@ -193,3 +193,101 @@ def test_seed_changes_random_choices_but_not_exact_scenarios(tmp_path: Path) -> 
     assert one == two
     other = json.loads(run("simulate", "-s", str(scenario), "-o", "json", "--seed", "99")[1])
     assert other["baseline"] == one["baseline"]
+
+
+@pytest.mark.shared_data
+def test_routing_quality_on_routellm_gsm8k_labels(tmp_path: Path, shared_data: Path) -> None:
+    """Per-model correctness labels give quality retained, CPT and APGR; a random router recovers ~half."""
+    data = shared_data / "routellm-gsm8k" / "gsm8k_responses.csv"
+    scenario = write(
+        tmp_path,
+        f"""
+workload:
+  logs: ["{data}"]
+  model: gpt-4o
+  days: 1
+
+  map:
+    prompt: prompt
+    completion: gpt-4-1106-preview_response
+    "quality:weak": mistralai/Mixtral-8x7B-Instruct-v0.1
+    "quality:strong": gpt-4-1106-preview
+scenarios:
+  - name: all strong
+  - name: routed
+    routing: {{tiers: [{{model: gpt-4o-mini, share: 0.5, label: weak}}, {{model: gpt-4o, label: strong}}]}}
+""",
+    )
+    code, out, err = run(
+        "simulate",
+        "-s",
+        str(scenario),
+        "-o",
+        "json",
+        "--pricing",
+        str(REPO / "pricing" / "default.yaml"),
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["workload"]["requests"] == 1319
+    quality = doc["scenarios"][1]["details"]["routing"]["quality"]
+    assert quality["source"] == "labels"
+    assert quality["random_apgr"] == pytest.approx(0.5, abs=0.03)
+    strong_only, weak_only = 1130 / 1319, 842 / 1319
+    assert weak_only < quality["quality"] < strong_only
+    assert quality["cpt50"] is not None and 0 < quality["cpt50"] < 1
+    assert 0 <= quality["apgr"] <= 1.2
+    curve = doc["scenarios"][1]["curve"]
+    assert [point["strong_share"] for point in curve] == [i / 10 for i in range(11)]
+    assert curve[0]["quality"] == pytest.approx(weak_only) and curve[-1][
+        "quality"
+    ] == pytest.approx(strong_only)
+    assert Decimal(curve[0]["monthly_usd"]) < Decimal(curve[-1]["monthly_usd"])
+
+
+@pytest.mark.shared_data
+def test_mooncake_prompt_cache_matches_an_independent_replay(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    """512-token hash blocks, no minimum, unbounded TTL: the high end of the band is the trace's own
+    infinite-cache hit rate, replayed here independently (full blocks only, as a provider caches)."""
+    trace = shared_data / "mooncake-fast25" / "conversation_trace.jsonl"
+    seen: set[int] = set()
+    hit = total = 0
+    for line in trace.read_text().splitlines():
+        record = json.loads(line)
+        full_blocks = record["hash_ids"][: record["input_length"] // 512]
+        matched = 0
+        for block in full_blocks:
+            if block not in seen:
+                break
+            matched += 1
+        hit += matched * 512
+        total += record["input_length"]
+        seen.update(full_blocks)
+    scenario = write(
+        tmp_path,
+        f"""
+workload: {{logs: ["{trace}"], model: gpt-4o}}
+scenarios:
+  - name: cached
+    prompt_cache: {{preset: openai, block_tokens: 512, min_prefix_tokens: 0, ttl: none, ttl_low: 5m}}
+""",
+    )
+    code, out, err = run(
+        "simulate",
+        "-s",
+        str(scenario),
+        "-o",
+        "json",
+        "--pricing",
+        str(REPO / "pricing" / "default.yaml"),
+    )
+    assert code == 0, err
+    details = json.loads(out)["scenarios"][0]["details"]["prompt_cache"]
+    band = details["hit_rate"]
+    assert details["cached_tokens"] == hit  # exact, token for token
+    assert band["high"] == pytest.approx(hit / total, abs=1e-6)  # JSON rounds rates to 6 decimals
+
+    assert band["central"] == band["high"]
+    assert band["low"] < band["central"]

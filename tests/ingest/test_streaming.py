@@ -8,6 +8,8 @@ built, and not grow when the same records are made four times longer on disk.
 from __future__ import annotations
 
 import gzip
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -23,6 +25,9 @@ CHUNK_ROWS = 1_000
 def _record(index: int, padding: int) -> bytes:
     """An OpenAI response body whose completion text is logged but, with usage present, unused."""
     body = {
+        # a gateway-style timestamp keeps these lines on the record-by-record reader, whose memory this
+        # test measures with tracemalloc; the vectorized reader is measured below, by RSS in a subprocess
+        "timestamp": f"2025-08-22T10:00:{index % 60:02d}Z",
         "id": f"chatcmpl-{index:012d}",
         "object": "chat.completion",
         "created": 1755856800 + index,
@@ -80,3 +85,40 @@ def test_peak_memory_follows_the_table_not_the_file(tmp_path: Path, container: s
     assert long_peak < 4 * table_bytes + 3 * 1024 * 1024
     # four times more raw bytes per record cost (almost) no more memory
     assert long_peak < 1.3 * short_peak
+
+
+_RSS_SCRIPT = """
+import resource, sys
+from costaudit.ingest.reader import ReadOptions, read_logs
+workload = read_logs([sys.argv[1]], ReadOptions(), lambda _model: "cl100k_base")
+assert workload.files[0].container == "jsonl" and len(workload.requests) == int(sys.argv[2])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def _fast_record(index: int, padding: int) -> bytes:
+    body = orjson.loads(_record(index, padding))
+    del body["timestamp"]
+    return orjson.dumps(body)
+
+
+def _peak_rss_kib(path: Path, rows: int) -> int:
+    result = subprocess.run(
+        [sys.executable, "-c", _RSS_SCRIPT, str(path), str(rows)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(result.stdout.strip())
+
+
+@pytest.mark.slow
+def test_vectorized_reader_memory_does_not_grow_with_line_length(tmp_path: Path) -> None:
+    """Plain usage lines take the vectorized reader; its peak RSS follows rows, not bytes per row."""
+    rows = 40_000
+    short, long = tmp_path / "short.jsonl", tmp_path / "long.jsonl"
+    short.write_bytes(b"\n".join(_fast_record(i, 200) for i in range(rows)) + b"\n")
+    long.write_bytes(b"\n".join(_fast_record(i, 4000) for i in range(rows)) + b"\n")
+    assert long.stat().st_size > 150 * 1024 * 1024
+    short_rss, long_rss = _peak_rss_kib(short, rows), _peak_rss_kib(long, rows)
+    assert long_rss < short_rss * 1.3 + 64 * 1024, (short_rss, long_rss)

@@ -86,7 +86,7 @@ def _rule_for(provider: str, config: PromptCache, context: Context) -> Effective
         else rule.min_prefix_tokens,
         block_tokens=config.block_tokens or rule.block_tokens,
         ttl=ttl,
-        ttl_low=ttl_low if ttl is not None else None,
+        ttl_low=ttl_low,
         write_1h=(config.write_ttl == "1h") or (config.write_ttl is None and name.endswith("-1h")),
     )
 

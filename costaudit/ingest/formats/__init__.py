@@ -64,3 +64,19 @@ def builtin_formats(
 
 def format_names() -> list[str]:
     return [fmt.name for fmt in builtin_formats()]
+
+
+DESCRIPTIONS = {
+    otel.NAME: "OpenTelemetry GenAI spans, OTLP JSON (lines or a document); current and deprecated gen_ai.* names",
+    anthropic.NAME: "Anthropic Messages responses and Message Batches results (input_tokens excludes cache)",
+    gemini.NAME: "Google Gemini / Vertex AI generateContent responses (usageMetadata; thoughts billed as output)",
+    litellm.NAME: "LiteLLM proxy spend logs (JSON array, paged JSON, JSON lines, CSV) and callback payloads",
+    langfuse.NAME: "Langfuse observation exports (API JSON, export CSV/JSON lines/Parquet; usage_details)",
+    helicone.NAME: "Helicone request exports (JSON lines rows, 12-column CSV)",
+    openai.NAME: "OpenAI Chat Completions / Responses: bodies, request+response gateway lines, requests, Batch API",
+    traces.AZURE: "Azure LLM inference trace CSV (TIMESTAMP, ContextTokens, GeneratedTokens); needs --model",
+    traces.MOONCAKE: "Mooncake trace JSON lines (relative ms timestamps, token lengths, 512-token hash_ids); needs --model",
+    traces.BURSTGPT: "BurstGPT-style CSV (relative timestamps, Model, Request/Response tokens)",
+    generic.NAME: "any JSON lines/JSON/CSV/Parquet with the canonical column names, or mapped with --map",
+}
+"""One line per format, for `costaudit formats` and the README."""

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from costaudit.core.columns import TOKEN_COLUMNS
+from costaudit.core.columns import QUALITY_PREFIX, TOKEN_COLUMNS
 from costaudit.ingest.formats.common import TIMESTAMP_KEYS, token_count
 from costaudit.ingest.formats.openai import chat_messages
 from costaudit.ingest.problems import BadRecord
@@ -100,7 +100,23 @@ def walk(value: object, parts: list[str]) -> Any:
     return None
 
 
+def _label(value: object, name: str) -> float:
+    """A quality label: true/false (a correct answer) or a score in [0, 1]."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return float(value.strip().lower() in _TRUE)
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise BadRecord(f"`{name}` is not true/false or a score") from None
+    if not 0.0 <= number <= 1.0:
+        raise BadRecord(f"`{name}` is outside [0, 1]")
+    return number
+
+
 def _missing(value: object) -> bool:
+
     return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
 
 
@@ -173,4 +189,16 @@ class GenericFormat:
         if draft.input_tokens is None and draft.messages is None:
             raise BadRecord("no `input_tokens` and no `prompt`/`messages` to count")
         draft.groups = self._groups(record)
+        draft.quality = self._quality(record)
         return draft
+
+    def _quality(self, record: Mapping[str, Any]) -> dict[str, float] | None:
+        """Per-model quality labels: `quality:<model>` fields, or mapped with `--map quality:<model>=PATH`."""
+        names = {key for key in record if key.startswith(QUALITY_PREFIX)}
+        names |= {key for key in self.mapping if key.startswith(QUALITY_PREFIX)}
+        labels: dict[str, float] = {}
+        for name in sorted(names):
+            value = self.get(record, name)
+            if not _missing(value):
+                labels[name.removeprefix(QUALITY_PREFIX)] = _label(value, name)
+        return labels or None
