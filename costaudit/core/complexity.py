@@ -26,7 +26,11 @@ Densities are cues per 100 words, saturating as 1 − exp(−rate / 4): one cue 
 more about the task than one cue inside a pasted article. Counts saturate as 1 − exp(−count / 2) and
 task cues as 1 − exp(−count), since the task verb usually appears once.
 
-Classes: simple < 1/3 ≤ medium < 2/3 ≤ complex. A log column (e.g. a real router's scores) replaces
+Cues are whole words, a few phrases and symbols, read from the first 2,000 and last 1,000 characters
+of the prompt (where instructions are), so scoring costs microseconds however long the prompt is.
+
+Classes: simple < 1/3 ≤ medium < 2/3 ≤ complex.
+ A log column (e.g. a real router's scores) replaces
 this score wherever it is present.
 """
 
@@ -34,10 +38,17 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+HEAD_CHARS = 2000
+TAIL_CHARS = 1000
+"""Only the first 2,000 and last 1,000 characters are read for cues: instructions sit at the start or the
+end of a prompt, pasted material in between, and the cost per prompt stays bounded (length itself comes
+from the token count)."""
 SIMPLE_BELOW = 1 / 3
 COMPLEX_FROM = 2 / 3
 CLASS_NAMES = ("simple", "medium", "complex")
@@ -56,40 +67,85 @@ WEIGHTS = {
     "transform": -0.15,
 }
 
-_CODE = re.compile(
-    r"```|\bdef \w+\(|\bclass \w+|#include|\bimport \w+|=>|\bconsole\.|\bSELECT\b|\bfunction\b"
-    r"|\b(?:python|javascript|typescript|java|c\+\+|rust|golang|sql|regex|html|css|bash|api)\b"
-    r"|\b(?:code|program|implement|algorithm|debug|bug|compile|recursion|complexity|data structure)\b",
-    re.IGNORECASE,
+_NOT_WORD = str.maketrans(
+    {code: " " for code in range(128) if not (chr(code).isalnum() or chr(code) in "+#-")}
 )
-_MATH = re.compile(
-    r"\d\s*[+*/^=<>]\s*\d|\d\s+-\s+\d|\\(?:frac|sum|int|sqrt)|[=≤≥∑∫√π]"
-    r"|\b(?:solve|calculate|compute|equation|probability|integral|derivative|prove|theorem|sum|product"
-    r"|percent|ratio|area|volume|triangle|circle|matrix|vector|prime|factor|remainder|x\^?\d|how many"
-    r"|how much|value of|average|expected value)\b",
-    re.IGNORECASE,
+"""Punctuation (but `+`, `#`, `-`) becomes space, so `str.split` yields words (`c++`, `c#`, `role-play`)."""
+
+
+def _vocabulary(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+@dataclass(frozen=True)
+class Cue:
+    """A family of signals: single words, phrases, literal symbols and (rarely) a pattern."""
+
+    words: frozenset[str]
+    phrases: tuple[str, ...] = ()
+    symbols: tuple[str, ...] = ()
+    pattern: re.Pattern[str] | None = None
+    pattern_needs: tuple[str, ...] = ()
+    """The pattern only runs when one of these substrings occurs (regex scans of prose are slow)."""
+
+    def count(self, lowered: str, words: Counter[str]) -> int:
+        found = sum(words[word] for word in self.words & words.keys())
+        found += sum(lowered.count(phrase) for phrase in self.phrases)
+        found += sum(lowered.count(symbol) for symbol in self.symbols)
+        if self.pattern is not None and any(needle in lowered for needle in self.pattern_needs):
+            found += len(self.pattern.findall(lowered))
+        return found
+
+
+CODE = Cue(
+    words=_vocabulary(
+        "python javascript typescript java c++ rust golang sql regex html css bash api code program "
+        "implement algorithm debug bug compile recursion complexity function select"
+    ),
+    phrases=("data structure",),
+    symbols=("```", "#include", "=>", "console."),
+    pattern=re.compile(r"\bdef \w+\(|\bclass \w+|\bimport \w+"),
+    pattern_needs=("def ", "class ", "import "),
 )
-_REASONING = re.compile(
-    r"\b(?:why|explain|reason|step[- ]by[- ]step|think|deduce|infer|justify|analy[sz]e|evaluate|compare"
-    r"|contrast|logic|puzzle|suppose|assume|implies|therefore|which of|true or false|trade-?offs?"
-    r"|if|each|every|based on|relationship|statements?|uncertain|possible|could)\b",
-    re.IGNORECASE,
+MATH = Cue(
+    words=_vocabulary(
+        "solve calculate compute equation probability integral derivative prove theorem sum product "
+        "percent ratio area volume triangle circle matrix vector prime factor remainder average"
+    ),
+    phrases=("how many", "how much", "value of", "expected value"),
+    symbols=tuple("=≤≥∑∫√π"),
+    pattern=re.compile(r"\d\s*[+*/^<>]\s*\d|\d\s+-\s+\d|\\(?:frac|sum|int|sqrt)|\bx\^?\d"),
+    pattern_needs=("+", "*", "/", "^", "<", ">", " - ", "\\"),
+)
+REASONING = Cue(
+    words=_vocabulary(
+        "why explain reason think deduce infer justify analyze analyse evaluate compare contrast logic "
+        "puzzle suppose assume implies therefore tradeoff tradeoffs trade-off trade-offs if each every "
+        "relationship statement statements uncertain possible could"
+    ),
+    phrases=("step by step", "step-by-step", "which of", "true or false", "based on"),
+)
+CONSTRAINTS = Cue(
+    words=_vocabulary("json yaml csv table exactly must format only"),
+    phrases=("at most", "at least", "no more than"),
+    pattern=re.compile(r"\bin \d+ words\b"),
+    pattern_needs=(" words",),
+)
+TRANSFORM = Cue(
+    words=_vocabulary(
+        "extract identify summarize summarise classify categorize categorise translate rewrite rephrase "
+        "paraphrase convert reformat proofread tag"
+    ),
+    phrases=("correct the", "list the"),
+)
+CREATIVE = Cue(
+    words=_vocabulary(
+        "poem story blog email letter essay slogan tweet pretend roleplay role-play persuasive creative "
+        "catchy joke"
+    ),
+    phrases=("act as", "imagine you", "imagine yourself", "you are a"),
 )
 _ITEMS = re.compile(r"(?m)^\s*(?:\d+[.)]|[-*•])\s+")
-_CONSTRAINTS = re.compile(
-    r"\b(?:json|yaml|csv|table|exactly|at most|at least|no more than|must|format|in \d+ words|only)\b",
-    re.IGNORECASE,
-)
-_TRANSFORM = re.compile(
-    r"\b(?:extract|identify|summari[sz]e|classify|categori[sz]e|translate|rewrite|rephrase|paraphrase"
-    r"|convert|reformat|proofread|correct the|list the|tag)\b",
-    re.IGNORECASE,
-)
-_CREATIVE = re.compile(
-    r"\b(?:poem|story|blog|email|letter|essay|slogan|tweet|pretend|act as|imagine (?:you|yourself)"
-    r"|role-?play|you are a|persuasive|creative|catchy|joke)\b",
-    re.IGNORECASE,
-)
 
 
 def _saturating(count: int) -> float:
@@ -114,19 +170,23 @@ def _length_signal(prompt_tokens: int) -> float:
 
 def signals(text: str, *, turns: int, prompt_tokens: int) -> dict[str, float]:
     """Each signal of the score, in [0, 1] (exposed so users can see why a prompt scored as it did)."""
+    if len(text) > HEAD_CHARS + TAIL_CHARS:
+        text = f"{text[:HEAD_CHARS]}\n{text[-TAIL_CHARS:]}"
+    lowered = text.lower()
+    words = Counter(lowered.translate(_NOT_WORD).split())
+    total = sum(words.values())
     questions = text.count("?")
-    words = len(text.split())
     return {
         "length": _length_signal(prompt_tokens),
         "turns": min(1.0, max(0, turns - 1) / 3.0),
-        "code": _density(len(_CODE.findall(text)), words),
-        "math": _density(len(_MATH.findall(text)), words),
-        "reasoning": _density(len(_REASONING.findall(text)), words),
+        "code": _density(CODE.count(lowered, words), total),
+        "math": _density(MATH.count(lowered, words), total),
+        "reasoning": _density(REASONING.count(lowered, words), total),
         "multipart": _saturating(len(_ITEMS.findall(text)) + max(0, questions - 1)),
-        "constraints": _density(len(_CONSTRAINTS.findall(text)), words),
-        "question": _density(questions, words),
-        "creative": _task_cue(len(_CREATIVE.findall(text))),
-        "transform": _task_cue(len(_TRANSFORM.findall(text))),
+        "constraints": _density(CONSTRAINTS.count(lowered, words), total),
+        "question": _density(questions, total),
+        "creative": _task_cue(CREATIVE.count(lowered, words)),
+        "transform": _task_cue(TRANSFORM.count(lowered, words)),
     }
 
 

@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 USAGE, TOKENIZED, ESTIMATED = range(3)
 
 DEFAULT_CHUNK_ROWS = 65_536
+TEXT_CHARS_PER_CHUNK = 8_000_000
+"""A chunk is also finished once it holds this much prompt text, so logs with long prompts stay in
+bounded memory (text lives only until its chunk is tokenized, scored and hashed)."""
+
 MAX_GROUP_COLUMNS = 32
 RESERVED_COLUMNS = frozenset(
     {
@@ -138,7 +142,10 @@ class _Chunk:
     groups: dict[str, list[str | None]] = field(default_factory=dict)
     quality: dict[str, list[float]] = field(default_factory=dict)
     prefix: list[list[int] | None] = field(default_factory=list)
+    text_chars: int = 0
+    """Prompt text held by this chunk (it is dropped when the chunk is flushed)."""
     measure: dict[int, PromptPieces] = field(default_factory=dict)
+
     measured: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
 
     """Rows whose prompt is counted with every offline encoding (for tokenizer ratios)."""
@@ -246,8 +253,9 @@ class TableBuilder:
             chunk.prefix_text[row] = (self.tokenizer_for(draft.model), text)
         if len(self.measure_encodings) > 1 and draft.messages:
             chunk.measure[row] = chat_prompt_pieces(draft.messages)
-
-        if len(chunk) >= self.chunk_rows:
+        if draft.messages:
+            chunk.text_chars += sum(len(content) for _, content, _ in draft.messages)
+        if len(chunk) >= self.chunk_rows or chunk.text_chars >= TEXT_CHARS_PER_CHUNK:
             self.flush()
 
     def _append_tokens(self, chunk: _Chunk, row: int, draft: Draft) -> None:
