@@ -36,6 +36,7 @@ EXAMPLE_RUNS: dict[str, list[str]] = {
     "analyze-demo": ["analyze", "examples/logs/"],
     "analyze-group": ["analyze", "examples/logs/", "--group-by", "feature", "-o", "markdown"],
     "formats": ["formats", "-o", "markdown"],
+    "pricing-show": ["pricing", "show", "claude-sonnet-4-5-20250929"],
     "simulate-design-card": [
         "simulate",
         "--scenario",
@@ -91,11 +92,19 @@ def help_section() -> str:
     return "\n".join(parts)
 
 
+RAW_MARKDOWN = {"formats"}
+"""Sections whose Markdown output is part of the document itself rather than shown as an example."""
+
+
 def example_section(name: str) -> str:
     args = EXAMPLE_RUNS[name]
     output = _invoke(args)
+    if name in RAW_MARKDOWN:
+        return output
+
     if "-o" in args and args[args.index("-o") + 1] == "markdown":
-        return f"```console\n$ costaudit {shlex.join(args)}\n```\n\n{output}"
+        return f"```console\n$ costaudit {shlex.join(args)}\n```\n\n````markdown\n{output}````\n"
+
     return f"```console\n$ costaudit {shlex.join(args)}\n{output}```\n"
 
 

@@ -457,3 +457,25 @@ def test_empty_frame_prices_to_zero(make_table: MakeTable) -> None:
     empty = SimWorkload(requests=pd.DataFrame(), prefix_blocks=None, days=None, source="empty")
     assert empty.days is None
     assert table.models["big"].input == Decimal(10)
+
+
+@settings(max_examples=20, deadline=None)
+@given(tokens=st.integers(1, 3000), rate=st.integers(50, 2000))
+def test_caches_that_never_hit_change_nothing(
+    make_table: MakeTable, tokens: int, rate: int
+) -> None:
+    """A response cache with nothing to answer and a prompt cache whose minimum no prompt reaches cost
+    exactly what the traffic costs without them (on a workload that logged no cache use)."""
+    table = table_with_rules(make_table)
+    workload = synthetic(
+        requests_per_day=rate, model="small", input_tokens=tokens, output_tokens=20
+    )
+    result = run(
+        table,
+        workload,
+        {"name": "base"},
+        {"name": "response", "response_cache": {"ttl": "1h", "near_duplicate_rate": 0}},
+        {"name": "prompt", "prompt_cache": {"preset": "test", "min_prefix_tokens": tokens + 1}},
+    )
+    assert monthly(result, "response") == monthly(result, "prompt") == monthly(result, "base")
+    assert result.scenarios[2].details["prompt_cache"]["hit_rate"]["high"] == 0
