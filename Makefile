@@ -24,6 +24,12 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/costaudit check --scenario examples/ci/costaudit.yaml --baseline examples/ci/costaudit-baseline.json --max-increase 1%
 
+# Benchmarks (bench/README.md): not part of `make test`, which runs only tests/test_bench_smoke.py.
+bench: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,bench]' && $(BIN)/python bench/run.py
+
+bench-smoke: $(STAMP)
+	$(BIN)/python bench/run.py --quick
 
 clean:
 	rm -rf $(VENV) build dist

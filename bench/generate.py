@@ -1,0 +1,403 @@
+"""Deterministic log generator for the benchmarks (same kind, size and seed → same bytes).
+
+Kinds (one JSON object per line):
+
+- `openai-usage`: OpenAI Chat Completions response bodies with `usage` and no prompt text (what an
+  SDK wrapper that logs responses writes); the completion content is a short placeholder.
+- `openai-usage-text`: the same records with a real completion text (about 1.5 KB more per line),
+  so the file is several times larger for the same request table (the peak-RSS check).
+- `openai-text`: OpenAI gateway lines `{timestamp, request: {model, messages, user, metadata},
+  response: {…, choices}}` with the prompt and completion text and NO `usage`, so `analyze` must
+  tokenize every message and completion. Prompts are a few hundred tokens of varied English.
+- `anthropic-batch`: Anthropic Message Batches result lines `{custom_id, timestamp, result:
+  {type, message: {…, usage}}}` (about 1% errored or expired), as a logging wrapper keeps them.
+
+The text comes from word lists in this file, combined by a seeded `random.Random` (whose sequences
+are stable across Python versions), never from copied prose.
+
+    python bench/generate.py openai-text 100000 bench/data/openai-text-100000.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+GENERATOR_VERSION = 1
+"""Bumped whenever the output for a given (kind, n, seed) changes, so cached files are rebuilt."""
+
+KINDS = ("openai-usage", "openai-usage-text", "openai-text", "anthropic-batch")
+START = datetime(2026, 10, 1, tzinfo=UTC)
+
+# --- word lists (written for this benchmark) ------------------------------------------------------
+
+NOUNS = (
+    "account", "invoice", "server", "cluster", "bucket", "report", "customer", "ticket", "release",
+    "budget", "schedule", "contract", "dashboard", "pipeline", "region", "volume", "backup",
+    "table", "query", "index", "cache", "token", "session", "payment", "refund", "vendor",
+    "warehouse", "shipment", "order", "catalogue", "supplier", "forecast", "metric", "alert",
+    "deadline", "meeting", "summary", "proposal", "draft", "policy", "permission", "role",
+    "password", "certificate", "domain", "endpoint", "request", "response", "payload", "header",
+    "library", "package", "module", "function", "variable", "test", "build", "branch", "commit",
+    "review", "migration", "schema", "column", "record", "export", "import", "upload", "download",
+    "network", "latency", "throughput", "capacity", "quota", "limit", "plan", "subscription",
+    "discount", "price", "margin", "revenue", "cost", "estimate", "model", "prompt", "answer",
+    "question", "document", "paragraph", "sentence", "chapter", "article", "recipe", "garden",
+    "river", "mountain", "village", "harbour", "bridge", "station", "train", "bicycle", "kitchen",
+    "window", "library", "museum", "teacher", "student", "lesson", "exam", "holiday", "weekend",
+    "journey", "map", "compass", "lantern", "orchard", "meadow", "festival", "concert", "album",
+)  # fmt: skip
+VERBS = (
+    "checks", "updates", "returns", "rejects", "accepts", "moves", "copies", "deletes", "creates",
+    "explains", "describes", "compares", "summarises", "reviews", "measures", "predicts",
+    "schedules", "cancels", "renews", "exports", "imports", "uploads", "downloads", "builds",
+    "tests", "deploys", "monitors", "restarts", "throttles", "caches", "indexes", "queries",
+    "prices", "approves", "declines", "forwards", "archives", "restores", "encrypts", "signs",
+    "validates", "merges", "splits", "sorts", "filters", "groups", "counts", "collects", "writes",
+    "reads", "visits", "crosses", "follows", "paints", "plants", "carries", "opens", "closes",
+)  # fmt: skip
+ADJECTIVES = (
+    "quick", "slow", "reliable", "fragile", "expensive", "cheap", "recent", "old", "large",
+    "small", "quiet", "busy", "empty", "full", "secure", "public", "private", "shared", "local",
+    "remote", "daily", "weekly", "monthly", "annual", "urgent", "optional", "missing", "duplicate",
+    "broken", "stable", "new", "final", "initial", "careful", "simple", "complex", "green",
+    "bright", "narrow", "wide", "gentle", "steep", "distant", "nearby", "wooden", "silver",
+)  # fmt: skip
+ADVERBS = (
+    "quickly", "carefully", "rarely", "often", "usually", "silently", "twice", "again", "early",
+    "late", "gradually", "suddenly", "manually", "automatically", "safely", "partly",
+)  # fmt: skip
+PREPOSITIONS = (
+    "in", "on", "from", "into", "after", "before", "during", "with", "without", "behind",
+    "across", "under", "over", "near", "beside", "through", "for",
+)  # fmt: skip
+NAMES = (
+    "Ada", "Bruno", "Chiara", "Dmitri", "Esther", "Farid", "Greta", "Hiro", "Ines", "Jonas",
+    "Kemal", "Lucia", "Mateo", "Nadia", "Oskar", "Priya", "Quentin", "Rosa", "Sven", "Tamar",
+)  # fmt: skip
+TEMPLATES = (
+    "The {a} {n} {v} the {n2} {p} the {a2} {n3}.",
+    "{N} {v} every {n} {d}, but the {a} {n2} {v2} it {p} {num} minutes.",
+    "Why does the {n} {v} the {a} {n2} {p} each {n3}?",
+    "Please {vb} the {n} and tell me whether the {a} {n2} is {a2}.",
+    "After {num} days the {a} {n} {d} {v} a {n2} {p} the {n3}.",
+    "{N} asked if the {n} could {vb} the {a} {n2} before {N2} {v} the {n3}.",
+    "We keep {num} {n}s {p} the {a} {n2}, and the {n3} {v} them {d}.",
+    "If the {n} is {a}, the {n2} {v} the {n3}; otherwise it {v2} nothing.",
+    "Could you {vb} the {a} {n} {p} {num} {n2}s and list the {a2} ones?",
+    "The {n} of the {a} {n2} {d} {v} the {n3} {p} a {a2} {n4}.",
+    "Step {num}: {vb} the {n}, then {vb2} the {a} {n2}.",
+    "{N} and {N2} {v} the {a} {n} {p} the {n2} {d}.",
+)  # fmt: skip
+
+SYSTEM_OPENINGS = (
+    "You are a helpful assistant for an operations team.",
+    "You are a careful support agent who answers in short paragraphs.",
+    "You are a billing assistant; quote amounts with two decimals.",
+    "You are a code reviewer who explains each suggestion.",
+    "You are a travel planner who prefers trains to planes.",
+    "You summarise documents for busy managers.",
+)  # fmt: skip
+
+OPENAI_MODELS = (
+    ("gpt-4o-mini", "gpt-4o-mini-2024-07-18", 0.40),
+    ("gpt-4o", "gpt-4o-2024-08-06", 0.25),
+    ("gpt-4.1-mini", "gpt-4.1-mini-2025-04-14", 0.15),
+    ("gpt-4.1", "gpt-4.1-2025-04-14", 0.12),
+    ("o4-mini", "o4-mini-2025-04-16", 0.08),
+)
+ANTHROPIC_MODELS = (
+    ("claude-sonnet-4-5-20250929", 0.6),
+    ("claude-haiku-4-5-20251001", 0.4),
+)
+FEATURES = ("chat", "search", "summarize", "code-review", "reports", "triage")
+TENANTS = ("acme-eu", "acme-us", "globex", "initech", "umbrella", "hooli", "stark")
+USERS = tuple(f"user-{n:04d}" for n in range(1, 801))
+SENTENCE_POOL = 4096
+
+
+# --- text -----------------------------------------------------------------------------------------
+
+
+def _verb_base(verb: str) -> str:
+    """`checks` → `check`, `approves` → `approve`, `crosses` → `cross`, `carries` → `carry`."""
+    if verb.endswith("ies"):
+        return verb[:-3] + "y"
+    if verb.endswith(("sses", "shes", "ches", "xes")):
+        return verb[:-2]
+    return verb[:-1]
+
+
+def sentence(rng: random.Random) -> str:
+    template = rng.choice(TEMPLATES)
+    text = template.format(
+        a=rng.choice(ADJECTIVES),
+        a2=rng.choice(ADJECTIVES),
+        n=rng.choice(NOUNS),
+        n2=rng.choice(NOUNS),
+        n3=rng.choice(NOUNS),
+        n4=rng.choice(NOUNS),
+        v=rng.choice(VERBS),
+        v2=rng.choice(VERBS),
+        vb=_verb_base(rng.choice(VERBS)),
+        vb2=_verb_base(rng.choice(VERBS)),
+        p=rng.choice(PREPOSITIONS),
+        d=rng.choice(ADVERBS),
+        N=rng.choice(NAMES),
+        N2=rng.choice(NAMES),
+        num=rng.randint(2, 9999),
+    )
+    return text[0].upper() + text[1:]
+
+
+@dataclass(frozen=True)
+class TextPool:
+    """Pre-built sentences and system prompts; records pick from them (fast, still varied)."""
+
+    sentences: tuple[str, ...]
+    systems: tuple[str, ...]
+
+    @classmethod
+    def build(cls, seed: int) -> TextPool:
+        rng = random.Random(f"pool-{seed}")
+        sentences = tuple(sentence(rng) for _ in range(SENTENCE_POOL))
+        systems = tuple(
+            " ".join([opening, *(sentence(rng) for _ in range(rng.randint(6, 14)))])
+            for opening in SYSTEM_OPENINGS
+        )
+        return cls(sentences=sentences, systems=systems)
+
+    def paragraph(self, rng: random.Random, count: int) -> str:
+        pool = self.sentences
+        size = len(pool)
+        return " ".join(pool[int(rng.random() * size)] for _ in range(count))
+
+
+def _user_sentences(rng: random.Random) -> int:
+    """Sentences in a user message: mostly 4–20, a tail up to 40 (a few hundred tokens in all)."""
+    return min(40, 2 + int(rng.lognormvariate(2.2, 0.6)))
+
+
+# --- records --------------------------------------------------------------------------------------
+
+
+def _pick(rng: random.Random, weighted: tuple[tuple[Any, ...], ...]) -> tuple[Any, ...]:
+    point = rng.random() * sum(item[-1] for item in weighted)
+    for item in weighted:
+        point -= item[-1]
+        if point < 0:
+            return item
+    return weighted[-1]
+
+
+def _clock(rng: random.Random) -> Iterator[datetime]:
+    moment = START
+    while True:
+        moment += timedelta(milliseconds=int(rng.expovariate(1 / 250)))
+        yield moment
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _openai_usage(rng: random.Random, reasoning_share: float) -> dict[str, Any]:
+    prompt = 200 + int(rng.lognormvariate(6.6, 0.8))
+    cached = (prompt // 128) * 128 if prompt >= 1024 and rng.random() < 0.45 else 0
+    completion = 10 + int(rng.lognormvariate(5.3, 0.7))
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": int(completion * reasoning_share),
+            "audio_tokens": 0,
+        },
+    }
+
+
+def openai_usage_record(
+    rng: random.Random, index: int, moment: datetime, content: str
+) -> dict[str, Any]:
+    _, dated, _ = _pick(rng, OPENAI_MODELS)
+    usage = _openai_usage(rng, 0.6 if dated.startswith("o4") else 0.0)
+    return {
+        "id": f"chatcmpl-b{index:09d}",
+        "object": "chat.completion",
+        "created": int(moment.timestamp()),
+        "model": dated,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content, "refusal": None},
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": usage,
+        "service_tier": "default",
+        "system_fingerprint": f"fp_{rng.getrandbits(40):010x}",
+    }
+
+
+def openai_text_record(
+    rng: random.Random, index: int, moment: datetime, pool: TextPool
+) -> dict[str, Any]:
+    alias, dated, _ = _pick(rng, OPENAI_MODELS)
+    messages = [{"role": "system", "content": rng.choice(pool.systems)}]
+    if rng.random() < 0.2:
+        messages.append({"role": "user", "content": pool.paragraph(rng, rng.randint(1, 4))})
+        messages.append({"role": "assistant", "content": pool.paragraph(rng, rng.randint(2, 6))})
+    messages.append({"role": "user", "content": pool.paragraph(rng, _user_sentences(rng))})
+    answer = pool.paragraph(rng, rng.randint(2, 10))
+    return {
+        "timestamp": _iso(moment),
+        "request": {
+            "model": alias,
+            "messages": messages,
+            "temperature": 0.2,
+            "user": rng.choice(USERS),
+            "metadata": {"feature": rng.choice(FEATURES), "tenant": rng.choice(TENANTS)},
+        },
+        "response": {
+            "id": f"chatcmpl-t{index:09d}",
+            "object": "chat.completion",
+            "created": int(moment.timestamp()),
+            "model": dated,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": answer},
+                    "finish_reason": "stop",
+                }
+            ],
+        },
+    }
+
+
+def anthropic_batch_record(rng: random.Random, index: int, moment: datetime) -> dict[str, Any]:
+    model, _ = _pick(rng, ANTHROPIC_MODELS)
+    outcome = rng.random()
+    record: dict[str, Any] = {
+        "custom_id": f"job-{index:09d}",
+        "timestamp": _iso(moment),
+        "metadata": {"feature": rng.choice(FEATURES), "tenant": rng.choice(TENANTS)},
+    }
+    if outcome < 0.005:
+        record["result"] = {"type": "expired"}
+        return record
+    if outcome < 0.01:
+        record["result"] = {
+            "type": "errored",
+            "error": {"type": "invalid_request_error", "message": "prompt is too long"},
+        }
+        return record
+    cache_read = rng.choice((0, 0, 2048, 4096, 8192))
+    written = 0 if cache_read or rng.random() < 0.5 else rng.choice((1024, 2048, 4096))
+    one_hour = written if rng.random() < 0.3 else 0
+    record["result"] = {
+        "type": "succeeded",
+        "message": {
+            "id": f"msg_b{index:09d}",
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": [{"type": "text", "text": "(omitted)"}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": {
+                "input_tokens": 100 + int(rng.lognormvariate(7.0, 0.7)),
+                "cache_creation_input_tokens": written,
+                "cache_read_input_tokens": cache_read,
+                "cache_creation": {
+                    "ephemeral_5m_input_tokens": written - one_hour,
+                    "ephemeral_1h_input_tokens": one_hour,
+                },
+                "output_tokens": 20 + int(rng.lognormvariate(6.0, 0.6)),
+                "service_tier": "batch",
+            },
+        },
+    }
+    return record
+
+
+RecordFn = Callable[[random.Random, int, datetime], dict[str, Any]]
+
+
+def _record_fn(kind: str, pool: TextPool, seed: int) -> RecordFn:
+    if kind == "openai-usage":
+        return lambda rng, index, moment: openai_usage_record(rng, index, moment, "(omitted)")
+    if kind == "openai-usage-text":
+        # The text has its own generator, so the usage is the same as in `openai-usage`.
+        text_rng = random.Random(f"completion-text-{seed}")
+
+        def with_text(rng: random.Random, index: int, moment: datetime) -> dict[str, Any]:
+            text = pool.paragraph(text_rng, text_rng.randint(12, 24))
+            return openai_usage_record(rng, index, moment, text)
+
+        return with_text
+    if kind == "openai-text":
+        return lambda rng, index, moment: openai_text_record(rng, index, moment, pool)
+    if kind == "anthropic-batch":
+        return anthropic_batch_record
+    raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+
+
+def records(kind: str, count: int, seed: int = 1) -> Iterator[dict[str, Any]]:
+    """`count` records of `kind`, in time order."""
+    pool = TextPool.build(seed)
+    make = _record_fn(kind, pool, seed)
+    stream = "openai-usage" if kind == "openai-usage-text" else kind
+    rng = random.Random(f"{stream}-{seed}")
+    clock = _clock(rng)
+    for index in range(count):
+        yield make(rng, index, next(clock))
+
+
+def write(kind: str, count: int, path: Path, seed: int = 1) -> Path:
+    """Write the file atomically (a partial file never has the final name) and return its path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    batch: list[bytes] = []
+    with partial.open("wb") as out:
+        for record in records(kind, count, seed):
+            batch.append(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+            if len(batch) >= 10_000:
+                out.write(b"".join(batch))
+                batch.clear()
+        out.write(b"".join(batch))
+    partial.replace(path)
+    return path
+
+
+def cached_file(data_dir: Path, kind: str, count: int, seed: int = 1) -> Path:
+    """The generated file for (kind, count, seed) in `data_dir`, generated only when missing."""
+    path = data_dir / f"{kind}-{count}-s{seed}-v{GENERATOR_VERSION}.jsonl"
+    if not path.is_file():
+        write(kind, count, path, seed)
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("kind", choices=KINDS)
+    parser.add_argument("count", type=int, help="number of records")
+    parser.add_argument("out", type=Path, help="JSONL file to write")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    path = write(args.kind, args.count, args.out, args.seed)
+    print(f"wrote {args.count:,} {args.kind} records to {path} ({path.stat().st_size:,} bytes)")
+
+
+if __name__ == "__main__":
+    main()
