@@ -22,7 +22,7 @@ score = clip(0.10 + Σ weight × signal, 0, 1), each signal in [0, 1]:
 | creative | −0.15 | "poem", "story", "blog", "email", "pretend", "act as", "imagine you are" (task cue) |
 | transform | −0.15 | "extract", "summarize", "classify", "translate", "rewrite" (task cue) |
 
-Densities are cues per 100 words, saturating as 1 − exp(−rate / 4): one cue in a ten-word puzzle says
+Cues are counted once per prompt (distinct cue words and phrases present). Densities are cues per 100 words, saturating as 1 − exp(−rate / 4): one cue in a ten-word puzzle says
 more about the task than one cue inside a pasted article. Counts saturate as 1 − exp(−count / 2) and
 task cues as 1 − exp(−count), since the task verb usually appears once.
 
@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,13 +85,23 @@ class Cue:
     symbols: tuple[str, ...] = ()
     pattern: re.Pattern[str] | None = None
     pattern_needs: tuple[str, ...] = ()
-    """The pattern only runs when one of these substrings occurs (regex scans of prose are slow)."""
+    """The pattern only runs when one of these substrings occurs (regex scans of prose are slow)..."""
+    pattern_also_needs: tuple[str, ...] = ()
+    """... and one of these (code has parentheses or line breaks; English prose with "class " may not)."""
 
-    def count(self, lowered: str, words: Counter[str]) -> int:
-        found = sum(words[word] for word in self.words & words.keys())
-        found += sum(lowered.count(phrase) for phrase in self.phrases)
-        found += sum(lowered.count(symbol) for symbol in self.symbols)
-        if self.pattern is not None and any(needle in lowered for needle in self.pattern_needs):
+    def count(self, lowered: str, words: frozenset[str]) -> int:
+        """Distinct cue words and phrases present, plus occurrences of the (rare) patterns."""
+        found = len(self.words & words)
+        found += sum(1 for phrase in self.phrases if phrase in lowered)
+        found += sum(1 for symbol in self.symbols if symbol in lowered)
+        if (
+            self.pattern is not None
+            and any(needle in lowered for needle in self.pattern_needs)
+            and (
+                not self.pattern_also_needs
+                or any(needle in lowered for needle in self.pattern_also_needs)
+            )
+        ):
             found += len(self.pattern.findall(lowered))
         return found
 
@@ -106,6 +115,7 @@ CODE = Cue(
     symbols=("```", "#include", "=>", "console."),
     pattern=re.compile(r"\bdef \w+\(|\bclass \w+|\bimport \w+"),
     pattern_needs=("def ", "class ", "import "),
+    pattern_also_needs=("(", "\n"),
 )
 MATH = Cue(
     words=_vocabulary(
@@ -145,10 +155,18 @@ CREATIVE = Cue(
     ),
     phrases=("act as", "imagine you", "imagine yourself", "you are a"),
 )
-_ITEMS = re.compile(r"(?m)^\s*(?:\d+[.)]|[-*•])\s+")
+_ITEM = re.compile(r"\s*(?:\d+[.)]|[-*•])\s+")
+
+
+def _list_items(text: str) -> int:
+    """Numbered or bulleted lines (a one-line prompt has none, and is not scanned)."""
+    if "\n" not in text:
+        return 0
+    return sum(1 for line in text.splitlines() if _ITEM.match(line))
 
 
 def _saturating(count: int) -> float:
+
     return 1.0 - math.exp(-count / 2.0)
 
 
@@ -173,8 +191,9 @@ def signals(text: str, *, turns: int, prompt_tokens: int) -> dict[str, float]:
     if len(text) > HEAD_CHARS + TAIL_CHARS:
         text = f"{text[:HEAD_CHARS]}\n{text[-TAIL_CHARS:]}"
     lowered = text.lower()
-    words = Counter(lowered.translate(_NOT_WORD).split())
-    total = sum(words.values())
+    tokens = lowered.translate(_NOT_WORD).split()
+    words = frozenset(tokens)
+    total = len(tokens)
     questions = text.count("?")
     return {
         "length": _length_signal(prompt_tokens),
@@ -182,7 +201,7 @@ def signals(text: str, *, turns: int, prompt_tokens: int) -> dict[str, float]:
         "code": _density(CODE.count(lowered, words), total),
         "math": _density(MATH.count(lowered, words), total),
         "reasoning": _density(REASONING.count(lowered, words), total),
-        "multipart": _saturating(len(_ITEMS.findall(text)) + max(0, questions - 1)),
+        "multipart": _saturating(_list_items(text) + max(0, questions - 1)),
         "constraints": _density(CONSTRAINTS.count(lowered, words), total),
         "question": _density(questions, total),
         "creative": _task_cue(CREATIVE.count(lowered, words)),
@@ -192,9 +211,19 @@ def signals(text: str, *, turns: int, prompt_tokens: int) -> dict[str, float]:
 
 def complexity_score(text: str, *, turns: int = 1, prompt_tokens: int = 0) -> float:
     """Complexity of one prompt in [0, 1] (see the module docstring for the formula)."""
-    parts = signals(text, turns=turns, prompt_tokens=prompt_tokens)
-    raw = BASE + sum(WEIGHTS[name] * value for name, value in parts.items())
-    return min(1.0, max(0.0, raw))
+    return with_length(text_part(text, turns=turns), prompt_tokens)
+
+
+def text_part(text: str, *, turns: int = 1) -> float:
+    """The score before the length signal, which needs the token count (so the text can be scored
+    while its tokens are still being counted)."""
+    parts = signals(text, turns=turns, prompt_tokens=0)
+    return BASE + sum(WEIGHTS[name] * value for name, value in parts.items())
+
+
+def with_length(partial: float, prompt_tokens: int) -> float:
+    """Add the length signal to `text_part` and clip to [0, 1]."""
+    return min(1.0, max(0.0, partial + WEIGHTS["length"] * _length_signal(prompt_tokens)))
 
 
 def complexity_classes(scores: npt.NDArray[np.floating]) -> npt.NDArray[np.int8]:

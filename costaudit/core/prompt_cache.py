@@ -164,6 +164,30 @@ def _as_per_request(
     return array
 
 
+def _dense_ids(
+    groups: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], int]:
+    """Ids 0..n−1 of the distinct (group, end) pairs, in sorted pair order, without sorting rows.
+
+    Pairs are folded into one integer key; when the key space is small (the usual case: a few groups,
+    prefixes of a few thousand tokens) a presence table and a running count number them in linear
+    time, else np.unique on the 1-D keys does it.
+    """
+    if not groups.size:
+        return np.zeros(0, dtype=np.int64), 0
+    low = groups.min()
+    span = int(ends.max()) + 1
+    keys = (groups - low) * span + ends
+    size = int(keys.max()) + 1
+    if size <= max(1 << 24, 4 * keys.size):
+        present = np.zeros(size, dtype=np.bool_)
+        present[keys] = True
+        numbering = np.cumsum(present) - 1
+        return numbering[keys].astype(np.int64), int(present.sum())
+    unique, inverse = np.unique(keys, return_inverse=True)
+    return inverse.astype(np.int64), len(unique)
+
+
 def synthetic_prefix_blocks(
     input_tokens: npt.NDArray[np.int64],
     shared_prefix_tokens: int | npt.NDArray[np.int64],
@@ -195,9 +219,8 @@ def synthetic_prefix_blocks(
     request = np.repeat(np.arange(inputs.size, dtype=np.int64), counts)
     prefix_end = np.minimum((_position_in_request(offsets) + 1) * block_tokens, inputs[request])
     is_shared = prefix_end <= shared[request]
-    shared_keys = np.stack([groups[request][is_shared], prefix_end[is_shared]], axis=1)
-    _, shared_ids = np.unique(shared_keys, axis=0, return_inverse=True)
-    n_shared_ids = int(shared_ids.max()) + 1 if shared_ids.size else 0
+    shared_ids, n_shared_ids = _dense_ids(groups[request][is_shared], prefix_end[is_shared])
+
     hashes = np.empty(int(offsets[-1]), dtype=np.uint64)
     hashes[is_shared] = shared_ids.reshape(-1).astype(np.uint64) + 1
     n_unique = int(np.count_nonzero(~is_shared))

@@ -24,7 +24,7 @@ from costaudit.ingest.formats.common import MAX_TOKENS, TIMESTAMP_KEYS
 from costaudit.ingest.sources import GZIP_MAGIC, ZSTD_MAGIC
 from costaudit.ingest.timestamps import NAT, epoch_numbers_to_ns
 
-MAX_BLOCK_BYTES = 8 << 20
+MAX_BLOCK_BYTES = 2 << 20
 MIN_BLOCK_BYTES = 1 << 20
 
 RESPONSE_OBJECTS = {None, "chat.completion", "response", "text_completion"}
@@ -230,7 +230,8 @@ def convert(batch: pa.RecordBatch) -> UsageBatch:
 
 
 def block_bytes(chunk_rows: int) -> int:
-    """Bytes parsed at a time: about a chunk of ~1 KiB lines, between 1 and 8 MiB."""
+    """Bytes parsed at a time: about a chunk of ~1 KiB lines, between 1 and 2 MiB (pyarrow reads a few
+    blocks ahead, so the block size bounds memory)."""
     return min(MAX_BLOCK_BYTES, max(MIN_BLOCK_BYTES, chunk_rows * 1024))
 
 
@@ -255,7 +256,12 @@ def read_usage_file(path: Path, block: int = MAX_BLOCK_BYTES) -> list[UsageBatch
     try:
         codec: Any = _compression(path)  # None: read as is (pyarrow's stubs only list codec names)
         with pa.input_stream(str(path), compression=codec) as stream:
-            reader = pa_json.open_json(stream, read_options=read, parse_options=parse)  # type: ignore[arg-type]
+            reader = pa_json.open_json(
+                stream,  # type: ignore[arg-type]
+                read_options=read,
+                parse_options=parse,
+                memory_pool=pa.system_memory_pool(),
+            )
             return [convert(batch) for batch in reader]
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OSError) as exc:
         raise NotFast(str(exc)) from None

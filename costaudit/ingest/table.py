@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from costaudit.core.columns import MEASURED_PREFIX, QUALITY_PREFIX, TOKEN_COLUMNS, TOKEN_SOURCES
-from costaudit.core.complexity import complexity_score
+from costaudit.core.complexity import text_part, with_length
 from costaudit.core.prompt_cache import chained_block_hashes
 from costaudit.ingest.problems import BadRecord, Problems
 from costaudit.ingest.timestamps import epoch_numbers_to_ns, to_epoch_ns
@@ -374,8 +375,16 @@ class TableBuilder:
         chunk = self._chunk
         if not len(chunk):
             return
-        self._count_pending(chunk)
-        self._score_complexity(chunk)
+        with ThreadPoolExecutor(max_workers=1) as background:
+            counting = background.submit(self._count_pending, chunk)
+            partial = {
+                row: text_part(text, turns=turns)
+                for row, (text, turns) in chunk.complexity_text.items()
+            }
+            counting.result()
+        input_tokens = chunk.tokens["input_tokens"]
+        for row, score in partial.items():
+            chunk.complexity[row] = with_length(score, input_tokens[row])
         self._hash_prompts(chunk)
         self._measure(chunk)
 
@@ -440,14 +449,6 @@ class TableBuilder:
             if rows:
                 column[rows] = count_pieces(encoder_for(encoding), pieces)
             chunk.measured[encoding] = column
-
-    def _score_complexity(self, chunk: _Chunk) -> None:
-
-        input_tokens = chunk.tokens["input_tokens"]
-        for row, (text, turns) in chunk.complexity_text.items():
-            chunk.complexity[row] = complexity_score(
-                text, turns=turns, prompt_tokens=input_tokens[row]
-            )
 
     def _store(
         self, chunk: _Chunk, timestamps: npt.NDArray[np.int64], keep: npt.NDArray[np.bool_]
