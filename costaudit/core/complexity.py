@@ -22,15 +22,15 @@ score = clip(0.10 + Σ weight × signal, 0, 1), each signal in [0, 1]:
 | creative | −0.15 | "poem", "story", "blog", "email", "pretend", "act as", "imagine you are" (task cue) |
 | transform | −0.15 | "extract", "summarize", "classify", "translate", "rewrite" (task cue) |
 
-Cues are counted once per prompt (distinct cue words and phrases present). Densities are cues per 100 words, saturating as 1 − exp(−rate / 4): one cue in a ten-word puzzle says
-more about the task than one cue inside a pasted article. Counts saturate as 1 − exp(−count / 2) and
-task cues as 1 − exp(−count), since the task verb usually appears once.
+Cues are counted once per prompt (distinct cue words and phrases present). Densities are cues per
+100 words, saturating as 1 − exp(−rate / 4): one cue in a ten-word puzzle says more about the task than
+one cue inside a pasted article. Counts saturate as 1 − exp(−count / 2) and task cues as
+1 − exp(−count), since the task verb usually appears once.
 
 Cues are whole words, a few phrases and symbols, read from the first 2,000 and last 1,000 characters
 of the prompt (where instructions are), so scoring costs microseconds however long the prompt is.
 
-Classes: simple < 1/3 ≤ medium < 2/3 ≤ complex.
- A log column (e.g. a real router's scores) replaces
+Classes: simple < 1/3 ≤ medium < 2/3 ≤ complex. A log column (e.g. a real router's scores) replaces
 this score wherever it is present.
 """
 

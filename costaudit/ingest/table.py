@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -98,12 +98,16 @@ def _check_counts(draft: Draft) -> None:
 
 
 def prompt_hash(model: str | None, messages: Sequence[Message]) -> int:
-    """Stable 64-bit key of a normalised prompt (whitespace collapsed), for exact-duplicate caching."""
+    """Stable 64-bit key of the exact prompt, for exact-match response caching.
+
+    The text is hashed as is, as an exact-match cache keys the request it receives: a prompt that
+    differs only in whitespace is a different key (and a miss) there too.
+    """
     digest = hashlib.blake2b(digest_size=8)
     digest.update((model or "").encode())
     for role, content, name in messages:
         digest.update(b"\x1e" + role.encode() + b"\x1f" + (name or "").encode() + b"\x1f")
-        digest.update(" ".join(content.split()).encode())
+        digest.update(content.encode())
     value = int.from_bytes(digest.digest(), "little")
     return value or 1
 
@@ -157,6 +161,16 @@ class _Chunk:
 
     def __len__(self) -> int:
         return len(self.lines)
+
+
+@dataclass(frozen=True)
+class _InFlight:
+    """A chunk whose tokens are being counted in the background."""
+
+    chunk: _Chunk
+    partial_scores: dict[int, float]
+    """Complexity before the length signal, by row (the length needs the counted tokens)."""
+    counting: Future[None]
 
 
 class Categories:
@@ -224,6 +238,7 @@ class TableBuilder:
         }
 
         self._chunk = _Chunk()
+        self._in_flight: _InFlight | None = None
         self._current_file = ""
 
     def add(self, draft: Draft, file: str, line: int) -> None:
@@ -371,22 +386,43 @@ class TableBuilder:
         parts.prefix_counts.append(np.zeros(rows, dtype=np.int64))
 
     def flush(self) -> None:
-        """Finish the current chunk: count pending tokens, convert timestamps, store compact arrays."""
+        """Finish every chunk still open: count pending tokens, convert timestamps, store arrays."""
+        self._hand_off()
+        self._complete_in_flight()
+
+    def _hand_off(self) -> None:
+        """Count the current chunk's tokens in the background while the reader goes on.
+
+        tiktoken releases the GIL while it encodes, so the counting of one chunk overlaps with the
+        scoring of its text and with the parsing of the next chunk; the chunk handed off before is
+        completed here, so at most two chunks hold text.
+        """
         chunk = self._chunk
         if not len(chunk):
             return
-        with ThreadPoolExecutor(max_workers=1) as background:
-            counting = background.submit(self._count_pending, chunk)
-            partial = {
-                row: text_part(text, turns=turns)
-                for row, (text, turns) in chunk.complexity_text.items()
-            }
-            counting.result()
+        self._chunk = _Chunk()
+        worker = ThreadPoolExecutor(max_workers=1)
+        counting = worker.submit(self._count_pending, chunk)
+        worker.shutdown(wait=False)
+        partial = {
+            row: text_part(text, turns=turns)
+            for row, (text, turns) in chunk.complexity_text.items()
+        }
+        chunk.complexity_text.clear()
+        self._complete_in_flight()
+        self._in_flight = _InFlight(chunk, partial, counting)
+
+    def _complete_in_flight(self) -> None:
+        in_flight = self._in_flight
+        if in_flight is None:
+            return
+        self._in_flight = None
+        chunk = in_flight.chunk
+        in_flight.counting.result()
         input_tokens = chunk.tokens["input_tokens"]
-        for row, score in partial.items():
+        for row, score in in_flight.partial_scores.items():
             chunk.complexity[row] = with_length(score, input_tokens[row])
         self._hash_prompts(chunk)
-        self._measure(chunk)
 
         timestamps, bad_time = to_epoch_ns(chunk.timestamps)
         keep = ~bad_time
@@ -395,9 +431,10 @@ class TableBuilder:
                 self.sources.names[chunk.sources[row]], chunk.lines[row], "unreadable timestamp"
             )
         self._store(chunk, timestamps, keep)
-        self._chunk = _Chunk()
 
     def _count_pending(self, chunk: _Chunk) -> None:
+        """Runs in a background thread: touches only its own chunk (and adds to a set)."""
+        self._measure(chunk)
         pending = chunk.pending
         if not pending.rows:
             return
@@ -520,7 +557,9 @@ class TableBuilder:
 
     @property
     def rows(self) -> int:
-        return self.parts.rows + len(self._chunk)
+        """Rows read so far (for progress), stored or not yet stored."""
+        in_flight = len(self._in_flight.chunk) if self._in_flight is not None else 0
+        return self.parts.rows + in_flight + len(self._chunk)
 
     def finish(self) -> pd.DataFrame:
         """The canonical request table (see module docstring for the column meanings)."""
