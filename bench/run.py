@@ -382,30 +382,23 @@ def peer_case(case: dict[str, Any], path: Path) -> dict[str, Any]:
 
 
 def rss_case(files: Files, plan: Plan, usage_cases: list[dict[str, Any]]) -> dict[str, Any]:
-    """Peak RSS at `rss_records` usage-only records, the same table from a much larger file, and
-    the analyze runs of every size (RSS per record as the table grows)."""
+    """Peak RSS at `rss_records` usage-only records and of the same table from a much larger file
+    (the highest of `plan.repeats` interleaved runs each: peak RSS varies by tens of MB between runs
+    of one command), and the analyze runs of every size (RSS per record as the table grows)."""
     count = plan.rss_records
+    kinds = ("openai-usage", "openai-usage-text")
+    paths = {kind: files.get(kind, count) for kind in kinds}
+    log(f"peak RSS: analyze {count:,} records, usage only and with text, interleaved")
+    samples = interleaved({kind: analyze_command(paths[kind]) for kind in kinds}, plan)
     runs: dict[str, dict[str, Any]] = {}
-    for case in usage_cases:  # an analyze run of that size already measured it
-        if case["file"]["records"] == count:
-            analyze = case["commands"]["analyze"]
-            runs["openai-usage"] = {
-                "file": case["file"],
-                "max_rss_bytes": analyze["max_rss_bytes"],
-                "wall_s": analyze["median_s"],
-                "summary": analyze["summary"],
-            }
-    for kind in ("openai-usage", "openai-usage-text"):
-        if kind in runs:
-            continue
-        path = files.get(kind, count)
-        log(f"peak RSS: analyze {count:,} {kind} records")
-        sample = run_command(analyze_command(path))
+    for kind in kinds:
+        summary = summarize(samples[kind])
         runs[kind] = {
-            "file": file_info(kind, count, path),
-            "max_rss_bytes": sample.max_rss_bytes,
-            "wall_s": round(sample.wall_s, 4),
-            "summary": analyze_summary(sample.stderr),
+            "file": file_info(kind, count, paths[kind]),
+            "max_rss_bytes": summary["max_rss_bytes"],
+            "rss_bytes_each_run": [sample.max_rss_bytes for sample in samples[kind]],
+            "wall_s": summary["median_s"],
+            "summary": analyze_summary(samples[kind][-1].stderr),
         }
     extra_file = runs["openai-usage-text"]["file"]["bytes"] - runs["openai-usage"]["file"]["bytes"]
     extra_rss = runs["openai-usage-text"]["max_rss_bytes"] - runs["openai-usage"]["max_rss_bytes"]
