@@ -1,3 +1,4 @@
 from costaudit.cli.main import main
 
-main()
+if __name__ == "__main__":  # a worker process started with "spawn" imports this module too
+    main()

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -219,6 +220,11 @@ def text_part(text: str, *, turns: int = 1) -> float:
     while its tokens are still being counted)."""
     parts = signals(text, turns=turns, prompt_tokens=0)
     return BASE + sum(WEIGHTS[name] * value for name, value in parts.items())
+
+
+def text_parts(texts: Sequence[tuple[str, int]]) -> list[float]:
+    """`text_part` of each (text, user turns) pair (one call per batch, for a worker process)."""
+    return [text_part(text, turns=turns) for text, turns in texts]
 
 
 def with_length(partial: float, prompt_tokens: int) -> float:

@@ -549,8 +549,11 @@ def read_logs(
     )
 
     reader = FileReader(formats, options, problems)
-    reports = [reader.read(source, builder, progress) for source in expand_sources(specs)]
-    requests = builder.finish()
+    try:
+        reports = [reader.read(source, builder, progress) for source in expand_sources(specs)]
+        requests = builder.finish()
+    finally:
+        builder.close()
     records_read = sum(report.records for report in reports)
     if records_read != len(requests) + problems.skipped_total:
         raise AssertionError("record accounting is inconsistent: read != kept + skipped")

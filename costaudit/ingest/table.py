@@ -21,11 +21,19 @@ import numpy.typing as npt
 import pandas as pd
 
 from costaudit.core.columns import MEASURED_PREFIX, QUALITY_PREFIX, TOKEN_COLUMNS, TOKEN_SOURCES
-from costaudit.core.complexity import text_part, with_length
+from costaudit.core.complexity import text_parts, with_length
 from costaudit.core.prompt_cache import chained_block_hashes
 from costaudit.ingest.problems import BadRecord, Problems
 from costaudit.ingest.timestamps import epoch_numbers_to_ns, to_epoch_ns
-from costaudit.ingest.tokenizer import PromptPieces, chat_prompt_pieces, count_pieces, encoder_for
+from costaudit.ingest.tokenizer import (
+    PromptPieces,
+    chat_prompt_pieces,
+    count_pieces,
+    encoder_for,
+    piece_texts,
+    piece_totals,
+)
+from costaudit.ingest.workers import Deferred, Workers
 
 if TYPE_CHECKING:
     from costaudit.ingest.fastpath import UsageBatch
@@ -168,8 +176,9 @@ class _InFlight:
     """A chunk whose tokens are being counted in the background."""
 
     chunk: _Chunk
-    partial_scores: dict[int, float]
-    """Complexity before the length signal, by row (the length needs the counted tokens)."""
+    scored_rows: list[int]
+    partial_scores: Deferred[list[float]]
+    """Complexity of those rows before the length signal (the length needs the counted tokens)."""
     counting: Future[None]
 
 
@@ -220,8 +229,8 @@ class TableBuilder:
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
         text_block_tokens: int | None = None,
         measure_encodings: tuple[str, ...] = (),
+        workers: Workers | None = None,
     ) -> None:
-
         self.problems = problems
         self.tokenizer_for = tokenizer_for
         self.chunk_rows = chunk_rows
@@ -239,6 +248,7 @@ class TableBuilder:
 
         self._chunk = _Chunk()
         self._in_flight: _InFlight | None = None
+        self._workers = workers or Workers()
         self._current_file = ""
 
     def add(self, draft: Draft, file: str, line: int) -> None:
@@ -272,7 +282,7 @@ class TableBuilder:
         if draft.messages:
             chunk.text_chars += sum(len(content) for _, content, _ in draft.messages)
         if len(chunk) >= self.chunk_rows or chunk.text_chars >= TEXT_CHARS_PER_CHUNK:
-            self.flush()
+            self._hand_off()
 
     def _append_tokens(self, chunk: _Chunk, row: int, draft: Draft) -> None:
         tokens = chunk.tokens
@@ -394,8 +404,8 @@ class TableBuilder:
         """Count the current chunk's tokens in the background while the reader goes on.
 
         tiktoken releases the GIL while it encodes, so the counting of one chunk overlaps with the
-        scoring of its text and with the parsing of the next chunk; the chunk handed off before is
-        completed here, so at most two chunks hold text.
+        scoring of its text (in a worker process for large chunks) and with the parsing of the next
+        chunk; the chunk handed off before is completed here, so at most two chunks hold text.
         """
         chunk = self._chunk
         if not len(chunk):
@@ -404,13 +414,16 @@ class TableBuilder:
         worker = ThreadPoolExecutor(max_workers=1)
         counting = worker.submit(self._count_pending, chunk)
         worker.shutdown(wait=False)
-        partial = {
-            row: text_part(text, turns=turns)
-            for row, (text, turns) in chunk.complexity_text.items()
-        }
-        chunk.complexity_text.clear()
+        rows = list(chunk.complexity_text)
+        texts = [chunk.complexity_text[row] for row in rows]
+        scoring = self._workers.submit(len(texts), text_parts, texts)
+        chunk.complexity_text = {}
         self._complete_in_flight()
-        self._in_flight = _InFlight(chunk, partial, counting)
+        self._in_flight = _InFlight(chunk, rows, scoring, counting)
+
+    def close(self) -> None:
+        """Stop the worker processes, if any were started."""
+        self._workers.close()
 
     def _complete_in_flight(self) -> None:
         in_flight = self._in_flight
@@ -420,7 +433,8 @@ class TableBuilder:
         chunk = in_flight.chunk
         in_flight.counting.result()
         input_tokens = chunk.tokens["input_tokens"]
-        for row, score in in_flight.partial_scores.items():
+        scores = in_flight.partial_scores.result()
+        for row, score in zip(in_flight.scored_rows, scores, strict=True):
             chunk.complexity[row] = with_length(score, input_tokens[row])
         self._hash_prompts(chunk)
 
@@ -447,15 +461,18 @@ class TableBuilder:
                 self.estimated_encodings.add(encoding)
             source = ESTIMATED if encoder.estimated else TOKENIZED
             prompt_idx = [i for i in indexes if pending.prompts[i] is not None]
-            prompts = [pending.prompts[i] for i in prompt_idx]
-            counts = count_pieces(encoder, [p for p in prompts if p is not None])
-            for i, count in zip(prompt_idx, counts.tolist(), strict=True):
+            prompts = [p for p in (pending.prompts[i] for i in prompt_idx) if p is not None]
+            completion_idx = [i for i in indexes if pending.completions[i] is not None]
+            completions = [pending.completions[i] or "" for i in completion_idx]
+            prompt_texts = piece_texts(prompts)
+            counts = self._workers.count_tokens(encoding, [*prompt_texts, *completions])
+            prompt_counts = piece_totals(prompts, counts[: len(prompt_texts)])
+            for i, count in zip(prompt_idx, prompt_counts.tolist(), strict=True):
                 row = pending.rows[i]
                 chunk.tokens["input_tokens"][row] = count
                 chunk.token_source[row] = source
-            completion_idx = [i for i in indexes if pending.completions[i] is not None]
-            texts = [pending.completions[i] or "" for i in completion_idx]
-            for i, count in zip(completion_idx, encoder.count(texts).tolist(), strict=True):
+            completion_counts = counts[len(prompt_texts) :]
+            for i, count in zip(completion_idx, completion_counts.tolist(), strict=True):
                 row = pending.rows[i]
                 chunk.tokens["output_tokens"][row] = count
                 chunk.token_source[row] = source
@@ -564,6 +581,7 @@ class TableBuilder:
     def finish(self) -> pd.DataFrame:
         """The canonical request table (see module docstring for the column meanings)."""
         self.flush()
+        self.close()
         parts = self.parts
 
         def joined(name: str, dtype: str) -> npt.NDArray[np.generic]:

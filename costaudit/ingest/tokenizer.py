@@ -144,12 +144,33 @@ def chat_prompt_pieces(messages: Sequence[tuple[str, str, str | None]]) -> Promp
     return PromptPieces(texts=tuple(texts), framing=framing)
 
 
-def count_pieces(encoder: Encoder, pieces: Sequence[PromptPieces]) -> npt.NDArray[np.int64]:
-    """Total tokens of each prompt, with every text of every prompt encoded in one batch."""
-    flat: list[str] = [text for piece in pieces for text in piece.texts]
-    counts = encoder.count(flat)
+def count_with(encoding: str, texts: Sequence[str]) -> npt.NDArray[np.int64]:
+    """Token count of each text under the named encoding (by name, so a worker process can run it)."""
+    return encoder_for(encoding).count(texts)
+
+
+def count_serially(encoding: str, texts: Sequence[str]) -> npt.NDArray[np.int64]:
+    """Like `count_with`, on one thread (for a worker process that is one of several)."""
+    encode = encoder_for(encoding).encoding.encode_ordinary
+    return np.fromiter((len(encode(text)) for text in texts), dtype=np.int64, count=len(texts))
+
+
+def piece_texts(pieces: Sequence[PromptPieces]) -> list[str]:
+    """Every text of every prompt, in order, to be counted in one batch."""
+    return [text for piece in pieces for text in piece.texts]
+
+
+def piece_totals(
+    pieces: Sequence[PromptPieces], counts: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Total tokens of each prompt from the counts of `piece_texts(pieces)`."""
     totals = np.fromiter((piece.framing for piece in pieces), dtype=np.int64, count=len(pieces))
     lengths = np.fromiter((len(piece.texts) for piece in pieces), dtype=np.int64, count=len(pieces))
     owners = np.repeat(np.arange(len(pieces)), lengths)
     np.add.at(totals, owners, counts)
     return totals
+
+
+def count_pieces(encoder: Encoder, pieces: Sequence[PromptPieces]) -> npt.NDArray[np.int64]:
+    """Total tokens of each prompt, with every text of every prompt encoded in one batch."""
+    return piece_totals(pieces, encoder.count(piece_texts(pieces)))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from costaudit.core.complexity import complexity_score
 from costaudit.ingest.problems import Problems
 from costaudit.ingest.table import TOKENIZED, Draft, TableBuilder, prompt_hash
 from costaudit.ingest.tokenizer import encoder_for
+from costaudit.ingest.workers import Workers
 
 
 def test_prompt_hash_keys_the_exact_prompt_and_model() -> None:
@@ -31,9 +33,13 @@ def _draft(index: int) -> Draft:
     )
 
 
-def test_chunks_counted_in_the_background_keep_every_row_in_order() -> None:
+@pytest.mark.parametrize("in_workers", [False, True], ids=["here", "worker processes"])
+def test_chunks_counted_in_the_background_keep_every_row_in_order(in_workers: bool) -> None:
     encoder = encoder_for("cl100k_base")
-    builder = TableBuilder(Problems(strict=True), lambda _model: "cl100k_base", chunk_rows=7)
+    workers = Workers(min_items=8) if in_workers else Workers(min_items=10**9)
+    builder = TableBuilder(
+        Problems(strict=True), lambda _model: "cl100k_base", chunk_rows=16, workers=workers
+    )
     drafts = [_draft(index) for index in range(40)]
     for line, draft in enumerate(drafts, 1):
         builder.add(draft, "log.jsonl", line)
