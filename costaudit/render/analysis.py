@@ -281,6 +281,13 @@ def percentiles_table(analysis: Analysis) -> Table:
     return table
 
 
+def _complexity_title(scored: int, unscored: int) -> str:
+    """Say which requests the shares are of when some carried no prompt to score."""
+    if not unscored:
+        return "Complexity (from the prompt; see --help for the cut points)"
+    return f"Complexity of the {count(scored)} requests with a prompt ({count(unscored)} without: not scored)"
+
+
 def complexity_table(analysis: Analysis) -> RenderableType:
     report = analysis.complexity
     if not report.scored:
@@ -288,9 +295,7 @@ def complexity_table(analysis: Analysis) -> RenderableType:
             "Complexity: no prompt text or complexity column in these logs, so no distribution.",
             style="dim",
         )
-    table = Table(
-        title="Complexity (from the prompt; see --help for the cut points)", title_justify="left"
-    )
+    table = Table(title=_complexity_title(report.scored, report.unscored), title_justify="left")
     for name in (
         "class",
         "score range",

@@ -283,3 +283,14 @@ def test_bundled_examples_price_with_the_default_table() -> None:
     )
     assert doc["records"]["unpriced"] == 0
     assert Decimal(doc["cost"]["monthly_usd"]) > 0
+
+
+def test_complexity_title_says_which_requests_were_scored() -> None:
+    """The bundled Anthropic batch carries no prompt text, so its 200 requests are not scored."""
+    code, out, err = run("analyze", str(REPO / "examples" / "logs"), "-o", "json")
+    assert code == 0, err
+    complexity = json.loads(out)["complexity"]
+    assert (complexity["scored"], complexity["unscored"]) == (2000, 200)
+    code, out, err = run("analyze", str(REPO / "examples" / "logs"))
+    assert code == 0, err
+    assert "Complexity of the 2,000 requests with a prompt (200 without: not scored)" in out
