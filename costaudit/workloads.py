@@ -7,6 +7,7 @@ read and tokenized here, and their sha256 is kept so a CI baseline can tell when
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -73,7 +74,8 @@ def load_scenario(path: Path, table: PriceTable) -> LoadedScenario:
 
 
 def _resolve(base: Path, item: str) -> str:
-    return item if item == "-" or Path(item).is_absolute() else str(base / item)
+    """A path relative to the scenario file, written without `..` so reports name files plainly."""
+    return item if item == "-" or Path(item).is_absolute() else os.path.normpath(base / item)
 
 
 def _needs_prefix_hashes(config: ScenarioFile) -> bool:

@@ -124,8 +124,9 @@ def _summary(results: list[Any], out: Path | None, plots: Path | None) -> None:
         best = (
             f"; cheapest: {cheapest.name} at {usd(cheapest.monthly_usd)}/month" if cheapest else ""
         )
+        scenarios = len(result.scenarios)
         console.print(
-            f"costaudit: {len(result.scenarios)} scenarios on {result.workload_requests:,} requests; "
+            f"costaudit: {scenarios} scenario{'' if scenarios == 1 else 's'} on {result.workload_requests:,} requests; "
             f"baseline {result.baseline} {usd(result.baseline_monthly_usd)}/month{best}",
             markup=False,
         )

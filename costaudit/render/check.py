@@ -12,7 +12,7 @@ from rich.text import Text
 from costaudit.core.regress import Comparison, Verdict
 from costaudit.core.simulate.engine import SimulationResult
 from costaudit.render.money import decimal_str, signed_usd, usd
-from costaudit.render.simulation import simulation_document
+from costaudit.render.simulation import simulation_document, workload_text
 
 MARKER = "<!-- costaudit-check -->"
 STATUS_TEXT = {
@@ -83,7 +83,7 @@ def check_markdown(verdict: Verdict, result: SimulationResult, baseline_file: st
         f"### {title}",
         "",
         f"Compared with `{baseline_file}`. Changed since the baseline: **{_cause(verdict)}**. "
-        f"Workload: {result.workload_source}.",
+        f"Workload: {workload_text(result)}.",
         "",
         "| scenario | baseline | now | Δ $ | Δ % | verdict |",
         "|---|--:|--:|--:|--:|---|",

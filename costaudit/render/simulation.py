@@ -87,12 +87,18 @@ def simulation_document(result: SimulationResult, pricing: dict[str, Any]) -> di
 
 
 def _routing_figure(detail: dict[str, Any]) -> str:
-    shares = " · ".join(f"{tier['model']} {percent(tier['share'], 0)}" for tier in detail["tiers"])
+    tiers = detail["tiers"]
+    if detail["mode"] == "cascade":
+        # A cascade's later tiers start empty and receive only escalations: name where traffic starts.
+        tiers = [tier for tier in tiers if tier["requests"]] or tiers
+    shares = " · ".join(f"{tier['model']} {percent(tier['share'], 0)}" for tier in tiers)
     quality = detail.get("quality")
     if quality and quality.get("quality_retained") is not None:
         shares += f" (quality {percent(quality['quality_retained'], 0)})"
-    if detail.get("escalated_requests"):
-        shares += f", {count(detail['escalated_requests'])} escalated"
+    escalated = detail.get("escalated_requests")
+    if escalated:
+        first = sum(tier["requests"] for tier in detail["tiers"])
+        shares += f", {count(escalated)} ({percent(escalated / first, 0)}) escalated"
     return shares
 
 
@@ -153,14 +159,19 @@ def _monthly_text(result: ScenarioResult) -> str:
     return text
 
 
+def workload_text(result: SimulationResult) -> str:
+    """Where the traffic came from, how many requests and over how long: one phrase for every report."""
+    days = result.workload_days
+    if days is None:
+        window = "unknown window"
+    else:
+        window = f"{float(days):.4g} day{'' if days == 1 else 's'}"
+    return f"{result.workload_source} ({count(result.workload_requests)} requests, {window})"
+
+
 def comparison_table(result: SimulationResult) -> Table:
-    days = (
-        f"{float(result.workload_days):.4g} days"
-        if result.workload_days is not None
-        else "unknown window"
-    )
     table = Table(
-        title=f"Monthly cost by scenario — {result.workload_source} ({count(result.workload_requests)} requests, {days})",
+        title=f"Monthly cost by scenario — {workload_text(result)}",
         title_justify="left",
     )
     for name, justify in (
@@ -213,7 +224,7 @@ def simulation_markdown(result: SimulationResult) -> str:
     lines = [
         "## LLM cost scenarios",
         "",
-        f"Workload: {result.workload_source}, {count(result.workload_requests)} requests. "
+        f"Workload: {workload_text(result)}. "
         f"Baseline: **{result.baseline}** at {usd(result.baseline_monthly_usd)}/month.",
         "",
         "| scenario | monthly | Δ vs baseline | Δ % | $/1k req | $/1M tok | key figure |",

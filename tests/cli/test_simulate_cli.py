@@ -189,6 +189,31 @@ def test_markdown_table_and_plots(tmp_path: Path) -> None:
     assert any(name.startswith("routing_curve_") for name in names)
 
 
+def test_markdown_names_the_workload_and_the_cascade_escalations(tmp_path: Path) -> None:
+    scenario = write(
+        tmp_path,
+        """
+workload:
+  synthetic: {requests_per_day: 1000, days: 2, model: gpt-4o, input_tokens: 100, output_tokens: 10}
+scenarios:
+  - name: as is
+  - name: cascade
+    routing:
+      mode: cascade
+      escalation_rate: 0.5
+      tiers: [{model: gpt-4o-mini, share: 1}, {model: gpt-4o}]
+""",
+    )
+    code, out, err = run("simulate", "-s", str(scenario), "-o", "json")
+    assert code == 0, err
+    escalated = json.loads(out)["scenarios"][1]["details"]["routing"]["escalated_requests"]
+    code, out, err = run("simulate", "-s", str(scenario), "-o", "markdown")
+    assert code == 0, err
+    assert "Workload: synthetic, 1 stream (2,000 requests, 2 days)." in out
+    share = f"{escalated / 2000 * 100:.0f}%"
+    assert f"| gpt-4o-mini 100%, {escalated:,} ({share}) escalated |" in out
+
+
 def test_seed_changes_random_choices_but_not_exact_scenarios(tmp_path: Path) -> None:
     scenario = REPO / "examples" / "scenarios" / "design-card.yaml"
     one = json.loads(run("simulate", "-s", str(scenario), "-o", "json")[1])

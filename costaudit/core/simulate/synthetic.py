@@ -168,9 +168,6 @@ def generate(synthetic: Synthetic, prompts: list[StreamPrompt | None]) -> SimWor
         SYNTHETIC_BLOCK_TOKENS,
         group=group,
     )
-    total = sum(counts)
-    plural = "" if days == 1 else "s"
-    streams_text = "1 stream" if len(streams) == 1 else f"{len(streams)} streams"
-    source = f"synthetic ({streams_text}): {total:,} requests over {days.normalize():f} day{plural}"
+    source = "synthetic, 1 stream" if len(streams) == 1 else f"synthetic, {len(streams)} streams"
 
     return SimWorkload(requests=requests, prefix_blocks=blocks, days=days, source=source)
