@@ -164,6 +164,8 @@ class LoadedPrices:
     table: PriceTable
     files: tuple[Path, ...]
     digests: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+    """Things about the layering a user should know, e.g. aliases an override dropped."""
 
     @property
     def digest(self) -> str:
@@ -219,6 +221,42 @@ def merge_tables(tables: Sequence[PriceTable]) -> PriceTable:
     )
 
 
+def dropped_names(tables: Sequence[PriceTable], paths: Sequence[Path]) -> list[str]:
+    """Names (aliases, a `match` pattern) an earlier table gave a model that a later one replaced
+    without them.
+
+    Replacing an entry whole is the documented rule, but a negotiated-price override that forgets
+    `aliases` silently turns every request logged under a dated snapshot name into an unpriced one.
+    """
+    final: dict[str, Any] = {}
+    for table in tables:
+        final.update(table.models)
+    claimed = set(final) | {alias for entry in final.values() for alias in entry.aliases}
+    warnings: list[str] = []
+    for index in range(1, len(tables)):
+        for model_id, entry in tables[index].models.items():
+            earlier = next(
+                (
+                    table.models[model_id]
+                    for table in reversed(tables[:index])
+                    if model_id in table.models
+                ),
+                None,
+            )
+            if earlier is None:
+                continue
+            lost = [alias for alias in earlier.aliases if alias not in claimed]
+            if earlier.match is not None and entry.match is None:
+                lost.append(f"match `{earlier.match}`")
+            if lost:
+                warnings.append(
+                    f"{paths[index]}: {model_id} replaces the earlier entry whole and drops "
+                    f"{', '.join(lost)}; requests logged under those names are unpriced unless "
+                    "the override restates them"
+                )
+    return warnings
+
+
 def load_prices(explicit: Sequence[Path] | None = None) -> LoadedPrices:
     """Load and layer the price tables the user asked for (or the default)."""
     paths = price_table_paths(explicit)
@@ -230,4 +268,9 @@ def load_prices(explicit: Sequence[Path] | None = None) -> LoadedPrices:
         problems = validation_problems(" + ".join(str(path) for path in paths), exc)
         problems[0].also = tuple(problems[1:])
         raise problems[0] from None
-    return LoadedPrices(table=table, files=tuple(paths), digests=digests)
+    return LoadedPrices(
+        table=table,
+        files=tuple(paths),
+        digests=digests,
+        warnings=tuple(dropped_names(tables, paths)),
+    )

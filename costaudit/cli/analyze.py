@@ -7,7 +7,14 @@ from typing import Annotated, Any
 
 import typer
 
-from costaudit.cli.common import OutputFormat, emit, handle_errors, progress, stderr_console
+from costaudit.cli.common import (
+    OutputFormat,
+    active_prices,
+    emit,
+    handle_errors,
+    progress,
+    stderr_console,
+)
 from costaudit.cli.options import (
     DaysOpt,
     FormatOpt,
@@ -77,7 +84,6 @@ def analyze(
     from costaudit.core.pricing import ModelResolver
     from costaudit.ingest.formats.generic import CANONICAL_FIELDS, DEFAULT_GROUP_FIELDS
     from costaudit.ingest.reader import ReadOptions, read_logs
-    from costaudit.loaders import load_prices
 
     window_days = parse_days(days)
     groups = split_list(group_by)
@@ -90,7 +96,7 @@ def analyze(
         strict=strict,
         prefix_block_tokens=PREFIX_BLOCK_TOKENS if save_workload is not None else None,
     )
-    prices = load_prices(pricing)
+    prices = active_prices(pricing)
     resolver = ModelResolver(prices.table)
     with progress("Reading logs") as tick:
         workload = read_logs(logs, options, resolver.tokenizer_for, progress=tick)

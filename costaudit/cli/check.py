@@ -11,6 +11,7 @@ import typer
 
 from costaudit.cli.common import (
     OutputFormat,
+    active_prices,
     emit,
     handle_errors,
     progress,
@@ -157,11 +158,10 @@ def _compute(
     from costaudit import __version__
     from costaudit.core.regress import Fingerprint
     from costaudit.core.simulate.engine import simulate
-    from costaudit.loaders import load_prices
     from costaudit.render.money import MICRO
     from costaudit.workloads import build_workload, load_scenario
 
-    prices = load_prices(pricing)
+    prices = active_prices(pricing)
     loaded = load_scenario(scenario, prices.table)
     with progress("Reading logs") as tick:
         built = build_workload(loaded, prices.table, logs=logs, saved=workload, progress=tick)

@@ -14,13 +14,16 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console, RenderableType
 from rich.markup import escape
 
 from costaudit.errors import ExitCode, InputError
+
+if TYPE_CHECKING:
+    from costaudit.loaders import LoadedPrices
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -40,6 +43,20 @@ def stderr_console() -> Console:
 
 def stdout_console() -> Console:
     return Console(highlight=False, width=None if sys.stdout.isatty() else REPORT_WIDTH)
+
+
+def print_warning(message: str) -> None:
+    stderr_console().print(f"warning: {message}", markup=False)
+
+
+def active_prices(pricing: Sequence[Path] | None) -> LoadedPrices:
+    """The layered price tables of `--pricing` (or the default), their layering warnings printed."""
+    from costaudit.loaders import load_prices
+
+    prices = load_prices(pricing)
+    for message in prices.warnings:
+        print_warning(message)
+    return prices
 
 
 def print_input_error(error: InputError) -> None:

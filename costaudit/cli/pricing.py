@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from costaudit.cli.common import emit, handle_errors, print_input_error, stderr_console
+from costaudit.cli.common import (
+    active_prices,
+    emit,
+    handle_errors,
+    print_input_error,
+    print_warning,
+    stderr_console,
+)
 from costaudit.cli.options import OutOpt, PricingOpt
 from costaudit.errors import ExitCode, InputError, Location
 
@@ -75,9 +82,8 @@ def list_models(
     Prices are USD per 1M tokens as the table writes them; `costaudit pricing show MODEL` adds the
     history and the rates billed after fallbacks.
     """
-    from costaudit.loaders import load_prices
 
-    prices = load_prices(pricing)
+    prices = active_prices(pricing)
     ids = [
         model_id
         for model_id, model in prices.table.models.items()
@@ -106,9 +112,8 @@ def show(
     MODEL may be the id, an alias, or any name a log would carry (`openai/gpt-4o-2024-08-06`).
     """
     from costaudit.core.pricing import ModelResolver
-    from costaudit.loaders import load_prices
 
-    prices = load_prices(pricing)
+    prices = active_prices(pricing)
     model_id = ModelResolver(prices.table).resolve(model)
     if model_id is None:
         raise InputError(_tables_location(prices), _unknown_model_message(model, prices))
@@ -151,6 +156,11 @@ def validate(
     problems += layered_problems(checks)
     if problems:
         _report_problems(problems, len(paths))
+    from costaudit.loaders import dropped_names
+
+    tables = [check.table for check in checks if check.table is not None]
+    for message in dropped_names(tables, paths):
+        print_warning(message)
     typer.echo(_ok_summary(checks))
 
 

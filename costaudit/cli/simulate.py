@@ -7,7 +7,14 @@ from typing import Annotated, Any
 
 import typer
 
-from costaudit.cli.common import OutputFormat, emit, handle_errors, progress, stderr_console
+from costaudit.cli.common import (
+    OutputFormat,
+    active_prices,
+    emit,
+    handle_errors,
+    progress,
+    stderr_console,
+)
 from costaudit.cli.options import OutOpt, OutputOpt, PlotsOpt, PricingOpt
 
 ScenarioOpt = Annotated[
@@ -63,7 +70,6 @@ def simulate(
     fine_tune and hosting (self-hosted GPUs/CPUs). Any numeric parameter may be a [low, high] range:
     results then carry P10/P50/P90 from a seeded Monte Carlo. See examples/scenarios/ for annotated files.
     """
-    from costaudit.loaders import load_prices
     from costaudit.render.jsonio import dumps
     from costaudit.render.simulation import (
         simulation_csv,
@@ -73,7 +79,7 @@ def simulate(
     )
     from costaudit.workloads import build_workload, load_scenario
 
-    prices = load_prices(pricing)
+    prices = active_prices(pricing)
     results = []
     for path in scenario:
         loaded = load_scenario(path, prices.table)

@@ -145,6 +145,30 @@ def test_validate_layered_files() -> None:
     assert f"layered: {default_model_count() + 1} models" in out
 
 
+def test_validate_and_analyze_warn_when_an_override_drops_aliases(tmp_path: Path) -> None:
+    override = tmp_path / "discount.yaml"
+    override.write_text(
+        "schema_version: 1\neffective: 2026-11-01\nmodels:\n  gpt-4o:\n    provider: openai\n"
+        "    input: 2\n    output: 8\n    source: negotiated (test)\n    checked: 2026-11-01\n",
+        encoding="utf-8",
+    )
+    warning = (
+        f"warning: {override}: gpt-4o replaces the earlier entry whole and drops gpt-4o-2024-08-06, "
+        "gpt-4o-2024-11-20; requests logged under those names are unpriced unless the override "
+        "restates them\n"
+    )
+    code, out, err = run("pricing", "validate", DEFAULT, str(override))
+    assert (code, err) == (0, warning)
+    assert out.startswith("OK: ")
+    logs = str(REPO / "examples" / "logs")
+    code, out, err = run(
+        "analyze", logs, "--pricing", DEFAULT, "--pricing", str(override), "-o", "json"
+    )
+    assert code == 0
+    assert err.startswith(warning)
+    assert json.loads(out)["records"]["unpriced"] == 1254
+
+
 def test_validate_reports_every_problem_with_file_and_field() -> None:
     code, out, err = run("pricing", "validate", str(INVALID))
     assert (code, out) == (3, "")

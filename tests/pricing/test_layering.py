@@ -82,3 +82,31 @@ def test_the_layered_digest_changes_with_any_file(one_model: Path) -> None:
 def test_merge_keeps_ids_sorted(one_model: Path) -> None:
     merged = merge_tables([load_prices([one_model]).table, load_prices([OVERRIDES]).table])
     assert list(merged.models) == ["acme-support-8b", "gpt-4o", "o3"]
+
+
+def test_an_override_that_forgets_aliases_is_warned_about(one_model: Path) -> None:
+    prices = load_prices([DEFAULT, one_model])
+    assert prices.warnings == (
+        f"{one_model}: o3 replaces the earlier entry whole and drops o3-2025-04-16; requests "
+        "logged under those names are unpriced unless the override restates them",
+    )
+    assert load_prices([DEFAULT]).warnings == ()
+
+
+def test_restated_or_moved_aliases_are_not_warned_about(tmp_path: Path) -> None:
+    assert load_prices([DEFAULT, OVERRIDES]).warnings == ()
+    moved = tmp_path / "moved.yaml"
+    moved.write_text(
+        ONE_MODEL
+        + """\
+  o3-snapshot:
+    provider: openai
+    input: 2
+    output: 8
+    aliases: [o3-2025-04-16]
+    source: "the snapshot priced on its own (test)"
+    checked: 2025-01-01
+""",
+        encoding="utf-8",
+    )
+    assert load_prices([DEFAULT, moved]).warnings == ()
