@@ -17,6 +17,7 @@ from rich.text import Text
 
 from costaudit.core.analysis import Analysis, CostRow, Distribution, TokenTotals
 from costaudit.core.complexity import CLASS_NAMES, COMPLEX_FROM, SIMPLE_BELOW
+from costaudit.core.pricing import NO_MODEL
 from costaudit.render.money import count, decimal_str, percent, tokens, usd
 
 SCHEMA = "costaudit.analyze/1"
@@ -168,6 +169,23 @@ def _records_line(analysis: Analysis) -> str:
     )
 
 
+def _unpriced_note(analysis: Analysis) -> str:
+    """A cost with requests left out must say so next to the figure, not only in Problems."""
+    unpriced = analysis.records_unpriced
+    if not unpriced:
+        return ""
+    return f" (without the {count(unpriced)} unpriced request{'' if unpriced == 1 else 's'})"
+
+
+def _unpriced_hint(model: str) -> str:
+    if model == NO_MODEL:
+        return "these records name no model: give --model M to price them as M"
+    return (
+        "not in the price table: `costaudit pricing show NAME` suggests close names; add it or an "
+        "alias in an override file (docs/pricing.md)"
+    )
+
+
 def _window_line(analysis: Analysis) -> str:
     window = analysis.window
     if window.days is None:
@@ -200,9 +218,12 @@ def summary_table(analysis: Analysis) -> Table:
         "Token counts",
         " · ".join(f"{name} {_share(value, all_tokens)}" for name, value in sources.items()),
     )
-    table.add_row("Total cost", usd(analysis.total_cost))
+    left_out = _unpriced_note(analysis)
+    table.add_row("Total cost", usd(analysis.total_cost) + left_out)
     monthly = (
-        usd(analysis.monthly_cost) if analysis.monthly_cost is not None else "— (no time window)"
+        usd(analysis.monthly_cost) + left_out
+        if analysis.monthly_cost is not None
+        else "— (no time window)"
     )
     table.add_row("Monthly cost", Text(monthly, style="bold green"))
     return table
@@ -342,6 +363,8 @@ def problems_text(analysis: Analysis, examples: dict[str, list[str]]) -> Rendera
         style = "yellow" if problem.kind in {"note", "no_window"} else "red"
         lines.append(f"  {problem.kind}: ", style=style)
         lines.append(f"{problem.detail} ({count(problem.count)})\n")
+        if problem.kind == "unpriced_model":
+            lines.append(f"    {_unpriced_hint(problem.detail)}\n", style="dim")
         for example in examples.get(problem.detail, [])[:3] if problem.kind == "skipped" else []:
             lines.append(f"    e.g. {example}: {problem.detail}\n", style="dim")
     return lines
@@ -365,8 +388,8 @@ def analysis_markdown(analysis: Analysis) -> str:
     lines = ["## LLM cost audit", ""]
     lines.append(f"- **Records:** {_records_line(analysis)}")
     lines.append(f"- **Window:** {_window_line(analysis)}")
-    lines.append(f"- **Total cost:** {usd(analysis.total_cost)}")
-    lines.append(f"- **Monthly cost:** {usd(analysis.monthly_cost)}")
+    lines.append(f"- **Total cost:** {usd(analysis.total_cost)}{_unpriced_note(analysis)}")
+    lines.append(f"- **Monthly cost:** {usd(analysis.monthly_cost)}{_unpriced_note(analysis)}")
     lines += [
         "",
         "| model | priced as | requests | input | output | cost | monthly |",

@@ -73,6 +73,19 @@ def test_table_report_on_stdout_and_summary_on_stderr() -> None:
     assert "$0.02636 total" in err
 
 
+def test_costs_say_they_leave_unpriced_requests_out_and_how_to_price_them() -> None:
+    code, out, err = run("analyze", SMALL, "--pricing", PRICES)
+    assert code == 0, err
+    assert "Total cost      $0.02636 (without the 1 unpriced request)" in out
+    assert "not in the price table: `costaudit pricing show NAME` suggests close names" in out
+    trace = str(REPO / "tests" / "data" / "logs" / "azure_trace.csv")
+    code, out, err = run("analyze", trace, "-o", "markdown")
+    assert code == 0, err
+    assert "- **Total cost:** $0.00 (without the 5 unpriced requests)" in out
+    code, out, err = run("analyze", trace)
+    assert "these records name no model: give --model M to price them as M" in out
+
+
 def test_group_by_splits_cost_per_group() -> None:
     code, out, _ = run(
         "analyze", SMALL, "--pricing", PRICES, "--group-by", "user,feature", "-o", "json"
