@@ -307,6 +307,7 @@ def break_even(
     api_usd_per_request: Decimal,
     policy: FleetPolicy | None = None,
     *,
+    fixed_monthly_usd: Decimal = Decimal(0),
     low: int = 100,
     high: int = 100_000_000,
     points_per_decade: int = 10,
@@ -314,7 +315,8 @@ def break_even(
     """Sweep traffic volume, keeping the series' daily shape, and compare the API with self-hosting.
 
     The API costs `requests/day × 30 × api_usd_per_request` a month; self-hosting costs what
-    `fleet_cost` gives for the series scaled to that volume. Replica counts are steps, so the curves can
+    `fleet_cost` gives for the series scaled to that volume, plus `fixed_monthly_usd` that does not
+    scale with traffic (a fine-tune's amortised training). Replica counts are steps, so the curves can
     cross more than once; the answer is the volume from which self-hosting stays cheaper.
     """
     policy = policy or FleetPolicy()
@@ -323,7 +325,8 @@ def break_even(
         BreakEvenPoint(
             requests_per_day=volume,
             api_monthly_usd=volume * DAYS_PER_MONTH * api_usd_per_request,
-            self_hosted_monthly_usd=fleet_cost(
+            self_hosted_monthly_usd=fixed_monthly_usd
+            + fleet_cost(
                 _scaled_to(counts, bin_seconds, volume), bin_seconds, capacity, hardware, policy
             ).monthly_usd,
         )

@@ -247,6 +247,23 @@ def test_break_even_by_hand() -> None:
     assert len(result.points) == 61
 
 
+def test_break_even_counts_a_fixed_monthly_cost_on_the_self_hosted_side() -> None:
+    # As above, plus $180/month of amortised training: self-hosting costs $900 a month, so the API
+    # (0.03 × requests/day) is cheaper below 30,000/day; 31,623 is the first grid point above.
+    hardware = TOY_HARDWARE.model_copy(update={"hourly": Decimal("1")})
+    result = break_even(
+        [1] * 24,
+        3600,
+        TOY_CAPACITY,
+        hardware,
+        Decimal("0.001"),
+        FleetPolicy(utilization_target=1.0),
+        fixed_monthly_usd=Decimal("180"),
+    )
+    assert result.requests_per_day == 31623
+    assert result.points[0].self_hosted_monthly_usd == Decimal("900")
+
+
 def test_break_even_never_reached() -> None:
     result = break_even([5, 1], 3600, TOY_CAPACITY, TOY_HARDWARE, Decimal("0.0000001"), high=10_000)
     assert result.requests_per_day is None

@@ -378,7 +378,8 @@ def test_invariants(make_table: MakeTable, factor: int, share: Decimal, tokens: 
     assert monthly(result, "none") == monthly(result, "base")
 
 
-def test_hosting_replaces_token_costs_with_a_fleet(make_table: MakeTable) -> None:
+def hosting_table(make_table: MakeTable) -> PriceTable:
+    """The test prices plus one $2/h GPU and one 8B model to host on it."""
     table = make_table(**PRICES)
     hardware = {
         "h": {
@@ -404,9 +405,13 @@ def test_hosting_replaces_token_costs_with_a_fleet(make_table: MakeTable) -> Non
             "source": "t",
         }
     }
-    table = PriceTable.model_validate(
+    return PriceTable.model_validate(
         {**table.model_dump(), "hardware": hardware, "self_hosted": model}
     )
+
+
+def test_hosting_replaces_token_costs_with_a_fleet(make_table: MakeTable) -> None:
+    table = hosting_table(make_table)
     workload = synthetic(requests_per_day=1000, model="big", input_tokens=500, output_tokens=100)
     result = run(table, workload, {"name": "host", "hosting": {"model": "m", "gpu": "h"}})
     hosting = result.scenarios[0].details["hosting"]
@@ -450,6 +455,26 @@ def test_fine_tune_amortises_training_and_serves_at_tuned_prices(make_table: Mak
     training = Decimal(2_000_000 * 3) * 3 / M
     serving = 1000 * (500 * Decimal("0.3") + 100 * Decimal("1.2")) / M * 30
     assert monthly(result, "ft") == serving + training / 6
+
+
+def test_self_hosted_fine_tune_break_even_counts_its_training(make_table: MakeTable) -> None:
+    workload = synthetic(requests_per_day=1000, model="big", input_tokens=500, output_tokens=100)
+    result = run(
+        hosting_table(make_table),
+        workload,
+        {
+            "name": "ft",
+            "fine_tune": {
+                "training_usd": 600,
+                "amortize_months": 12,
+                "hosting": {"model": "m", "gpu": "h"},
+            },
+        },
+    )
+    # One $2/h replica all month ($1,440) plus $600 / 12 of training, at any volume one replica serves.
+    assert monthly(result, "ft") == Decimal(2) * 720 + Decimal(50)
+    sweep = result.scenarios[0].details["fine_tune"]["hosting"]["break_even"]
+    assert sweep["points"][0]["self_hosted_monthly_usd"] == Decimal(1490)
 
 
 def test_empty_frame_prices_to_zero(make_table: MakeTable) -> None:

@@ -49,9 +49,17 @@ def _arrivals(
 
 
 def host(
-    state: State, rows: npt.NDArray[np.int64], hosting: Hosting, context: Context
+    state: State,
+    rows: npt.NDArray[np.int64],
+    hosting: Hosting,
+    context: Context,
+    fixed_monthly_usd: Decimal = Decimal(0),
 ) -> dict[str, Any]:
-    """Move `rows` onto a self-hosted fleet; returns the details of the fleet."""
+    """Move `rows` onto a self-hosted fleet; returns the details of the fleet.
+
+    `fixed_monthly_usd` (a fine-tune's amortised training) is paid whatever the traffic, so the
+    break-even sweep counts it on the self-hosted side.
+    """
     model = context.table.self_hosted[hosting.model]
     hardware = context.table.hardware[hosting.gpu]
     outputs = np.maximum(state.tokens["output"][rows], 1)
@@ -89,7 +97,15 @@ def host(
     fleet = fleet_cost(counts, BIN_SECONDS, capacity, hardware, policy)
     api_per_request = _api_cost_per_request(state, rows, context)
     sweep = (
-        break_even(counts, BIN_SECONDS, capacity, hardware, api_per_request, policy)
+        break_even(
+            counts,
+            BIN_SECONDS,
+            capacity,
+            hardware,
+            api_per_request,
+            policy,
+            fixed_monthly_usd=fixed_monthly_usd,
+        )
         if len(rows) and context.central
         else None
     )
@@ -221,7 +237,13 @@ def apply_fine_tune(state: State, fine_tune: FineTune, context: Context) -> None
     }
     if fine_tune.hosting is not None:
         detail["serving"] = "self-hosted"
-        detail["hosting"] = host(state, rows, fine_tune.hosting, context)
+        detail["hosting"] = host(
+            state,
+            rows,
+            fine_tune.hosting,
+            context,
+            fixed_monthly_usd=training / fine_tune.amortize_months,
+        )
     else:
         assert base_id is not None and base is not None
         tuned_id = f"ft:{base_id}"
