@@ -18,7 +18,7 @@ from rich.text import Text
 from costaudit.core.analysis import Analysis, CostRow, Distribution, TokenTotals
 from costaudit.core.complexity import CLASS_NAMES, COMPLEX_FROM, SIMPLE_BELOW
 from costaudit.core.pricing import NO_MODEL
-from costaudit.render.money import count, decimal_str, percent, tokens, usd
+from costaudit.render.money import count, days, decimal_str, percent, tokens, usd
 
 SCHEMA = "costaudit.analyze/1"
 
@@ -190,12 +190,12 @@ def _window_line(analysis: Analysis) -> str:
     window = analysis.window
     if window.days is None:
         return "unknown (no timestamps span time; use --days N for a monthly figure)"
-    days = f"{float(window.days):.4g} days"
+    length = days(window.days)
     if window.source == "--days":
-        return f"{days} (from --days)"
+        return f"{length} (from --days)"
     if window.start is None:
-        return f"{days} (relative trace times)"
-    return f"{window.start:%Y-%m-%d %H:%M} → {window.end:%Y-%m-%d %H:%M} UTC ({days})"
+        return f"{length} (relative trace times)"
+    return f"{window.start:%Y-%m-%d %H:%M} → {window.end:%Y-%m-%d %H:%M} UTC ({length})"
 
 
 def summary_table(analysis: Analysis) -> Table:

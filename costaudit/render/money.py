@@ -51,3 +51,9 @@ def tokens(value: int) -> str:
 
 def percent(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def days(value: Decimal) -> str:
+    """A window length for people: `1 day`, `6.995 days`."""
+    shown = f"{float(value):.4g}"
+    return f"{shown} day" if shown == "1" else f"{shown} days"

@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from costaudit.core.simulate.engine import ScenarioResult, SimulationResult
-from costaudit.render.money import count, decimal_str, percent, signed_usd, usd
+from costaudit.render.money import count, days, decimal_str, percent, signed_usd, usd
 
 SCHEMA = "costaudit.simulate/1"
 
@@ -161,11 +161,7 @@ def _monthly_text(result: ScenarioResult) -> str:
 
 def workload_text(result: SimulationResult) -> str:
     """Where the traffic came from, how many requests and over how long: one phrase for every report."""
-    days = result.workload_days
-    if days is None:
-        window = "unknown window"
-    else:
-        window = f"{float(days):.4g} day{'' if days == 1 else 's'}"
+    window = "unknown window" if result.workload_days is None else days(result.workload_days)
     return f"{result.workload_source} ({count(result.workload_requests)} requests, {window})"
 
 

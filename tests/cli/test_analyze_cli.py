@@ -116,6 +116,10 @@ def test_days_overrides_the_timestamp_window() -> None:
     doc = json.loads(out)
     assert doc["window"]["source"] == "--days"
     assert Decimal(doc["cost"]["monthly_usd"]) == SMALL_TOTAL * 15
+    for given, shown in (("1", "1 day (from --days)"), ("2.5", "2.5 days (from --days)")):
+        code, out, _ = run("analyze", SMALL, "--pricing", PRICES, "--days", given)
+        assert code == 0
+        assert f"Window          {shown}" in out
 
 
 @pytest.mark.parametrize("fmt", ["csv", "markdown", "json", "table"])
