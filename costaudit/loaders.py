@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from costaudit.config.pricing import PriceTable
+from costaudit.config.pricing import ModelPrice, PriceTable
 from costaudit.errors import InputError, Location
 
 PRICING_ENV = "COSTAUDIT_PRICING"
@@ -228,7 +228,7 @@ def dropped_names(tables: Sequence[PriceTable], paths: Sequence[Path]) -> list[s
     Replacing an entry whole is the documented rule, but a negotiated-price override that forgets
     `aliases` silently turns every request logged under a dated snapshot name into an unpriced one.
     """
-    final: dict[str, Any] = {}
+    final: dict[str, ModelPrice] = {}
     for table in tables:
         final.update(table.models)
     claimed = set(final) | {alias for entry in final.values() for alias in entry.aliases}
