@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from costaudit.config.pricing import PriceTable
+from costaudit.ingest.reader import Workload
 
 MakeTable = Callable[..., PriceTable]
 """`make_table(model_id={...prices...}, ...)` → PriceTable."""
@@ -23,3 +26,15 @@ def data_file(name: str) -> Path:
     path = DATA / name
     assert path.is_file(), f"missing test fixture {path}"
     return path
+
+
+Read = Callable[..., Workload]
+"""`read("openai_chat.jsonl", format=..., ...)`: the ingest tests' fixture reading logs through the reader."""
+Rows = Callable[[Workload], list[dict[str, Any]]]
+"""The request table as plain dicts, for exact comparisons."""
+Usage = Callable[..., dict[str, Any]]
+"""`usage(model, input, output, cached=..., ...)` → the row `Rows` should hold."""
+Price = Callable[[PriceTable, pd.DataFrame], Decimal]
+"""Exact cost of a request table under a price table."""
+Column = Callable[[Workload, str], list[Any]]
+"""One column of the request table as a list."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,12 +12,9 @@ import pytest
 from costaudit.config.pricing import PriceTable
 from costaudit.core.pricing import ModelResolver, assign_prices, cost_lines, total_cost
 from costaudit.ingest.reader import ReadOptions, Workload, read_logs
-from support import DATA
+from support import DATA, Column, Price, Read, Rows, Usage
 
 LOGS = DATA / "logs"
-Read = Callable[..., Workload]
-Price = Callable[[PriceTable, pd.DataFrame], Decimal]
-Rows = Callable[[Workload], list[dict[str, Any]]]
 
 
 def tokenizer(_model: str | None) -> str:
@@ -80,9 +76,6 @@ def _rows(workload: Workload) -> list[dict[str, Any]]:
     ]
 
 
-Usage = Callable[..., dict[str, Any]]
-
-
 @pytest.fixture(scope="session")
 def usage() -> Usage:
     """`usage(model, input, output, cached=…, write=…, write_1h=…, reasoning=…, batch=…)`: one
@@ -111,9 +104,6 @@ def usage() -> Usage:
         }
 
     return build
-
-
-Column = Callable[[Workload, str], list[Any]]
 
 
 @pytest.fixture(scope="session")

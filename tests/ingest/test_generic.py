@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from costaudit.errors import InputError
-from costaudit.ingest.reader import Workload
-
-Read = Callable[..., Workload]
-Rows = Callable[[Workload], list[dict[str, Any]]]
-Usage = Callable[..., dict[str, Any]]
-Column = Callable[[Workload, str], list[Any]]
+from support import Column, Read, Rows, Usage
 
 
 def test_canonical_csv_needs_no_mapping(

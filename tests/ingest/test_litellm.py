@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import orjson
-import pandas as pd
 
-from costaudit.config.pricing import PriceTable
-from costaudit.ingest.reader import Workload
-from support import MakeTable
+from support import Column, MakeTable, Price, Read, Rows, Usage
 
-Read = Callable[..., Workload]
-Rows = Callable[[Workload], list[dict[str, Any]]]
-Usage = Callable[..., dict[str, Any]]
-Price = Callable[[PriceTable, pd.DataFrame], Decimal]
-Column = Callable[[Workload, str], list[Any]]
 M = Decimal(1_000_000)
 SPEND_LOG_COLUMNS = (
     "request_id",

@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
-import pandas as pd
+from support import Column, MakeTable, Price, Read, Rows, Usage
 
-from costaudit.config.pricing import PriceTable
-from costaudit.ingest.reader import Workload
-from support import MakeTable
-
-Read = Callable[..., Workload]
-Rows = Callable[[Workload], list[dict[str, Any]]]
-Usage = Callable[..., dict[str, Any]]
-Price = Callable[[PriceTable, pd.DataFrame], Decimal]
-Column = Callable[[Workload, str], list[Any]]
 M = Decimal(1_000_000)
 MINI = {
     "input": "0.15",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +12,8 @@ import pytest
 from costaudit.core.analysis import IngestFacts, analyze
 from costaudit.errors import InputError
 from costaudit.ingest import reader
-from costaudit.ingest.reader import BAD_JSON, Workload
-from support import MakeTable
-
-Read = Callable[..., Workload]
-Column = Callable[[Workload, str], list[Any]]
+from costaudit.ingest.reader import BAD_JSON
+from support import Column, MakeTable, Read
 
 
 def test_mixed_files_are_each_detected_on_their_own(read: Read) -> None:

@@ -5,17 +5,14 @@ from __future__ import annotations
 import gzip
 import io
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import zstandard
 
 from costaudit.errors import InputError
-from costaudit.ingest.reader import Workload
 from costaudit.ingest.sources import expand_sources
-
-Read = Callable[..., Workload]
+from support import Read
 
 
 @pytest.fixture

@@ -8,25 +8,15 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from costaudit.config.pricing import PriceTable
-from costaudit.ingest.reader import Workload
-from support import MakeTable
+from support import Column, MakeTable, Price, Read, Rows, Usage
 
-Read = Callable[..., Workload]
-Rows = Callable[[Workload], list[dict[str, Any]]]
-Usage = Callable[..., dict[str, Any]]
-Price = Callable[[PriceTable, pd.DataFrame], Decimal]
-Column = Callable[[Workload, str], list[Any]]
 M = Decimal(1_000_000)
 
 
