@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import ValidationError
@@ -23,6 +23,26 @@ from costaudit.config.pricing import ModelPrice, PriceTable
 
 CLASS_ORDER = ("input", "cached_input", "cache_write", "cache_write_1h", "output")
 FALLBACK_TOKENIZER = "cl100k_base"
+
+
+class SkipEntry(Exception):
+    """This source entry cannot be imported; the message is the reason counted in the report."""
+
+
+def source_price(value: object) -> Decimal:
+    """A price as a source file writes it (JSON number or string) → the exact Decimal it shows.
+
+    A float goes through its shortest decimal form, so `2.5e-06` is exactly 0.0000025.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise SkipEntry("a price that is not a number")
+    try:
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation:
+        raise SkipEntry("a price that is not a number") from None
+    if not number.is_finite() or number < 0:
+        raise SkipEntry("a negative or infinite price")
+    return number
 
 
 def plain_decimal(value: Decimal) -> Decimal:

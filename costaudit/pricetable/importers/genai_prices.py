@@ -34,16 +34,18 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from costaudit.pricetable.importers.common import (
     ImportReport,
     ImportResult,
     Ladder,
+    SkipEntry,
     build_table,
     guess_tokenizer,
     price_fields,
+    source_price,
 )
 
 FIRST_PARTY_PROVIDERS = (
@@ -90,10 +92,6 @@ class MissingPackage(ImportError):
 
 class UnknownProviders(ValueError):
     """`--provider` named providers the data does not have."""
-
-
-class _Skip(Exception):
-    """This model cannot be imported; the message is the reason counted in the report."""
 
 
 @dataclass(frozen=True)
@@ -147,7 +145,7 @@ def convert_genai_prices(
                 entry, names = convert_model(
                     provider_id, model, source=source, imported=imported, report=report
                 )
-            except _Skip as skip:
+            except SkipEntry as skip:
                 report.skip(str(skip))
                 continue
             if entry_id != model_id and entry.pop("match", None) is not None:
@@ -182,7 +180,7 @@ def convert_model(
     imported: date,
     report: ImportReport,
 ) -> tuple[dict[str, Any], list[str]]:
-    """One genai-prices model → (costaudit model fields, exact aliases); raises `_Skip`."""
+    """One genai-prices model → (costaudit model fields, exact aliases); raises `SkipEntry`."""
     periods = _periods(model.get("prices"), report)
     periods = _with_batch(periods, model.get("price_variants"), report)
     entry: dict[str, Any] = {
@@ -221,7 +219,7 @@ def _periods(prices: object, report: ImportReport) -> list[_Period]:
     periods.sort(key=lambda period: period.start or date.min)
     starts = [period.start for period in periods[1:]]
     if len(set(starts)) != len(starts):
-        raise _Skip("two price sets start on the same day")
+        raise SkipEntry("two price sets start on the same day")
     return periods
 
 
@@ -250,10 +248,10 @@ def _peak_for_every_hour(periods: list[_Period], by_hour: list[Mapping[str, Any]
 
 def _ladders(prices: object) -> dict[str, Ladder]:
     if not isinstance(prices, Mapping):
-        raise _Skip("no input and output token price")
+        raise SkipEntry("no input and output token price")
     for key in UNREPRESENTABLE_KEYS:
         if prices.get(key) is not None:
-            raise _Skip(f"prices `{key}`, which costaudit cannot express")
+            raise SkipEntry(f"prices `{key}`, which costaudit cannot express")
     ladders = {
         name: _ladder(prices[key]) for key, name in PRICE_KEYS if prices.get(key) is not None
     }
@@ -262,29 +260,17 @@ def _ladders(prices: object) -> dict[str, Ladder]:
         if generic is not None:
             ladders["cache_write_1h"] = _ladder(generic)
     if "input" not in ladders or "output" not in ladders:
-        raise _Skip("no input and output token price")
+        raise SkipEntry("no input and output token price")
     return ladders
 
 
 def _ladder(value: object) -> Ladder:
     if isinstance(value, Mapping):
         steps = tuple(
-            sorted((int(tier["start"]), _decimal(tier["price"])) for tier in value["tiers"])
+            sorted((int(tier["start"]), source_price(tier["price"])) for tier in value["tiers"])
         )
-        return Ladder(_decimal(value["base"]), steps)
-    return Ladder(_decimal(value))
-
-
-def _decimal(value: object) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise _Skip("a price that is not a number")
-    try:
-        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    except InvalidOperation:
-        raise _Skip("a price that is not a number") from None
-    if not number.is_finite() or number < 0:
-        raise _Skip("a negative or infinite price")
-    return number
+        return Ladder(source_price(value["base"]), steps)
+    return Ladder(source_price(value))
 
 
 def _with_batch(periods: list[_Period], variants: object, report: ImportReport) -> list[_Period]:
@@ -363,7 +349,7 @@ def _regex(clause: Mapping[str, Any]) -> str:
         return "(?:" + "|".join(_regex(part) for part in clause["or"]) + ")"
     if "and" in clause:
         return "".join(rf"(?=(?:{_regex(part)})\Z)" for part in clause["and"]) + ".*"
-    raise _Skip("a `match` clause of unknown kind")
+    raise SkipEntry("a `match` clause of unknown kind")
 
 
 def _details(model: Mapping[str, Any]) -> dict[str, Any]:
@@ -388,7 +374,7 @@ def _date(value: object) -> date | None:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise _Skip("a start date that is not a date") from None
+        raise SkipEntry("a start date that is not a date") from None
 
 
 # ------------------------------------------------------------------------- installed package shape

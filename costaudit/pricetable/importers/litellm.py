@@ -30,17 +30,19 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from costaudit.pricetable.importers.common import (
     ImportReport,
     ImportResult,
     Ladder,
+    SkipEntry,
     build_table,
     guess_tokenizer,
     plain_decimal,
     price_fields,
+    source_price,
 )
 
 MILLION = Decimal(1_000_000)
@@ -65,21 +67,9 @@ FALLBACK_CLASS = {"cached_input": "input", "cache_write": "input", "cache_write_
 DOCUMENTATION_KEYS = frozenset({"sample_spec"})
 
 
-class _Skip(Exception):
-    """This source entry cannot be imported; the message is the reason counted in the report."""
-
-
 def per_million(value: object) -> Decimal:
     """USD per token (a JSON float) → exact USD per 1M tokens."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise _Skip("a price that is not a number")
-    try:
-        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    except InvalidOperation:
-        raise _Skip("a price that is not a number") from None
-    if not number.is_finite() or number < 0:
-        raise _Skip("a negative or infinite price")
-    return plain_decimal(number * MILLION)
+    return plain_decimal(source_price(value) * MILLION)
 
 
 def convert_litellm(data: Mapping[str, Any], *, file_name: str, imported: date) -> ImportResult:
@@ -98,7 +88,7 @@ def convert_litellm(data: Mapping[str, Any], *, file_name: str, imported: date) 
             continue
         try:
             entries[key] = convert_entry(key, raw, source=source, imported=imported)
-        except _Skip as skip:
+        except SkipEntry as skip:
             report.skip(str(skip))
             continue
         aliases[key] = []
@@ -113,18 +103,18 @@ def convert_litellm(data: Mapping[str, Any], *, file_name: str, imported: date) 
 def convert_entry(
     model_id: str, raw: Mapping[str, Any], *, source: str, imported: date
 ) -> dict[str, Any]:
-    """One LiteLLM entry → costaudit model fields (raises `_Skip` with the reason)."""
+    """One LiteLLM entry → costaudit model fields (raises `SkipEntry` with the reason)."""
     if not re.fullmatch(r"\S{1,200}", model_id):
-        raise _Skip("an id with spaces or over 200 characters")
+        raise SkipEntry("an id with spaces or over 200 characters")
     mode = raw.get("mode")
     if mode not in TEXT_MODES:
-        raise _Skip(f"not a text model (mode={mode or 'missing'})")
+        raise SkipEntry(f"not a text model (mode={mode or 'missing'})")
     if "tiered_pricing" in raw:
-        raise _Skip("priced by `tiered_pricing` ranges (not imported)")
+        raise SkipEntry("priced by `tiered_pricing` ranges (not imported)")
     provider = str(raw.get("litellm_provider") or "unknown")
     standard, batch = _ladders(raw, inclusive=provider in INCLUSIVE_THRESHOLD_PROVIDERS)
     if "input" not in standard or "output" not in standard:
-        raise _Skip("no per-token input and output price")
+        raise SkipEntry("no per-token input and output price")
     _reject_separate_reasoning_rate(raw, standard["output"])
     entry: dict[str, Any] = {"provider": provider, "tokenizer": guess_tokenizer(model_id)}
     entry.update(price_fields(standard, batch))
@@ -186,7 +176,7 @@ def _side(
 def _reject_separate_reasoning_rate(raw: Mapping[str, Any], output: Ladder) -> None:
     reasoning = raw.get("output_cost_per_reasoning_token")
     if reasoning is not None and per_million(reasoning) != output.base:
-        raise _Skip("bills reasoning tokens at their own rate (costaudit bills them as output)")
+        raise SkipEntry("bills reasoning tokens at their own rate (costaudit bills them as output)")
 
 
 def _limits(raw: Mapping[str, Any]) -> dict[str, int]:
