@@ -12,6 +12,7 @@ low (pessimistic TTL), central (nominal TTL) and high (infinite cache).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,11 +166,7 @@ def _replay_group(
         low = replay_with(rule.ttl_low).hit_rate if rule.ttl_low is not None else central
     ttl = {"central": rule.ttl, "low": rule.ttl_low, "high": None}[context.cache_band]
     replay = central_replay if context.cache_band == "central" else replay_with(ttl)
-    curve = (
-        _ttl_curve(arrival, scope, blocks, inputs, rule, partial)
-        if context.cache_band == "central"
-        else []
-    )
+    curve = _ttl_curve(blocks, replay_with) if context.cache_band == "central" else []
     observed = int(state.tokens["cached"][rows].sum())
     state.tokens["cached"][rows] = replay.hit_tokens
     state.tokens["cache_write"][rows] = replay.write_tokens
@@ -195,31 +192,12 @@ TTL_CURVE_MAX_BLOCKS = 5_000_000
 
 
 def _ttl_curve(
-    arrival: npt.NDArray[np.float64],
-    scope: npt.NDArray[np.int64],
-    blocks: PrefixBlocks,
-    inputs: npt.NDArray[np.int64],
-    rule: EffectiveRule,
-    partial: bool,
+    blocks: PrefixBlocks, replay_with: Callable[[float | None], CacheReplay]
 ) -> list[dict[str, float | None]]:
     """Hit rate at a range of TTLs (for the hit-rate-vs-TTL chart)."""
     if len(blocks.hashes) > TTL_CURVE_MAX_BLOCKS:
         return []
-    return [
-        {
-            "ttl_s": ttl,
-            "hit_rate": replay_prefix_cache(
-                arrival,
-                scope,
-                blocks,
-                inputs,
-                ttl_s=ttl,
-                min_prefix_tokens=rule.min_prefix_tokens,
-                count_partial_block=partial,
-            ).hit_rate,
-        }
-        for ttl in TTL_CURVE_S
-    ]
+    return [{"ttl_s": ttl, "hit_rate": replay_with(ttl).hit_rate} for ttl in TTL_CURVE_S]
 
 
 def _replayable(state: State, config: PromptCache, context: Context) -> npt.NDArray[np.bool_]:
