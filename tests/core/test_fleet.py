@@ -20,6 +20,7 @@ from numpy.typing import ArrayLike
 from costaudit.config.pricing import Hardware, Precision, SelfHostedModel
 from costaudit.core.capacity import LatencySLO, ReplicaCapacity, Workload, replica_capacity
 from costaudit.core.fleet import (
+    BreakEven,
     FleetPolicy,
     PricingMode,
     break_even,
@@ -224,18 +225,23 @@ def test_policy_rejects_nonsense(policy: dict[str, object]) -> None:
 # --- break-even -------------------------------------------------------------------------------------
 
 
-def test_break_even_by_hand() -> None:
-    # A flat day; at 100 % target a $1/h replica serves 86,400 requests/day for $720/month.
-    # The API at $0.001/request costs 0.03 × requests/day a month: cheaper below 24,000/day.
-    hardware = TOY_HARDWARE.model_copy(update={"hourly": Decimal("1")})
-    result = break_even(
+def flat_day_break_even(fixed_monthly_usd: Decimal = Decimal(0)) -> BreakEven:
+    """A flat day; at 100 % target a $1/h replica serves 86,400 requests/day for $720/month.
+    The API at $0.001/request costs 0.03 × requests/day a month."""
+    return break_even(
         [1] * 24,
         3600,
         TOY_CAPACITY,
-        hardware,
+        TOY_HARDWARE.model_copy(update={"hourly": Decimal("1")}),
         Decimal("0.001"),
         FleetPolicy(utilization_target=1.0),
+        fixed_monthly_usd=fixed_monthly_usd,
     )
+
+
+def test_break_even_by_hand() -> None:
+    # The API is cheaper below 720 / 0.03 = 24,000 requests/day.
+    result = flat_day_break_even()
     assert result.requests_per_day == 25119  # the first grid point (10 per decade) above 24,000
     first = result.points[0]
     assert (first.requests_per_day, first.api_monthly_usd, first.self_hosted_monthly_usd) == (
@@ -248,18 +254,9 @@ def test_break_even_by_hand() -> None:
 
 
 def test_break_even_counts_a_fixed_monthly_cost_on_the_self_hosted_side() -> None:
-    # As above, plus $180/month of amortised training: self-hosting costs $900 a month, so the API
+    # The flat day plus $180/month of amortised training: self-hosting costs $900 a month, so the API
     # (0.03 × requests/day) is cheaper below 30,000/day; 31,623 is the first grid point above.
-    hardware = TOY_HARDWARE.model_copy(update={"hourly": Decimal("1")})
-    result = break_even(
-        [1] * 24,
-        3600,
-        TOY_CAPACITY,
-        hardware,
-        Decimal("0.001"),
-        FleetPolicy(utilization_target=1.0),
-        fixed_monthly_usd=Decimal("180"),
-    )
+    result = flat_day_break_even(fixed_monthly_usd=Decimal("180"))
     assert result.requests_per_day == 31623
     assert result.points[0].self_hosted_monthly_usd == Decimal("900")
 

@@ -476,6 +476,20 @@ def _reference_replay(
     return hits, writes
 
 
+def _replay_log(
+    log: _Log, ttl_s: float | None, min_prefix_tokens: int, count_partial_block: bool
+) -> CacheReplay:
+    return replay_prefix_cache(
+        log.arrival_s,
+        log.scope,
+        log.blocks,
+        log.input_tokens,
+        ttl_s=ttl_s,
+        min_prefix_tokens=min_prefix_tokens,
+        count_partial_block=count_partial_block,
+    )
+
+
 _ttls = st.one_of(st.none(), st.integers(0, 15).map(float))
 
 
@@ -489,15 +503,7 @@ _ttls = st.one_of(st.none(), st.integers(0, 15).map(float))
 def test_replay_equals_naive_reference(
     log: _Log, ttl_s: float | None, min_prefix_tokens: int, count_partial_block: bool
 ) -> None:
-    result = replay_prefix_cache(
-        log.arrival_s,
-        log.scope,
-        log.blocks,
-        log.input_tokens,
-        ttl_s=ttl_s,
-        min_prefix_tokens=min_prefix_tokens,
-        count_partial_block=count_partial_block,
-    )
+    result = _replay_log(log, ttl_s, min_prefix_tokens, count_partial_block)
     expected = _reference_replay(log, ttl_s, min_prefix_tokens, count_partial_block)
     assert _tokens(result) == expected
 
@@ -512,15 +518,7 @@ def test_replay_equals_naive_reference(
 def test_hits_and_writes_never_exceed_input(
     log: _Log, ttl_s: float | None, min_prefix_tokens: int, count_partial_block: bool
 ) -> None:
-    result = replay_prefix_cache(
-        log.arrival_s,
-        log.scope,
-        log.blocks,
-        log.input_tokens,
-        ttl_s=ttl_s,
-        min_prefix_tokens=min_prefix_tokens,
-        count_partial_block=count_partial_block,
-    )
+    result = _replay_log(log, ttl_s, min_prefix_tokens, count_partial_block)
     assert np.all(result.hit_tokens >= 0)
     assert np.all(result.write_tokens >= 0)
     assert np.all(result.hit_tokens <= log.input_tokens)
@@ -539,15 +537,7 @@ def test_longer_ttl_never_loses_a_hit(
 ) -> None:
     shorter, longer = sorted((shorter, longer))
     per_ttl = [
-        replay_prefix_cache(
-            log.arrival_s,
-            log.scope,
-            log.blocks,
-            log.input_tokens,
-            ttl_s=ttl,
-            min_prefix_tokens=min_prefix_tokens,
-            count_partial_block=True,
-        ).hit_tokens
+        _replay_log(log, ttl, min_prefix_tokens, count_partial_block=True).hit_tokens
         for ttl in (float(shorter), float(longer), None)
     ]
     assert np.all(per_ttl[0] <= per_ttl[1])
