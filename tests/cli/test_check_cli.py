@@ -42,7 +42,7 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def check(project: Path, *extra: str) -> tuple[int, str, str]:
+def check(project: Path, *extra: str, prices: str = PRICES) -> tuple[int, str, str]:
     return run(
         "check",
         "--scenario",
@@ -50,7 +50,7 @@ def check(project: Path, *extra: str) -> tuple[int, str, str]:
         "--baseline",
         str(project / "baseline.json"),
         "--pricing",
-        PRICES,
+        prices,
         *extra,
     )
 
@@ -98,17 +98,7 @@ def test_price_and_scenario_changes_are_attributed(project: Path, tmp_path: Path
     check(project, "--update-baseline")
     cheaper = tmp_path / "prices.yaml"
     cheaper.write_text(Path(PRICES).read_text().replace("input: 2.50", "input: 2.00"))
-    code, out, _ = run(
-        "check",
-        "--scenario",
-        str(project / "costaudit.yaml"),
-        "--baseline",
-        str(project / "baseline.json"),
-        "--pricing",
-        str(cheaper),
-        "-o",
-        "json",
-    )
+    code, out, _ = check(project, "-o", "json", prices=str(cheaper))
     assert code == 0
     assert json.loads(out)["verdict"]["causes"] == ["prices"]
     (project / "costaudit.yaml").write_text(
