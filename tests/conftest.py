@@ -98,6 +98,6 @@ def make_requests() -> MakeRequests:
         for line, row in enumerate(rows, 1):
             fields = {"output_tokens": 0, **row}
             builder.add(Draft(**fields), "fixture", line)
-        return builder.finish()
+        return builder.finish().to_frame()
 
     return build

@@ -101,7 +101,7 @@ def analyze(
     with progress("Reading logs") as tick:
         workload = read_logs(logs, options, resolver.tokenizer_for, progress=tick)
     facts = IngestFacts(workload.records_read, workload.problems.skipped, workload.problems.notes)
-    result = run_analysis(workload.requests, prices.table, facts, group_by=groups, days=window_days)
+    result = run_analysis(workload.columns, prices.table, facts, group_by=groups, days=window_days)
     if save_workload is not None:
         from costaudit.ingest.workload_io import save_workload as write_workload
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from costaudit.config.pricing import PriceTable
+from costaudit.core.columns import TOKEN_SOURCES
 from costaudit.core.complexity import CLASS_NAMES, COMPLEX_FROM, SIMPLE_BELOW, complexity_classes
 from costaudit.core.pricing import (
     CostLine,
@@ -27,10 +28,12 @@ from costaudit.core.pricing import (
     cost_lines,
     total_cost,
 )
+from costaudit.core.request_table import NAT, Category, RequestColumns, RequestTable, as_columns
 from costaudit.pricetable.freshness import FreshnessWarning, freshness_warnings, request_times
 
 DAYS_PER_MONTH = Decimal(30)
 NS_PER_DAY = Decimal(86_400_000_000_000)
+NS_PER_HOUR = 3_600_000_000_000
 PERCENTILES = (50, 90, 99)
 HISTOGRAM_BINS = 10
 
@@ -128,11 +131,12 @@ class Analysis:
     problems: list[Problem] = field(default_factory=list)
 
 
-def observed_window(requests: pd.DataFrame, days: Decimal | None) -> Window:
+def observed_window(requests: RequestTable, days: Decimal | None) -> Window:
     """The observed span of absolute timestamps (relative trace times count when nothing else does)."""
-    stamps = requests["timestamp"].array.asi8 if len(requests) else np.zeros(0, dtype=np.int64)
-    present = stamps != np.iinfo(np.int64).min
-    relative = requests["relative_time"].to_numpy(dtype=bool) if len(requests) else present
+    columns = as_columns(requests)
+    stamps = columns.timestamp_ns
+    present = stamps != NAT
+    relative = columns.relative_time
     chosen = present & ~relative if (present & ~relative).any() else present & relative
     start = end = None
     span_days: Decimal | None = None
@@ -158,13 +162,19 @@ def monthly(
     return cost * days_per_month / window.days
 
 
+def percentiles(values: npt.NDArray[Any]) -> dict[int, float]:
+    """PERCENTILES of `values`, from one partial sort."""
+    points = np.percentile(values, PERCENTILES)
+    return {p: float(value) for p, value in zip(PERCENTILES, points.tolist(), strict=True)}
+
+
 def _distribution(values: npt.NDArray[np.int64]) -> Distribution:
     if not len(values):
         return Distribution(0, 0.0, dict.fromkeys(PERCENTILES, 0.0), 0)
     return Distribution(
         requests=len(values),
         mean=float(values.mean()),
-        percentiles={p: float(np.percentile(values, p)) for p in PERCENTILES},
+        percentiles=percentiles(values),
         maximum=int(values.max()),
     )
 
@@ -206,8 +216,8 @@ def _rows(lines: Sequence[CostLine], window: Window, *, by_groups: bool) -> list
     return rows
 
 
-def _complexity(requests: pd.DataFrame) -> ComplexityReport:
-    scores = requests["complexity"].to_numpy(dtype=np.float64)
+def _complexity(requests: RequestColumns) -> ComplexityReport:
+    scores = requests.complexity.astype(np.float64)
     classes = complexity_classes(scores)
     known = ~np.isnan(scores)
     histogram = (
@@ -215,8 +225,8 @@ def _complexity(requests: pd.DataFrame) -> ComplexityReport:
         if known.any()
         else None
     )
-    inputs = requests["input_tokens"].to_numpy(dtype=np.int64)
-    outputs = requests["output_tokens"].to_numpy(dtype=np.int64)
+    inputs = requests.tokens["input_tokens"]
+    outputs = requests.tokens["output_tokens"]
     return ComplexityReport(
         scored=int(known.sum()),
         unscored=int((~known).sum()),
@@ -225,9 +235,7 @@ def _complexity(requests: pd.DataFrame) -> ComplexityReport:
         if histogram is not None
         else [0] * HISTOGRAM_BINS,
         mean=float(scores[known].mean()) if known.any() else None,
-        percentiles={p: float(np.percentile(scores[known], p)) for p in PERCENTILES}
-        if known.any()
-        else {},
+        percentiles=percentiles(scores[known]) if known.any() else {},
         input_by_class={
             name: _distribution(inputs[classes == i]) for i, name in enumerate(CLASS_NAMES)
         },
@@ -237,19 +245,20 @@ def _complexity(requests: pd.DataFrame) -> ComplexityReport:
     )
 
 
-def provider_column(assignment: PriceAssignment, table: PriceTable) -> pd.Series:
+def provider_column(assignment: PriceAssignment, table: PriceTable) -> Category:
     """Each request's provider according to the price table (missing when unpriced)."""
     providers = [table.models[price_id].provider for price_id in assignment.price_ids]
     names = sorted(set(providers))
     lookup = np.array([names.index(provider) for provider in providers] + [-1], dtype=np.int32)
-    codes = lookup[assignment.price_code]
-    return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(names)))
+    return Category(names, lookup[assignment.price_code])
 
 
-def _per_model_distributions(requests: pd.DataFrame, column: str) -> dict[str, Distribution]:
-    result = {"(all)": _distribution(requests[column].to_numpy(dtype=np.int64))}
-    for model, part in requests.groupby("model", observed=True, sort=True):
-        result[str(model)] = _distribution(part[column].to_numpy(dtype=np.int64))
+def _per_model_distributions(requests: RequestColumns, column: str) -> dict[str, Distribution]:
+    values = requests.tokens[column]
+    result = {"(all)": _distribution(values)}
+    model = requests.model
+    for code in model.present_codes():
+        result[model.names[code]] = _distribution(values[model.codes == code])
     return result
 
 
@@ -262,21 +271,29 @@ def log_histogram(values: npt.NDArray[np.int64], bins: int = 30) -> Histogram:
     return Histogram(edges=[float(edge) for edge in edges], counts=[int(value) for value in counts])
 
 
-def hourly_requests(requests: pd.DataFrame) -> list[tuple[datetime, int]]:
+def hourly_requests(requests: RequestTable) -> list[tuple[datetime, int]]:
     """Requests per clock hour (UTC), gaps filled with zeros; relative trace times start at the epoch."""
-    stamps = requests["timestamp"].dropna()
-    if stamps.empty:
+    stamps = as_columns(requests).timestamp_ns
+    hours = stamps[stamps != NAT] // NS_PER_HOUR
+    if not len(hours):
         return []
-    counts = stamps.dt.floor("h").value_counts().sort_index()
-    full = counts.reindex(pd.date_range(counts.index[0], counts.index[-1], freq="h"), fill_value=0)
-    return [(stamp.to_pydatetime(), int(value)) for stamp, value in full.items()]
+    first = int(hours.min())
+    counts = np.bincount(hours - first)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return [
+        (epoch + timedelta(hours=first + offset), int(value))
+        for offset, value in enumerate(counts.tolist())
+    ]
 
 
-def token_source_shares(requests: pd.DataFrame) -> dict[str, int]:
+def token_source_shares(requests: RequestTable) -> dict[str, int]:
     """Tokens (input + output) by where their counts came from: usage, tokenized or estimated."""
-    totals = requests["input_tokens"] + requests["output_tokens"]
-    sums = totals.groupby(requests["token_source"], observed=False).sum()
-    return {str(name): int(value) for name, value in sums.items()}
+    columns = as_columns(requests)
+    totals = columns.tokens["input_tokens"] + columns.tokens["output_tokens"]
+    return {
+        name: int(totals[columns.token_source == code].sum())
+        for code, name in enumerate(TOKEN_SOURCES)
+    }
 
 
 def _problems(
@@ -326,7 +343,7 @@ class IngestFacts:
 
 
 def analyze(
-    requests: pd.DataFrame,
+    requests: RequestTable,
     table: PriceTable,
     facts: IngestFacts,
     *,
@@ -334,10 +351,11 @@ def analyze(
     days: Decimal | None = None,
 ) -> Analysis:
     """Price and describe a request table."""
+    requests = as_columns(requests, group_by)
     resolver = ModelResolver(table)
     assignment = assign_prices(requests, table, resolver)
-    if "provider" in group_by and "provider" not in requests:
-        requests = requests.assign(provider=provider_column(assignment, table))
+    if "provider" in group_by and "provider" not in requests.groups:
+        requests = requests.with_group("provider", provider_column(assignment, table))
     lines = cost_lines(requests, table, assignment, by=group_by)
     window = observed_window(requests, days)
     total = total_cost(lines)
@@ -360,8 +378,8 @@ def analyze(
         complexity=_complexity(requests),
         token_sources=token_source_shares(requests),
         token_histograms={
-            "input": log_histogram(requests["input_tokens"].to_numpy(dtype=np.int64)),
-            "output": log_histogram(requests["output_tokens"].to_numpy(dtype=np.int64)),
+            "input": log_histogram(requests.tokens["input_tokens"]),
+            "output": log_histogram(requests.tokens["output_tokens"]),
         },
         hourly_requests=hourly_requests(requests),
         problems=_problems(

@@ -93,86 +93,110 @@ def eligible(head: Sequence[object]) -> bool:
     return True
 
 
-def _field(struct: Any, *path: str) -> Any:
-    """A nested struct field (pyarrow's stubs do not type StructArray.field)."""
-    for name in path:
-        struct = struct.field(name)
-    return struct
-
+MAX_KEY_BYTES = 256
+"""Longest `model`/`object` value the fast path takes (each row's key is this wide)."""
 
 MISSING = -(2**62)
 """Stands for an absent count inside int64 arrays (a real count is never this negative)."""
 
 
-def _counts(array: Any) -> npt.NDArray[np.int64]:
-    """int64 counts with absent values as MISSING."""
-    return np.asarray(array.fill_null(MISSING).to_numpy(zero_copy_only=False), dtype=np.int64)
+def _nulls(array: Any) -> npt.NDArray[np.bool_] | None:
+    """Which entries of an arrow array are null (None when none are), from its validity bitmap."""
+    if not array.null_count:
+        return None
+    start, count = array.offset, len(array)
+    bits = np.frombuffer(array.buffers()[0], dtype=np.uint8)
+    valid = np.unpackbits(bits, bitorder="little")[start : start + count]
+    return np.asarray(valid == 0, dtype=np.bool_)
+
+
+def _values(array: Any, dtype: type[np.generic]) -> npt.NDArray[Any]:
+    """A primitive arrow array's values straight from its data buffer (nulls hold anything).
+
+    pyarrow's own conversions (`to_numpy`, `fill_null` with a Python value) import pandas, which
+    reading and pricing usage never need; a buffer view costs nothing.
+    """
+    start, count = array.offset, len(array)
+    data = array.buffers()[1]
+    if data is None or not count:
+        return np.zeros(count, dtype=dtype)
+    return np.frombuffer(data, dtype=dtype, count=start + count)[start:]
+
+
+def _counts(struct: Any, *path: str) -> npt.NDArray[np.int64]:
+    """int64 counts of a nested field, MISSING where it or any struct on its path is absent."""
+    missing = np.zeros(len(struct), dtype=np.bool_)
+    array = struct
+    for name in path:
+        array = array.field(name)
+        nulls = _nulls(array)
+        if nulls is not None:
+            missing |= nulls
+    values = _values(array, np.int64)
+    return np.where(missing, MISSING, values) if missing.any() else values.copy()
 
 
 def _negative(values: npt.NDArray[np.int64]) -> bool:
     return bool(((values < 0) & (values != MISSING)).any())
 
 
-def _usage_columns(usage: Any) -> dict[str, npt.NDArray[np.int64]]:
-    chat_input = _counts(_field(usage, "prompt_tokens"))
-    chat_output = _counts(_field(usage, "completion_tokens"))
-    chat = (chat_input != MISSING) | (chat_output != MISSING)
-    responses_input = _counts(_field(usage, "input_tokens"))
-    responses_output = _counts(_field(usage, "output_tokens"))
+TOP_COUNTS = ("prompt_tokens", "completion_tokens", "input_tokens", "output_tokens")
+DETAIL_COUNTS = (
+    ("prompt_tokens_details", "cached_tokens"),
+    ("prompt_tokens_details", "cache_write_tokens"),
+    ("input_tokens_details", "cached_tokens"),
+    ("input_tokens_details", "cache_write_tokens"),
+    ("completion_tokens_details", "reasoning_tokens"),
+    ("output_tokens_details", "reasoning_tokens"),
+)
+"""Every count the fast path reads: Chat Completions names, then Responses API names."""
+
+RawCounts = dict[tuple[str, ...], npt.NDArray[np.int64]]
+
+
+def _raw_counts(usage: Any) -> RawCounts:
+    """Each count field once, MISSING where absent."""
+    paths = [(name,) for name in TOP_COUNTS] + list(DETAIL_COUNTS)
+    return {path: _counts(usage, *path) for path in paths}
+
+
+def _usage_columns(raw: RawCounts) -> dict[str, npt.NDArray[np.int64]]:
+    chat = (raw[("prompt_tokens",)] != MISSING) | (raw[("completion_tokens",)] != MISSING)
+    responses_input, responses_output = raw[("input_tokens",)], raw[("output_tokens",)]
     if (~chat & (responses_input == MISSING) & (responses_output == MISSING)).any():
         raise NotFast("usage without token counts")
 
     def pick(chat_path: tuple[str, ...], responses_path: tuple[str, ...]) -> npt.NDArray[np.int64]:
-        return np.where(
-            chat, _counts(_field(usage, *chat_path)), _counts(_field(usage, *responses_path))
-        )
+        return np.maximum(np.where(chat, raw[chat_path], raw[responses_path]), 0)
 
     return {
-        "input_tokens": np.maximum(np.where(chat, chat_input, responses_input), 0),
-        "output_tokens": np.maximum(np.where(chat, chat_output, responses_output), 0),
-        "cached_input_tokens": np.maximum(
-            pick(
-                ("prompt_tokens_details", "cached_tokens"),
-                ("input_tokens_details", "cached_tokens"),
-            ),
-            0,
+        "input_tokens": pick(("prompt_tokens",), ("input_tokens",)),
+        "output_tokens": pick(("completion_tokens",), ("output_tokens",)),
+        "cached_input_tokens": pick(
+            ("prompt_tokens_details", "cached_tokens"), ("input_tokens_details", "cached_tokens")
         ),
-        "cache_write_tokens": np.maximum(
-            pick(
-                ("prompt_tokens_details", "cache_write_tokens"),
-                ("input_tokens_details", "cache_write_tokens"),
-            ),
-            0,
+        "cache_write_tokens": pick(
+            ("prompt_tokens_details", "cache_write_tokens"),
+            ("input_tokens_details", "cache_write_tokens"),
         ),
-        "reasoning_tokens": np.maximum(
-            pick(
-                ("completion_tokens_details", "reasoning_tokens"),
-                ("output_tokens_details", "reasoning_tokens"),
-            ),
-            0,
+        "reasoning_tokens": pick(
+            ("completion_tokens_details", "reasoning_tokens"),
+            ("output_tokens_details", "reasoning_tokens"),
         ),
     }
 
 
-def _check(usage: Any, tokens: Mapping[str, npt.NDArray[np.int64]]) -> None:
+def _check(raw: RawCounts, tokens: Mapping[str, npt.NDArray[np.int64]]) -> None:
     """Refuse anything the record-by-record reader would skip: it must report those with line numbers."""
-    for name in ("prompt_tokens", "completion_tokens", "input_tokens", "output_tokens"):
-        raw = _counts(_field(usage, name))
-        if _negative(raw) or (raw > MAX_TOKENS).any():
+    for name in TOP_COUNTS:
+        values = raw[(name,)]
+        if _negative(values) or (values > MAX_TOKENS).any():
             raise NotFast(f"negative or implausible {name}")
     for values in tokens.values():
         if (values > MAX_TOKENS).any():
             raise NotFast("implausible count")
-    details = (
-        ("prompt_tokens_details", "cached_tokens"),
-        ("prompt_tokens_details", "cache_write_tokens"),
-        ("input_tokens_details", "cached_tokens"),
-        ("input_tokens_details", "cache_write_tokens"),
-        ("completion_tokens_details", "reasoning_tokens"),
-        ("output_tokens_details", "reasoning_tokens"),
-    )
-    for path in details:
-        if _negative(_counts(_field(usage, *path))):
+    for path in DETAIL_COUNTS:
+        if _negative(raw[path]):
             raise NotFast("negative detail count")
     if (
         tokens["cached_input_tokens"] + tokens["cache_write_tokens"] > tokens["input_tokens"]
@@ -182,22 +206,55 @@ def _check(usage: Any, tokens: Mapping[str, npt.NDArray[np.int64]]) -> None:
         raise NotFast("reasoning tokens exceed output tokens")
 
 
+def distinct_strings(array: Any) -> tuple[list[str | None], npt.NDArray[np.int32]]:
+    """A string column's distinct values in first-seen order (None for null) and each row's index
+    into them.
+
+    Read from the offsets and data buffers: each row's bytes, prefixed with their length, become one
+    fixed-width key for np.unique. Log columns such as `model` hold a handful of short values.
+    """
+    count, start = len(array), array.offset
+    _, offset_buffer, data_buffer = array.buffers()
+    offsets = np.frombuffer(offset_buffer, dtype=np.int32, count=start + count + 1)[start:]
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else None
+    lengths = (offsets[1:] - offsets[:-1]).astype(np.int32)
+    nulls = _nulls(array)
+    if nulls is not None:
+        lengths[nulls] = -1
+    width = max(int(lengths.max(initial=0)), 1)
+    if width > MAX_KEY_BYTES:
+        raise NotFast("a string too long to be a model name or object type")
+    cells = np.zeros((count, 4 + width), dtype=np.uint8)
+    cells[:, :4] = lengths.astype("<i4").view(np.uint8).reshape(count, 4)
+    if data is not None and len(data):
+        columns = np.arange(width)
+        inside = columns < lengths[:, None]
+        cells[:, 4:][inside] = data[(offsets[:-1, None] + columns)[inside]]
+    keys = cells.view(np.dtype((np.void, 4 + width))).ravel()
+    unique, first, codes = np.unique(keys, return_index=True, return_inverse=True)
+    seen_order = np.argsort(first, kind="stable")
+    rank = np.empty(len(seen_order), dtype=np.int32)
+    rank[seen_order] = np.arange(len(seen_order), dtype=np.int32)
+    values: list[str | None] = []
+    for key in unique[seen_order].tolist():
+        size = int.from_bytes(key[:4], "little", signed=True)
+        values.append(None if size < 0 else key[4 : 4 + size].decode())
+    return values, rank[codes.reshape(count)]
+
+
 def _models(batch: pa.RecordBatch) -> tuple[list[str], npt.NDArray[np.int32]]:
     models = batch.column("model")
     if models.null_count:
         raise NotFast("record without a model name")
-    encoded = models.dictionary_encode()
-    names = [str(name) for name in encoded.dictionary.to_pylist()]
+    names, codes = distinct_strings(models)
     if any(not name for name in names):
         raise NotFast("empty model name")
-    return names, np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int32)
+    return [name or "" for name in names], codes
 
 
 def _epoch(batch: pa.RecordBatch) -> npt.NDArray[np.float64]:
-    created = np.asarray(batch.column("created").to_numpy(zero_copy_only=False), dtype=np.float64)
-    created_at = np.asarray(
-        batch.column("created_at").to_numpy(zero_copy_only=False), dtype=np.float64
-    )
+    created = _times(batch.column("created"))
+    created_at = _times(batch.column("created_at"))
     epoch = np.where(np.isnan(created), created_at, created)
     present = ~np.isnan(epoch) & (epoch != 0)
     if ((epoch[present] < 0) | (epochs_to_ns_out_of_range(epoch[present]))).any():
@@ -205,14 +262,20 @@ def _epoch(batch: pa.RecordBatch) -> npt.NDArray[np.float64]:
     return epoch
 
 
+def _times(array: Any) -> npt.NDArray[np.float64]:
+    """Epoch numbers as float64, NaN where absent."""
+    values = _values(array, np.float64)
+    nulls = _nulls(array)
+    return np.where(nulls, np.nan, values) if nulls is not None else values
+
+
 def epochs_to_ns_out_of_range(values: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
     return np.asarray(epoch_numbers_to_ns(values) == NAT)
 
 
 def _objects_ok(batch: pa.RecordBatch) -> None:
-    objects = batch.column("object")
-    values = set(objects.unique().to_pylist())
-    if not values <= RESPONSE_OBJECTS:
+    values, _ = distinct_strings(batch.column("object"))
+    if not set(values) <= RESPONSE_OBJECTS:
         raise NotFast("records that are not response bodies")
 
 
@@ -222,8 +285,9 @@ def convert(batch: pa.RecordBatch) -> UsageBatch:
     usage = batch.column("usage")
     if usage.null_count:
         raise NotFast("record without usage")
-    tokens = _usage_columns(usage)
-    _check(usage, tokens)
+    raw = _raw_counts(usage)
+    tokens = _usage_columns(raw)
+    _check(raw, tokens)
     names, index = _models(batch)
     tokens["cache_write_1h_tokens"] = np.zeros(batch.num_rows, dtype=np.int64)
     return UsageBatch(model_names=names, model_index=index, epoch=_epoch(batch), tokens=tokens)

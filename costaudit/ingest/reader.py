@@ -8,23 +8,27 @@ Records stream through in chunks; only the compact table is kept.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import zlib
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
-import pandas as pd
 
 from costaudit.core.prompt_cache import PrefixBlocks
+from costaudit.core.request_table import RequestColumns
 from costaudit.errors import InputError
 from costaudit.ingest import fastpath
 from costaudit.ingest.formats import Format, builtin_formats
 from costaudit.ingest.problems import BadRecord, Problems
 from costaudit.ingest.sources import Source, expand_sources
 from costaudit.ingest.table import DEFAULT_CHUNK_ROWS, TableBuilder
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DETECTION_RECORDS = 50
 """How many leading records may be looked at to recognise a file's format."""
@@ -63,13 +67,18 @@ class FileReport:
 class Workload:
     """The canonical request table plus everything said about how it was read."""
 
-    requests: pd.DataFrame
+    columns: RequestColumns
     files: list[FileReport]
     problems: Problems
     records_read: int
     estimated_encodings: set[str]
     prefix_blocks: PrefixBlocks | None = None
     """Chained prefix-block hashes aligned with `requests` rows, when the logs carried or allowed them."""
+
+    @functools.cached_property
+    def requests(self) -> pd.DataFrame:
+        """The table as a DataFrame (built on first use: analysing needs only `columns`)."""
+        return self.columns.to_frame()
 
 
 Record = tuple[int, Any]
@@ -551,16 +560,16 @@ def read_logs(
     reader = FileReader(formats, options, problems)
     try:
         reports = [reader.read(source, builder, progress) for source in expand_sources(specs)]
-        requests = builder.finish()
+        columns = builder.finish()
     finally:
         builder.close()
     records_read = sum(report.records for report in reports)
-    if records_read != len(requests) + problems.skipped_total:
+    if records_read != len(columns) + problems.skipped_total:
         raise AssertionError("record accounting is inconsistent: read != kept + skipped")
     prefix = builder.prefix_blocks()
     return Workload(
         prefix_blocks=PrefixBlocks(*prefix) if prefix is not None else None,
-        requests=requests,
+        columns=columns,
         files=reports,
         problems=problems,
         records_read=records_read,

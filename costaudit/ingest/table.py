@@ -14,15 +14,15 @@ import hashlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
-from costaudit.core.columns import MEASURED_PREFIX, QUALITY_PREFIX, TOKEN_COLUMNS, TOKEN_SOURCES
+from costaudit.core.columns import TOKEN_COLUMNS
 from costaudit.core.complexity import text_parts, with_length
 from costaudit.core.prompt_cache import chained_block_hashes
+from costaudit.core.request_table import Category, RequestColumns
 from costaudit.ingest.problems import BadRecord, Problems
 from costaudit.ingest.timestamps import epoch_numbers_to_ns, to_epoch_ns
 from costaudit.ingest.tokenizer import (
@@ -198,9 +198,9 @@ class Categories:
             self.names.append(value)
         return found
 
-    def categorical(self, codes: npt.NDArray[np.int32]) -> pd.Series:
+    def column(self, codes: npt.NDArray[np.int32]) -> Category:
         """A categorical column whose categories are the values seen, in first-seen order."""
-        return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(self.names)))
+        return Category(list(self.names), codes)
 
 
 @dataclass
@@ -578,32 +578,17 @@ class TableBuilder:
         in_flight = len(self._in_flight.chunk) if self._in_flight is not None else 0
         return self.parts.rows + in_flight + len(self._chunk)
 
-    def finish(self) -> pd.DataFrame:
+    def finish(self) -> RequestColumns:
         """The canonical request table (see module docstring for the column meanings)."""
         self.flush()
         self.close()
         parts = self.parts
 
-        def joined(name: str, dtype: str) -> npt.NDArray[np.generic]:
+        def joined(name: str, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
             pieces = parts.arrays.get(name)
-            return np.concatenate(pieces) if pieces else np.zeros(0, dtype=dtype)
+            return np.concatenate(pieces).astype(dtype) if pieces else np.zeros(0, dtype=dtype)
 
-        timestamps = joined("timestamp", "int64").astype(np.int64)
-        columns: dict[str, object] = {
-            "timestamp": pd.to_datetime(timestamps.view("datetime64[ns]"), utc=True),
-            "relative_time": joined("relative_time", "bool"),
-            "model": self.models.categorical(joined("model", "int32").astype(np.int32)),
-        }
-        for name in TOKEN_COLUMNS:
-            columns[name] = joined(name, "int64")
-        columns["batch"] = joined("batch", "bool")
-        columns["token_source"] = pd.Categorical.from_codes(
-            joined("token_source", "int8").astype(np.int8),
-            dtype=pd.CategoricalDtype(list(TOKEN_SOURCES)),
-        )
-        columns["complexity"] = joined("complexity", "float32")
-        columns["prompt_hash"] = joined("prompt_hash", "uint64")
-        columns["source"] = self.sources.categorical(joined("source", "int32").astype(np.int32))
+        groups = {}
         for key, categories in self.group_values.items():
             pieces = parts.groups.get(key, [])
             codes = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
@@ -611,11 +596,22 @@ class TableBuilder:
                 codes = np.concatenate(
                     [codes, np.full(parts.rows - len(codes), -1, dtype=np.int32)]
                 )
-            columns[key] = categories.categorical(codes)
-        for encoding, measured in self.measured.items():
-            if measured:
-                columns[f"{MEASURED_PREFIX}{encoding}"] = np.concatenate(measured)
-
-        for model, labels in parts.quality.items():
-            columns[f"{QUALITY_PREFIX}{model}"] = np.concatenate(labels)
-        return pd.DataFrame(columns)
+            groups[key] = categories.column(codes)
+        return RequestColumns(
+            timestamp_ns=joined("timestamp", np.int64),
+            relative_time=joined("relative_time", np.bool_),
+            model=self.models.column(joined("model", np.int32)),
+            tokens={name: joined(name, np.int64) for name in TOKEN_COLUMNS},
+            batch=joined("batch", np.bool_),
+            token_source=joined("token_source", np.int8),
+            complexity=joined("complexity", np.float32),
+            prompt_hash=joined("prompt_hash", np.uint64),
+            source=self.sources.column(joined("source", np.int32)),
+            groups=groups,
+            measured={
+                encoding: np.concatenate(measured)
+                for encoding, measured in self.measured.items()
+                if measured
+            },
+            quality={model: np.concatenate(labels) for model, labels in parts.quality.items()},
+        )

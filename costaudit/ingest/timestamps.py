@@ -18,13 +18,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
-NAT = np.iinfo(np.int64).min
-"""Missing timestamp (numpy's NaT as int64)."""
+from costaudit.core.request_table import NAT as NAT
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 INT64_MAX = np.iinfo(np.int64).max
 
 _SCALE_LIMITS = ((1e11, 1_000_000_000), (1e14, 1_000_000), (1e17, 1_000), (float("inf"), 1))
@@ -41,6 +44,20 @@ MAX_DIGITS = 19
 _NS_PER_UNIT = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 
 
+def _whole_epoch_seconds(values: npt.NDArray[np.float64]) -> npt.NDArray[np.int64] | None:
+    """The common case in one step (every value a whole epoch second, as in OpenAI's `created`);
+    None when any value needs the general conversion."""
+    if not len(values):
+        return None
+    low, high = float(values.min()), float(values.max())
+    if not (low > 0 and high < _SCALE_LIMITS[0][0] and high < INT64_MAX // 1_000_000_000):
+        return None
+    whole = values.astype(np.int64)
+    if not (whole == values).all():
+        return None
+    return whole * 1_000_000_000
+
+
 def epoch_numbers_to_ns(values: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     """Epoch numbers in s/ms/µs/ns (picked per value by magnitude) → int64 ns; bad values → NaT.
 
@@ -49,6 +66,9 @@ def epoch_numbers_to_ns(values: npt.NDArray[np.float64]) -> npt.NDArray[np.int64
     a float64 epoch actually carries. NaN, zero, negative values and values beyond the int64
     nanosecond range become NaT.
     """
+    whole_seconds = _whole_epoch_seconds(values)
+    if whole_seconds is not None:
+        return whole_seconds
     out = np.full(values.shape, NAT, dtype=np.int64)
     valid = np.isfinite(values) & (values > 0)
     lower = 0.0
@@ -80,6 +100,8 @@ def epoch_integers_to_ns(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]
 
 def _strings_to_ns(texts: Sequence[str]) -> npt.NDArray[np.int64]:
     """ISO 8601 strings → int64 ns (NaT where unparseable or outside the ns range)."""
+    import pandas as pd
+
     try:
         parsed = pd.DatetimeIndex(
             pd.to_datetime(
@@ -112,6 +134,8 @@ def _datetime_to_ns(value: date) -> int:
         if isinstance(value, datetime)
         else datetime(value.year, value.month, value.day, tzinfo=UTC)
     )
+    import pandas as pd
+
     try:
         stamp = pd.Timestamp(moment)
         stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")

@@ -14,23 +14,29 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Literal, TypeAlias
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from costaudit.config.pricing import PriceTable
 from costaudit.core.pricing import PriceAssignment
+from costaudit.core.request_table import NAT, RequestTable, as_columns
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+NS_PER_SECOND = 1_000_000_000
 MAX_TABLE_AGE_DAYS = 90
 """How much older than the newest request the table's `effective` date may be before a warning."""
 
 Timestamps: TypeAlias = (
-    "pd.Series[pd.Timestamp] | pd.DatetimeIndex | npt.NDArray[np.datetime64] | Sequence[datetime]"
+    "npt.NDArray[np.int64] | pd.Series[pd.Timestamp] | pd.DatetimeIndex | "
+    "npt.NDArray[np.datetime64] | Sequence[datetime]"
 )
-"""Request start times; naive values are taken as UTC, NaT is ignored."""
+"""Request start times: int64 UTC nanoseconds (as `request_times` gives them), or datetimes of any
+kind, naive ones taken as UTC. Missing times (NaT) are ignored."""
 
 
 @dataclass(frozen=True)
@@ -56,14 +62,14 @@ def freshness_warnings(
     Price ids the table does not know are ignored (unpriced requests are reported elsewhere).
     """
     times = {
-        price_id: _utc_index(values)
+        price_id: _utc_ns(values)
         for price_id, values in timestamps_by_price_id.items()
         if price_id in table.models
     }
     warnings: list[FreshnessWarning] = []
-    newest = max((index.max() for index in times.values() if len(index)), default=None)
+    newest = max((int(values.max()) for values in times.values() if len(values)), default=None)
     if newest is not None:
-        stale = stale_table_warning(table.effective, newest.date(), max_table_age_days)
+        stale = stale_table_warning(table.effective, _utc_date(newest), max_table_age_days)
         if stale is not None:
             warnings.append(stale)
     for price_id in sorted(times):
@@ -91,14 +97,15 @@ def stale_table_warning(
 
 
 def before_first_price_warning(
-    table: PriceTable, price_id: str, times: pd.DatetimeIndex
+    table: PriceTable, price_id: str, times: npt.NDArray[np.int64]
 ) -> FreshnessWarning | None:
-    """A warning when requests for `price_id` are dated before its `available_from` day (UTC)."""
+    """A warning when requests for `price_id` (UTC nanoseconds) are dated before its
+    `available_from` day (UTC)."""
     first_day = table.models[price_id].available_from
     if first_day is None or not len(times):
         return None
-    start = pd.Timestamp(first_day.isoformat(), tz="UTC")
-    early = times[times < start]
+    start = datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC)
+    early = times[times < int(start.timestamp()) * NS_PER_SECOND]
     if not len(early):
         return None
     count = len(early)
@@ -108,30 +115,39 @@ def before_first_price_warning(
         requests=count,
         message=(
             f"{price_id}: {count:,} request{'s' if count != 1 else ''} dated before its first "
-            f"known price (available_from {first_day}, earliest request {early.min().date()}); "
+            f"known price (available_from {first_day}, earliest request {_utc_date(int(early.min()))}); "
             "priced at the oldest price the table has"
         ),
     )
 
 
 def request_times(
-    requests: pd.DataFrame, assignment: PriceAssignment
-) -> dict[str, pd.DatetimeIndex]:
-    """Timestamps per resolved price id from a request table and its price assignment.
+    requests: RequestTable, assignment: PriceAssignment
+) -> dict[str, npt.NDArray[np.int64]]:
+    """Timestamps (UTC nanoseconds) per resolved price id from a request table and its price
+    assignment.
 
     Undated rows and relative trace times (seconds from an unknown start) are left out: they carry
     no calendar date to compare with a price's dates.
     """
-    dated = requests["timestamp"].notna().to_numpy(copy=True)
-    if "relative_time" in requests:
-        dated &= ~requests["relative_time"].to_numpy(dtype=bool)
-    stamps = pd.DatetimeIndex(requests["timestamp"])
+    columns = as_columns(requests)
+    stamps = columns.timestamp_ns
+    dated = (stamps != NAT) & ~columns.relative_time
     return {
         price_id: stamps[(assignment.price_code == code) & dated]
         for code, price_id in enumerate(assignment.price_ids)
     }
 
 
-def _utc_index(values: Timestamps) -> pd.DatetimeIndex:
+def _utc_ns(values: Timestamps) -> npt.NDArray[np.int64]:
+    """Known times as int64 UTC nanoseconds."""
+    if isinstance(values, np.ndarray) and values.dtype == np.int64:
+        return np.asarray(values[values != NAT], dtype=np.int64)
+    import pandas as pd
+
     index = pd.DatetimeIndex(pd.to_datetime(values, utc=True))
-    return index[index.notna()]
+    return np.asarray(index[index.notna()].as_unit("ns").asi8, dtype=np.int64)
+
+
+def _utc_date(ns: int) -> date:
+    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ns // 1000)).date()

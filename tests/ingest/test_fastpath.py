@@ -9,12 +9,13 @@ from typing import Any
 
 import orjson
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from costaudit.ingest import fastpath
-from costaudit.ingest.reader import ReadOptions, Workload, read_logs
+from costaudit.ingest.reader import FileReader, ReadOptions, Workload, read_logs
 
 
 def body(index: int, **usage: Any) -> dict[str, Any]:
@@ -42,10 +43,20 @@ def write(path: Path, records: Sequence[Mapping[str, Any] | bytes]) -> Path:
     return path
 
 
-def read(path: Path, *, fast: bool, monkeypatch: pytest.MonkeyPatch) -> Workload:
+def read(
+    path: Path, *, fast: bool, monkeypatch: pytest.MonkeyPatch, only_fast: bool = False
+) -> Workload:
+    """Read with the vectorized reader allowed (`fast`) or not; `only_fast` fails the test if the
+    file fell back to the record-by-record reader."""
     with monkeypatch.context() as patch:
         if not fast:
             patch.setattr(fastpath, "eligible", lambda _head: False)
+        if only_fast:
+
+            def careful(*_args: object) -> None:
+                raise AssertionError("the file was read record by record")
+
+            patch.setattr(FileReader, "_read_stream", careful)
         return read_logs([str(path)], ReadOptions(chunk_rows=500), lambda _model: "cl100k_base")
 
 
@@ -61,7 +72,7 @@ def test_usage_lines_give_the_same_table_both_ways(
 ) -> None:
     path = write(tmp_path / "a.jsonl", [body(i) for i in range(3000)])
     fast, slow = (
-        read(path, fast=True, monkeypatch=monkeypatch),
+        read(path, fast=True, monkeypatch=monkeypatch, only_fast=True),
         read(path, fast=False, monkeypatch=monkeypatch),
     )
     assert fast.files[0].container == "jsonl" and slow.files[0].container == "jsonl"
@@ -87,7 +98,7 @@ def test_responses_api_usage_and_gzip(tmp_path: Path, monkeypatch: pytest.Monkey
     plain = write(tmp_path / "r.jsonl", records)
     packed = tmp_path / "r.jsonl.gz"
     packed.write_bytes(gzip.compress(plain.read_bytes()))
-    fast = read(packed, fast=True, monkeypatch=monkeypatch)
+    fast = read(packed, fast=True, monkeypatch=monkeypatch, only_fast=True)
     same_table(fast.requests, read(plain, fast=False, monkeypatch=monkeypatch).requests)
     assert int(fast.requests["cached_input_tokens"].sum()) == 50 * 11904
 
@@ -109,6 +120,9 @@ def test_responses_api_usage_and_gzip(tmp_path: Path, monkeypatch: pytest.Monkey
         orjson.dumps({**body(5), "model": None}),
         orjson.dumps({**body(5), "usage": None}),
         orjson.dumps({**body(5), "created": "yesterday"}),
+        orjson.dumps({**body(5), "model": ""}),
+        orjson.dumps({**body(5), "model": "m" * 300}),
+        orjson.dumps({**body(5), "object": "list"}),
     ],
 )
 def test_a_bad_line_sends_the_file_to_the_careful_reader(
@@ -174,3 +188,31 @@ def test_random_usage_matches_the_careful_reader(
         monkeypatch.undo()
     same_table(fast.requests, slow.requests)
     assert fast.problems.skipped == slow.problems.skipped
+
+
+def test_chat_and_responses_records_with_absent_details_mix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Absent detail objects, absent `object`, both APIs and their time keys in one file."""
+    chat = body(1, prompt_tokens=500, completion_tokens=20)
+    no_object = {key: value for key, value in body(2).items() if key != "object"}
+    responses = {
+        "object": "response",
+        "created_at": 1768560502,
+        "model": "gpt-4.1-2025-04-14",
+        "usage": {"input_tokens": 900, "output_tokens": 30},
+    }
+    path = write(tmp_path / "m.jsonl", [chat, no_object, responses, body(4)] * 300)
+    fast = read(path, fast=True, monkeypatch=monkeypatch, only_fast=True)
+    same_table(fast.requests, read(path, fast=False, monkeypatch=monkeypatch).requests)
+    assert int(fast.requests["input_tokens"].sum()) == 300 * (500 + 1002 + 900 + 1004)
+
+
+def test_distinct_strings_of_sliced_columns_with_nulls() -> None:
+    column = pa.array(["gpt-4o", None, "gpt-4o-mini", "", "gpt-4o", "é", "gpt-4o-mini"])
+    for part in (column, column.slice(2, 4), column.slice(0, 0)):
+        values, codes = fastpath.distinct_strings(part)
+        assert [values[code] for code in codes.tolist()] == part.to_pylist()
+        assert values == list(dict.fromkeys(part.to_pylist()))
+    with pytest.raises(fastpath.NotFast):
+        fastpath.distinct_strings(pa.array(["x" * 300]))

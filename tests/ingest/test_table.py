@@ -45,7 +45,7 @@ def test_chunks_counted_in_the_background_keep_every_row_in_order(in_workers: bo
         builder.add(draft, "log.jsonl", line)
         assert builder.rows == line
 
-    table = builder.finish()
+    table = builder.finish().to_frame()
 
     assert len(table) == 40
     seconds = table["timestamp"].astype("int64").to_numpy() // 1_000_000_000
