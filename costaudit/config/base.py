@@ -19,12 +19,15 @@ Fraction = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
 
 
 class StrictModel(BaseModel):
-    """Base of every configuration model: unknown keys are errors and instances are immutable."""
+    """Base of every configuration model: unknown keys are errors and instances are immutable.
+
+    Fields are documented by the docstring under each; the JSON Schemas read them
+    (costaudit.config.docstrings).
+    """
 
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
-        use_attribute_docstrings=True,
         populate_by_name=False,
     )
 

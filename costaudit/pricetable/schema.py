@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import inspect
 import json
+from types import ModuleType
 from typing import Any
 
 from pydantic import BaseModel, BeforeValidator
 
 from costaudit.config import pricing as pricing_models
 from costaudit.config.base import parse_duration
+from costaudit.config.docstrings import describe_fields
 from costaudit.config.pricing import PriceTable
 
 SCHEMA_FILE_NAME = "price-table.schema.json"
@@ -35,6 +37,7 @@ DURATION_SCHEMA: dict[str, Any] = {
 def price_table_schema() -> dict[str, Any]:
     """`PriceTable`'s JSON Schema (attribute docstrings become descriptions), ready for editors."""
     schema = PriceTable.model_json_schema()
+    describe_fields(schema, _config_models())
     _accept_written_durations(schema)
     return {"$schema": JSON_SCHEMA_DIALECT, **schema}
 
@@ -44,10 +47,10 @@ def schema_text() -> str:
     return json.dumps(price_table_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
-def _config_models() -> dict[str, type[BaseModel]]:
+def _config_models(module: ModuleType = pricing_models) -> dict[str, type[BaseModel]]:
     return {
         name: value
-        for name, value in vars(pricing_models).items()
+        for name, value in vars(module).items()
         if inspect.isclass(value) and issubclass(value, BaseModel)
     }
 
@@ -76,7 +79,9 @@ SCENARIO_SCHEMA_FILE_NAME = "scenario.schema.json"
 
 def scenario_schema_text() -> str:
     """The JSON Schema of scenario files (`pricing/scenario.schema.json`), for editor completion."""
-    from costaudit.config.scenario import ScenarioFile
+    from costaudit.config import scenario
 
-    schema = {"$schema": JSON_SCHEMA_DIALECT, **ScenarioFile.model_json_schema()}
+    schema = scenario.ScenarioFile.model_json_schema()
+    describe_fields(schema, {**_config_models(), **_config_models(scenario)})
+    schema = {"$schema": JSON_SCHEMA_DIALECT, **schema}
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
