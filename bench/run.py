@@ -434,13 +434,25 @@ def _slope(points: list[tuple[int, int, int]]) -> float | None:
     return (rss1 - rss0) / (n1 - n0) if n1 > n0 else None
 
 
-def startup_case(plan: Plan) -> dict[str, Any]:
-    help_command = [*costaudit_command(), "--help"]
-    run_command(help_command)  # warm the bytecode cache
-    log(f"start-up: costaudit --help × {plan.startup_runs}")
-    helps = [run_command(help_command) for _ in range(plan.startup_runs)]
-    bare = [run_command([sys.executable, "-c", "pass"]) for _ in range(plan.startup_runs)]
-    return {"costaudit_help": summarize(helps), "python_bare": summarize(bare)}
+STACK_IMPORTS = "import typer, pydantic, numpy, pyarrow.json, yaml, rich.console"
+"""The libraries `costaudit analyze` is built on, imported and nothing else done."""
+
+
+def startup_case(plan: Plan, one_record: Path) -> dict[str, Any]:
+    """Fixed costs: `--help`, analyze of a one-record log, the libraries' imports, bare Python."""
+    commands = {
+        "costaudit_help": [*costaudit_command(), "--help"],
+        "analyze_one_record": analyze_command(one_record),
+        "stack_imports": [sys.executable, "-c", STACK_IMPORTS],
+        "python_bare": [sys.executable, "-c", "pass"],
+    }
+    for command in commands.values():
+        run_command(command)  # warm the bytecode cache
+    log(f"start-up: {len(commands)} commands × {plan.startup_runs}")
+    return {
+        name: summarize([run_command(command) for _ in range(plan.startup_runs)])
+        for name, command in commands.items()
+    }
 
 
 # --- simulate -----------------------------------------------------------------------------------
@@ -690,8 +702,8 @@ def run(plan: Plan, data_dir: Path) -> dict[str, Any]:
         *(("openai-text", count) for count in plan.text_sizes),
     ]
     rss_files = [(kind, plan.rss_records) for kind in ("openai-usage", "openai-usage-text")]
-    files.prepare([*matrix, *rss_files])
-    results["startup"] = startup_case(plan)
+    files.prepare([*matrix, *rss_files, ("openai-usage", 1)])
+    results["startup"] = startup_case(plan, files.get("openai-usage", 1))
     cases = [analyze_case(kind, count, files.get(kind, count), plan) for kind, count in matrix]
     results["analyze"] = cases
     load["after_analyze"] = list(os.getloadavg())
@@ -860,13 +872,21 @@ def markdown(results: dict[str, Any]) -> str:
     add(_peer_lines(results))
     add(_rss_lines(results))
     add(_simulate_table(results))
-    startup = results["startup"]
-    add(
-        f"**Start-up** (median of {startup['costaudit_help']['runs']}): `costaudit --help` "
-        f"{startup['costaudit_help']['median_s']:.3f} s; bare `python -c pass` "
-        f"{startup['python_bare']['median_s']:.3f} s."
-    )
+    add(_startup_line(results["startup"]))
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _startup_line(startup: dict[str, Any]) -> str:
+    def median(name: str) -> str:
+        return f"{startup[name]['median_s']:.3f} s" if name in startup else "(not measured)"
+
+    return (
+        f"**Start-up** (median of {startup['costaudit_help']['runs']}): `costaudit --help` "
+        f"{median('costaudit_help')}; `costaudit analyze` of a one-record usage log "
+        f"{median('analyze_one_record')} (the fixed cost of every analyze run); importing the "
+        f"libraries it is built on and nothing else (`{STACK_IMPORTS}`) "
+        f"{median('stack_imports')}; bare `python -c pass` {median('python_bare')}."
+    )
 
 
 def _cores(load: dict[str, Any] | None) -> str:

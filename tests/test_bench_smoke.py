@@ -134,12 +134,21 @@ def test_quick_run_reports_every_section(quick_run: tuple[Path, str]) -> None:
     assert _numbers(simulate["replay"]["blocks_per_s"], simulate["replay"]["hit_rate"])
     assert any("blocks_per_s" in entry for entry in simulate["scenarios"].values())
 
-    assert _numbers(results["startup"]["costaudit_help"]["median_s"])
+    startup = results["startup"]
+    assert set(startup) == {"costaudit_help", "analyze_one_record", "stack_imports", "python_bare"}
+    assert _numbers(*(entry["median_s"] for entry in startup.values()))
     names = [row["target"] for row in results["targets"]]
     assert len(names) >= 9
     assert all(isinstance(row["pass"], bool) for row in results["targets"])
 
-    for heading in ("**Targets**", "**analyze**", "**Peer**", "**Peak RSS**", "**simulate**"):
+    for heading in (
+        "**Targets**",
+        "**analyze**",
+        "**Peer**",
+        "**Peak RSS**",
+        "**simulate**",
+        "**Start-up**",
+    ):
         assert heading in printed
 
 
