@@ -439,7 +439,8 @@ STACK_IMPORTS = "import typer, pydantic, numpy, pyarrow.json, yaml, rich.console
 
 
 def startup_case(plan: Plan, one_record: Path) -> dict[str, Any]:
-    """Fixed costs: `--help`, analyze of a one-record log, the libraries' imports, bare Python."""
+    """Fixed costs: `--help`, analyze of a one-record log, the libraries' imports, bare Python;
+    run round-robin so that a slow spell of the machine weighs on all of them alike."""
     commands = {
         "costaudit_help": [*costaudit_command(), "--help"],
         "analyze_one_record": analyze_command(one_record),
@@ -449,10 +450,11 @@ def startup_case(plan: Plan, one_record: Path) -> dict[str, Any]:
     for command in commands.values():
         run_command(command)  # warm the bytecode cache
     log(f"start-up: {len(commands)} commands × {plan.startup_runs}")
-    return {
-        name: summarize([run_command(command) for _ in range(plan.startup_runs)])
-        for name, command in commands.items()
-    }
+    samples: dict[str, list[Sample]] = {name: [] for name in commands}
+    for _ in range(plan.startup_runs):
+        for name, command in commands.items():
+            samples[name].append(run_command(command))
+    return {name: summarize(runs) for name, runs in samples.items()}
 
 
 # --- simulate -----------------------------------------------------------------------------------

@@ -23,9 +23,10 @@ from costaudit.core.request_table import RequestColumns
 from costaudit.errors import InputError
 from costaudit.ingest import fastpath
 from costaudit.ingest.formats import Format, builtin_formats
+from costaudit.ingest.formats.common import is_object
 from costaudit.ingest.problems import BadRecord, Problems
 from costaudit.ingest.sources import Source, expand_sources
-from costaudit.ingest.table import DEFAULT_CHUNK_ROWS, TableBuilder
+from costaudit.ingest.table import DEFAULT_CHUNK_ROWS, Draft, TableBuilder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -261,7 +262,7 @@ def _parsed(raw: bytes | None) -> Any:
 
 def _is_envelope(value: object) -> bool:
     return (
-        isinstance(value, Mapping)
+        is_object(value)
         and isinstance(value.get("data"), list)
         and all(key in ENVELOPE_KEYS for key in value)
     )
@@ -384,7 +385,7 @@ class FileReader:
             return self.by_name["generic"]
         columnar = container in {"csv", "parquet"}
         for _, value in records:
-            if not isinstance(value, Mapping):
+            if not is_object(value):
                 continue
             for fmt in self.formats:
                 if columnar and fmt.detect_columns is not None and fmt.detect_columns(list(value)):
@@ -517,12 +518,12 @@ class FileReader:
         try:
             if value is BAD_JSON:
                 raise BadRecord("malformed JSON")
-            if not isinstance(value, Mapping):
+            if not is_object(value):
                 raise BadRecord("not a JSON object")
             drafts = fmt.extract(value)
         except BadRecord as bad:
             drafts = [bad]
-        for draft in drafts if isinstance(drafts, Sequence) else (drafts,):
+        for draft in (drafts,) if isinstance(drafts, Draft) else drafts:
             report.records += 1
             if isinstance(draft, BadRecord):
                 self.problems.skip(file, number, draft.reason)

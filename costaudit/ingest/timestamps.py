@@ -16,6 +16,7 @@ dates outside what int64 nanoseconds can hold (1677–2262) and unparseable stri
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -98,8 +99,60 @@ def epoch_integers_to_ns(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]
     return out
 
 
+_SECONDS_FRACTION = re.compile(r"(?<=\d\d:\d\d:\d\d)[.,](\d+)|(?<=T\d{6})[.,](\d+)")
+"""Fractional seconds after hh:mm:ss (or basic hhmmss): kept to the nanosecond, which Python's
+datetime (microseconds) cannot hold."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NS_LIMIT = INT64_MAX
+_NS_PER_S = 1_000_000_000
+
+
+def _iso_to_ns(text: str) -> int | None:
+    """One ISO 8601 string → ns (NAT when outside the ns range); None when Python cannot read it.
+
+    `datetime.fromisoformat` reads every form the log sources write (zone or none, `Z`, space or `T`,
+    any number of fraction digits); the fraction is split off first so nanoseconds stay exact.
+    """
+    fraction = _SECONDS_FRACTION.search(text)
+    whole_text = text
+    fraction_ns = 0
+    if fraction is not None:
+        digits = fraction.group(1) or fraction.group(2)
+        fraction_ns = int(digits[:9].ljust(9, "0"))
+        whole_text = text[: fraction.start()] + text[fraction.end() :]
+    try:
+        moment = datetime.fromisoformat(whole_text)
+    except ValueError:
+        return None
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    try:
+        delta = aware - _EPOCH
+    except OverflowError:
+        return int(NAT)
+    ns = (delta.days * 86_400 + delta.seconds) * _NS_PER_S + fraction_ns
+    return ns if -_NS_LIMIT < ns < _NS_LIMIT else int(NAT)
+
+
 def _strings_to_ns(texts: Sequence[str]) -> npt.NDArray[np.int64]:
-    """ISO 8601 strings → int64 ns (NaT where unparseable or outside the ns range)."""
+    """ISO 8601 strings → int64 ns (NaT where unparseable or outside the ns range).
+
+    Python's own parser reads them one by one (and keeps pandas unimported); the few strings it
+    cannot read go to pandas, whose ISO 8601 reader accepts some other spellings.
+    """
+    out = np.full(len(texts), NAT, dtype=np.int64)
+    unread: list[int] = []
+    for index, text in enumerate(texts):
+        ns = _iso_to_ns(text)
+        if ns is None:
+            unread.append(index)
+        else:
+            out[index] = ns
+    if unread:
+        out[unread] = _strings_to_ns_pandas([texts[index] for index in unread])
+    return out
+
+
+def _strings_to_ns_pandas(texts: Sequence[str]) -> npt.NDArray[np.int64]:
     import pandas as pd
 
     try:
@@ -111,7 +164,7 @@ def _strings_to_ns(texts: Sequence[str]) -> npt.NDArray[np.int64]:
     except (ValueError, OverflowError, TypeError):
         if len(texts) == 1:
             return np.full(1, NAT, dtype=np.int64)
-        return np.concatenate([_strings_to_ns([text]) for text in texts])
+        return np.concatenate([_strings_to_ns_pandas([text]) for text in texts])
     return _index_to_ns(parsed)
 
 
@@ -128,20 +181,21 @@ def _index_to_ns(parsed: pd.DatetimeIndex) -> npt.NDArray[np.int64]:
 
 
 def _datetime_to_ns(value: date) -> int:
-    """A datetime (naive = UTC) or a date (midnight UTC) → ns, NAT when out of range."""
+    """A datetime (naive = UTC; pandas' Timestamp keeps its nanoseconds) or a date (midnight UTC)
+    → ns, NAT when out of range."""
     moment = (
         value
         if isinstance(value, datetime)
         else datetime(value.year, value.month, value.day, tzinfo=UTC)
     )
-    import pandas as pd
-
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
     try:
-        stamp = pd.Timestamp(moment)
-        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-        return int(stamp.as_unit("ns").value)
-    except (ValueError, OverflowError):
+        delta = aware - _EPOCH
+    except OverflowError:
         return int(NAT)
+    whole = (delta.days * 86_400 + delta.seconds) * _NS_PER_S + delta.microseconds * 1_000
+    ns = whole + int(getattr(delta, "nanoseconds", 0))
+    return ns if -_NS_LIMIT < ns < _NS_LIMIT else int(NAT)
 
 
 def _offset_to_ns(value: timedelta) -> int:

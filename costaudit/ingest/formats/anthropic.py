@@ -17,6 +17,7 @@ from costaudit.ingest.formats.common import (
     content_text,
     dig,
     first_timestamp,
+    is_object,
     model_name,
     optional_count,
     string_groups,
@@ -30,18 +31,16 @@ NAME = "anthropic"
 
 def _is_message(record: Mapping[str, Any]) -> bool:
     usage = record.get("usage")
-    return (
-        record.get("type") == "message" and isinstance(usage, Mapping) and "input_tokens" in usage
-    )
+    return record.get("type") == "message" and is_object(usage) and "input_tokens" in usage
 
 
 def detect(record: Mapping[str, Any]) -> bool:
-    if "custom_id" in record and isinstance(record.get("result"), Mapping):
+    if "custom_id" in record and is_object(record.get("result")):
         return True
     if _is_message(record):
         return True
     response = record.get("response")
-    return isinstance(response, Mapping) and _is_message(response)
+    return is_object(response) and _is_message(response)
 
 
 def apply_usage(draft: Draft, usage: Mapping[str, Any]) -> None:
@@ -52,7 +51,7 @@ def apply_usage(draft: Draft, usage: Mapping[str, Any]) -> None:
     split = usage.get("cache_creation")
     one_hour = optional_count(split, "ephemeral_1h_input_tokens", "1-hour cache-creation tokens")
     five_min = optional_count(split, "ephemeral_5m_input_tokens", "5-minute cache-creation tokens")
-    if isinstance(split, Mapping) and not writes:
+    if is_object(split) and not writes:
         writes = one_hour + five_min
     draft.input_tokens = uncached + reads + writes
     draft.cached_input_tokens = reads
@@ -75,7 +74,7 @@ def request_messages(request: Mapping[str, Any]) -> list[Message]:
     if raw is not None and not isinstance(raw, list):
         raise BadRecord("`messages` is not a list")
     for message in raw or []:
-        if not isinstance(message, Mapping):
+        if not is_object(message):
             raise BadRecord("a message is not an object")
         messages.append(
             (str(message.get("role") or "user"), content_text(message.get("content")), None)
@@ -87,18 +86,18 @@ def _message_of(
     record: Mapping[str, Any],
 ) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None, bool]:
     result = record.get("result")
-    if "custom_id" in record and isinstance(result, Mapping):
+    if "custom_id" in record and is_object(result):
         kind = result.get("type")
         if kind != "succeeded":
             raise BadRecord(f"batch result {kind or 'without type'} (not billed)")
         message = result.get("message")
-        if not isinstance(message, Mapping):
+        if not is_object(message):
             raise BadRecord("succeeded batch result without a message")
         return None, message, True
     response = record.get("response")
-    if isinstance(response, Mapping):
+    if is_object(response):
         request = record.get("request")
-        return (request if isinstance(request, Mapping) else None), response, False
+        return (request if is_object(request) else None), response, False
     return None, record, False
 
 
@@ -108,7 +107,7 @@ def extract(record: Mapping[str, Any]) -> Draft:
     if message is not None:
         draft.model = model_name(message.get("model"))
         usage = message.get("usage")
-        if not isinstance(usage, Mapping):
+        if not is_object(usage):
             raise BadRecord("message without usage")
         apply_usage(draft, usage)
     if request is not None:

@@ -18,6 +18,7 @@ from typing import Any
 from costaudit.ingest.formats.common import (
     content_text,
     first_timestamp,
+    is_object,
     model_name,
     optional_count,
     string_groups,
@@ -40,10 +41,10 @@ def _get(mapping: Mapping[str, Any], camel: str) -> Any:
 
 
 def _body(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    if isinstance(_get(record, "usageMetadata"), Mapping):
+    if is_object(_get(record, "usageMetadata")):
         return record
     response = record.get("response")
-    if isinstance(response, Mapping) and isinstance(_get(response, "usageMetadata"), Mapping):
+    if is_object(response) and is_object(_get(response, "usageMetadata")):
         return response
     return None
 
@@ -72,12 +73,12 @@ def apply_usage(draft: Draft, usage: Mapping[str, Any]) -> None:
 def request_messages(request: Mapping[str, Any]) -> list[Message]:
     messages: list[Message] = []
     system = _get(request, "systemInstruction")
-    if isinstance(system, Mapping):
+    if is_object(system):
         messages.append(("system", content_text(system.get("parts")), None))
     contents = request.get("contents")
     if isinstance(contents, list):
         for content in contents:
-            if isinstance(content, Mapping):
+            if is_object(content):
                 role = "assistant" if content.get("role") == "model" else "user"
                 messages.append((role, content_text(content.get("parts")), None))
     return messages
@@ -92,7 +93,7 @@ def extract(record: Mapping[str, Any]) -> Draft:
     apply_usage(draft, _get(body, "usageMetadata"))
     request = record.get("request")
     groups = string_groups(record.get("metadata")) if body is not record else {}
-    if isinstance(request, Mapping):
+    if is_object(request):
         draft.messages = request_messages(request) or None
         draft.model = draft.model or model_name(request.get("model"))
         groups.update(string_groups(request.get("labels")))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from costaudit.core.columns import QUALITY_PREFIX, TOKEN_COLUMNS
-from costaudit.ingest.formats.common import TIMESTAMP_KEYS, token_count
+from costaudit.ingest.formats.common import TIMESTAMP_KEYS, is_object, token_count
 from costaudit.ingest.formats.openai import chat_messages
 from costaudit.ingest.problems import BadRecord
 from costaudit.ingest.table import Draft
@@ -89,7 +89,7 @@ def walk(value: object, parts: list[str]) -> Any:
     OpenTelemetry attribute maps) is tried before the path is split further."""
     if not parts:
         return value
-    if not isinstance(value, Mapping):
+    if not is_object(value):
         return None
     for cut in range(len(parts), 0, -1):
         key = ".".join(parts[:cut])

@@ -33,6 +33,7 @@ from typing import Any
 
 from costaudit.ingest.formats.common import (
     content_text,
+    is_object,
     joined_tags,
     json_value,
     model_name,
@@ -117,9 +118,9 @@ def _pairs_as_mapping(value: object) -> object:
 def _usage_map(value: object) -> Mapping[str, Any] | None:
     """The usage-details map: an object, JSON text (CSV), or key/value pairs (Parquet)."""
     value = _pairs_as_mapping(json_value(value, "usage_details"))
-    if value is None or (isinstance(value, Mapping) and not value):
+    if value is None or (is_object(value) and not value):
         return None
-    if not isinstance(value, Mapping):
+    if not is_object(value):
         raise BadRecord("usage details are not an object")
     return value
 
@@ -155,7 +156,7 @@ def _apply_legacy_usage(draft: Draft, usage: Mapping[str, Any]) -> None:
 
 def _io_messages(value: object) -> list[Message] | None:
     """Logged prompt (`input`): text, a list of chat messages, or `{messages: [...]}`."""
-    if isinstance(value, Mapping) and isinstance(value.get("messages"), list):
+    if is_object(value) and isinstance(value.get("messages"), list):
         value = value["messages"]
     if isinstance(value, str) and value:
         return [("user", value, None)]
@@ -163,7 +164,7 @@ def _io_messages(value: object) -> list[Message] | None:
         messages: list[Message] = [
             (str(item.get("role") or "user"), content_text(item.get("content")), None)
             for item in value
-            if isinstance(item, Mapping)
+            if is_object(item)
         ]
         return messages or None
     return None
@@ -172,7 +173,7 @@ def _io_messages(value: object) -> list[Message] | None:
 def _io_text(value: object) -> str | None:
     if isinstance(value, str):
         return value
-    if isinstance(value, Mapping):
+    if is_object(value):
         return content_text(value.get("content")) or None
     return None
 
@@ -182,7 +183,7 @@ def _apply_usage(draft: Draft, record: Mapping[str, Any]) -> None:
     usage = record.get("usage")
     if details is not None:
         _apply_details(draft, details)
-    elif isinstance(usage, Mapping) and usage:
+    elif is_object(usage) and usage:
         _apply_legacy_usage(draft, usage)
     else:
         draft.messages = _io_messages(record.get("input"))

@@ -27,6 +27,7 @@ from typing import Any
 
 from costaudit.ingest.formats.common import (
     included_input,
+    is_object,
     joined_tags,
     json_value,
     model_name,
@@ -43,7 +44,7 @@ TRUE_TEXT = frozenset({"true", "1", "yes"})
 
 
 def detect(record: Mapping[str, Any]) -> bool:
-    has_tokens = "prompt_tokens" in record or isinstance(record.get("usage"), Mapping)
+    has_tokens = "prompt_tokens" in record or is_object(record.get("usage"))
     spend_log = "spend" in record and ("request_id" in record or "call_type" in record)
     payload = "response_cost" in record and "call_type" in record
     return has_tokens and "startTime" in record and (spend_log or payload)
@@ -53,7 +54,7 @@ def _mapping(value: object, field: str) -> Mapping[str, Any]:
     """A JSON object column: an object, JSON text of one (CSV exports), or empty."""
     if isinstance(value, str):
         value = json_value(value, field)
-    return value if isinstance(value, Mapping) else {}
+    return value if is_object(value) else {}
 
 
 def _is_true(value: object) -> bool:
@@ -65,14 +66,14 @@ def _is_true(value: object) -> bool:
 def _extra_usage(metadata: Mapping[str, Any]) -> Mapping[str, Any]:
     for key in ("additional_usage_values", "usage_object"):
         extra = metadata.get(key)
-        if isinstance(extra, Mapping):
+        if is_object(extra):
             return extra
     return {}
 
 
 def _apply_usage(draft: Draft, record: Mapping[str, Any], extra: Mapping[str, Any]) -> None:
     counts = record if "prompt_tokens" in record else record.get("usage")
-    if not isinstance(counts, Mapping):
+    if not is_object(counts):
         raise BadRecord("no prompt_tokens")
     prompt = token_count(counts.get("prompt_tokens") or 0, "prompt_tokens")
     completion = token_count(counts.get("completion_tokens") or 0, "completion_tokens")

@@ -21,6 +21,7 @@ from costaudit.ingest.formats.common import (
     content_text,
     dig,
     first_timestamp,
+    is_object,
     model_name,
     optional_count,
     string_groups,
@@ -38,7 +39,7 @@ def _is_response_body(record: Mapping[str, Any]) -> bool:
     if isinstance(kind, str) and kind in {"chat.completion", "response", "text_completion"}:
         return True
     usage = record.get("usage")
-    if isinstance(usage, Mapping):
+    if is_object(usage):
         chat_usage = "prompt_tokens" in usage or "completion_tokens" in usage
         return chat_usage or "choices" in record or ("output" in record and "input_tokens" in usage)
     return "choices" in record and "model" in record
@@ -53,14 +54,12 @@ def _is_request(record: Mapping[str, Any]) -> bool:
 def detect(record: Mapping[str, Any]) -> bool:
     """True for every OpenAI line shape listed in the module docstring."""
     if "custom_id" in record:
-        return isinstance(record.get("body"), Mapping) or isinstance(
-            dig(record, "response", "body"), Mapping
-        )
-    if isinstance(record.get("request"), Mapping) or isinstance(record.get("response"), Mapping):
+        return is_object(record.get("body")) or isinstance(dig(record, "response", "body"), Mapping)
+    if is_object(record.get("request")) or is_object(record.get("response")):
         response = record.get("response")
         request = record.get("request")
-        return (isinstance(response, Mapping) and _is_response_body(response)) or (
-            isinstance(request, Mapping) and _is_request(request)
+        return (is_object(response) and _is_response_body(response)) or (
+            is_object(request) and _is_request(request)
         )
     return _is_response_body(record) or _is_request(record)
 
@@ -71,8 +70,8 @@ def _tool_call_text(message: Mapping[str, Any]) -> str:
         return ""
     parts = []
     for call in calls:
-        function = dig(call, "function") if isinstance(call, Mapping) else None
-        if isinstance(function, Mapping):
+        function = dig(call, "function") if is_object(call) else None
+        if is_object(function):
             parts.append(str(function.get("name") or ""))
             parts.append(str(function.get("arguments") or ""))
     return "\n".join(part for part in parts if part)
@@ -84,7 +83,7 @@ def chat_messages(messages: object) -> list[Message]:
         raise BadRecord("`messages` is not a list")
     result: list[Message] = []
     for message in messages:
-        if not isinstance(message, Mapping):
+        if not is_object(message):
             raise BadRecord("a message is not an object")
         role = message.get("role")
         text = content_text(message.get("content"))
@@ -109,7 +108,7 @@ def responses_messages(request: Mapping[str, Any]) -> list[Message]:
         for item in items:
             if isinstance(item, str):
                 result.append(("user", item, None))
-            elif isinstance(item, Mapping):
+            elif is_object(item):
                 text = content_text(item.get("content")) or str(
                     item.get("output") or item.get("arguments") or ""
                 )
@@ -130,18 +129,16 @@ def _completion_text(response: Mapping[str, Any]) -> str:
     if isinstance(choices, list):
         texts = []
         for choice in choices:
-            message = choice.get("message") if isinstance(choice, Mapping) else None
-            if isinstance(message, Mapping):
+            message = choice.get("message") if is_object(choice) else None
+            if is_object(message):
                 texts.append(content_text(message.get("content")))
                 texts.append(_tool_call_text(message))
-            elif isinstance(choice, Mapping) and isinstance(choice.get("text"), str):
+            elif is_object(choice) and isinstance(choice.get("text"), str):
                 texts.append(choice["text"])
         return "\n".join(text for text in texts if text)
     output = response.get("output")
     if isinstance(output, list):
-        return "\n".join(
-            content_text(item.get("content")) for item in output if isinstance(item, Mapping)
-        )
+        return "\n".join(content_text(item.get("content")) for item in output if is_object(item))
     return ""
 
 
@@ -182,7 +179,7 @@ def _fill_from_response(draft: Draft, response: Mapping[str, Any]) -> None:
     if draft.timestamp is None and created is not None:
         draft.timestamp = created
     usage = response.get("usage")
-    if isinstance(usage, Mapping):
+    if is_object(usage):
         apply_usage(draft, usage)
     elif usage is not None:
         raise BadRecord("`usage` is not an object")
@@ -205,7 +202,7 @@ def _reject_failed_batch_line(record: Mapping[str, Any]) -> None:
     if type(status) is int and status >= HTTP_ERROR:
         raise BadRecord(f"batch request failed (HTTP {status}, not billed)")
     output_line = "response" in record or "error" in record
-    if output_line and not isinstance(dig(record, "response", "body"), Mapping):
+    if output_line and not is_object(dig(record, "response", "body")):
         raise BadRecord("batch request failed (not billed)")
 
 
@@ -216,15 +213,15 @@ def _split(
     if "custom_id" in record:
         _reject_failed_batch_line(record)
         body = dig(record, "response", "body")
-        if isinstance(body, Mapping):
+        if is_object(body):
             return None, body, True
         return record.get("body"), None, True
     request = record.get("request")
     response = record.get("response")
-    if isinstance(request, Mapping) or isinstance(response, Mapping):
+    if is_object(request) or is_object(response):
         return (
-            request if isinstance(request, Mapping) else None,
-            response if isinstance(response, Mapping) else None,
+            request if is_object(request) else None,
+            response if is_object(response) else None,
             bool(record.get("batch") is True),
         )
     if _is_response_body(record):

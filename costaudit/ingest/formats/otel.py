@@ -34,6 +34,7 @@ import orjson
 
 from costaudit.ingest.formats.common import (
     included_input,
+    is_object,
     model_name,
     put_group,
     token_count,
@@ -92,17 +93,17 @@ def detect(record: Mapping[str, Any]) -> bool:
 
 def _any_value(value: object) -> object:
     """The Python value of an OTLP `AnyValue` (`{"stringValue": …}`, `{"intValue": "12"}`, …)."""
-    if not isinstance(value, Mapping):
+    if not is_object(value):
         return value
     for key in ("stringValue", "intValue", "doubleValue", "boolValue"):
         if key in value:
             return value[key]
     array = value.get("arrayValue")
-    if isinstance(array, Mapping):
+    if is_object(array):
         values = array.get("values")
         return [_any_value(item) for item in values] if isinstance(values, list) else []
     kvlist = value.get("kvlistValue")
-    if isinstance(kvlist, Mapping):
+    if is_object(kvlist):
         return attributes(kvlist.get("values"))
     return None
 
@@ -112,12 +113,12 @@ def attributes(raw: object) -> dict[str, object]:
 
     Entries without a string key are ignored: without a name they cannot mean anything here.
     """
-    if isinstance(raw, Mapping):
+    if is_object(raw):
         return {str(key): value for key, value in raw.items()}
     result: dict[str, object] = {}
     if isinstance(raw, list):
         for entry in raw:
-            if isinstance(entry, Mapping) and isinstance(entry.get("key"), str):
+            if is_object(entry) and isinstance(entry.get("key"), str):
                 result[entry["key"]] = _any_value(entry.get("value"))
     return result
 
@@ -179,7 +180,7 @@ def _messages(attrs: Mapping[str, object]) -> list[Message] | None:
         return None
     messages: list[Message] = []
     for message in raw:
-        if isinstance(message, Mapping):
+        if is_object(message):
             role = message.get("role")
             messages.append((role if isinstance(role, str) else "user", _parts_text(message), None))
     return messages or None
@@ -192,7 +193,7 @@ def _parts_text(message: Mapping[str, Any]) -> str:
     parts = message.get("parts")
     texts = []
     for part in parts if isinstance(parts, list) else []:
-        if isinstance(part, Mapping):
+        if is_object(part):
             text = part.get("content", part.get("text"))
             if isinstance(text, str):
                 texts.append(text)
@@ -212,7 +213,7 @@ class OtelFormat:
             raise BadRecord("`resourceSpans` is not a list")
         drafts: list[Draft | BadRecord] = []
         for resource_span in resource_spans:
-            if not isinstance(resource_span, Mapping):
+            if not is_object(resource_span):
                 drafts.append(BadRecord("a resourceSpans entry is not an object"))
                 continue
             resource = attributes(_attribute_list(resource_span.get("resource")))
@@ -266,14 +267,14 @@ class OtelFormat:
 
 def _no_usage_reason(span: Mapping[str, Any]) -> str:
     status = span.get("status")
-    code = status.get("code") if isinstance(status, Mapping) else None
+    code = status.get("code") if is_object(status) else None
     if code in (ERROR_STATUS, "STATUS_CODE_ERROR"):
         return "failed GenAI call without token usage (not billed)"
     return "GenAI span without token usage or prompt"
 
 
 def _attribute_list(holder: object) -> object:
-    return holder.get("attributes") if isinstance(holder, Mapping) else None
+    return holder.get("attributes") if is_object(holder) else None
 
 
 def _spans(
@@ -288,13 +289,13 @@ def _spans(
         return []
     spans: list[Mapping[str, Any]] = []
     for scope in scopes:
-        raw = scope.get("spans") if isinstance(scope, Mapping) else None
+        raw = scope.get("spans") if is_object(scope) else None
         if not isinstance(raw, list):
-            if raw is not None or not isinstance(scope, Mapping):
+            if raw is not None or not is_object(scope):
                 problems.append(BadRecord("a scopeSpans entry has no list of spans"))
             continue
         for span in raw:
-            if isinstance(span, Mapping):
+            if is_object(span):
                 spans.append(span)
             else:
                 problems.append(BadRecord("a span is not an object"))
