@@ -12,8 +12,9 @@ from costaudit.cli.common import (
     active_prices,
     emit,
     handle_errors,
+    print_warning,
     progress,
-    stderr_console,
+    say,
 )
 from costaudit.cli.options import (
     DaysOpt,
@@ -56,6 +57,7 @@ SaveWorkloadOpt = Annotated[
 
 @handle_errors
 def analyze(
+    ctx: typer.Context,
     logs: LogsArg,
     log_format: FormatOpt = None,
     mapping: MapOpt = None,
@@ -82,6 +84,7 @@ def analyze(
     from costaudit.core.analysis import IngestFacts
     from costaudit.core.analysis import analyze as run_analysis
     from costaudit.core.pricing import ModelResolver
+    from costaudit.ingest.early import EarlyRead
     from costaudit.ingest.formats.generic import CANONICAL_FIELDS, DEFAULT_GROUP_FIELDS
     from costaudit.ingest.reader import ReadOptions, read_logs
 
@@ -99,7 +102,8 @@ def analyze(
     prices = active_prices(pricing)
     resolver = ModelResolver(prices.table)
     with progress("Reading logs") as tick:
-        workload = read_logs(logs, options, resolver.tokenizer_for, progress=tick)
+        early = ctx.obj if isinstance(ctx.obj, EarlyRead) else None
+        workload = read_logs(logs, options, resolver.tokenizer_for, progress=tick, early=early)
     facts = IngestFacts(workload.records_read, workload.problems.skipped, workload.problems.notes)
     result = run_analysis(workload.columns, prices.table, facts, group_by=groups, days=window_days)
     if save_workload is not None:
@@ -137,16 +141,18 @@ def _emit_report(
 ) -> None:
     from costaudit.render import analysis as render
 
-    if output is OutputFormat.json:
+    if output is OutputFormat.table:
+        from costaudit.render.analysis_table import analysis_report
+
+        emit(analysis_report(result, examples), out)
+    elif output is OutputFormat.json:
         from costaudit.render.jsonio import dumps
 
         emit(dumps(render.analysis_document(result, pricing_info)), out)
     elif output is OutputFormat.csv:
         emit(render.models_csv(result), out)
-    elif output is OutputFormat.markdown:
-        emit(render.analysis_markdown(result), out)
     else:
-        emit(render.analysis_report(result, examples), out)
+        emit(render.analysis_markdown(result), out)
 
 
 def _summary_line(
@@ -154,27 +160,24 @@ def _summary_line(
 ) -> None:
     from costaudit.render.money import count, usd
 
-    console = stderr_console()
     monthly = (
         f"{usd(result.monthly_cost)}/month"
         if result.monthly_cost is not None
         else "no monthly figure"
     )
-    console.print(
+    say(
         f"costaudit: {count(result.records_read)} records, {count(result.records_priced)} priced, "
         f"{count(result.records_unpriced)} unpriced, {count(result.records_skipped)} skipped — "
-        f"{usd(result.total_cost)} total, {monthly}",
-        markup=False,
+        f"{usd(result.total_cost)} total, {monthly}"
     )
     for problem in result.problems:
         if problem.kind in {"stale_table", "before_first_price"}:
-            console.print(f"warning: {problem.detail}", markup=False)
+            print_warning(problem.detail)
     for encoding in sorted(estimated):
-        console.print(
+        say(
             f"note: the {encoding} tokenizer is not available offline; its counts were estimated with "
-            "cl100k_base (put the encoding file in TIKTOKEN_CACHE_DIR for exact counts)",
-            markup=False,
+            "cl100k_base (put the encoding file in TIKTOKEN_CACHE_DIR for exact counts)"
         )
     for label, path in (("report", out), ("plots", plots), ("workload", saved)):
         if path is not None:
-            console.print(f"{label} written to {path}", markup=False)
+            say(f"{label} written to {path}")

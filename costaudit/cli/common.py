@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console, RenderableType
-from rich.markup import escape
 
 from costaudit.errors import ExitCode, InputError
 
 if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+
     from costaudit.loaders import LoadedPrices
 
 P = ParamSpec("P")
@@ -38,15 +38,24 @@ class OutputFormat(enum.StrEnum):
 
 
 def stderr_console() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def stdout_console() -> Console:
+    from rich.console import Console
+
     return Console(highlight=False, width=None if sys.stdout.isatty() else REPORT_WIDTH)
 
 
+def say(line: str) -> None:
+    """One plain line on stderr (summaries, notes, warnings): no markup, no rich needed."""
+    sys.stderr.write(line + "\n")
+
+
 def print_warning(message: str) -> None:
-    stderr_console().print(f"warning: {message}", markup=False)
+    say(f"warning: {message}")
 
 
 def active_prices(pricing: Sequence[Path] | None) -> LoadedPrices:
@@ -60,6 +69,8 @@ def active_prices(pricing: Sequence[Path] | None) -> LoadedPrices:
 
 
 def print_input_error(error: InputError) -> None:
+    from rich.markup import escape
+
     console = stderr_console()
     for problem in (error, *error.also):
         console.print(f"[bold red]error:[/] {escape(str(problem))}", markup=True, highlight=False)
@@ -97,6 +108,8 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 def render_to_text(parts: Sequence[RenderableType], *, width: int = REPORT_WIDTH) -> str:
     """Rich renderables as plain text (for `--out` files and non-terminal stdout)."""
+    from rich.console import Console
+
     console = Console(width=width, record=True, file=open(os.devnull, "w"), color_system=None)  # noqa: SIM115, PTH123
     for part in parts:
         console.print(part)
@@ -134,6 +147,9 @@ def emit(report: str | Sequence[RenderableType], out: Path | None) -> None:
 @contextlib.contextmanager
 def progress(label: str) -> Iterator[Callable[[int], None]]:
     """A live record counter on stderr when it is a terminal; silent otherwise."""
+    if not sys.stderr.isatty():
+        yield lambda _count: None
+        return
     console = stderr_console()
     if not console.is_terminal:
         yield lambda _count: None

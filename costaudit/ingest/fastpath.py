@@ -10,55 +10,42 @@ file is read again the careful way, so bad records are still reported with their
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.json as pa_json
 
 from costaudit.ingest.formats.common import MAX_TOKENS, TIMESTAMP_KEYS
-from costaudit.ingest.sources import GZIP_MAGIC, ZSTD_MAGIC
 from costaudit.ingest.timestamps import NAT, epoch_numbers_to_ns
+from costaudit.ingest.usage_arrow import (
+    MAX_BLOCK_BYTES,
+    RESPONSE_OBJECTS,
+    NotFast,
+    block_bytes,
+    blocks,
+    open_usage_stream,
+    usage_reader,
+)
 
-MAX_BLOCK_BYTES = 2 << 20
-MIN_BLOCK_BYTES = 1 << 20
+if TYPE_CHECKING:
+    from costaudit.ingest.early import EarlyRead
 
-RESPONSE_OBJECTS = {None, "chat.completion", "response", "text_completion"}
-USAGE_TIME_KEYS = {"created", "created_at"}
-
-_DETAILS_IN = pa.struct([("cached_tokens", pa.int64()), ("cache_write_tokens", pa.int64())])
-_DETAILS_OUT = pa.struct([("reasoning_tokens", pa.int64())])
-_FIELDS: list[pa.Field[Any]] = [
-    pa.field("object", pa.string()),
-    pa.field("model", pa.string()),
-    pa.field("created", pa.float64()),
-    pa.field("created_at", pa.float64()),
-    pa.field(
-        "usage",
-        pa.struct(
-            [
-                pa.field("prompt_tokens", pa.int64()),
-                pa.field("completion_tokens", pa.int64()),
-                pa.field("input_tokens", pa.int64()),
-                pa.field("output_tokens", pa.int64()),
-                pa.field("prompt_tokens_details", _DETAILS_IN),
-                pa.field("input_tokens_details", _DETAILS_IN),
-                pa.field("completion_tokens_details", _DETAILS_OUT),
-                pa.field("output_tokens_details", _DETAILS_OUT),
-            ]
-        ),
-    ),
+__all__ = [
+    "NotFast",
+    "block_bytes",
+    "convert",
+    "distinct_strings",
+    "eligible",
+    "only_value",
+    "read_usage_file",
 ]
-SCHEMA = pa.schema(_FIELDS)
-"""Only the fields pricing needs; anything else on the line is skipped by the C++ parser."""
 
-
-class NotFast(Exception):
-    """The file holds something the fast path does not take exactly; read it record by record."""
+USAGE_TIME_KEYS = {"created", "created_at"}
 
 
 @dataclass(frozen=True)
@@ -92,9 +79,6 @@ def eligible(head: Sequence[object]) -> bool:
             return False
     return True
 
-
-MAX_KEY_BYTES = 256
-"""Longest `model`/`object` value the fast path takes (each row's key is this wide)."""
 
 MISSING = -(2**62)
 """Stands for an absent count inside int64 arrays (a real count is never this negative)."""
@@ -206,40 +190,36 @@ def _check(raw: RawCounts, tokens: Mapping[str, npt.NDArray[np.int64]]) -> None:
         raise NotFast("reasoning tokens exceed output tokens")
 
 
-def distinct_strings(array: Any) -> tuple[list[str | None], npt.NDArray[np.int32]]:
-    """A string column's distinct values in first-seen order (None for null) and each row's index
-    into them.
-
-    Read from the offsets and data buffers: each row's bytes, prefixed with their length, become one
-    fixed-width key for np.unique. Log columns such as `model` hold a handful of short values.
-    """
+def only_value(array: Any) -> str | None:
+    """The value of a string column whose rows all hold the same non-empty string (None otherwise):
+    the usual `object` column, checked on its buffers in one comparison."""
     count, start = len(array), array.offset
+    if not count or array.null_count:
+        return None
     _, offset_buffer, data_buffer = array.buffers()
     offsets = np.frombuffer(offset_buffer, dtype=np.int32, count=start + count + 1)[start:]
-    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else None
-    lengths = (offsets[1:] - offsets[:-1]).astype(np.int32)
-    nulls = _nulls(array)
+    width = int(offsets[1] - offsets[0])
+    if not width or int(offsets[-1] - offsets[0]) != width * count:
+        return None
+    data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]].reshape(
+        count, width
+    )
+    if not (data == data[0]).all():
+        return None
+    return str(data[0].tobytes().decode())
+
+
+def distinct_strings(array: Any) -> tuple[list[str | None], npt.NDArray[np.int32]]:
+    """A string column's distinct values in first-seen order (then None, if any row is null) and
+    each row's index into them, by pyarrow's hashing."""
+    encoded = array.dictionary_encode()
+    values: list[str | None] = encoded.dictionary.to_pylist()
+    codes = _values(encoded.indices, np.int32).copy()
+    nulls = _nulls(encoded.indices)
     if nulls is not None:
-        lengths[nulls] = -1
-    width = max(int(lengths.max(initial=0)), 1)
-    if width > MAX_KEY_BYTES:
-        raise NotFast("a string too long to be a model name or object type")
-    cells = np.zeros((count, 4 + width), dtype=np.uint8)
-    cells[:, :4] = lengths.astype("<i4").view(np.uint8).reshape(count, 4)
-    if data is not None and len(data):
-        columns = np.arange(width)
-        inside = columns < lengths[:, None]
-        cells[:, 4:][inside] = data[(offsets[:-1, None] + columns)[inside]]
-    keys = cells.view(np.dtype((np.void, 4 + width))).ravel()
-    unique, first, codes = np.unique(keys, return_index=True, return_inverse=True)
-    seen_order = np.argsort(first, kind="stable")
-    rank = np.empty(len(seen_order), dtype=np.int32)
-    rank[seen_order] = np.arange(len(seen_order), dtype=np.int32)
-    values: list[str | None] = []
-    for key in unique[seen_order].tolist():
-        size = int.from_bytes(key[:4], "little", signed=True)
-        values.append(None if size < 0 else key[4 : 4 + size].decode())
-    return values, rank[codes.reshape(count)]
+        values.append(None)
+        codes[nulls] = len(values) - 1
+    return values, codes
 
 
 def _models(batch: pa.RecordBatch) -> tuple[list[str], npt.NDArray[np.int32]]:
@@ -274,8 +254,10 @@ def epochs_to_ns_out_of_range(values: npt.NDArray[np.float64]) -> npt.NDArray[np
 
 
 def _objects_ok(batch: pa.RecordBatch) -> None:
-    values, _ = distinct_strings(batch.column("object"))
-    if not set(values) <= RESPONSE_OBJECTS:
+    objects = batch.column("object")
+    only = only_value(objects)
+    values = {only} if only is not None else set(distinct_strings(objects)[0])
+    if not values <= RESPONSE_OBJECTS:
         raise NotFast("records that are not response bodies")
 
 
@@ -293,39 +275,19 @@ def convert(batch: pa.RecordBatch) -> UsageBatch:
     return UsageBatch(model_names=names, model_index=index, epoch=_epoch(batch), tokens=tokens)
 
 
-def block_bytes(chunk_rows: int) -> int:
-    """Bytes parsed at a time: about a chunk of ~1 KiB lines, between 1 and 2 MiB (pyarrow reads a few
-    blocks ahead, so the block size bounds memory)."""
-    return min(MAX_BLOCK_BYTES, max(MIN_BLOCK_BYTES, chunk_rows * 1024))
-
-
-def _compression(path: Path) -> Literal["gzip", "zstd"] | None:
-    with path.open("rb") as handle:
-        head = handle.read(4)
-    if head.startswith(GZIP_MAGIC):
-        return "gzip"
-    if head.startswith(ZSTD_MAGIC):
-        return "zstd"
-    return None
-
-
-def read_usage_file(path: Path, block: int = MAX_BLOCK_BYTES) -> list[UsageBatch]:
+def read_usage_file(
+    path: Path, block: int = MAX_BLOCK_BYTES, early: EarlyRead | None = None
+) -> list[UsageBatch]:
     """Every line of the file as column batches; NotFast as soon as one line does not fit.
 
     The file is read and decompressed by pyarrow's native streams and parsed on every core in blocks of
-    `block` bytes; memory holds a few blocks and the columns, never the file.
+    `block` bytes; memory holds a few blocks and the columns, never the file. When `early` has already
+    parsed the start of this file (see costaudit.ingest.early), its blocks are taken and the read goes on
+    from there.
     """
-    parse = pa_json.ParseOptions(explicit_schema=SCHEMA, unexpected_field_behavior="ignore")
-    read = pa_json.ReadOptions(block_size=block, use_threads=True)
-    try:
-        codec: Any = _compression(path)  # None: read as is (pyarrow's stubs only list codec names)
-        with pa.input_stream(str(path), compression=codec) as stream:
-            reader = pa_json.open_json(
-                stream,  # type: ignore[arg-type]
-                read_options=read,
-                parse_options=parse,
-                memory_pool=pa.system_memory_pool(),
-            )
-            return [convert(batch) for batch in reader]
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OSError) as exc:
-        raise NotFast(str(exc)) from None
+    started = early.take(path, block) if early is not None else None
+    if started is not None:
+        done, rest = started
+        return [convert(batch) for batch in itertools.chain(done, blocks(rest))]
+    with open_usage_stream(path) as stream:
+        return [convert(batch) for batch in blocks(usage_reader(stream, block))]

@@ -31,6 +31,8 @@ from costaudit.ingest.table import DEFAULT_CHUNK_ROWS, Draft, TableBuilder
 if TYPE_CHECKING:
     import pandas as pd
 
+    from costaudit.ingest.early import EarlyRead
+
 DETECTION_RECORDS = 50
 """How many leading records may be looked at to recognise a file's format."""
 CSV_BATCH_ROWS = 16_384
@@ -396,10 +398,16 @@ class FileReader:
             name, f"not a log format costaudit recognises ({container}); use --format or --map"
         )
 
-    def read(self, source: Source, builder: TableBuilder, progress: Progress | None) -> FileReport:
+    def read(
+        self,
+        source: Source,
+        builder: TableBuilder,
+        progress: Progress | None,
+        early: EarlyRead | None = None,
+    ) -> FileReport:
         """Read one input; anything wrong with the file as a whole is an InputError naming it."""
         report = FileReport(name=source.name, format="(empty)")
-        if self._read_fast(source, builder, report, progress):
+        if self._read_fast(source, builder, report, progress, early):
             return report
         with source.open() as stream:
             try:
@@ -441,7 +449,12 @@ class FileReader:
         return fmt.name == "openai" and fastpath.eligible([value for _, value in head])
 
     def _read_fast(
-        self, source: Source, builder: TableBuilder, report: FileReport, progress: Progress | None
+        self,
+        source: Source,
+        builder: TableBuilder,
+        report: FileReport,
+        progress: Progress | None,
+        early: EarlyRead | None,
     ) -> bool:
         """Read a file with the vectorized reader when it fits; False means "read it record by record"."""
         if source.path is None:
@@ -449,9 +462,11 @@ class FileReader:
         try:
             with source.open() as stream:
                 if not self._fast_candidate(stream, source.name):
+                    if early is not None:
+                        early.decline(source.path)
                     return False
             batches = fastpath.read_usage_file(
-                source.path, fastpath.block_bytes(self.options.chunk_rows)
+                source.path, fastpath.block_bytes(self.options.chunk_rows), early
             )
         except (fastpath.NotFast, OSError, EOFError, zlib.error):
             return False
@@ -543,8 +558,10 @@ def read_logs(
     options: ReadOptions,
     tokenizer_for: Callable[[str | None], str],
     progress: Progress | None = None,
+    early: EarlyRead | None = None,
 ) -> Workload:
-    """Read every input named by `specs` into one canonical request table."""
+    """Read every input named by `specs` into one canonical request table (a file whose parse
+    `early` started is taken from it)."""
     problems = Problems(strict=options.strict)
     formats = builtin_formats(options.mapping, options.group_fields)
     if options.format and options.format not in {fmt.name for fmt in formats}:
@@ -560,7 +577,9 @@ def read_logs(
 
     reader = FileReader(formats, options, problems)
     try:
-        reports = [reader.read(source, builder, progress) for source in expand_sources(specs)]
+        reports = [
+            reader.read(source, builder, progress, early) for source in expand_sources(specs)
+        ]
         columns = builder.finish()
     finally:
         builder.close()

@@ -213,6 +213,14 @@ def test_distinct_strings_of_sliced_columns_with_nulls() -> None:
     for part in (column, column.slice(2, 4), column.slice(0, 0)):
         values, codes = fastpath.distinct_strings(part)
         assert [values[code] for code in codes.tolist()] == part.to_pylist()
-        assert values == list(dict.fromkeys(part.to_pylist()))
-    with pytest.raises(fastpath.NotFast):
-        fastpath.distinct_strings(pa.array(["x" * 300]))
+        seen = list(dict.fromkeys(part.to_pylist()))
+        assert values == [value for value in seen if value is not None] + [None] * (None in seen)
+
+
+def test_a_column_of_one_repeated_value_is_recognised_on_its_buffers() -> None:
+    repeated = pa.array(["chat.completion"] * 5 + ["response"])
+    assert fastpath.only_value(repeated.slice(0, 5)) == "chat.completion"
+    assert fastpath.only_value(repeated) is None
+    assert fastpath.only_value(repeated.slice(1, 5)) is None
+    assert fastpath.only_value(pa.array(["a", None])) is None
+    assert fastpath.only_value(pa.array(["ab", "a"])) is None
