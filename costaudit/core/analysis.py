@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +28,14 @@ from costaudit.core.pricing import (
     cost_lines,
     total_cost,
 )
-from costaudit.core.request_table import NAT, Category, RequestColumns, RequestTable, as_columns
+from costaudit.core.request_table import (
+    NAT,
+    Category,
+    RequestColumns,
+    RequestTable,
+    as_columns,
+    utc_datetime,
+)
 from costaudit.pricetable.freshness import FreshnessWarning, freshness_warnings, request_times
 
 DAYS_PER_MONTH = Decimal(30)
@@ -279,9 +286,8 @@ def hourly_requests(requests: RequestTable) -> list[tuple[datetime, int]]:
         return []
     first = int(hours.min())
     counts = np.bincount(hours - first)
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
     return [
-        (epoch + timedelta(hours=first + offset), int(value))
+        (utc_datetime((first + offset) * NS_PER_HOUR), int(value))
         for offset, value in enumerate(counts.tolist())
     ]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
@@ -23,6 +24,12 @@ if TYPE_CHECKING:
 
 NAT = np.iinfo(np.int64).min
 """A missing timestamp (numpy's NaT as int64)."""
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def utc_datetime(ns: int) -> datetime:
+    """A timestamp column's value (ns since the epoch) as an aware datetime, to the microsecond."""
+    return EPOCH + timedelta(microseconds=ns // 1000)
 
 
 @dataclass(frozen=True)

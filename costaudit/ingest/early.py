@@ -47,7 +47,7 @@ class EarlyRead:
         try:
             from costaudit.ingest import usage_arrow
 
-            if not _starts_like_usage(self.path, usage_arrow.RESPONSE_OBJECTS):
+            if not _starts_like_usage(self.path):
                 return
             stream = self._exits.enter_context(usage_arrow.open_usage_stream(self.path))
             reader = usage_arrow.usage_reader(stream, self.block)
@@ -90,12 +90,13 @@ class EarlyRead:
         self._exits.close()
 
 
-def _starts_like_usage(path: Path, response_objects: set[str | None]) -> bool:
+def _starts_like_usage(path: Path) -> bool:
     """Cheap guess from the first line: a response body with `usage` and no request. The reader
     makes the real decision later; this only keeps the thread from parsing other logs."""
     import orjson
 
     from costaudit.ingest.sources import Source
+    from costaudit.ingest.usage_arrow import is_usage_body
 
     with Source(name=str(path), path=path).open() as stream:
         head = stream.read(HEAD_BYTES)
@@ -104,13 +105,7 @@ def _starts_like_usage(path: Path, response_objects: set[str | None]) -> bool:
         record = orjson.loads(first)
     except orjson.JSONDecodeError:
         return False
-    return (
-        isinstance(record, dict)
-        and isinstance(record.get("usage"), dict)
-        and record.get("object") in response_objects
-        and "request" not in record
-        and "custom_id" not in record
-    )
+    return is_usage_body(record)
 
 
 def start_for_command_line(argv: Sequence[str], block: int) -> EarlyRead | None:

@@ -28,6 +28,7 @@ from costaudit.ingest.usage_arrow import (
     NotFast,
     block_bytes,
     blocks,
+    is_usage_body,
     open_usage_stream,
     usage_reader,
 )
@@ -66,18 +67,11 @@ def eligible(head: Sequence[object]) -> bool:
     """True when the first records are plain OpenAI response bodies carrying usage (no request, no text)."""
     if not head:
         return False
-    for record in head:
-        if not isinstance(record, Mapping) or not isinstance(record.get("usage"), Mapping):
-            return False
-        if (
-            record.get("object") not in RESPONSE_OBJECTS
-            or "request" in record
-            or "custom_id" in record
-        ):
-            return False
-        if any(key in record for key in TIMESTAMP_KEYS if key not in USAGE_TIME_KEYS):
-            return False
-    return True
+    return all(
+        is_usage_body(record)
+        and not any(key in record for key in TIMESTAMP_KEYS if key not in USAGE_TIME_KEYS)
+        for record in head
+    )
 
 
 MISSING = -(2**62)

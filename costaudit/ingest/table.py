@@ -586,7 +586,11 @@ class TableBuilder:
 
         def joined(name: str, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
             pieces = parts.arrays.get(name)
-            return np.concatenate(pieces).astype(dtype) if pieces else np.zeros(0, dtype=dtype)
+            return (
+                np.concatenate(pieces).astype(dtype, copy=False)
+                if pieces
+                else np.zeros(0, dtype=dtype)
+            )
 
         groups = {}
         for key, categories in self.group_values.items():

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from costaudit.core.request_table import EPOCH
 from costaudit.core.request_table import NAT as NAT
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ def _whole_epoch_seconds(values: npt.NDArray[np.float64]) -> npt.NDArray[np.int6
     if not len(values):
         return None
     low, high = float(values.min()), float(values.max())
-    if not (low > 0 and high < _SCALE_LIMITS[0][0] and high < INT64_MAX // 1_000_000_000):
+    if not (low > 0 and high < INT64_MAX // 1_000_000_000):  # the seconds band, within int64 ns
         return None
     whole = values.astype(np.int64)
     if not (whole == values).all():
@@ -102,9 +103,6 @@ def epoch_integers_to_ns(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]
 _SECONDS_FRACTION = re.compile(r"(?<=\d\d:\d\d:\d\d)[.,](\d+)|(?<=T\d{6})[.,](\d+)")
 """Fractional seconds after hh:mm:ss (or basic hhmmss): kept to the nanosecond, which Python's
 datetime (microseconds) cannot hold."""
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_NS_LIMIT = INT64_MAX
-_NS_PER_S = 1_000_000_000
 
 
 def _iso_to_ns(text: str) -> int | None:
@@ -124,13 +122,7 @@ def _iso_to_ns(text: str) -> int | None:
         moment = datetime.fromisoformat(whole_text)
     except ValueError:
         return None
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    try:
-        delta = aware - _EPOCH
-    except OverflowError:
-        return int(NAT)
-    ns = (delta.days * 86_400 + delta.seconds) * _NS_PER_S + fraction_ns
-    return ns if -_NS_LIMIT < ns < _NS_LIMIT else int(NAT)
+    return _moment_to_ns(moment, fraction_ns)
 
 
 def _strings_to_ns(texts: Sequence[str]) -> npt.NDArray[np.int64]:
@@ -188,19 +180,29 @@ def _datetime_to_ns(value: date) -> int:
         if isinstance(value, datetime)
         else datetime(value.year, value.month, value.day, tzinfo=UTC)
     )
+    return _moment_to_ns(moment)
+
+
+def _moment_to_ns(moment: datetime, extra_ns: int = 0) -> int:
+    """An instant (naive = UTC) plus `extra_ns` → ns since the epoch; NAT outside the ns range."""
     aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
     try:
-        delta = aware - _EPOCH
+        delta = aware - EPOCH
     except OverflowError:
         return int(NAT)
-    whole = (delta.days * 86_400 + delta.seconds) * _NS_PER_S + delta.microseconds * 1_000
-    ns = whole + int(getattr(delta, "nanoseconds", 0))
-    return ns if -_NS_LIMIT < ns < _NS_LIMIT else int(NAT)
+    ns = _delta_to_ns(delta) + extra_ns
+    return ns if -INT64_MAX < ns < INT64_MAX else int(NAT)
+
+
+def _delta_to_ns(delta: timedelta) -> int:
+    """A timedelta in whole nanoseconds (pandas' Timedelta keeps its own sub-microsecond part)."""
+    whole = (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+    return whole + int(getattr(delta, "nanoseconds", 0))
 
 
 def _offset_to_ns(value: timedelta) -> int:
     """A trace-relative offset → ns after 0; NAT when negative."""
-    ns = (value.days * 86_400 + value.seconds) * 1_000_000_000 + value.microseconds * 1_000
+    ns = _delta_to_ns(value)
     return ns if 0 <= ns <= INT64_MAX else int(NAT)
 
 

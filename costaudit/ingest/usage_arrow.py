@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 import pyarrow as pa
 import pyarrow.json as pa_json
@@ -22,6 +22,19 @@ MIN_BLOCK_BYTES = 1 << 20
 
 RESPONSE_OBJECTS = {None, "chat.completion", "response", "text_completion"}
 """`object` values of the response bodies the vectorized reader takes (absent counts as None)."""
+
+
+def is_usage_body(record: object) -> TypeGuard[Mapping[str, Any]]:
+    """An OpenAI response body with `usage` and no request wrapped around it (no `request`, no
+    batch `custom_id`): the kind of record the vectorized reader parses."""
+    return (
+        isinstance(record, Mapping)
+        and isinstance(record.get("usage"), Mapping)
+        and record.get("object") in RESPONSE_OBJECTS
+        and "request" not in record
+        and "custom_id" not in record
+    )
+
 
 _DETAILS_IN = pa.struct([("cached_tokens", pa.int64()), ("cache_write_tokens", pa.int64())])
 _DETAILS_OUT = pa.struct([("reasoning_tokens", pa.int64())])

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import numpy as np
@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from costaudit.config.pricing import PriceTable
 from costaudit.core.pricing import PriceAssignment
-from costaudit.core.request_table import NAT, RequestTable, as_columns
+from costaudit.core.request_table import NAT, RequestTable, as_columns, utc_datetime
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,7 +69,9 @@ def freshness_warnings(
     warnings: list[FreshnessWarning] = []
     newest = max((int(values.max()) for values in times.values() if len(values)), default=None)
     if newest is not None:
-        stale = stale_table_warning(table.effective, _utc_date(newest), max_table_age_days)
+        stale = stale_table_warning(
+            table.effective, utc_datetime(newest).date(), max_table_age_days
+        )
         if stale is not None:
             warnings.append(stale)
     for price_id in sorted(times):
@@ -115,7 +117,7 @@ def before_first_price_warning(
         requests=count,
         message=(
             f"{price_id}: {count:,} request{'s' if count != 1 else ''} dated before its first "
-            f"known price (available_from {first_day}, earliest request {_utc_date(int(early.min()))}); "
+            f"known price (available_from {first_day}, earliest request {utc_datetime(int(early.min())).date()}); "
             "priced at the oldest price the table has"
         ),
     )
@@ -147,7 +149,3 @@ def _utc_ns(values: Timestamps) -> npt.NDArray[np.int64]:
 
     index = pd.DatetimeIndex(pd.to_datetime(values, utc=True))
     return np.asarray(index[index.notna()].as_unit("ns").asi8, dtype=np.int64)
-
-
-def _utc_date(ns: int) -> date:
-    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ns // 1000)).date()
