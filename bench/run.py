@@ -549,7 +549,7 @@ def simulate_case(plan: Plan) -> dict[str, Any]:
     from costaudit.core.simulate.engine import run_scenario
     from costaudit.core.simulate.synthetic import StreamPrompt
     from costaudit.core.simulate.synthetic import generate as generate_workload
-    from costaudit.loaders import load_prices
+    from costaudit.pricetable.layers import load_prices
 
     table = load_prices().table
     count = plan.sim_requests

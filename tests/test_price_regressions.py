@@ -17,7 +17,7 @@ import pytest
 
 from costaudit.config.pricing import PriceTable
 from costaudit.core.pricing import ModelResolver, assign_prices, class_rates, cost_lines, total_cost
-from costaudit.loaders import load_prices
+from costaudit.pricetable.layers import load_prices
 from support import REPO, MakeRequests
 
 M = Decimal(1_000_000)

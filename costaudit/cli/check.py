@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,12 +16,15 @@ from costaudit.cli.common import (
     emit,
     handle_errors,
     progress,
-    stderr_console,
+    say,
     write_text,
 )
 from costaudit.cli.options import OutOpt, OutputOpt, PricingOpt
 from costaudit.cli.simulate import LogsArg, WorkloadOpt
 from costaudit.errors import ExitCode, InputError
+
+if TYPE_CHECKING:
+    from costaudit.api import BaselineUpdate, Verdict
 
 ScenarioFileOpt = Annotated[
     Path,
@@ -113,20 +117,40 @@ def check(
     scenario file. Under GitHub Actions, failures become ::error annotations and the Markdown report is
     appended to $GITHUB_STEP_SUMMARY.
     """
-    from costaudit.core.regress import Thresholds, parse_percent
+    from costaudit import api
+    from costaudit.core.regress import parse_percent
 
-    limits = Thresholds(
-        max_increase_pct=_parse(parse_percent, max_increase, "--max-increase"),
-        max_increase_usd=_parse(_usd, max_increase_usd, "--max-increase-usd"),
-        budget_usd=_parse(_usd, budget, "--budget"),
-    )
-    run = _compute(scenario, baseline, logs, workload, pricing, only)
+    increase_pct = _parse(parse_percent, max_increase, "--max-increase")
+    increase_usd = _parse(_usd, max_increase_usd, "--max-increase-usd")
+    budget_usd = _parse(_usd, budget, "--budget")
+    prices = active_prices(pricing)
+    loaded = api.load_scenario(scenario, prices=prices)
+    with progress("Reading logs") as tick:
+        built = api.scenario_workload(
+            loaded, prices=prices, logs=logs, workload=workload, progress=tick
+        )
+    with progress("Simulating scenarios"):
+        if update_baseline:
+            update = api.update_baseline(
+                loaded, baseline, prices=prices, workload=built, only=only
+            )
+        else:
+            decided = api.check(
+                loaded,
+                baseline,
+                prices=prices,
+                workload=built,
+                only=only,
+                max_increase_pct=increase_pct,
+                max_increase_usd=increase_usd,
+                budget_usd=budget_usd,
+            )
     if update_baseline:
-        _update(run, baseline)
+        for line in _update_lines(update):
+            say(line)
         return
-    verdict = _verdict(run, baseline, limits)
-    _report(run, verdict, baseline, output, out, junit, warn_only)
-    if not verdict.passed and not warn_only:
+    _report(decided, output, out, junit, warn_only)
+    if not decided.passed and not warn_only:
         raise typer.Exit(ExitCode.REGRESSION)
 
 
@@ -137,164 +161,72 @@ def _usd(text: str) -> Decimal:
     return value
 
 
-def _parse(parser: Any, value: str | None, flag: str) -> Decimal | None:
+def _parse(parser: Callable[[str], Decimal], value: str | None, flag: str) -> Decimal | None:
     if value is None:
         return None
     try:
-        return parser(value)  # type: ignore[no-any-return]
+        return parser(value)
     except (ValueError, ArithmeticError) as exc:
         message = str(exc) if "`" in str(exc) else f"`{value}` is not a number"
         raise typer.BadParameter(message, param_hint=flag) from None
 
 
-def _compute(
-    scenario: Path,
-    baseline: Path,
-    logs: list[str] | None,
-    workload: Path | None,
-    pricing: list[Path] | None,
-    only: list[str] | None,
-) -> dict[str, Any]:
-    from costaudit import __version__
-    from costaudit.core.regress import Fingerprint
-    from costaudit.core.simulate.engine import simulate
-    from costaudit.render.money import MICRO
-    from costaudit.workloads import build_workload, load_scenario
-
-    prices = active_prices(pricing)
-    loaded = load_scenario(scenario, prices.table)
-    with progress("Reading logs") as tick:
-        built = build_workload(loaded, prices.table, logs=logs, saved=workload, progress=tick)
-    with progress("Simulating scenarios"):
-        result = simulate(built.workload, loaded.config, prices.table)
-    if only:
-        known = {s.name for s in result.scenarios}
-        for name in only:
-            if name not in known:
-                raise InputError("--only", f"no scenario named `{name}` in {scenario}")
-        result = type(result)(
-            **{**result.__dict__, "scenarios": [s for s in result.scenarios if s.name in only]}
-        )
-    current = {
-        s.name: s.monthly_usd.quantize(MICRO) if s.monthly_usd is not None else None
-        for s in result.scenarios
-    }
-    fingerprint = Fingerprint(
-        prices=prices.digest,
-        scenario_file=loaded.digest,
-        workload=built.digest,
-        prompts=built.prompt_files,
-        tool_version=__version__,
-    )
-    pricing_info = {
-        "files": [str(p) for p in prices.files],
-        "effective": prices.table.effective.isoformat(),
-        "sha256": prices.digest,
-    }
-    return {
-        "scenario": scenario,
-        "result": result,
-        "current": current,
-        "fingerprint": fingerprint,
-        "pricing": pricing_info,
-        "workload": {
-            "requests": result.workload_requests,
-            "days": None
-            if result.workload_days is None
-            else format(result.workload_days.normalize(), "f"),
-            "tokens": result.workload_tokens,
-        },
-    }
-
-
-def _update(run: dict[str, Any], baseline: Path) -> None:
-    from costaudit.baseline import baseline_document, read_baseline
+def _update_lines(update: BaselineUpdate) -> list[str]:
     from costaudit.render.money import signed_usd, usd
 
-    previous = read_baseline(baseline).monthly if baseline.exists() else {}
-    relative = os.path.relpath(run["scenario"], baseline.parent if str(baseline.parent) else ".")
-    write_text(
-        baseline,
-        baseline_document(
-            Path(relative).as_posix(), run["current"], run["fingerprint"], run["workload"]
-        ),
-    )
-    console = stderr_console()
-    console.print(f"baseline written to {baseline}", markup=False)
-    for name, now in run["current"].items():
-        before = previous.get(name)
-        if name not in previous:
-            console.print(f"  + {name}: {usd(now)}/month", markup=False)
+    lines = [f"baseline written to {update.path}"]
+    for name, now in update.current.items():
+        before = update.previous.get(name)
+        if name not in update.previous:
+            lines.append(f"  + {name}: {usd(now)}/month")
         elif before != now:
             change = (
                 signed_usd(now - before) if now is not None and before is not None else "changed"
             )
-            console.print(f"  ~ {name}: {usd(before)} → {usd(now)}/month ({change})", markup=False)
+            lines.append(f"  ~ {name}: {usd(before)} → {usd(now)}/month ({change})")
         else:
-            console.print(f"  = {name}: {usd(now)}/month (unchanged)", markup=False)
-    for name in previous:
-        if name not in run["current"]:
-            console.print(f"  - {name}: removed", markup=False)
-
-
-def _verdict(run: dict[str, Any], baseline: Path, limits: Any) -> Any:
-    from costaudit.baseline import read_baseline
-    from costaudit.core.regress import compare
-
-    stored = read_baseline(baseline)
-    run["baseline"] = stored
-    return compare(stored.monthly, run["current"], limits, stored.fingerprint, run["fingerprint"])
+            lines.append(f"  = {name}: {usd(now)}/month (unchanged)")
+    lines += [f"  - {name}: removed" for name in update.previous if name not in update.current]
+    return lines
 
 
 def _report(
-    run: dict[str, Any],
-    verdict: Any,
-    baseline: Path,
+    decided: Verdict,
     output: OutputFormat,
     out: Path | None,
     junit: Path | None,
     warn_only: bool,
 ) -> None:
     from costaudit.render import check as render
-    from costaudit.render.jsonio import dumps
 
-    markdown = render.check_markdown(verdict, run["result"], str(baseline))
+    markdown = render.check_markdown(decided)
     if output is OutputFormat.json:
-        emit(
-            dumps(
-                render.check_document(
-                    verdict, run["result"], run["pricing"], str(baseline), run["baseline"].monthly
-                )
-            ),
-            out,
-        )
+        from costaudit.jsonio import dumps
+
+        emit(dumps(render.check_document(decided)), out)
     elif output is OutputFormat.markdown:
         emit(markdown, out)
     elif output is OutputFormat.csv:
         raise InputError("--output", "check reports as table, json or markdown")
     else:
-        emit([render.check_table(verdict)], out)
+        emit([render.check_table(decided)], out)
     if junit is not None:
-        write_text(junit, render.junit_xml(verdict))
-
-    _github(verdict, markdown, warn_only)
-    console = stderr_console()
-    breach = any(c.status == "over_budget" for c in verdict.failures)
-    console.print(
-        render.headline(verdict, breach)
-        + (" (warn-only: exit 0)" if warn_only and not verdict.passed else ""),
-        markup=False,
+        write_text(junit, render.junit_xml(decided))
+    _github(decided, markdown, warn_only)
+    say(
+        render.headline(decided)
+        + (" (warn-only: exit 0)" if warn_only and not decided.passed else "")
     )
-    for reason in verdict.reasons:
-        console.print(f"  {'warning' if warn_only else 'error'}: {reason}", markup=False)
+    for reason in decided.reasons:
+        say(f"  {'warning' if warn_only else 'error'}: {reason}")
 
 
-def _github(verdict: Any, markdown: str, warn_only: bool) -> None:
+def _github(decided: Verdict, markdown: str, warn_only: bool) -> None:
     if os.environ.get("GITHUB_ACTIONS") != "true":
         return
     from costaudit.render.check import github_annotations
 
-    for line in github_annotations(verdict, warn_only):
+    for line in github_annotations(decided, warn_only):
         typer.echo(line, err=True)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:

@@ -23,7 +23,7 @@ from costaudit.errors import ExitCode, InputError
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
-    from costaudit.loaders import LoadedPrices
+    from costaudit.pricetable.layers import LoadedPrices
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -60,7 +60,7 @@ def print_warning(message: str) -> None:
 
 def active_prices(pricing: Sequence[Path] | None) -> LoadedPrices:
     """The layered price tables of `--pricing` (or the default), their layering warnings printed."""
-    from costaudit.loaders import load_prices
+    from costaudit.pricetable.layers import load_prices
 
     prices = load_prices(pricing)
     for message in prices.warnings:

@@ -16,7 +16,7 @@ def formats(output: OutputOpt = OutputFormat.table) -> None:
     from rich.table import Table
 
     from costaudit.ingest.formats import DESCRIPTIONS, format_names
-    from costaudit.render.jsonio import dumps
+    from costaudit.jsonio import dumps
 
     names = format_names()
     if output is OutputFormat.json:

@@ -25,7 +25,7 @@ from costaudit.cli.options import OutOpt, PricingOpt
 from costaudit.errors import ExitCode, InputError, Location
 
 if TYPE_CHECKING:
-    from costaudit.loaders import LoadedPrices
+    from costaudit.pricetable.layers import LoadedPrices
     from costaudit.pricetable.importers.common import ImportResult
     from costaudit.pricetable.validate import FileCheck
 
@@ -147,7 +147,7 @@ def validate(
     not cover other models' names, tokenizers that are tiktoken encodings, and (for several files)
     that they layer cleanly. Prints a one-line OK summary when all is well.
     """
-    from costaudit.loaders import price_table_paths
+    from costaudit.pricetable.layers import price_table_paths
     from costaudit.pricetable.validate import check_file, layered_problems
 
     paths = list(files) if files else price_table_paths(None)
@@ -156,7 +156,7 @@ def validate(
     problems += layered_problems(checks)
     if problems:
         _report_problems(problems, len(paths))
-    from costaudit.loaders import dropped_names
+    from costaudit.pricetable.layers import dropped_names
 
     tables = [check.table for check in checks if check.table is not None]
     for message in dropped_names(tables, paths):
@@ -180,13 +180,13 @@ def diff(
     and changed aliases, patterns, providers and tokenizers.
     """
     from costaudit.config.pricing import PriceTable
-    from costaudit.loaders import validate_file
+    from costaudit.configfile import validate_file
     from costaudit.pricetable.diff import diff_tables
     from costaudit.render import pricing as render
 
     result = diff_tables(validate_file(old, PriceTable), validate_file(new, PriceTable))
     if output is ListingFormat.json:
-        from costaudit.render.jsonio import dumps
+        from costaudit.jsonio import dumps
 
         emit(dumps(render.diff_document(result, old, new)), out)
     else:
@@ -306,7 +306,7 @@ def _emit_listing(
     from costaudit.render import pricing as render
 
     if output is ListingFormat.json:
-        from costaudit.render.jsonio import dumps
+        from costaudit.jsonio import dumps
 
         emit(dumps(render.listing_document(prices.table, ids, prices.files)), out)
     else:
@@ -325,7 +325,7 @@ def _report_problems(problems: list[InputError], files: int) -> None:
 
 
 def _ok_summary(checks: list[FileCheck]) -> str:
-    from costaudit.loaders import merge_tables
+    from costaudit.pricetable.layers import merge_tables
 
     tables = [check.table for check in checks if check.table is not None]
     table = tables[0] if len(tables) == 1 else merge_tables(tables)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,9 +13,12 @@ from costaudit.cli.common import (
     emit,
     handle_errors,
     progress,
-    stderr_console,
+    say,
 )
 from costaudit.cli.options import OutOpt, OutputOpt, PlotsOpt, PricingOpt
+
+if TYPE_CHECKING:
+    from costaudit.core.simulate.engine import SimulationResult
 
 ScenarioOpt = Annotated[
     list[Path],
@@ -70,72 +73,48 @@ def simulate(
     fine_tune and hosting (self-hosted GPUs/CPUs). Any numeric parameter may be a [low, high] range:
     results then carry P10/P50/P90 from a seeded Monte Carlo. See examples/scenarios/ for annotated files.
     """
-    from costaudit.render.jsonio import dumps
-    from costaudit.render.simulation import (
-        simulation_csv,
-        simulation_document,
-        simulation_markdown,
-        simulation_report,
-    )
-    from costaudit.workloads import build_workload, load_scenario
+    from costaudit import api
 
     prices = active_prices(pricing)
     results = []
     for path in scenario:
-        loaded = load_scenario(path, prices.table)
-        config = loaded.config if seed is None else loaded.config.model_copy(update={"seed": seed})
-        loaded = type(loaded)(path=loaded.path, config=config, digest=loaded.digest)
+        loaded = api.load_scenario(path, prices=prices, seed=seed)
         with progress("Reading logs") as tick:
-            built = build_workload(loaded, prices.table, logs=logs, saved=workload, progress=tick)
-        results.append(_run(loaded, built.workload, prices.table))
-    pricing_info = {
-        "files": [str(p) for p in prices.files],
-        "effective": prices.table.effective.isoformat(),
-        "sha256": prices.digest,
-    }
-    if output is OutputFormat.json:
-        documents = [simulation_document(result, pricing_info) for result in results]
-        emit(dumps(documents[0] if len(documents) == 1 else documents), out)
-    elif output is OutputFormat.csv:
-        emit("".join(simulation_csv(result) for result in results), out)
-    elif output is OutputFormat.markdown:
-        emit("\n".join(simulation_markdown(result) for result in results), out)
-    else:
-        emit([part for result in results for part in simulation_report(result)], out)
+            built = api.scenario_workload(
+                loaded, prices=prices, logs=logs, workload=workload, progress=tick
+            )
+        with progress("Simulating scenarios"):
+            results.append(api.simulate(loaded, prices=prices, workload=built))
+    _emit(results, output, out)
     if plots is not None:
         from costaudit.render.plots import simulation_plots
 
         for result in results:
             simulation_plots(result, plots)
-    _summary(results, out, plots)
+    for line in _summary(results):
+        say(line)
+    for label, written in (("report", out), ("plots", plots)):
+        if written is not None:
+            say(f"{label} written to {written}")
 
 
-def _run(loaded: Any, workload: Any, table: Any) -> Any:
-    from costaudit.core.simulate.engine import simulate as run_simulation
+def _emit(results: list[SimulationResult], output: OutputFormat, out: Path | None) -> None:
+    from costaudit.render import simulation as render
 
-    with progress("Simulating scenarios"):
-        return run_simulation(workload, loaded.config, table)
+    if output is OutputFormat.json:
+        from costaudit.jsonio import dumps
+
+        documents = [render.simulation_document(result) for result in results]
+        emit(dumps(documents[0] if len(documents) == 1 else documents), out)
+    elif output is OutputFormat.csv:
+        emit("".join(render.simulation_csv(result) for result in results), out)
+    elif output is OutputFormat.markdown:
+        emit("\n".join(render.simulation_markdown(result) for result in results), out)
+    else:
+        emit([part for result in results for part in render.simulation_report(result)], out)
 
 
-def _summary(results: list[Any], out: Path | None, plots: Path | None) -> None:
-    from costaudit.render.money import usd
+def _summary(results: list[SimulationResult]) -> list[str]:
+    from costaudit.render.simulation import summary_line
 
-    console = stderr_console()
-    for result in results:
-        cheapest = min(
-            (s for s in result.scenarios if s.monthly_usd is not None),
-            key=lambda s: s.monthly_usd,
-            default=None,
-        )
-        best = (
-            f"; cheapest: {cheapest.name} at {usd(cheapest.monthly_usd)}/month" if cheapest else ""
-        )
-        scenarios = len(result.scenarios)
-        console.print(
-            f"costaudit: {scenarios} scenario{'' if scenarios == 1 else 's'} on {result.workload_requests:,} requests; "
-            f"baseline {result.baseline} {usd(result.baseline_monthly_usd)}/month{best}",
-            markup=False,
-        )
-    for label, path in (("report", out), ("plots", plots)):
-        if path is not None:
-            console.print(f"{label} written to {path}", markup=False)
+    return [summary_line(result) for result in results]

@@ -43,7 +43,7 @@ MoneyParam = Annotated[Money | list[Money], AfterValidator(_ordered_range)]
 PositiveDecimal = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
 
 
-class Distribution(StrictModel):
+class ValueDistribution(StrictModel):
     """A random quantity: `{distribution: lognormal, mean: 1500, sigma: 0.6}` and friends."""
 
     distribution: Literal["constant", "lognormal", "normal", "uniform", "exponential", "beta"]
@@ -81,9 +81,9 @@ class Distribution(StrictModel):
         return self
 
 
-TokenSpec = Annotated[int, Field(ge=0)] | Distribution
+TokenSpec = Annotated[int, Field(ge=0)] | ValueDistribution
 """Tokens per request: a constant, or a distribution."""
-ComplexitySpec = Fraction | Distribution
+ComplexitySpec = Fraction | ValueDistribution
 
 
 class PromptFile(StrictModel):

@@ -20,23 +20,16 @@ import numpy.typing as npt
 from costaudit.config.pricing import PriceTable
 from costaudit.core.columns import TOKEN_SOURCES
 from costaudit.core.complexity import CLASS_NAMES, COMPLEX_FROM, SIMPLE_BELOW, complexity_classes
+from costaudit.core.freshness import FreshnessWarning, freshness_warnings, request_times
 from costaudit.core.pricing import (
     CostLine,
-    ModelResolver,
     PriceAssignment,
-    assign_prices,
+    PriceTableInfo,
+    assign,
     cost_lines,
     total_cost,
 )
-from costaudit.core.request_table import (
-    NAT,
-    Category,
-    RequestColumns,
-    RequestTable,
-    as_columns,
-    utc_datetime,
-)
-from costaudit.pricetable.freshness import FreshnessWarning, freshness_warnings, request_times
+from costaudit.core.request_table import NAT, Category, RequestTable, exact_sum, utc_datetime
 
 DAYS_PER_MONTH = Decimal(30)
 NS_PER_DAY = Decimal(86_400_000_000_000)
@@ -79,7 +72,7 @@ class CostRow:
 
 
 @dataclass(frozen=True)
-class Distribution:
+class TokenPercentiles:
     """Token-count percentiles of one population of requests."""
 
     requests: int
@@ -97,8 +90,8 @@ class ComplexityReport:
     """Requests per score bin [0, 0.1), [0.1, 0.2), … [0.9, 1.0]."""
     mean: float | None
     percentiles: dict[int, float]
-    input_by_class: dict[str, Distribution]
-    output_by_class: dict[str, Distribution]
+    input_by_class: dict[str, TokenPercentiles]
+    output_by_class: dict[str, TokenPercentiles]
 
 
 @dataclass(frozen=True)
@@ -112,6 +105,8 @@ class Problem:
     kind: str
     detail: str
     count: int
+    examples: tuple[str, ...] = ()
+    """Where it happened (`file:line`), for the first few skipped records."""
 
 
 @dataclass(frozen=True)
@@ -129,21 +124,24 @@ class Analysis:
     models: list[CostRow]
     groups: list[CostRow]
     group_by: tuple[str, ...]
-    input_tokens: dict[str, Distribution]
-    output_tokens: dict[str, Distribution]
+    input_tokens: dict[str, TokenPercentiles]
+    output_tokens: dict[str, TokenPercentiles]
     complexity: ComplexityReport
     token_sources: dict[str, int]
     token_histograms: dict[str, Histogram] = field(default_factory=dict)
     hourly_requests: list[tuple[datetime, int]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    estimated_encodings: tuple[str, ...] = ()
+    """Tokenizers that were not available offline, so a stand-in counted their text."""
+    pricing: PriceTableInfo | None = None
+    """The price tables used (files, date, hash); filled in by the API, which loaded them."""
 
 
 def observed_window(requests: RequestTable, days: Decimal | None) -> Window:
     """The observed span of absolute timestamps (relative trace times count when nothing else does)."""
-    columns = as_columns(requests)
-    stamps = columns.timestamp_ns
+    stamps = requests.timestamp_ns
     present = stamps != NAT
-    relative = columns.relative_time
+    relative = requests.relative_time
     chosen = present & ~relative if (present & ~relative).any() else present & relative
     start = end = None
     span_days: Decimal | None = None
@@ -175,10 +173,10 @@ def percentiles(values: npt.NDArray[Any]) -> dict[int, float]:
     return {p: float(value) for p, value in zip(PERCENTILES, points.tolist(), strict=True)}
 
 
-def _distribution(values: npt.NDArray[np.int64]) -> Distribution:
+def _distribution(values: npt.NDArray[np.int64]) -> TokenPercentiles:
     if not len(values):
-        return Distribution(0, 0.0, dict.fromkeys(PERCENTILES, 0.0), 0)
-    return Distribution(
+        return TokenPercentiles(0, 0.0, dict.fromkeys(PERCENTILES, 0.0), 0)
+    return TokenPercentiles(
         requests=len(values),
         mean=float(values.mean()),
         percentiles=percentiles(values),
@@ -223,7 +221,7 @@ def _rows(lines: Sequence[CostLine], window: Window, *, by_groups: bool) -> list
     return rows
 
 
-def _complexity(requests: RequestColumns) -> ComplexityReport:
+def _complexity(requests: RequestTable) -> ComplexityReport:
     scores = requests.complexity.astype(np.float64)
     classes = complexity_classes(scores)
     known = ~np.isnan(scores)
@@ -260,7 +258,7 @@ def provider_column(assignment: PriceAssignment, table: PriceTable) -> Category:
     return Category(names, lookup[assignment.price_code])
 
 
-def _per_model_distributions(requests: RequestColumns, column: str) -> dict[str, Distribution]:
+def _per_model_distributions(requests: RequestTable, column: str) -> dict[str, TokenPercentiles]:
     values = requests.tokens[column]
     result = {"(all)": _distribution(values)}
     model = requests.model
@@ -280,7 +278,7 @@ def log_histogram(values: npt.NDArray[np.int64], bins: int = 30) -> Histogram:
 
 def hourly_requests(requests: RequestTable) -> list[tuple[datetime, int]]:
     """Requests per clock hour (UTC), gaps filled with zeros; relative trace times start at the epoch."""
-    stamps = as_columns(requests).timestamp_ns
+    stamps = requests.timestamp_ns
     hours = stamps[stamps != NAT] // NS_PER_HOUR
     if not len(hours):
         return []
@@ -294,18 +292,16 @@ def hourly_requests(requests: RequestTable) -> list[tuple[datetime, int]]:
 
 def token_source_shares(requests: RequestTable) -> dict[str, int]:
     """Tokens (input + output) by where their counts came from: usage, tokenized or estimated."""
-    columns = as_columns(requests)
-    totals = columns.tokens["input_tokens"] + columns.tokens["output_tokens"]
+    totals = requests.tokens["input_tokens"] + requests.tokens["output_tokens"]
     return {
-        name: int(totals[columns.token_source == code].sum())
+        name: exact_sum(totals[requests.token_source == code])
         for code, name in enumerate(TOKEN_SOURCES)
     }
 
 
 def _problems(
     lines: Sequence[CostLine],
-    skipped: Counter[str],
-    notes: Counter[str],
+    facts: IngestFacts,
     freshness: Sequence[FreshnessWarning],
     window: Window,
 ) -> list[Problem]:
@@ -323,11 +319,14 @@ def _problems(
     problems += [
         Problem("no_batch_price", model, count) for model, count in sorted(no_batch.items())
     ]
-    problems += [Problem("skipped", reason, count) for reason, count in sorted(skipped.items())]
+    problems += [
+        Problem("skipped", reason, count, tuple(facts.examples.get(reason, ())))
+        for reason, count in sorted(facts.skipped.items())
+    ]
     problems += [
         Problem(warning.kind, warning.message, warning.requests or 1) for warning in freshness
     ]
-    problems += [Problem("note", note, count) for note, count in sorted(notes.items())]
+    problems += [Problem("note", note, count) for note, count in sorted(facts.notes.items())]
     if window.days is None:
         problems.append(
             Problem(
@@ -341,11 +340,14 @@ def _problems(
 
 @dataclass(frozen=True)
 class IngestFacts:
-    """What ingestion knows that the analysis reports: counts, skips and notes."""
+    """What reading the logs found that the analysis reports: counts, skips, notes, stand-ins."""
 
     records_read: int
     skipped: Counter[str]
     notes: Counter[str]
+    examples: dict[str, list[str]] = field(default_factory=dict)
+    """`file:line` of the first few records skipped for each reason."""
+    estimated_encodings: tuple[str, ...] = ()
 
 
 def analyze(
@@ -357,9 +359,7 @@ def analyze(
     days: Decimal | None = None,
 ) -> Analysis:
     """Price and describe a request table."""
-    requests = as_columns(requests, group_by)
-    resolver = ModelResolver(table)
-    assignment = assign_prices(requests, table, resolver)
+    assignment = assign(requests, table)
     if "provider" in group_by and "provider" not in requests.groups:
         requests = requests.with_group("provider", provider_column(assignment, table))
     lines = cost_lines(requests, table, assignment, by=group_by)
@@ -389,12 +389,9 @@ def analyze(
         },
         hourly_requests=hourly_requests(requests),
         problems=_problems(
-            lines,
-            facts.skipped,
-            facts.notes,
-            freshness_warnings(table, request_times(requests, assignment)),
-            window,
+            lines, facts, freshness_warnings(table, request_times(requests, assignment)), window
         ),
+        estimated_encodings=facts.estimated_encodings,
     )
 
 

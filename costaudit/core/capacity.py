@@ -58,7 +58,7 @@ TENSOR_PARALLEL_SIZES = (1, 2, 4, 8)
 
 
 @dataclass(frozen=True)
-class Workload:
+class LengthMix:
     """The request length mix a replica serves, reduced to the averages the roofline needs.
 
     `decode_context_tokens` is the KV a decoding sequence holds on average, and
@@ -78,7 +78,7 @@ class Workload:
             raise ValueError(f"mean output tokens must be at least 1, got {self.output_tokens}")
 
     @classmethod
-    def from_means(cls, input_tokens: float, output_tokens: float) -> Workload:
+    def from_means(cls, input_tokens: float, output_tokens: float) -> LengthMix:
         """A workload where every request has the mean lengths (decoding holds half its output on average)."""
         return cls(
             input_tokens=input_tokens,
@@ -88,7 +88,7 @@ class Workload:
         )
 
     @classmethod
-    def from_lengths(cls, input_tokens: ArrayLike, output_tokens: ArrayLike) -> Workload:
+    def from_lengths(cls, input_tokens: ArrayLike, output_tokens: ArrayLike) -> LengthMix:
         """A workload from per-request lengths: long answers hold their slot longer, so they weigh more."""
         inputs = np.asarray(input_tokens, dtype=np.float64)
         outputs = np.asarray(output_tokens, dtype=np.float64)
@@ -192,7 +192,7 @@ class ReplicaCapacity:
     precision: Precision
     devices: int
     """Devices per replica (the tensor-parallel degree; 1 for a CPU instance)."""
-    workload: Workload
+    lengths: LengthMix
     slo: LatencySLO
     weights_gb: float
     kv_cache_gb: float
@@ -339,7 +339,7 @@ def _build_replica(
     model: SelfHostedModel,
     hardware: Hardware,
     precision: Precision,
-    workload: Workload,
+    workload: LengthMix,
     engine: EngineProfile,
 ) -> _Replica:
     context_cap = float(model.sliding_window or math.inf)
@@ -362,12 +362,12 @@ def _build_replica(
     )
 
 
-def _max_batch(replica: _Replica, workload: Workload) -> int:
+def _max_batch(replica: _Replica, workload: LengthMix) -> int:
     reserved = min(workload.reserved_context_tokens, replica.context_cap)
     return _sequences_that_fit(replica.kv_budget_bytes, reserved, replica.kv_bytes_per_token)
 
 
-def _step_time(replica: _Replica, workload: Workload, batch: int) -> float:
+def _step_time(replica: _Replica, workload: LengthMix, batch: int) -> float:
     """Seconds per decode step with `batch` sequences decoding and their share of prompts prefilling."""
     prompt_tokens = batch * workload.prompt_tokens_per_output_token
     context = min(workload.decode_context_tokens, replica.context_cap)
@@ -400,7 +400,7 @@ def _prefill_time(replica: _Replica, prompt_tokens: float) -> float:
     return linear + attention + replica.overhead_s
 
 
-def _point(replica: _Replica, workload: Workload, batch: int) -> BatchPoint:
+def _point(replica: _Replica, workload: LengthMix, batch: int) -> BatchPoint:
     step = _step_time(replica, workload, batch)
     tokens_per_s = batch / step
     return BatchPoint(
@@ -421,7 +421,7 @@ def _violation(point: BatchPoint, slo: LatencySLO) -> SloLimit | None:
 
 
 def _slo_batch(
-    replica: _Replica, workload: Workload, slo: LatencySLO, max_batch: int
+    replica: _Replica, workload: LengthMix, slo: LatencySLO, max_batch: int
 ) -> tuple[int, SloLimit]:
     """Largest batch that meets the SLO, by bisection (both latencies grow with the batch)."""
     first_miss = _violation(_point(replica, workload, 1), slo)
@@ -445,7 +445,7 @@ def replica_capacity(
     model: SelfHostedModel,
     hardware: Hardware,
     precision: Precision,
-    workload: Workload,
+    workload: LengthMix,
     slo: LatencySLO | None = None,
     engine: EngineProfile | None = None,
 ) -> ReplicaCapacity:
@@ -466,7 +466,7 @@ def replica_capacity(
         hardware=hardware.name,
         precision=precision,
         devices=replica.devices,
-        workload=workload,
+        lengths=workload,
         slo=slo,
         weights_gb=replica.weight_bytes / BYTES_PER_GB,
         kv_cache_gb=replica.kv_budget_bytes / BYTES_PER_GB,
@@ -486,7 +486,7 @@ def batch_point(
     model: SelfHostedModel,
     hardware: Hardware,
     precision: Precision,
-    workload: Workload,
+    workload: LengthMix,
     batch: int,
     engine: EngineProfile | None = None,
 ) -> BatchPoint:

@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
-TOKEN_COLUMNS = (
-    "input_tokens",
-    "cached_input_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "output_tokens",
-    "reasoning_tokens",
+TOKEN_CLASSES = (
+    "input",
+    "cached_input",
+    "cache_write",
+    "cache_write_1h",
+    "output",
+    "reasoning",
 )
+"""The token classes, named as the price table names their prices. `input` includes cached and
+cache-written tokens, `cache_write` every cache write (`cache_write_1h` is its 1-hour subset), and
+`output` includes reasoning."""
+TOKEN_COLUMNS = tuple(f"{name}_tokens" for name in TOKEN_CLASSES)
+"""The request table's column of each token class, in the same order."""
 TOKEN_SOURCES = ("usage", "tokenized", "estimated")
 """Where a row's token counts come from: provider-reported, counted here, or a stand-in tokenizer."""
 QUALITY_PREFIX = "quality:"
 """Column-name prefix of per-model quality labels (`quality:<model>`)."""
 MEASURED_PREFIX = "prompt_tokens@"
 """Column-name prefix of a prompt's token count under another encoding (`prompt_tokens@o200k_base`)."""
+RESERVED_COLUMNS = frozenset(
+    {
+        "timestamp",
+        "model",
+        "price_id",
+        "batch",
+        "token_source",
+        "complexity",
+        "prompt_hash",
+        "relative_time",
+        "source",
+        "prefix_hashes",
+        *TOKEN_COLUMNS,
+    }
+)
+"""Canonical column names: never grouping keys."""

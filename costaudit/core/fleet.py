@@ -236,7 +236,7 @@ def fleet_cost(
     """Size a fleet for an arrival series and price it for a 30-day month.
 
     `arrivals[i]` is the number of requests that arrived in bin i, each bin `bin_seconds` long (a
-    divisor of an hour, or whole hours). Token counts come from `capacity.workload`, the mix the
+    divisor of an hour, or whole hours). Token counts come from `capacity.lengths`, the mix the
     capacity was computed for.
     """
     policy = policy or FleetPolicy()
@@ -247,8 +247,8 @@ def fleet_cost(
     billed = _billed_hours(provisioned, policy)
     monthly = billed * replica_hourly_usd(hardware, capacity.devices, policy.pricing)
     requests = _requests_per_month(counts, window_hours)
-    output_tokens = requests * Decimal(capacity.workload.output_tokens)
-    all_tokens = output_tokens + requests * Decimal(capacity.workload.input_tokens)
+    output_tokens = requests * Decimal(capacity.lengths.output_tokens)
+    all_tokens = output_tokens + requests * Decimal(capacity.lengths.input_tokens)
     per_output = _usd_per_mtok(monthly, output_tokens)
     floor = full_utilization_floor(capacity, hardware, policy.pricing)
     return FleetCost(

@@ -29,9 +29,19 @@ import numpy as np
 import numpy.typing as npt
 
 from costaudit.config.pricing import BatchPrices, ClassPrices, ModelPrice, PriceTable, Tier
-from costaudit.core.request_table import NAT, Category, RequestTable, as_columns
+from costaudit.core.request_table import NAT, Category, RequestTable
 
 MILLION = Decimal(1_000_000)
+
+
+@dataclass(frozen=True)
+class PriceTableInfo:
+    """Which price tables a result was computed with, so every dollar can be traced to them."""
+
+    files: tuple[str, ...]
+    effective: date
+    sha256: str
+    """One hash of the layered tables (a CI baseline compares it to tell that prices changed)."""
 BILLED_CLASSES = ("input", "cached_input", "cache_write", "cache_write_1h", "output")
 PROVIDER_PREFIXES = frozenset(
     {
@@ -189,81 +199,53 @@ class PriceAssignment:
     predates_price: npt.NDArray[np.bool_]
 
 
-@dataclass(frozen=True)
-class RequestArrays:
-    """The columns pricing needs, as plain arrays (the request table, or a simulated state)."""
-
-    model_names: list[str]
-    """Model name of each code in `model_code`."""
-    model_code: npt.NDArray[np.int32]
-    timestamp_ns: npt.NDArray[np.int64]
-    undated: npt.NDArray[np.bool_]
-    """Requests priced at current prices: no timestamp, or a relative trace time."""
-    batch: npt.NDArray[np.bool_]
-    input: npt.NDArray[np.int64]
-    cached: npt.NDArray[np.int64]
-    cache_write: npt.NDArray[np.int64]
-    cache_write_1h: npt.NDArray[np.int64]
-    output: npt.NDArray[np.int64]
-    reasoning: npt.NDArray[np.int64]
-
-    @property
-    def size(self) -> int:
-        return len(self.model_code)
-
-
 NO_MODEL = "(no model)"
+"""How requests that name no model are shown (they cannot be priced)."""
 
 
-def request_arrays(requests: RequestTable) -> RequestArrays:
-    """The pricing columns of a canonical request table."""
-    columns = as_columns(requests)
-    names = list(columns.model.names)
-    codes = columns.model.codes.astype(np.int32)
+def model_names(requests: RequestTable) -> tuple[list[str], npt.NDArray[np.int32]]:
+    """Model names and each row's code into them; rows without a model get NO_MODEL's code."""
+    names = list(requests.model.names)
+    codes = requests.model.codes
     if (codes < 0).any():
-        codes[codes < 0] = len(names)
+        codes = np.where(codes < 0, len(names), codes).astype(np.int32)
         names.append(NO_MODEL)
-    stamps = columns.timestamp_ns
-    tokens = columns.tokens
-    return RequestArrays(
-        model_names=names,
-        model_code=codes,
-        timestamp_ns=stamps,
-        undated=(stamps == NAT) | columns.relative_time,
-        batch=columns.batch,
-        input=tokens["input_tokens"],
-        cached=tokens["cached_input_tokens"],
-        cache_write=tokens["cache_write_tokens"],
-        cache_write_1h=tokens["cache_write_1h_tokens"],
-        output=tokens["output_tokens"],
-        reasoning=tokens["reasoning_tokens"],
-    )
+    return names, codes
+
+
+def undated(requests: RequestTable) -> npt.NDArray[np.bool_]:
+    """Requests priced at current prices: no timestamp, or a relative trace time."""
+    return np.asarray((requests.timestamp_ns == NAT) | requests.relative_time, dtype=np.bool_)
 
 
 def _price_codes(
-    arrays: RequestArrays, resolver: ModelResolver
+    requests: RequestTable, resolver: ModelResolver
 ) -> tuple[tuple[str, ...], npt.NDArray[np.int32]]:
+    names, codes = model_names(requests)
     price_ids: list[str] = []
     index: dict[str, int] = {}
-    name_to_price = np.full(len(arrays.model_names) + 1, -1, dtype=np.int32)
-    for position, name in enumerate(arrays.model_names):
+    name_to_price = np.full(len(names) + 1, -1, dtype=np.int32)
+    for position, name in enumerate(names):
         price_id = resolver.resolve(name) if name != NO_MODEL else None
         if price_id is not None:
             if price_id not in index:
                 index[price_id] = len(price_ids)
                 price_ids.append(price_id)
             name_to_price[position] = index[price_id]
-    return tuple(price_ids), name_to_price[arrays.model_code]
+    return tuple(price_ids), name_to_price[codes]
 
 
-def assign(arrays: RequestArrays, table: PriceTable, resolver: ModelResolver) -> PriceAssignment:
+def assign(
+    requests: RequestTable, table: PriceTable, resolver: ModelResolver | None = None
+) -> PriceAssignment:
     """Vectorized: the price entry, history period and long-context tier of every request."""
-    price_ids, price_code = _price_codes(arrays, resolver)
-    count = arrays.size
+    price_ids, price_code = _price_codes(requests, resolver or ModelResolver(table))
+    count = len(requests)
     period = np.zeros(count, dtype=np.int16)
     tier = np.zeros(count, dtype=np.int16)
     predates = np.zeros(count, dtype=np.bool_)
-    timestamps, undated = arrays.timestamp_ns, arrays.undated
+    timestamps, current = requests.timestamp_ns, undated(requests)
+    inputs = requests.tokens["input_tokens"]
     for code, price_id in enumerate(price_ids):
         rows = np.flatnonzero(price_code == code)
         model = table.models[price_id]
@@ -272,12 +254,12 @@ def assign(arrays: RequestArrays, table: PriceTable, resolver: ModelResolver) ->
                 [_day_start_ns(entry.until) for entry in model.history], dtype=np.int64
             )
             row_period = np.searchsorted(untils, timestamps[rows], side="right").astype(np.int16)
-            row_period[undated[rows]] = len(untils)
+            row_period[current[rows]] = len(untils)
             period[rows] = row_period
         else:
             row_period = np.zeros(len(rows), dtype=np.int16)
         if model.available_from is not None:
-            predates[rows] = ~undated[rows] & (
+            predates[rows] = ~current[rows] & (
                 timestamps[rows] < _day_start_ns(model.available_from)
             )
         for period_index, span in enumerate(model.price_periods()):
@@ -285,15 +267,8 @@ def assign(arrays: RequestArrays, table: PriceTable, resolver: ModelResolver) ->
                 continue
             in_period = rows[row_period == period_index]
             thresholds = np.array([t.above_input_tokens for t in span.tiers], dtype=np.int64)
-            tier[in_period] = np.searchsorted(thresholds, arrays.input[in_period], side="left")
+            tier[in_period] = np.searchsorted(thresholds, inputs[in_period], side="left")
     return PriceAssignment(price_ids, price_code, period, tier, predates)
-
-
-def assign_prices(
-    requests: RequestTable, table: PriceTable, resolver: ModelResolver
-) -> PriceAssignment:
-    """`assign` for a canonical request table."""
-    return assign(request_arrays(requests), table, resolver)
 
 
 @dataclass(frozen=True)
@@ -311,50 +286,68 @@ class CostLine:
     """None when unpriced: no price entry, or a batch request for a model without batch prices."""
 
 
+KEY_LIMIT = 1 << 62
+"""Combined group keys stay below this, so their int64 arithmetic never wraps."""
+
+
 def _combined_key(
     parts: Sequence[npt.NDArray[np.int64]], sizes: Sequence[int]
 ) -> npt.NDArray[np.int64]:
-    """One int64 per row encoding every key part (mixed radix), so one pass groups them all."""
+    """One int64 per row encoding every key part (mixed radix), so one pass groups them all.
+
+    When the next part would take the key past KEY_LIMIT, the key so far is first renumbered densely
+    (only the combinations that occur), so any number of grouping keys stays exact.
+    """
     key = np.zeros(len(parts[0]), dtype=np.int64)
+    span = 1
     for part, size in zip(parts, sizes, strict=True):
+        if span * size >= KEY_LIMIT:
+            unique, key = np.unique(key, return_inverse=True)
+            key = key.astype(np.int64).reshape(-1)
+            span = len(unique)
         key = key * size + part
+        span *= size
     return key
 
 
 def aggregate_lines(
-    arrays: RequestArrays,
+    requests: RequestTable,
     assignment: PriceAssignment,
     table: PriceTable,
     groups: Sequence[Category] = (),
 ) -> list[CostLine]:
     """Exact cost of every (model, entry, period, tier, batch, groups) combination present."""
-    if not arrays.size:
+    if not len(requests):
         return []
+    names, model_code = model_names(requests)
+    tokens = requests.tokens
     parts = [
-        arrays.model_code.astype(np.int64),
+        model_code.astype(np.int64),
         assignment.period.astype(np.int64),
         assignment.tier.astype(np.int64),
-        arrays.batch.astype(np.int64),
+        requests.batch.astype(np.int64),
         *(group.codes.astype(np.int64) + 1 for group in groups),
     ]
     sizes = [
-        len(arrays.model_names) + 1,
+        len(names) + 1,
         int(assignment.period.max()) + 1,
         int(assignment.tier.max()) + 1,
         2,
     ]
     sizes += [len(group.names) + 1 for group in groups]
     first, inverse, counts = _group_rows(_combined_key(parts, sizes))
-    values = {
-        "input": arrays.input,
-        "uncached": arrays.input - arrays.cached - arrays.cache_write,
-        "cached": arrays.cached,
-        "write_5m": arrays.cache_write - arrays.cache_write_1h,
-        "write_1h": arrays.cache_write_1h,
-        "output": arrays.output,
-        "reasoning": arrays.reasoning,
+    billed = {
+        "input": tokens["input_tokens"],
+        "uncached_input": tokens["input_tokens"]
+        - tokens["cached_input_tokens"]
+        - tokens["cache_write_tokens"],
+        "cached_input": tokens["cached_input_tokens"],
+        "cache_write_5m": tokens["cache_write_tokens"] - tokens["cache_write_1h_tokens"],
+        "cache_write_1h": tokens["cache_write_1h_tokens"],
+        "output": tokens["output_tokens"],
+        "reasoning": tokens["reasoning_tokens"],
     }
-    sums = {name: _exact_sums(column, inverse, len(first)) for name, column in values.items()}
+    sums = {name: _exact_sums(column, inverse, len(first)) for name, column in billed.items()}
     lines = []
     for index, row in enumerate(first.tolist()):
         code = int(assignment.price_code[row])
@@ -362,32 +355,22 @@ def aggregate_lines(
         period, tier, batch = (
             int(assignment.period[row]),
             int(assignment.tier[row]),
-            bool(arrays.batch[row]),
+            bool(requests.batch[row]),
         )
-        tokens = BilledTokens(
-            requests=int(counts[index]),
-            input=sums["input"][index],
-            uncached_input=sums["uncached"][index],
-            cached_input=sums["cached"][index],
-            cache_write_5m=sums["write_5m"][index],
-            cache_write_1h=sums["write_1h"][index],
-            output=sums["output"][index],
-            reasoning=sums["reasoning"][index],
+        line_tokens = BilledTokens(
+            requests=int(counts[index]), **{name: sums[name][index] for name in billed}
         )
         rates = class_rates(table.models[price_id], period, tier, batch) if price_id else None
         lines.append(
             CostLine(
-                model=arrays.model_names[int(arrays.model_code[row])],
+                model=names[int(model_code[row])],
                 price_id=price_id,
                 period=period,
                 tier=tier,
                 batch=batch,
-                groups=tuple(
-                    group.names[int(group.codes[row])] if group.codes[row] >= 0 else None
-                    for group in groups
-                ),
-                tokens=tokens,
-                cost=rates.cost(tokens) if rates is not None else None,
+                groups=tuple(group.value(row) for group in groups),
+                tokens=line_tokens,
+                cost=rates.cost(line_tokens) if rates is not None else None,
             )
         )
     return lines
@@ -418,10 +401,17 @@ def _group_rows(
 def _exact_sums(
     column: npt.NDArray[np.int64], inverse: npt.NDArray[np.intp], groups: int
 ) -> list[int]:
-    """Per-group integer sums, exact (int64 accumulation, never float)."""
-    sums = np.zeros(groups, dtype=np.int64)
-    np.add.at(sums, inverse, column)
-    return [int(value) for value in sums.tolist()]
+    """Per-group integer sums, exact: int64 accumulation when no sum can reach the int64 limit (checked
+    in float64 first), Python ints otherwise. Never float, never a wrapped sum."""
+    bound = np.bincount(inverse, weights=np.abs(column).astype(np.float64), minlength=groups)
+    if not len(bound) or float(bound.max()) < KEY_LIMIT:
+        sums = np.zeros(groups, dtype=np.int64)
+        np.add.at(sums, inverse, column)
+        return [int(value) for value in sums.tolist()]
+    exact = [0] * groups
+    for group, value in zip(inverse.tolist(), column.tolist(), strict=True):
+        exact[group] += value
+    return exact
 
 
 def cost_lines(
@@ -430,11 +420,8 @@ def cost_lines(
     assignment: PriceAssignment,
     by: Sequence[str] = (),
 ) -> list[CostLine]:
-    """`aggregate_lines` for a canonical request table, grouped by the columns in `by`."""
-    columns = as_columns(requests, by)
-    return aggregate_lines(
-        request_arrays(columns), assignment, table, [columns.group(key) for key in by]
-    )
+    """`aggregate_lines` grouped by the grouping columns in `by`."""
+    return aggregate_lines(requests, assignment, table, [requests.group(key) for key in by])
 
 
 def total_cost(lines: Iterable[CostLine]) -> Decimal:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
+from costaudit.core.simulate.engine import SimulationResult
+
 Status = Literal["pass", "regression", "over_budget", "new", "removed"]
 
 
@@ -59,10 +61,23 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class ComparedTo:
+    """The committed baseline a run was checked against."""
+
+    file: str
+    monthly_usd: dict[str, Decimal | None]
+
+
+@dataclass(frozen=True)
 class Verdict:
+    """What `costaudit check` decides: each scenario compared with the baseline, and why costs moved."""
+
     comparisons: tuple[Comparison, ...]
     causes: tuple[str, ...]
     """What changed since the baseline: prices, traffic, prompts, scenario, tool."""
+    simulation: SimulationResult | None = None
+    """The run that was checked (the scenarios kept by `only`)."""
+    compared_to: ComparedTo | None = None
 
     @property
     def passed(self) -> bool:

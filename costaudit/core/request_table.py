@@ -1,10 +1,12 @@
-"""The canonical request table as plain numpy columns.
+"""The canonical request table: one row per billed LLM call, as plain numpy columns.
 
-Pricing and analysing logs needs only arrays: integer token counts, category codes, nanosecond times.
-Keeping the table in this form lets `costaudit analyze` run without importing pandas, whose import alone
-costs more than parsing a hundred thousand log lines. Code that wants a DataFrame (the simulator, saved
-workloads, tests that build tables by hand) converts with `to_frame`; every function here that takes a
-request table also accepts that DataFrame.
+It is the only table inside costaudit. Readers build it, saved workloads store it, synthetic workloads
+generate it, and pricing, analysis and every simulator strategy compute on it. Pricing and analysing
+need only arrays (integer token counts, category codes, nanosecond times), so `costaudit analyze` runs
+without importing pandas, whose import alone costs more than parsing a hundred thousand log lines.
+
+pandas appears only at the edges: `RequestTable.from_frame` takes a DataFrame a user hands in, and
+`to_frame` gives one to a user who asks.
 """
 
 from __future__ import annotations
@@ -12,12 +14,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from costaudit.core.columns import MEASURED_PREFIX, QUALITY_PREFIX, TOKEN_COLUMNS, TOKEN_SOURCES
+from costaudit.core.columns import (
+    MEASURED_PREFIX,
+    QUALITY_PREFIX,
+    RESERVED_COLUMNS,
+    TOKEN_COLUMNS,
+    TOKEN_SOURCES,
+)
+from costaudit.core.prompt_cache import PrefixBlocks, take
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,6 +34,9 @@ if TYPE_CHECKING:
 NAT = np.iinfo(np.int64).min
 """A missing timestamp (numpy's NaT as int64)."""
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+Rows = npt.NDArray[np.intp] | npt.NDArray[np.int64]
+"""Row positions into a table."""
 
 
 def utc_datetime(ns: int) -> datetime:
@@ -46,13 +58,56 @@ class Category:
         seen = np.bincount(self.codes[self.codes >= 0], minlength=len(self.names))
         return [int(code) for code in np.flatnonzero(seen)]
 
+    def value(self, row: int) -> str | None:
+        code = int(self.codes[row])
+        return self.names[code] if code >= 0 else None
+
+    def values(self) -> list[str | None]:
+        """Every row's value (None where missing)."""
+        lookup: list[str | None] = [*self.names, None]
+        return [lookup[code] for code in self.codes.tolist()]
+
+    def take(self, rows: Rows) -> Category:
+        return Category(self.names, self.codes[rows])
+
+    def code_of(self, name: str) -> tuple[Category, int]:
+        """This column with `name` among its categories (added at the end when new), and its code."""
+        if name in self.names:
+            return self, self.names.index(name)
+        return Category([*self.names, name], self.codes), len(self.names)
+
+    def matching(self, wanted: set[str]) -> npt.NDArray[np.bool_]:
+        """Rows whose value is in `wanted`."""
+        lookup = np.array([name in wanted for name in self.names] + [False], dtype=np.bool_)
+        return lookup[self.codes]
+
     @classmethod
     def missing(cls, rows: int) -> Category:
         return cls([], np.full(rows, -1, dtype=np.int32))
 
+    @classmethod
+    def constant(cls, name: str, rows: int) -> Category:
+        return cls([name], np.zeros(rows, dtype=np.int32))
+
+    @classmethod
+    def concat(cls, columns: Sequence[Category]) -> Category:
+        """Columns one after another; categories in first-seen order across them."""
+        names: list[str] = []
+        index: dict[str, int] = {}
+        pieces = []
+        for column in columns:
+            for name in column.names:
+                if name not in index:
+                    index[name] = len(names)
+                    names.append(name)
+            lookup = np.array([index[name] for name in column.names] + [-1], dtype=np.int32)
+            pieces.append(lookup[column.codes])
+        codes = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
+        return cls(names, codes.astype(np.int32, copy=False))
+
 
 @dataclass(frozen=True)
-class RequestColumns:
+class RequestTable:
     """One row per billed call. Token counts follow the OpenAI convention: `input_tokens` includes
     cached and cache-written tokens, `output_tokens` includes reasoning."""
 
@@ -68,6 +123,7 @@ class RequestColumns:
     complexity: npt.NDArray[np.float32]
     """Prompt complexity in [0, 1]; NaN when there was no prompt to score."""
     prompt_hash: npt.NDArray[np.uint64]
+    """Key of the exact prompt (0 without text), for exact-match response caching."""
     source: Category
     """The file each row came from."""
     groups: dict[str, Category] = field(default_factory=dict)
@@ -75,6 +131,8 @@ class RequestColumns:
     """Prompt tokens under other encodings, by encoding name."""
     quality: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
     """Per-model quality labels, by model name."""
+    prefix_blocks: PrefixBlocks | None = None
+    """Chained prefix-block hashes of each row's prompt, for prompt-cache replay; None without text."""
 
     def __len__(self) -> int:
         return len(self.timestamp_ns)
@@ -83,11 +141,88 @@ class RequestColumns:
         """A grouping column; all-missing when no row carries the key."""
         return self.groups.get(key) or Category.missing(len(self))
 
-    def with_group(self, key: str, column: Category) -> RequestColumns:
+    def with_group(self, key: str, column: Category) -> RequestTable:
         return replace(self, groups={**self.groups, key: column})
 
+    def token_sum(self, name: str) -> int:
+        """Exact sum of one token column (Python int: never wraps)."""
+        return exact_sum(self.tokens[name])
+
+    def take(self, rows: Rows) -> RequestTable:
+        """The rows at `rows`, in that order (a boolean mask works too)."""
+        picked = np.flatnonzero(rows) if rows.dtype == np.bool_ else rows
+        return RequestTable(
+            timestamp_ns=self.timestamp_ns[picked],
+            relative_time=self.relative_time[picked],
+            model=self.model.take(picked),
+            tokens={name: values[picked] for name, values in self.tokens.items()},
+            batch=self.batch[picked],
+            token_source=self.token_source[picked],
+            complexity=self.complexity[picked],
+            prompt_hash=self.prompt_hash[picked],
+            source=self.source.take(picked),
+            groups={key: column.take(picked) for key, column in self.groups.items()},
+            measured={name: values[picked] for name, values in self.measured.items()},
+            quality={name: values[picked] for name, values in self.quality.items()},
+            prefix_blocks=take(self.prefix_blocks, np.asarray(picked, dtype=np.int64))
+            if self.prefix_blocks is not None
+            else None,
+        )
+
+    @classmethod
+    def concat(cls, tables: Sequence[RequestTable]) -> RequestTable:
+        """Tables one after another. Columns some tables lack are missing (labels NaN, groups
+        missing, measured counts 0); prefix hashes are kept only when every table has them at the
+        same block size."""
+        if not tables:
+            return cls.empty()
+        if len(tables) == 1:
+            return tables[0]
+
+        def joined(pick: Any) -> Any:
+            return np.concatenate([pick(table) for table in tables])
+
+        group_keys = list(dict.fromkeys(key for table in tables for key in table.groups))
+        measured = list(dict.fromkeys(name for table in tables for name in table.measured))
+        quality = list(dict.fromkeys(name for table in tables for name in table.quality))
+        return cls(
+            timestamp_ns=joined(lambda t: t.timestamp_ns),
+            relative_time=joined(lambda t: t.relative_time),
+            model=Category.concat([table.model for table in tables]),
+            tokens={name: joined(lambda t, n=name: t.tokens[n]) for name in TOKEN_COLUMNS},
+            batch=joined(lambda t: t.batch),
+            token_source=joined(lambda t: t.token_source),
+            complexity=joined(lambda t: t.complexity),
+            prompt_hash=joined(lambda t: t.prompt_hash),
+            source=Category.concat([table.source for table in tables]),
+            groups={key: Category.concat([t.group(key) for t in tables]) for key in group_keys},
+            measured={
+                name: joined(lambda t, n=name: t.measured.get(n, np.zeros(len(t), np.int64)))
+                for name in measured
+            },
+            quality={
+                name: joined(lambda t, n=name: t.quality.get(n, np.full(len(t), np.nan)))
+                for name in quality
+            },
+            prefix_blocks=_concat_blocks([table.prefix_blocks for table in tables]),
+        )
+
+    @classmethod
+    def empty(cls) -> RequestTable:
+        return cls(
+            timestamp_ns=np.zeros(0, dtype=np.int64),
+            relative_time=np.zeros(0, dtype=np.bool_),
+            model=Category.missing(0),
+            tokens={name: np.zeros(0, dtype=np.int64) for name in TOKEN_COLUMNS},
+            batch=np.zeros(0, dtype=np.bool_),
+            token_source=np.zeros(0, dtype=np.int8),
+            complexity=np.zeros(0, dtype=np.float32),
+            prompt_hash=np.zeros(0, dtype=np.uint64),
+            source=Category.missing(0),
+        )
+
     def to_frame(self) -> pd.DataFrame:
-        """The table as the DataFrame the simulator and saved workloads use."""
+        """The table as a pandas DataFrame, for a user who wants one (prefix hashes are left out)."""
         import pandas as pd
 
         def categorical(column: Category) -> pd.Series:
@@ -117,30 +252,39 @@ class RequestColumns:
         return pd.DataFrame(columns)
 
     @classmethod
-    def empty(cls) -> RequestColumns:
-        return cls(
-            timestamp_ns=np.zeros(0, dtype=np.int64),
-            relative_time=np.zeros(0, dtype=np.bool_),
-            model=Category.missing(0),
-            tokens={name: np.zeros(0, dtype=np.int64) for name in TOKEN_COLUMNS},
-            batch=np.zeros(0, dtype=np.bool_),
-            token_source=np.zeros(0, dtype=np.int8),
-            complexity=np.zeros(0, dtype=np.float32),
-            prompt_hash=np.zeros(0, dtype=np.uint64),
-            source=Category.missing(0),
-        )
+    def from_frame(
+        cls, frame: pd.DataFrame, group_keys: Sequence[str] | None = None
+    ) -> RequestTable:
+        """A DataFrame with the canonical column names as a request table.
+
+        Optional columns may be absent (tokens 0, no timestamp, no score). Grouping columns are the
+        ones named in `group_keys`, or, when None, every other text or categorical column.
+        """
+        return _from_frame(frame, group_keys)
 
 
-RequestTable: TypeAlias = "RequestColumns | pd.DataFrame"
-"""The canonical request table in either form."""
+def exact_sum(values: npt.NDArray[np.int64]) -> int:
+    """Sum of integer counts as a Python int, exact whatever their size.
+
+    int64 accumulation wraps silently above 9.2×10^18; summing in float64 first tells whether that
+    could happen, and only then are the values summed as Python ints.
+    """
+    if not len(values):
+        return 0
+    if float(np.abs(values).astype(np.float64).sum()) < 2.0**62:
+        return int(values.sum())
+    return sum(int(value) for value in values.tolist())
 
 
-def as_columns(requests: RequestTable, group_keys: Sequence[str] = ()) -> RequestColumns:
-    """The table as columns. A DataFrame (which may lack optional columns) is converted, with only the
-    grouping columns named in `group_keys`: other extra columns may be anything, and are not needed."""
-    if isinstance(requests, RequestColumns):
-        return requests
-    return _from_frame(requests, group_keys)
+def _concat_blocks(blocks: Sequence[PrefixBlocks | None]) -> PrefixBlocks | None:
+    present = [item for item in blocks if item is not None]
+    if len(present) != len(blocks) or len({item.block_tokens for item in present}) != 1:
+        return None
+    counts = np.concatenate([item.block_counts for item in present])
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    hashes = np.concatenate([item.hashes for item in present])
+    return PrefixBlocks(offsets=offsets, hashes=hashes, block_tokens=present[0].block_tokens)
 
 
 def _frame_category(frame: pd.DataFrame, name: str) -> Category:
@@ -161,7 +305,22 @@ def _frame_times(frame: pd.DataFrame) -> npt.NDArray[np.int64]:
     return np.asarray(index.asi8, dtype=np.int64).copy()
 
 
-def _from_frame(frame: pd.DataFrame, group_keys: Sequence[str]) -> RequestColumns:
+def _text_columns(frame: pd.DataFrame) -> list[str]:
+    """Columns that can be grouping keys: text or categorical, and not canonical."""
+    import pandas as pd
+
+    keys = []
+    for name in frame.columns:
+        text = str(name)
+        if text in RESERVED_COLUMNS or text.startswith((QUALITY_PREFIX, MEASURED_PREFIX)):
+            continue
+        dtype = frame[name].dtype
+        if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype):
+            keys.append(text)
+    return keys
+
+
+def _from_frame(frame: pd.DataFrame, group_keys: Sequence[str] | None) -> RequestTable:
     rows = len(frame)
 
     def numbers(name: str, dtype: type[np.generic], default: object = 0) -> npt.NDArray[Any]:
@@ -179,8 +338,8 @@ def _from_frame(frame: pd.DataFrame, group_keys: Sequence[str]) -> RequestColumn
         token_source = lookup[sources.cat.codes.to_numpy()]
     else:
         token_source = np.zeros(rows, dtype=np.int8)
-    groups = {key: _frame_category(frame, key) for key in group_keys if key in frame}
-    return RequestColumns(
+    keys = _text_columns(frame) if group_keys is None else group_keys
+    return RequestTable(
         timestamp_ns=stamps,
         relative_time=numbers("relative_time", np.bool_, False),
         model=_frame_category(frame, "model"),
@@ -190,7 +349,7 @@ def _from_frame(frame: pd.DataFrame, group_keys: Sequence[str]) -> RequestColumn
         complexity=numbers("complexity", np.float32, np.nan),
         prompt_hash=numbers("prompt_hash", np.uint64),
         source=_frame_category(frame, "source"),
-        groups=groups,
+        groups={key: _frame_category(frame, key) for key in keys if key in frame},
         measured={
             str(name).removeprefix(MEASURED_PREFIX): frame[name].to_numpy(dtype=np.int64)
             for name in frame.columns

@@ -8,18 +8,18 @@ Records stream through in chunks; only the compact table is kept.
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import re
 import zlib
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 
 from costaudit.core.prompt_cache import PrefixBlocks
-from costaudit.core.request_table import RequestColumns
+from costaudit.core.request_table import RequestTable
 from costaudit.errors import InputError
 from costaudit.ingest import fastpath
 from costaudit.ingest.formats import Format, builtin_formats
@@ -29,8 +29,6 @@ from costaudit.ingest.sources import Source, expand_sources
 from costaudit.ingest.table import DEFAULT_CHUNK_ROWS, Draft, TableBuilder
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from costaudit.ingest.early import EarlyRead
 
 DETECTION_RECORDS = 50
@@ -67,21 +65,14 @@ class FileReport:
 
 
 @dataclass
-class Workload:
-    """The canonical request table plus everything said about how it was read."""
+class Logs:
+    """The request table read from logs, plus everything said about how it was read."""
 
-    columns: RequestColumns
+    requests: RequestTable
     files: list[FileReport]
     problems: Problems
     records_read: int
     estimated_encodings: set[str]
-    prefix_blocks: PrefixBlocks | None = None
-    """Chained prefix-block hashes aligned with `requests` rows, when the logs carried or allowed them."""
-
-    @functools.cached_property
-    def requests(self) -> pd.DataFrame:
-        """The table as a DataFrame (built on first use: analysing needs only `columns`)."""
-        return self.columns.to_frame()
 
 
 Record = tuple[int, Any]
@@ -559,7 +550,7 @@ def read_logs(
     tokenizer_for: Callable[[str | None], str],
     progress: Progress | None = None,
     early: EarlyRead | None = None,
-) -> Workload:
+) -> Logs:
     """Read every input named by `specs` into one canonical request table (a file whose parse
     `early` started is taken from it)."""
     problems = Problems(strict=options.strict)
@@ -587,9 +578,8 @@ def read_logs(
     if records_read != len(columns) + problems.skipped_total:
         raise AssertionError("record accounting is inconsistent: read != kept + skipped")
     prefix = builder.prefix_blocks()
-    return Workload(
-        prefix_blocks=PrefixBlocks(*prefix) if prefix is not None else None,
-        columns=columns,
+    return Logs(
+        requests=replace(columns, prefix_blocks=PrefixBlocks(*prefix) if prefix is not None else None),
         files=reports,
         problems=problems,
         records_read=records_read,

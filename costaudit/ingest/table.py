@@ -22,7 +22,7 @@ import numpy.typing as npt
 from costaudit.core.columns import TOKEN_COLUMNS
 from costaudit.core.complexity import text_parts, with_length
 from costaudit.core.prompt_cache import chained_block_hashes
-from costaudit.core.request_table import Category, RequestColumns
+from costaudit.core.request_table import Category, RequestTable
 from costaudit.ingest.problems import BadRecord, Problems
 from costaudit.ingest.timestamps import epoch_numbers_to_ns, to_epoch_ns
 from costaudit.ingest.tokenizer import (
@@ -578,7 +578,7 @@ class TableBuilder:
         in_flight = len(self._in_flight.chunk) if self._in_flight is not None else 0
         return self.parts.rows + in_flight + len(self._chunk)
 
-    def finish(self) -> RequestColumns:
+    def finish(self) -> RequestTable:
         """The canonical request table (see module docstring for the column meanings)."""
         self.flush()
         self.close()
@@ -601,7 +601,7 @@ class TableBuilder:
                     [codes, np.full(parts.rows - len(codes), -1, dtype=np.int32)]
                 )
             groups[key] = categories.column(codes)
-        return RequestColumns(
+        return RequestTable(
             timestamp_ns=joined("timestamp", np.int64),
             relative_time=joined("relative_time", np.bool_),
             model=self.models.column(joined("model", np.int32)),

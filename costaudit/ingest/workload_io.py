@@ -3,6 +3,9 @@
 The file carries no prompt text — only counts, scores, hashes and grouping values — so it can be shared
 for simulation without sharing prompts. Chained prefix-block hashes (when the logs had prompt text or
 hashes) are kept in a list column so prompt caching can be replayed from the saved file.
+
+Columns are written straight from the table's arrays with pyarrow (text columns dictionary-encoded), and
+read back the same way: no DataFrame in between.
 """
 
 from __future__ import annotations
@@ -12,13 +15,21 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
-import pandas as pd
+import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from costaudit import __version__
-from costaudit.core.columns import TOKEN_COLUMNS
+from costaudit.core.columns import (
+    MEASURED_PREFIX,
+    QUALITY_PREFIX,
+    RESERVED_COLUMNS,
+    TOKEN_COLUMNS,
+    TOKEN_SOURCES,
+)
 from costaudit.core.prompt_cache import PrefixBlocks
+from costaudit.core.request_table import NAT, Category, RequestTable
 from costaudit.errors import InputError
 
 WORKLOAD_SCHEMA = "costaudit.workload/1"
@@ -27,28 +38,53 @@ PREFIX_COLUMN = "prefix_hashes"
 REQUIRED_COLUMNS = ("timestamp", "model", *TOKEN_COLUMNS, "batch")
 
 
-def save_workload(
-    requests: pd.DataFrame,
-    path: Path,
-    *,
-    sources: list[str],
-    prefix_blocks: PrefixBlocks | None = None,
-) -> None:
-    table = pa.Table.from_pandas(requests, preserve_index=False)
+def _category_array(column: Category) -> pa.Array[Any]:
+    codes = pa.array(column.codes, type=pa.int32(), mask=column.codes < 0)
+    return pa.DictionaryArray.from_arrays(codes, pa.array(column.names, type=pa.string()))
+
+
+def _arrow_table(requests: RequestTable) -> pa.Table:
+    stamps = pa.array(
+        requests.timestamp_ns, type=pa.int64(), mask=requests.timestamp_ns == NAT
+    ).cast(pa.timestamp("ns", tz="UTC"))
+    token_source = Category(list(TOKEN_SOURCES), requests.token_source.astype(np.int32))
+    columns: dict[str, pa.Array[Any]] = {
+        "timestamp": stamps,
+        "relative_time": pa.array(requests.relative_time),
+        "model": _category_array(requests.model),
+    }
+    for name in TOKEN_COLUMNS:
+        columns[name] = pa.array(requests.tokens[name], type=pa.int64())
+    columns["batch"] = pa.array(requests.batch)
+    columns["token_source"] = _category_array(token_source)
+    columns["complexity"] = pa.array(requests.complexity, type=pa.float32())
+    columns["prompt_hash"] = pa.array(requests.prompt_hash, type=pa.uint64())
+    columns["source"] = _category_array(requests.source)
+    for key, column in requests.groups.items():
+        columns[key] = _category_array(column)
+    for encoding, counts in requests.measured.items():
+        columns[f"{MEASURED_PREFIX}{encoding}"] = pa.array(counts, type=pa.int64())
+    for model, labels in requests.quality.items():
+        columns[f"{QUALITY_PREFIX}{model}"] = pa.array(labels, type=pa.float64())
+    blocks = requests.prefix_blocks
+    if blocks is not None:
+        columns[PREFIX_COLUMN] = pa.LargeListArray.from_arrays(
+            pa.array(blocks.offsets, pa.int64()), pa.array(blocks.hashes, pa.uint64())
+        )
+    return pa.table(columns)
+
+
+def save_workload(requests: RequestTable, path: Path, *, sources: list[str]) -> None:
+    """Write the table (and its prefix hashes) to `path`; failures name the file (exit 3)."""
+    table = _arrow_table(requests)
     meta: dict[str, object] = {
         "schema": WORKLOAD_SCHEMA,
         "version": __version__,
         "sources": sources,
         "rows": len(requests),
     }
-    if prefix_blocks is not None:
-        hashes = pa.LargeListArray.from_arrays(
-            pa.array(prefix_blocks.offsets, pa.int64()),
-            pa.array(prefix_blocks.hashes, pa.uint64()),
-        )
-
-        table = table.append_column(PREFIX_COLUMN, hashes)
-        meta["prefix_block_tokens"] = prefix_blocks.block_tokens
+    if requests.prefix_blocks is not None:
+        meta["prefix_block_tokens"] = requests.prefix_blocks.block_tokens
     metadata = {**(table.schema.metadata or {}), METADATA_KEY: json.dumps(meta).encode()}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -57,8 +93,90 @@ def save_workload(
         raise InputError(str(path), f"cannot write: {exc.strerror or exc}") from None
 
 
-def load_workload(path: Path) -> tuple[pd.DataFrame, PrefixBlocks | None]:
-    """A saved request table and its prefix hashes; errors name the file."""
+def _category(column: pa.ChunkedArray[Any]) -> Category:
+    """A text or dictionary column as a Category (nulls as code −1)."""
+    array = column.combine_chunks()
+    if not pa.types.is_dictionary(array.type):
+        array = pc.cast(array, pa.string()).dictionary_encode()
+    dictionary = cast("pa.DictionaryArray[Any, Any]", array)
+    names = [str(name) for name in dictionary.dictionary.to_pylist()]
+    codes = np.asarray(dictionary.indices.fill_null(-1), dtype=np.int32)
+    return Category(names, codes)
+
+
+def _numbers(column: pa.ChunkedArray[Any], dtype: type[np.generic], fill: Any) -> npt.NDArray[Any]:
+    return np.asarray(column.fill_null(fill).to_numpy(), dtype=dtype)
+
+
+def _timestamps(column: pa.ChunkedArray[Any]) -> npt.NDArray[np.int64]:
+    if pa.types.is_timestamp(column.type):
+        column = column.cast(pa.timestamp("ns", tz="UTC")).cast(pa.int64())
+    return _numbers(column, np.int64, NAT)
+
+
+def _prefix_blocks(table: pa.Table, meta: dict[str, Any]) -> PrefixBlocks | None:
+    if PREFIX_COLUMN not in table.column_names:
+        return None
+    column = cast("pa.LargeListArray[Any]", table.column(PREFIX_COLUMN).combine_chunks())
+    offsets = np.asarray(column.offsets, dtype=np.int64)
+    values = np.asarray(column.values, dtype=np.uint64)
+    return PrefixBlocks(
+        offsets=offsets - offsets[0],
+        hashes=values[offsets[0] : offsets[-1]],
+        block_tokens=int(meta["prefix_block_tokens"]),
+    )
+
+
+def _token_sources(table: pa.Table) -> npt.NDArray[np.int8]:
+    if "token_source" not in table.column_names:
+        return np.zeros(table.num_rows, dtype=np.int8)
+    column = _category(table.column("token_source"))
+    lookup = np.array([TOKEN_SOURCES.index(name) for name in column.names] + [0], dtype=np.int8)
+    return lookup[column.codes]
+
+
+def _optional(table: pa.Table, name: str, dtype: type[np.generic], fill: Any) -> npt.NDArray[Any]:
+    if name not in table.column_names:
+        return np.full(table.num_rows, fill, dtype=dtype)
+    return _numbers(table.column(name), dtype, fill)
+
+
+def _request_table(table: pa.Table, blocks: PrefixBlocks | None) -> RequestTable:
+    names = table.column_names
+    return RequestTable(
+        timestamp_ns=_timestamps(table.column("timestamp")),
+        relative_time=_optional(table, "relative_time", np.bool_, False),
+        model=_category(table.column("model")),
+        tokens={name: _numbers(table.column(name), np.int64, 0) for name in TOKEN_COLUMNS},
+        batch=_numbers(table.column("batch"), np.bool_, False),
+        token_source=_token_sources(table),
+        complexity=_optional(table, "complexity", np.float32, np.nan),
+        prompt_hash=_optional(table, "prompt_hash", np.uint64, 0),
+        source=_category(table.column("source"))
+        if "source" in names
+        else Category.missing(table.num_rows),
+        groups={
+            name: _category(table.column(name))
+            for name in names
+            if name not in RESERVED_COLUMNS
+            and not name.startswith((MEASURED_PREFIX, QUALITY_PREFIX))
+        },
+        measured={
+            name.removeprefix(MEASURED_PREFIX): _numbers(table.column(name), np.int64, 0)
+            for name in names
+            if name.startswith(MEASURED_PREFIX)
+        },
+        quality={
+            name.removeprefix(QUALITY_PREFIX): _numbers(table.column(name), np.float64, np.nan)
+            for name in names
+            if name.startswith(QUALITY_PREFIX)
+        },
+        prefix_blocks=blocks,
+    )
+
+
+def load_workload(path: Path) -> RequestTable:
+    """A saved request table with its prefix hashes; errors name the file."""
     try:
         table = pq.read_table(path)
     except FileNotFoundError:
@@ -69,20 +187,10 @@ def load_workload(path: Path) -> tuple[pd.DataFrame, PrefixBlocks | None]:
     meta = json.loads(raw) if raw is not None else {}
     if meta.get("schema") != WORKLOAD_SCHEMA:
         raise InputError(str(path), f"not a costaudit workload (expected schema {WORKLOAD_SCHEMA})")
-    blocks = None
-    if PREFIX_COLUMN in table.column_names:
-        column = cast("pa.LargeListArray[Any]", table.column(PREFIX_COLUMN).combine_chunks())
-
-        offsets = np.asarray(column.offsets, dtype=np.int64)
-        values = np.asarray(column.values, dtype=np.uint64)
-        blocks = PrefixBlocks(
-            offsets=offsets - offsets[0],
-            hashes=values[offsets[0] : offsets[-1]],
-            block_tokens=int(meta["prefix_block_tokens"]),
-        )
-        table = table.drop_columns([PREFIX_COLUMN])
-    frame = table.to_pandas()
-    missing = [column for column in REQUIRED_COLUMNS if column not in frame]
+    missing = [column for column in REQUIRED_COLUMNS if column not in table.column_names]
     if missing:
         raise InputError(str(path), f"workload lacks columns: {', '.join(missing)}")
-    return frame, blocks
+    blocks = _prefix_blocks(table, meta)
+    if blocks is not None:
+        table = table.drop_columns([PREFIX_COLUMN])
+    return _request_table(table, blocks)

@@ -39,7 +39,8 @@ from costaudit.config.pricing import (
 )
 from costaudit.core.pricing import BILLED_CLASSES, class_rates
 from costaudit.errors import InputError, Location
-from costaudit.loaders import merge_tables, read_yaml, validation_problems
+from costaudit.configfile import read_yaml, validation_problems
+from costaudit.pricetable.layers import merge_tables
 
 SORTED_SECTIONS = ("models", "hardware", "self_hosted")
 FALLBACK_ENCODINGS = ("cl100k_base", "o200k_base", "p50k_base", "r50k_base")

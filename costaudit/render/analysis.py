@@ -12,10 +12,11 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from costaudit.core.analysis import Analysis, CostRow, Distribution, TokenTotals
+from costaudit.core.analysis import Analysis, CostRow, TokenPercentiles, TokenTotals
 from costaudit.core.complexity import CLASS_NAMES, COMPLEX_FROM, SIMPLE_BELOW
-from costaudit.core.pricing import NO_MODEL
-from costaudit.render.money import count, days, decimal_str, percent, tokens, usd
+from costaudit.core.pricing import NO_MODEL, PriceTableInfo
+from costaudit.jsonio import decimal_str
+from costaudit.render.money import count, days, percent, tokens, usd
 
 SCHEMA = "costaudit.analyze/1"
 
@@ -31,7 +32,7 @@ def _tokens_doc(totals: TokenTotals) -> dict[str, int]:
     }
 
 
-def _distribution_doc(dist: Distribution) -> dict[str, Any]:
+def _distribution_doc(dist: TokenPercentiles) -> dict[str, Any]:
     return {
         "requests": dist.requests,
         "mean": round(dist.mean, 3),
@@ -66,7 +67,14 @@ def _group_doc(row: CostRow, group_by: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def analysis_document(analysis: Analysis, pricing: dict[str, Any]) -> dict[str, Any]:
+def pricing_document(info: PriceTableInfo | None) -> dict[str, Any] | None:
+    """Which price tables were used, as every JSON document says it."""
+    if info is None:
+        return None
+    return {"files": list(info.files), "effective": info.effective.isoformat(), "sha256": info.sha256}
+
+
+def analysis_document(analysis: Analysis) -> dict[str, Any]:
     """The `--output json` document."""
     window = analysis.window
     complexity = analysis.complexity
@@ -123,7 +131,7 @@ def analysis_document(analysis: Analysis, pricing: dict[str, Any]) -> dict[str, 
                 n: _distribution_doc(d) for n, d in complexity.output_by_class.items()
             },
         },
-        "pricing": pricing,
+        "pricing": pricing_document(analysis.pricing),
         "problems": [
             {"kind": problem.kind, "detail": problem.detail, "count": problem.count}
             for problem in analysis.problems
@@ -235,3 +243,28 @@ def analysis_markdown(analysis: Analysis) -> str:
         lines += ["", "**Problems**", ""]
         lines += [f"- {p.kind}: {p.detail} ({count(p.count)})" for p in analysis.problems]
     return "\n".join(lines) + "\n"
+
+
+WARNED_PROBLEMS = frozenset({"stale_table", "before_first_price"})
+"""Problems also printed as warnings after the summary line: they put a price itself in doubt."""
+
+
+def summary_lines(analysis: Analysis) -> list[str]:
+    """The one-line summary on stderr, then warnings and notes worth seeing without the report."""
+    monthly = (
+        f"{usd(analysis.monthly_cost)}/month"
+        if analysis.monthly_cost is not None
+        else "no monthly figure"
+    )
+    lines = [
+        f"costaudit: {count(analysis.records_read)} records, {count(analysis.records_priced)} priced, "
+        f"{count(analysis.records_unpriced)} unpriced, {count(analysis.records_skipped)} skipped — "
+        f"{usd(analysis.total_cost)} total, {monthly}"
+    ]
+    lines += [f"warning: {p.detail}" for p in analysis.problems if p.kind in WARNED_PROBLEMS]
+    lines += [
+        f"note: the {encoding} tokenizer is not available offline; its counts were estimated with "
+        "cl100k_base (put the encoding file in TIKTOKEN_CACHE_DIR for exact counts)"
+        for encoding in analysis.estimated_encodings
+    ]
+    return lines

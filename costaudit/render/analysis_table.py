@@ -168,7 +168,7 @@ def complexity_table(analysis: Analysis) -> RenderableType:
     return Group(table, Text("Score histogram", style="bold"), bars)
 
 
-def problems_text(analysis: Analysis, examples: dict[str, list[str]]) -> RenderableType:
+def problems_text(analysis: Analysis) -> RenderableType:
     if not analysis.problems:
         return Text("No problems found.", style="green")
     lines = Text()
@@ -179,12 +179,12 @@ def problems_text(analysis: Analysis, examples: dict[str, list[str]]) -> Rendera
         lines.append(f"{problem.detail} ({count(problem.count)})\n")
         if problem.kind == "unpriced_model":
             lines.append(f"    {unpriced_hint(problem.detail)}\n", style="dim")
-        for example in examples.get(problem.detail, [])[:3] if problem.kind == "skipped" else []:
+        for example in problem.examples[:3]:
             lines.append(f"    e.g. {example}: {problem.detail}\n", style="dim")
     return lines
 
 
-def analysis_report(analysis: Analysis, examples: dict[str, list[str]]) -> list[RenderableType]:
+def analysis_report(analysis: Analysis) -> list[RenderableType]:
     """The terminal report, section by section."""
     parts: list[RenderableType] = [summary_table(analysis), models_table(analysis)]
     if analysis.group_by:
@@ -192,6 +192,6 @@ def analysis_report(analysis: Analysis, examples: dict[str, list[str]]) -> list[
     parts += [
         percentiles_table(analysis),
         complexity_table(analysis),
-        problems_text(analysis, examples),
+        problems_text(analysis),
     ]
     return parts

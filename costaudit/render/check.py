@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape, quoteattr
 
-from rich.table import Table
-from rich.text import Text
-
-from costaudit.core.regress import Comparison, Verdict
+from costaudit.core.regress import Comparison, ComparedTo, Verdict
 from costaudit.core.simulate.engine import SimulationResult
-from costaudit.render.money import decimal_str, signed_usd, usd
+from costaudit.jsonio import decimal_str
+from costaudit.render.money import signed_usd, usd
 from costaudit.render.simulation import simulation_document, workload_text
 
 MARKER = "<!-- costaudit-check -->"
@@ -40,7 +38,21 @@ def _cause(verdict: Verdict) -> str:
     return ", ".join(verdict.causes) if verdict.causes else "no input changed"
 
 
+if TYPE_CHECKING:
+    from rich.table import Table
+
+
+def _checked(verdict: Verdict) -> tuple[SimulationResult, ComparedTo]:
+    """The run and the baseline a verdict is about (a report needs both)."""
+    if verdict.simulation is None or verdict.compared_to is None:
+        raise ValueError("a check report needs the verdict's simulation and baseline")
+    return verdict.simulation, verdict.compared_to
+
+
 def check_table(verdict: Verdict) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(
         title=f"Cost check against the baseline (changed since: {_cause(verdict)})",
         title_justify="left",
@@ -67,22 +79,24 @@ def check_table(verdict: Verdict) -> Table:
     return table
 
 
-def headline(verdict: Verdict, budget_breach: bool = False) -> str:
+def headline(verdict: Verdict) -> str:
     if verdict.passed:
         return "costaudit check passed: no scenario grew past its thresholds"
     count = len(verdict.failures)
-    kind = "over budget" if budget_breach else "regressed"
+    breach = any(c.status == "over_budget" for c in verdict.failures)
+    kind = "over budget" if breach else "regressed"
     return f"costaudit check failed: {count} scenario{'s' if count != 1 else ''} {kind}"
 
 
-def check_markdown(verdict: Verdict, result: SimulationResult, baseline_file: str) -> str:
+def check_markdown(verdict: Verdict) -> str:
     """A pull-request comment: before → after per scenario, the change, the verdict and its cause."""
+    result, baseline = _checked(verdict)
     title = "✅ LLM cost check passed" if verdict.passed else "❌ LLM cost check failed"
     lines = [
         MARKER,
         f"### {title}",
         "",
-        f"Compared with `{baseline_file}`. Changed since the baseline: **{_cause(verdict)}**. "
+        f"Compared with `{baseline.file}`. Changed since the baseline: **{_cause(verdict)}**. "
         f"Workload: {workload_text(result)}.",
         "",
         "| scenario | baseline | now | Δ $ | Δ % | verdict |",
@@ -100,14 +114,9 @@ def check_markdown(verdict: Verdict, result: SimulationResult, baseline_file: st
     return "\n".join(lines) + "\n"
 
 
-def check_document(
-    verdict: Verdict,
-    result: SimulationResult,
-    pricing: dict[str, Any],
-    baseline_file: str,
-    baseline: dict[str, Decimal | None],
-) -> dict[str, Any]:
-    document = simulation_document(result, pricing)
+def check_document(verdict: Verdict) -> dict[str, Any]:
+    result, baseline = _checked(verdict)
+    document = simulation_document(result)
     document["schema"] = "costaudit.check/1"
     document["verdict"] = {
         "passed": verdict.passed,
@@ -128,8 +137,8 @@ def check_document(
         ],
     }
     document["compared_to"] = {
-        "file": baseline_file,
-        "monthly_usd": {name: decimal_str(value) for name, value in baseline.items()},
+        "file": baseline.file,
+        "monthly_usd": {name: decimal_str(value) for name, value in baseline.monthly_usd.items()},
     }
     return document
 

@@ -4,19 +4,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
 
-MICRO = Decimal("0.000001")
 CENT = Decimal("0.01")
-
-
-def decimal_str(value: Decimal | None, *, exact: bool = False) -> str | None:
-    """A decimal string without exponent: exact when asked, else rounded to micro-dollars."""
-    if value is None:
-        return None
-    shown = value if exact else value.quantize(MICRO, rounding=ROUND_HALF_EVEN)
-    text = format(shown, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text or "0"
 
 
 def usd(value: Decimal | None) -> str:

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from costaudit.core.analysis import Analysis
+from costaudit.core.simulate.details import HostingDetails, TtlPoint
+from costaudit.core.simulate.engine import ScenarioResult, SimulationResult
 from costaudit.errors import InputError
 
 
@@ -96,23 +98,23 @@ def _safe_name(name: str) -> str:
     )
 
 
-def simulation_plots(result: Any, directory: Path) -> list[Path]:
+def simulation_plots(result: SimulationResult, directory: Path) -> list[Path]:
     """Monthly cost per scenario; cost–quality curves for routing; hit rate vs TTL for prompt caching."""
     _prepare(directory)
     plt = _pyplot()
     written = []
     priced = [s for s in result.scenarios if s.monthly_usd is not None]
     fig, ax = plt.subplots(figsize=(8, max(2.5, 0.45 * len(priced) + 1)))
-    colors = ["tab:gray" if s.name == result.baseline else "tab:blue" for s in priced]
-    ax.barh([s.name for s in priced], [float(s.monthly_usd) for s in priced], color=colors)
+    colors = ["tab:gray" if s.name == result.baseline.name else "tab:blue" for s in priced]
+    ax.barh([s.name for s in priced], [float(s.monthly_usd or 0) for s in priced], color=colors)
     for s in priced:
-        if s.percentiles:
+        if s.percentiles is not None:
             ax.errorbar(
-                float(s.percentiles["p50"]),
+                float(s.percentiles.p50),
                 s.name,
                 xerr=[
-                    [float(s.percentiles["p50"] - s.percentiles["p10"])],
-                    [float(s.percentiles["p90"] - s.percentiles["p50"])],
+                    [float(s.percentiles.p50 - s.percentiles.p10)],
+                    [float(s.percentiles.p90 - s.percentiles.p50)],
                 ],
                 fmt="none",
                 ecolor="black",
@@ -125,32 +127,33 @@ def simulation_plots(result: Any, directory: Path) -> list[Path]:
     for scenario in result.scenarios:
         if scenario.curve:
             written.append(_routing_curve_plot(plt, scenario, directory))
-        curve = scenario.details.get("prompt_cache", {}).get("ttl_curve")
-        if curve:
-            written.append(_ttl_plot(plt, scenario, curve, directory))
-        hosting = scenario.details.get("hosting") or scenario.details.get("fine_tune", {}).get(
-            "hosting"
-        )
-        if hosting and hosting.get("break_even"):
+        cache = scenario.details.prompt_cache
+        if cache is not None and cache.ttl_curve:
+            written.append(_ttl_plot(plt, scenario, cache.ttl_curve, directory))
+        hosting = scenario.details.fleet()
+        if hosting is not None and hosting.break_even is not None:
             written.append(_break_even_plot(plt, scenario, hosting, directory))
     return written
 
 
-def _break_even_plot(plt: Any, scenario: Any, hosting: dict[str, Any], directory: Path) -> Path:
-    points = hosting["break_even"]["points"]
+def _break_even_plot(
+    plt: Any, scenario: ScenarioResult, hosting: HostingDetails, directory: Path
+) -> Path:
+    assert hosting.break_even is not None
+    points = hosting.break_even.points
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    volumes = [point["requests_per_day"] for point in points]
+    volumes = [point.requests_per_day for point in points]
     ax.plot(
         volumes,
-        [float(point["api_monthly_usd"]) for point in points],
+        [float(point.api_monthly_usd) for point in points],
         label="API (as the moved requests cost now)",
     )
     ax.plot(
         volumes,
-        [float(point["self_hosted_monthly_usd"]) for point in points],
-        label=f"self-hosted on {hosting['gpu']}",
+        [float(point.self_hosted_monthly_usd) for point in points],
+        label=f"self-hosted on {hosting.gpu}",
     )
-    crossing = hosting["break_even"]["requests_per_day"]
+    crossing = hosting.break_even.requests_per_day
     if crossing:
         ax.axvline(crossing, linestyle="--", color="gray")
         ax.annotate(
@@ -170,12 +173,13 @@ def _break_even_plot(plt: Any, scenario: Any, hosting: dict[str, Any], directory
     return _save(fig, directory / f"break_even_{_safe_name(scenario.name)}.png")
 
 
-def _routing_curve_plot(plt: Any, scenario: Any, directory: Path) -> Path:
+def _routing_curve_plot(plt: Any, scenario: ScenarioResult, directory: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    shares = [point["strong_share"] for point in scenario.curve]
-    costs = [float(point["monthly_usd"]) for point in scenario.curve]
-    if all("quality" in point for point in scenario.curve):
-        qualities = [point["quality"] for point in scenario.curve]
+    curve = scenario.curve or []
+    shares = [point.strong_share for point in curve]
+    costs = [float(point.monthly_usd or 0) for point in curve]
+    qualities = [point.quality for point in curve if point.quality is not None]
+    if len(qualities) == len(curve):
         ax.plot(costs, qualities, marker="o")
         for share, cost, quality in zip(shares, costs, qualities, strict=True):
             ax.annotate(
@@ -196,17 +200,19 @@ def _routing_curve_plot(plt: Any, scenario: Any, directory: Path) -> Path:
     return _save(fig, directory / f"routing_curve_{_safe_name(scenario.name)}.png")
 
 
-def _ttl_plot(plt: Any, scenario: Any, curve: list[dict[str, Any]], directory: Path) -> Path:
+def _ttl_plot(
+    plt: Any, scenario: ScenarioResult, curve: list[TtlPoint], directory: Path
+) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4))
-    finite = [point for point in curve if point["ttl_s"] is not None]
+    finite = [point for point in curve if point.ttl_s is not None]
     ax.plot(
-        [point["ttl_s"] / 60 for point in finite],
-        [point["hit_rate"] for point in finite],
+        [(point.ttl_s or 0) / 60 for point in finite],
+        [point.hit_rate for point in finite],
         marker="o",
     )
-    infinite = [point for point in curve if point["ttl_s"] is None]
+    infinite = [point for point in curve if point.ttl_s is None]
     if infinite:
-        ax.axhline(infinite[0]["hit_rate"], linestyle="--", color="gray", label="infinite cache")
+        ax.axhline(infinite[0].hit_rate, linestyle="--", color="gray", label="infinite cache")
         ax.legend()
     ax.set_xscale("log")
     ax.set_xlabel("TTL (minutes, log scale)")

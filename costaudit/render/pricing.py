@@ -19,7 +19,8 @@ from rich.text import Text
 from costaudit.config.pricing import BatchPrices, ClassPrices, ModelPrice, PriceTable, Tier
 from costaudit.pricetable.diff import ModelDiff, PriceChange, TableDiff
 from costaudit.pricetable.sheet import RateRow
-from costaudit.render.money import decimal_str, tokens
+from costaudit.jsonio import decimal_str
+from costaudit.render.money import tokens
 
 SCHEMA = "costaudit.pricing/1"
 DIFF_SCHEMA = "costaudit.pricing-diff/1"

@@ -8,29 +8,43 @@ usd_per_mtok, p10/p50/p90 (ranges), cache_band_usd (prompt caching), details {..
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from rich.console import RenderableType
-from rich.table import Table
-from rich.text import Text
 
+from costaudit.core.simulate.details import RoutingDetails
 from costaudit.core.simulate.engine import ScenarioResult, SimulationResult
-from costaudit.render.money import count, days, decimal_str, percent, signed_usd, usd
+from costaudit.jsonio import decimal_str
+from costaudit.render.analysis import pricing_document
+from costaudit.render.money import count, days, percent, signed_usd, usd
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+    from rich.table import Table
+
+    from costaudit.core.simulate.details import HostingDetails
 
 SCHEMA = "costaudit.simulate/1"
 
 
 def jsonable(value: Any) -> Any:
-    """Details as JSON values: Decimals as exact strings, numpy scalars as Python numbers."""
+    """Result records as JSON values: dataclasses as objects (fields in order; see
+    core/simulate/details.py for the fields left out), Decimals as micro-dollar strings, floats to
+    six decimals, numpy scalars as Python numbers."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            item.name: jsonable(getattr(value, item.name))
+            for item in dataclasses.fields(value)
+            if not item.metadata.get("omit")
+            and not (item.metadata.get("omit_none") and getattr(value, item.name) is None)
+        }
     if isinstance(value, Decimal):
         return decimal_str(value)
     if isinstance(value, dict):
-        return {
-            str(key): jsonable(item) for key, item in value.items() if not str(key).startswith("_")
-        }
+        return {str(key): jsonable(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [jsonable(item) for item in value]
     if isinstance(value, np.generic):
@@ -56,59 +70,49 @@ def scenario_document(result: ScenarioResult) -> dict[str, Any]:
         "details": jsonable(result.details),
         "notes": list(result.notes),
     }
-    if result.percentiles:
-        doc.update({name: decimal_str(value) for name, value in result.percentiles.items()})
-    if result.cache_band_usd:
-        doc["cache_band_usd"] = {
-            name: decimal_str(value) for name, value in result.cache_band_usd.items()
-        }
+    if result.percentiles is not None:
+        doc.update(jsonable(result.percentiles))
+    if result.cache_band_usd is not None:
+        doc["cache_band_usd"] = jsonable(result.cache_band_usd)
     if result.curve is not None:
         doc["curve"] = jsonable(result.curve)
     return doc
 
 
-def simulation_document(result: SimulationResult, pricing: dict[str, Any]) -> dict[str, Any]:
+def simulation_document(result: SimulationResult) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
-        "workload": {
-            "requests": result.workload_requests,
-            "days": decimal_str(result.workload_days),
-            "tokens": result.workload_tokens,
-            "source": result.workload_source,
-        },
-        "baseline": {
-            "name": result.baseline,
-            "monthly_usd": decimal_str(result.baseline_monthly_usd),
-        },
+        "workload": jsonable(result.workload),
+        "baseline": jsonable(result.baseline),
         "scenarios": [scenario_document(scenario) for scenario in result.scenarios],
-        "pricing": pricing,
+        "pricing": pricing_document(result.pricing),
         "notes": list(result.notes),
     }
 
 
-def _routing_figure(detail: dict[str, Any]) -> str:
-    tiers = detail["tiers"]
-    if detail["mode"] == "cascade":
+def _routing_figure(detail: RoutingDetails) -> str:
+    tiers = detail.tiers
+    if detail.mode == "cascade":
         # A cascade's later tiers start empty and receive only escalations: name where traffic starts.
-        tiers = [tier for tier in tiers if tier["requests"]] or tiers
-    shares = " · ".join(f"{tier['model']} {percent(tier['share'], 0)}" for tier in tiers)
-    quality = detail.get("quality")
-    if quality and quality.get("quality_retained") is not None:
-        shares += f" (quality {percent(quality['quality_retained'], 0)})"
-    escalated = detail.get("escalated_requests")
+        tiers = [tier for tier in tiers if tier.requests] or tiers
+    shares = " · ".join(f"{tier.model} {percent(tier.share, 0)}" for tier in tiers)
+    quality = detail.quality
+    if quality is not None and quality.quality_retained is not None:
+        shares += f" (quality {percent(quality.quality_retained, 0)})"
+    escalated = detail.escalated_requests
     if escalated:
-        first = sum(tier["requests"] for tier in detail["tiers"])
+        first = sum(tier.requests for tier in detail.tiers)
         shares += f", {count(escalated)} ({percent(escalated / first, 0)}) escalated"
     return shares
 
 
-def _hosting_figure(detail: dict[str, Any]) -> str:
-    flag = " ⚠ below floor" if detail.get("below_floor") else ""
-    per = detail.get("usd_per_mtok")
+def _hosting_figure(detail: HostingDetails) -> str:
+    flag = " ⚠ below floor" if detail.below_floor else ""
+    per = detail.usd_per_mtok
     per_text = f", {usd(per)}/Mtok" if per is not None else ""
     return (
-        f"{detail['replicas']}×{detail['devices_per_replica']} {detail['gpu']} {detail['pricing'].replace('_', '-')}, "
-        f"util {percent(detail['utilization'], 0)}{per_text}{flag}"
+        f"{detail.replicas}×{detail.devices_per_replica} {detail.gpu} {detail.pricing.replace('_', '-')}, "
+        f"util {percent(detail.utilization, 0)}{per_text}{flag}"
     )
 
 
@@ -116,25 +120,24 @@ def key_figure(result: ScenarioResult) -> str:
     """The one number per strategy that explains the result."""
     details = result.details
     parts = []
-    if "routing" in details:
-        parts.append(_routing_figure(details["routing"]))
-    if "response_cache" in details:
-        parts.append(f"response cache hits {percent(details['response_cache']['hit_rate'])}")
-    if "prompt_cache" in details:
-        band = details["prompt_cache"]["hit_rate"]
-        observed = details["prompt_cache"].get("observed_hit_rate")
+    if details.routing is not None:
+        parts.append(_routing_figure(details.routing))
+    if details.response_cache is not None:
+        parts.append(f"response cache hits {percent(details.response_cache.hit_rate)}")
+    if details.prompt_cache is not None:
+        band = details.prompt_cache.hit_rate
+        observed = details.prompt_cache.observed_hit_rate
         logged = f", logged {percent(observed, 0)}" if observed is not None else ""
         parts.append(
-            f"prompt cache hits {percent(band['low'], 0)}–{percent(band['high'], 0)} "
-            f"(central {percent(band['central'], 0)}{logged})"
+            f"prompt cache hits {percent(band.low, 0)}–{percent(band.high, 0)} "
+            f"(central {percent(band.central, 0)}{logged})"
         )
-
-    if "batching" in details:
-        parts.append(f"batch {percent(details['batching']['share'], 0)}")
-    if "fine_tune" in details:
-        parts.append(f"fine-tune {usd(details['fine_tune']['monthly_training_usd'])}/mo training")
-    hosting = details.get("hosting") or details.get("fine_tune", {}).get("hosting")
-    if hosting:
+    if details.batching is not None:
+        parts.append(f"batch {percent(details.batching.share, 0)}")
+    if details.fine_tune is not None:
+        parts.append(f"fine-tune {usd(details.fine_tune.monthly_training_usd)}/mo training")
+    hosting = details.fleet()
+    if hosting is not None:
         parts.append(_hosting_figure(hosting))
     return "; ".join(parts) or "as logged"
 
@@ -150,22 +153,26 @@ def _delta(result: ScenarioResult) -> tuple[str, str]:
 
 def _monthly_text(result: ScenarioResult) -> str:
     text = usd(result.monthly_usd)
-    if result.percentiles:
-        text += f"\nP10–P90 {usd(result.percentiles['p10'])}–{usd(result.percentiles['p90'])}"
+    if result.percentiles is not None:
+        text += f"\nP10–P90 {usd(result.percentiles.p10)}–{usd(result.percentiles.p90)}"
     band = result.cache_band_usd
-    if band and len(band) == 2 and usd(band["high"]) != usd(band["low"]):
-        text += f"\nband {usd(band['high'])}–{usd(band['low'])}"
+    if band is not None and usd(band.high) != usd(band.low):
+        text += f"\nband {usd(band.high)}–{usd(band.low)}"
 
     return text
 
 
 def workload_text(result: SimulationResult) -> str:
     """Where the traffic came from, how many requests and over how long: one phrase for every report."""
-    window = "unknown window" if result.workload_days is None else days(result.workload_days)
-    return f"{result.workload_source} ({count(result.workload_requests)} requests, {window})"
+    workload = result.workload
+    window = "unknown window" if workload.days is None else days(workload.days)
+    return f"{workload.source} ({count(workload.requests)} requests, {window})"
 
 
 def comparison_table(result: SimulationResult) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(
         title=f"Monthly cost by scenario — {workload_text(result)}",
         title_justify="left",
@@ -183,7 +190,7 @@ def comparison_table(result: SimulationResult) -> Table:
     for scenario in result.scenarios:
         delta, pct = _delta(scenario)
         table.add_row(
-            Text(scenario.name, style="bold" if scenario.name == result.baseline else ""),
+            Text(scenario.name, style="bold" if scenario.name == result.baseline.name else ""),
             _monthly_text(scenario),
             delta,
             pct,
@@ -195,9 +202,12 @@ def comparison_table(result: SimulationResult) -> Table:
 
 
 def _notes(result: SimulationResult) -> RenderableType:
+    from rich.text import Text
+
     lines = Text()
     lines.append(
-        f"Baseline: {result.baseline} ({usd(result.baseline_monthly_usd)}/month)\n", style="bold"
+        f"Baseline: {result.baseline.name} ({usd(result.baseline.monthly_usd)}/month)\n",
+        style="bold",
     )
     for note in result.notes:
         lines.append(f"  note: {note}\n", style="yellow")
@@ -221,7 +231,7 @@ def simulation_markdown(result: SimulationResult) -> str:
         "## LLM cost scenarios",
         "",
         f"Workload: {workload_text(result)}. "
-        f"Baseline: **{result.baseline}** at {usd(result.baseline_monthly_usd)}/month.",
+        f"Baseline: **{result.baseline.name}** at {usd(result.baseline.monthly_usd)}/month.",
         "",
         "| scenario | monthly | Δ vs baseline | Δ % | $/1k req | $/1M tok | key figure |",
         "|---|--:|--:|--:|--:|--:|---|",
@@ -273,3 +283,19 @@ def simulation_csv(result: SimulationResult) -> str:
             ]
         )
     return out.getvalue()
+
+
+def summary_line(result: SimulationResult) -> str:
+    """The one-line summary on stderr: how many scenarios, the baseline, the cheapest."""
+    cheapest = min(
+        (s for s in result.scenarios if s.monthly_usd is not None),
+        key=lambda s: s.monthly_usd or Decimal(0),
+        default=None,
+    )
+    best = f"; cheapest: {cheapest.name} at {usd(cheapest.monthly_usd)}/month" if cheapest else ""
+    scenarios = len(result.scenarios)
+    return (
+        f"costaudit: {scenarios} scenario{'' if scenarios == 1 else 's'} on "
+        f"{result.workload.requests:,} requests; baseline {result.baseline.name} "
+        f"{usd(result.baseline.monthly_usd)}/month{best}"
+    )

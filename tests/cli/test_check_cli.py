@@ -73,7 +73,7 @@ def test_update_then_check_passes_with_exit_0(project: Path) -> None:
     assert code == 0
     assert "+ production:" in err
     stored = json.loads((project / "baseline.json").read_text())
-    assert stored["schema"] == "costaudit.baseline/1"
+    assert stored["schema"] == "costaudit.api.baseline/1"
     assert set(stored["hashes"]) == {"price_table", "scenario_file", "workload", "prompts"}
     assert list(stored["hashes"]["prompts"]) == ["prompt.md"]
     # 1000/day × (prompt + 100 input tokens × $2.50 + 50 output × $10) per 1M, × 30

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from costaudit.cli.app import app
-from costaudit.loaders import PRICING_ENV, load_prices
+from costaudit.pricetable.layers import PRICING_ENV, load_prices
 from costaudit.pricetable.schema import schema_text
 from support import REPO, data_file
 

@@ -25,7 +25,7 @@ from costaudit.core.capacity import (
     GPU_ENGINE,
     EngineProfile,
     LatencySLO,
-    Workload,
+    LengthMix,
     batch_point,
     default_engine,
     device_flops,
@@ -167,7 +167,7 @@ class CalibrationPoint:
         )
 
     def modelled(self) -> float:
-        workload = Workload.from_means(self.input_tokens, self.output_tokens)
+        workload = LengthMix.from_means(self.input_tokens, self.output_tokens)
         if self.batch is None:
             capacity = replica_capacity(
                 self.model, self.hardware, self.precision, workload, engine=self.engine
@@ -371,7 +371,7 @@ TOY_MODEL = SelfHostedModel(
     source="test",
 )
 IDEAL = EngineProfile(mbu=1.0, mfu=1.0, step_overhead_s=0.0)
-TOY_WORKLOAD = Workload.from_means(100, 100)
+TOY_WORKLOAD = LengthMix.from_means(100, 100)
 
 
 def test_toy_sizes_by_hand() -> None:
@@ -433,7 +433,7 @@ def test_slo_that_cannot_be_met_gives_zero_capacity() -> None:
 
 def test_ttft_can_be_the_limit() -> None:
     # A 100k-token prompt needs 2.05 s of attention FLOPs alone.
-    long_prompts = Workload.from_means(100_000, 100)
+    long_prompts = LengthMix.from_means(100_000, 100)
     slo = LatencySLO(ttft_s=2.0, tpot_s=10.0)
     capacity = replica_capacity(
         TOY_MODEL, TOY_HARDWARE, "fp16", long_prompts, slo=slo, engine=IDEAL
@@ -460,7 +460,7 @@ def test_memory_can_be_the_limit() -> None:
 
 
 def test_workload_from_lengths_weights_by_output_length() -> None:
-    workload = Workload.from_lengths([100, 300], [100, 300])
+    workload = LengthMix.from_lengths([100, 300], [100, 300])
     assert workload.input_tokens == 200
     assert workload.output_tokens == 200
     assert workload.decode_context_tokens == (100 * 150 + 300 * 450) / 400
@@ -468,7 +468,7 @@ def test_workload_from_lengths_weights_by_output_length() -> None:
 
 
 def test_workload_from_equal_lengths_matches_means() -> None:
-    assert Workload.from_lengths([50, 50], [20, 20]) == Workload.from_means(50, 20)
+    assert LengthMix.from_lengths([50, 50], [20, 20]) == LengthMix.from_means(50, 20)
 
 
 @pytest.mark.parametrize(
@@ -476,14 +476,14 @@ def test_workload_from_equal_lengths_matches_means() -> None:
 )
 def test_workload_rejects_bad_lengths(inputs: ArrayLike, outputs: ArrayLike) -> None:
     with pytest.raises(ValueError, match=r"lengths|output token"):
-        Workload.from_lengths(inputs, outputs)
+        LengthMix.from_lengths(inputs, outputs)
 
 
 def test_workload_needs_positive_means() -> None:
     with pytest.raises(ValueError, match="input"):
-        Workload.from_means(0, 10)
+        LengthMix.from_means(0, 10)
     with pytest.raises(ValueError, match="output"):
-        Workload.from_means(10, 0.5)
+        LengthMix.from_means(10, 0.5)
 
 
 def test_kv_cache_follows_fp8_precision_unless_the_engine_says_otherwise() -> None:
@@ -505,7 +505,7 @@ def test_default_engine_by_kind() -> None:
 
 
 def test_tensor_parallel_picks_smallest_group_with_room_for_kv() -> None:
-    workload = Workload.from_means(128, 128)
+    workload = LengthMix.from_means(128, 128)
     # 69 GB of fp8 weights leave 4 % of one H100 for KV: too little, so two devices.
     assert replica_capacity(LLAMA_2_70B, H100, "fp8", workload).devices == 2
     # 138 GB of fp16 weights need four A100s, as TensorRT-LLM ran them.
@@ -514,7 +514,7 @@ def test_tensor_parallel_picks_smallest_group_with_room_for_kv() -> None:
 
 
 def test_tensor_parallel_costs_efficiency() -> None:
-    workload = Workload.from_means(128, 128)
+    workload = LengthMix.from_means(128, 128)
     one = batch_point(LLAMA_2_7B, H100, "fp8", workload, 64)
     two = batch_point(
         LLAMA_2_7B, H100, "fp8", workload, 64, engine=replace(GPU_ENGINE, tensor_parallel=2)
@@ -525,13 +525,13 @@ def test_tensor_parallel_costs_efficiency() -> None:
 def test_model_too_large_is_an_error() -> None:
     huge = LLAMA_2_70B.model_copy(update={"params_b": Decimal(400)})
     with pytest.raises(ValueError, match="do not fit"):
-        replica_capacity(huge, A100, "fp16", Workload.from_means(128, 128))
+        replica_capacity(huge, A100, "fp16", LengthMix.from_means(128, 128))
     with pytest.raises(ValueError, match="do not fit"):
         replica_capacity(
             LLAMA_2_70B,
             EPYC_9554.model_copy(update={"memory_gb": Decimal(64)}),
             "fp16",
-            Workload.from_means(128, 128),
+            LengthMix.from_means(128, 128),
         )
 
 
@@ -541,13 +541,13 @@ def test_cpu_replica_is_one_instance() -> None:
             QWEN25_7B,
             XEON_8480,
             "int4",
-            Workload.from_means(8, 8),
+            LengthMix.from_means(8, 8),
             engine=replace(CPU_ENGINE, tensor_parallel=2),
         )
 
 
 def test_sliding_window_caps_the_kv_per_sequence() -> None:
-    workload = Workload.from_means(16_000, 1000)
+    workload = LengthMix.from_means(16_000, 1000)
     windowed = QWEN3_8B.model_copy(update={"sliding_window": 4096})
     plain = replica_capacity(QWEN3_8B, H100, "fp8", workload)
     capped = replica_capacity(windowed, H100, "fp8", workload)
@@ -595,7 +595,7 @@ precisions = st.sampled_from(["fp16", "fp8", "int4"])
 def test_more_bandwidth_never_lowers_capacity(
     n_in: int, n_out: int, precision: Precision, bandwidth: int, extra: int
 ) -> None:
-    workload = Workload.from_means(n_in, n_out)
+    workload = LengthMix.from_means(n_in, n_out)
     slow = H100.model_copy(update={"bandwidth_gbs": Decimal(bandwidth)})
     fast = H100.model_copy(update={"bandwidth_gbs": Decimal(bandwidth + extra)})
     before = replica_capacity(QWEN3_8B, slow, precision, workload)
@@ -610,7 +610,7 @@ def test_more_bandwidth_never_lowers_capacity(
 def test_bigger_batches_never_lower_throughput_or_latency(
     n_in: int, n_out: int, batch: int
 ) -> None:
-    workload = Workload.from_means(n_in, n_out)
+    workload = LengthMix.from_means(n_in, n_out)
     small = batch_point(LLAMA_2_7B, A100, "fp16", workload, batch)
     large = batch_point(LLAMA_2_7B, A100, "fp16", workload, batch + 1)
     assert large.output_tokens_per_s >= small.output_tokens_per_s
@@ -621,7 +621,7 @@ def test_bigger_batches_never_lower_throughput_or_latency(
 @given(n_in=lengths, n_out=lengths, tpot=st.floats(min_value=0.005, max_value=0.5))
 def test_slo_capacity_never_exceeds_maximum(n_in: int, n_out: int, tpot: float) -> None:
     capacity = replica_capacity(
-        LLAMA_2_7B, A100, "fp16", Workload.from_means(n_in, n_out), slo=LatencySLO(tpot_s=tpot)
+        LLAMA_2_7B, A100, "fp16", LengthMix.from_means(n_in, n_out), slo=LatencySLO(tpot_s=tpot)
     )
     assert 0 <= capacity.slo_batch <= capacity.max_batch
     assert capacity.slo_output_tokens_per_s <= capacity.max_output_tokens_per_s
@@ -633,6 +633,6 @@ def test_slo_capacity_never_exceeds_maximum(n_in: int, n_out: int, tpot: float) 
 def test_tensor_parallel_settles_for_a_small_kv_cache_when_nothing_roomier_fits() -> None:
     # 560 GB of fp16 weights leave 16 GB of 8 × 72 GB for KV: under a quarter, but the only fit
     big = LLAMA_2_70B.model_copy(update={"params_b": Decimal(280)})
-    capacity = replica_capacity(big, H100, "fp16", Workload.from_means(128, 128))
+    capacity = replica_capacity(big, H100, "fp16", LengthMix.from_means(128, 128))
     assert capacity.devices == 8
     assert capacity.kv_cache_gb == pytest.approx(16.0)

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from numpy.typing import ArrayLike
 
 from costaudit.config.pricing import Hardware, Precision, SelfHostedModel
-from costaudit.core.capacity import LatencySLO, ReplicaCapacity, Workload, replica_capacity
+from costaudit.core.capacity import LatencySLO, ReplicaCapacity, LengthMix, replica_capacity
 from costaudit.core.fleet import (
     BreakEven,
     FleetPolicy,
@@ -47,7 +47,7 @@ TOY_CAPACITY = ReplicaCapacity(
     hardware="toy-gpu",
     precision="fp16",
     devices=1,
-    workload=Workload.from_means(100, 50),
+    lengths=LengthMix.from_means(100, 50),
     slo=LatencySLO(),
     weights_gb=14.0,
     kv_cache_gb=58.0,
@@ -356,7 +356,7 @@ def test_autoscaling_never_costs_more_than_static(arrivals: list[int]) -> None:
 
 # --- hardware.md §6: the three quoted $/1M claims ---------------------------------------------------
 
-AZURE_CONVERSATION = Workload.from_means(1154, 211)
+AZURE_CONVERSATION = LengthMix.from_means(1154, 211)
 """Mean prompt and answer of the Azure LLM inference conversation trace (hardware.md §1.1)."""
 REALISTIC_UTILIZATION = Decimal("0.25")
 """A realistic month-average share of SLO capacity: hardware.md §7's worked fleet runs at 18-30 %."""

@@ -9,7 +9,7 @@ import pandas as pd
 
 from costaudit.config.pricing import PriceTable
 from costaudit.core.pricing import ModelResolver, assign_prices
-from costaudit.pricetable.freshness import (
+from costaudit.core.freshness import (
     MAX_TABLE_AGE_DAYS,
     freshness_warnings,
     request_times,

@@ -18,7 +18,7 @@ import pytest
 
 from costaudit.config.pricing import PriceTable
 from costaudit.core.pricing import ModelResolver, assign_prices, cost_lines, total_cost
-from costaudit.loaders import read_yaml
+from costaudit.configfile import read_yaml
 from costaudit.pricetable.importers import genai_prices
 from costaudit.pricetable.importers.common import exclude_names
 from costaudit.pricetable.importers.genai_prices import convert_genai_prices, match_to_names

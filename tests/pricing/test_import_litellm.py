@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from costaudit.config.pricing import PriceTable
 from costaudit.core.pricing import ModelResolver, assign_prices, cost_lines, total_cost
-from costaudit.loaders import read_yaml
+from costaudit.configfile import read_yaml
 from costaudit.pricetable.importers.litellm import convert_litellm, per_million
 from costaudit.pricetable.schema import SCHEMA_COMMENT
 from costaudit.pricetable.validate import table_problems

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from costaudit.loaders import PRICING_ENV, load_prices, merge_tables, price_table_paths
+from costaudit.pricetable.layers import PRICING_ENV, load_prices, merge_tables, price_table_paths
 from support import REPO
 
 DEFAULT = REPO / "pricing" / "default.yaml"

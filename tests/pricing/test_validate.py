@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from costaudit.loaders import validate_file
+from costaudit.configfile import validate_file
 from costaudit.pricetable.validate import FileCheck, check_file, layered_problems
 from support import REPO, data_file
 

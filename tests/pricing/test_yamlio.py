@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from costaudit.config.pricing import PriceTable
-from costaudit.loaders import load_prices, validate_file
+from costaudit.configfile import validate_file
+from costaudit.pricetable.layers import load_prices
 from costaudit.pricetable.yamlio import dump_table
 from support import REPO
 

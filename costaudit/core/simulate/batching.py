@@ -14,27 +14,25 @@ import numpy.typing as npt
 
 from costaudit.config.scenario import Batching
 from costaudit.core.simulate.context import Context
+from costaudit.core.simulate.details import BatchingDetails
 from costaudit.core.simulate.state import State
 
 
 def _matching(state: State, batching: Batching, context: Context) -> npt.NDArray[np.bool_]:
     assert batching.filter is not None
-    frame = context.workload.requests
+    requests = state.requests
     mask = np.ones(state.size, dtype=np.bool_)
     for key, wanted in batching.filter.items():
-        values = set(wanted) if isinstance(wanted, list) else {wanted}
-        if key == "model":
-            names = np.array([name in values for name in state.models] + [False])
-            mask &= names[state.model]
+        values = {str(value) for value in wanted} if isinstance(wanted, list) else {str(wanted)}
+        if key in ("model", "source"):
+            mask &= (requests.model if key == "model" else requests.source).matching(values)
             continue
-        if key not in frame:
+        if key not in requests.groups:
             state.notes.append(
                 f"batching filter key `{key}` is not in the workload: no request matches it"
             )
             return np.zeros(state.size, dtype=np.bool_)
-        column = frame[key].astype("string").fillna("").to_numpy(dtype=object)[state.origin]
-
-        mask &= np.isin(column, list(values))
+        mask &= requests.groups[key].matching(values)
     return mask
 
 
@@ -44,7 +42,7 @@ def _has_batch_prices(state: State, context: Context) -> npt.NDArray[np.bool_]:
     for name in state.models:
         price_id = context.price_id(name)
         flags.append(price_id is not None and table.models[price_id].batch is not None)
-    return np.array([*flags, False], dtype=np.bool_)[state.model]
+    return np.array([*flags, False], dtype=np.bool_)[state.codes]
 
 
 def apply_batching(state: State, batching: Batching, context: Context) -> None:
@@ -56,13 +54,13 @@ def apply_batching(state: State, batching: Batching, context: Context) -> None:
     possible = _has_batch_prices(state, context)
     without = int((deferrable & ~possible).sum())
     chosen = deferrable & possible
-    state.batch |= chosen
+    state.requests.batch[chosen] = True
     if without:
         state.notes.append(
             f"{without:,} deferrable requests are on models without batch prices: left at standard prices"
         )
-    state.details["batching"] = {
-        "share": float(chosen.mean()) if state.size else 0.0,
-        "requests": int(chosen.sum()),
-        "deferrable_without_batch_api": without,
-    }
+    state.details.batching = BatchingDetails(
+        share=float(chosen.mean()) if state.size else 0.0,
+        requests=int(chosen.sum()),
+        deferrable_without_batch_api=without,
+    )

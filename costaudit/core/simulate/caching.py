@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -32,12 +31,20 @@ from costaudit.core.prompt_cache import (
 )
 from costaudit.core.response_cache import replay_response_cache
 from costaudit.core.simulate.context import Context
+from costaudit.core.simulate.details import (
+    CacheRuleDetails,
+    HitRateBand,
+    PromptCacheDetails,
+    ResponseCacheDetails,
+    TtlBand,
+    TtlPoint,
+)
 from costaudit.core.simulate.state import State
 from costaudit.errors import InputError
 
 
 def apply_response_cache(state: State, cache: ResponseCache, context: Context) -> None:
-    keys = context.workload.requests["prompt_hash"].to_numpy(dtype=np.uint64)[state.origin]
+    keys = state.requests.prompt_hash
     exact = replay_response_cache(state.arrival_seconds(), keys, cache.ttl)
     if not keys.any():
         state.notes.append(
@@ -48,13 +55,13 @@ def apply_response_cache(state: State, cache: ResponseCache, context: Context) -
     hits = exact | near
     lookups = state.size
     state.window_usd += context.params(cache.lookup_usd_per_1k) * lookups / 1000
-    state.details["response_cache"] = {
-        "hit_rate": float(hits.mean()) if state.size else 0.0,
-        "exact_duplicate_rate": float(exact.mean()) if state.size else 0.0,
-        "near_duplicate_rate": near_rate,
-        "requests_answered": int(hits.sum()),
-        "ttl_s": cache.ttl,
-    }
+    state.details.response_cache = ResponseCacheDetails(
+        hit_rate=float(hits.mean()) if state.size else 0.0,
+        exact_duplicate_rate=float(exact.mean()) if state.size else 0.0,
+        near_duplicate_rate=near_rate,
+        requests_answered=int(hits.sum()),
+        ttl_s=cache.ttl,
+    )
     state.keep(~hits)
 
 
@@ -95,7 +102,7 @@ def _rule_for(provider: str, config: PromptCache, context: Context) -> Effective
 def _blocks(
     state: State, rows: npt.NDArray[np.int64], config: PromptCache, context: Context
 ) -> PrefixBlocks:
-    available = context.workload.prefix_blocks
+    available = context.workload.requests.prefix_blocks
     if available is not None:
         return take(available, state.origin[rows])
     if config.shared_prefix_tokens is None:
@@ -104,10 +111,10 @@ def _blocks(
             "the workload has no prompt text or prefix hashes: give `shared_prefix_tokens` for a shared-prefix estimate",
         )
     return synthetic_prefix_blocks(
-        state.tokens["input"][rows],
+        state.tokens["input_tokens"][rows],
         config.shared_prefix_tokens,
         64,
-        group=state.model[rows].astype(np.int64),
+        group=state.codes[rows].astype(np.int64),
     )
 
 
@@ -130,11 +137,11 @@ def _replay_group(
     rule: EffectiveRule,
     config: PromptCache,
     context: Context,
-) -> dict[str, Any]:
+) -> CacheRuleDetails:
     blocks = _granular(_blocks(state, rows, config, context), rule.block_tokens, state.notes)
     arrival = state.arrival_seconds()[rows]
-    scope = state.model[rows].astype(np.int64)
-    inputs = state.tokens["input"][rows]
+    scope = state.codes[rows].astype(np.int64)
+    inputs = state.tokens["input_tokens"][rows]
     partial = blocks.block_tokens > rule.block_tokens
 
     def replay_with(ttl: float | None) -> CacheReplay:
@@ -167,23 +174,24 @@ def _replay_group(
     ttl = {"central": rule.ttl, "low": rule.ttl_low, "high": None}[context.cache_band]
     replay = central_replay if context.cache_band == "central" else replay_with(ttl)
     curve = _ttl_curve(blocks, replay_with) if context.cache_band == "central" else []
-    observed = int(state.tokens["cached"][rows].sum())
-    state.tokens["cached"][rows] = replay.hit_tokens
-    state.tokens["cache_write"][rows] = replay.write_tokens
-    state.tokens["cache_write_1h"][rows] = replay.write_tokens if rule.write_1h else 0
-    return {
-        "rule": rule.name,
-        "requests": len(rows),
-        "hit_rate": {"low": low, "central": central, "high": high},
-        "cached_tokens": int(replay.hit_tokens.sum()),
-        "write_tokens": int(replay.write_tokens.sum()),
-        "ttl_s": {"low": rule.ttl_low, "central": rule.ttl},
-        "min_prefix_tokens": rule.min_prefix_tokens,
-        "block_tokens": blocks.block_tokens,
-        "observed_hit_rate": observed / int(inputs.sum()) if observed and inputs.sum() else None,
-        "ttl_curve": curve,
-        "_input_tokens": int(inputs.sum()),
-    }
+    tokens = state.tokens
+    observed = int(tokens["cached_input_tokens"][rows].sum())
+    tokens["cached_input_tokens"][rows] = replay.hit_tokens
+    tokens["cache_write_tokens"][rows] = replay.write_tokens
+    tokens["cache_write_1h_tokens"][rows] = replay.write_tokens if rule.write_1h else 0
+    return CacheRuleDetails(
+        rule=rule.name,
+        requests=len(rows),
+        hit_rate=HitRateBand(low, central, high),
+        cached_tokens=int(replay.hit_tokens.sum()),
+        write_tokens=int(replay.write_tokens.sum()),
+        ttl_s=TtlBand(low=rule.ttl_low, central=rule.ttl),
+        min_prefix_tokens=rule.min_prefix_tokens,
+        block_tokens=blocks.block_tokens,
+        observed_hit_rate=observed / int(inputs.sum()) if observed and inputs.sum() else None,
+        ttl_curve=curve,
+        input_tokens=int(inputs.sum()),
+    )
 
 
 TTL_CURVE_S = (30.0, 60.0, 300.0, 600.0, 1800.0, 3600.0, 6 * 3600.0, 24 * 3600.0, None)
@@ -193,17 +201,17 @@ TTL_CURVE_MAX_BLOCKS = 5_000_000
 
 def _ttl_curve(
     blocks: PrefixBlocks, replay_with: Callable[[float | None], CacheReplay]
-) -> list[dict[str, float | None]]:
+) -> list[TtlPoint]:
     """Hit rate at a range of TTLs (for the hit-rate-vs-TTL chart)."""
     if len(blocks.hashes) > TTL_CURVE_MAX_BLOCKS:
         return []
-    return [{"ttl_s": ttl, "hit_rate": replay_with(ttl).hit_rate} for ttl in TTL_CURVE_S]
+    return [TtlPoint(ttl, replay_with(ttl).hit_rate) for ttl in TTL_CURVE_S]
 
 
 def _replayable(state: State, config: PromptCache, context: Context) -> npt.NDArray[np.bool_]:
     """Requests whose prompt prefix is known (hashes, or a stated shared prefix); others keep their
     logged cache use, since nothing can be said about them."""
-    blocks = context.workload.prefix_blocks
+    blocks = context.workload.requests.prefix_blocks
     if blocks is None:
         return np.ones(state.size, dtype=np.bool_)
     known = blocks.block_counts[state.origin] > 0
@@ -227,39 +235,38 @@ def apply_prompt_cache(state: State, config: PromptCache, context: Context) -> N
             else None
         )
         if rule is None:
-            skipped += int((state.model == code).sum())
+            skipped += int((state.codes == code).sum())
             continue
         by_rule.setdefault(rule, []).append(code)
     replayable = _replayable(state, config, context)
     groups = [
         _replay_group(
             state,
-            np.flatnonzero(np.isin(state.model, codes) & replayable).astype(np.int64),
+            np.flatnonzero(np.isin(state.codes, codes) & replayable).astype(np.int64),
             rule,
             config,
             context,
         )
         for rule, codes in by_rule.items()
-        if (np.isin(state.model, codes) & replayable).any()
+        if (np.isin(state.codes, codes) & replayable).any()
     ]
     if skipped:
         state.notes.append(
             f"{skipped:,} requests are on models without a prompt-cache rule: left unchanged"
         )
-    inputs = sum(g["_input_tokens"] for g in groups) or 1
-    band = {
-        key: sum(g["hit_rate"][key] * g["_input_tokens"] for g in groups) / inputs
-        for key in ("low", "central", "high")
-    }
-    observed = [g["observed_hit_rate"] for g in groups if g["observed_hit_rate"] is not None]
-    state.details["prompt_cache"] = {
-        "hit_rate": band,
-        "cached_tokens": sum(g["cached_tokens"] for g in groups),
-        "write_tokens": sum(g["write_tokens"] for g in groups),
-        "rules": [
-            {k: v for k, v in g.items() if not k.startswith("_") and k != "ttl_curve"}
-            for g in groups
-        ],
-        "ttl_curve": groups[0]["ttl_curve"] if len(groups) == 1 else [],
-        "observed_hit_rate": observed[0] if len(observed) == 1 else None,
-    }
+    inputs = sum(g.input_tokens for g in groups) or 1
+    band = HitRateBand(
+        *(
+            sum(getattr(g.hit_rate, key) * g.input_tokens for g in groups) / inputs
+            for key in ("low", "central", "high")
+        )
+    )
+    observed = [g.observed_hit_rate for g in groups if g.observed_hit_rate is not None]
+    state.details.prompt_cache = PromptCacheDetails(
+        hit_rate=band,
+        cached_tokens=sum(g.cached_tokens for g in groups),
+        write_tokens=sum(g.write_tokens for g in groups),
+        rules=groups,
+        ttl_curve=groups[0].ttl_curve if len(groups) == 1 else [],
+        observed_hit_rate=observed[0] if len(observed) == 1 else None,
+    )

@@ -9,9 +9,8 @@ import numpy as np
 import numpy.typing as npt
 
 from costaudit.config.pricing import PriceTable
-from costaudit.core.columns import MEASURED_PREFIX
 from costaudit.core.pricing import ModelResolver
-from costaudit.core.simulate.state import SimWorkload, State
+from costaudit.core.simulate.state import State, Workload
 
 RANGE_DIGITS = Decimal("0.000000001")
 
@@ -36,7 +35,7 @@ class Params:
 class Context:
     """Shared, read-only inputs of one scenario run."""
 
-    workload: SimWorkload
+    workload: Workload
     table: PriceTable
     params: Params
     rng: np.random.Generator
@@ -67,7 +66,7 @@ class Context:
             for code, name in enumerate(state.models)
             if (self.price_id(name) or name) in wanted
         ]
-        return np.flatnonzero(np.isin(state.model, codes)).astype(np.int64)
+        return np.flatnonzero(np.isin(state.codes, codes)).astype(np.int64)
 
     def encodings(self, source: str, target: str) -> tuple[str, str] | None:
         source_id, target_id = self.price_id(source), self.price_id(target)
@@ -76,15 +75,15 @@ class Context:
         return self.table.models[source_id].tokenizer, self.table.models[target_id].tokenizer
 
     def measured_ratios(
-        self, rows: npt.NDArray[np.int64], source: str, target: str
+        self, state: State, rows: npt.NDArray[np.int64], source: str, target: str
     ) -> npt.NDArray[np.float64] | None:
         """Per-request target/source token ratio measured on the prompt text (NaN where unmeasured)."""
         pair = self.encodings(source, target)
-        frame = self.workload.requests
-        if pair is None or any(f"{MEASURED_PREFIX}{enc}" not in frame for enc in pair):
+        measured = state.requests.measured
+        if pair is None or any(encoding not in measured for encoding in pair):
             return None
-        source_counts = frame[f"{MEASURED_PREFIX}{pair[0]}"].to_numpy(dtype=np.float64)[rows]
-        target_counts = frame[f"{MEASURED_PREFIX}{pair[1]}"].to_numpy(dtype=np.float64)[rows]
+        source_counts = measured[pair[0]][rows].astype(np.float64)
+        target_counts = measured[pair[1]][rows].astype(np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(source_counts > 0, target_counts / source_counts, np.nan)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +24,9 @@ from costaudit.core.simulate.caching import apply_prompt_cache, apply_response_c
 from costaudit.core.simulate.context import Context, Params
 from costaudit.core.simulate.hosting import apply_fine_tune, apply_hosting
 from costaudit.core.simulate.routing import apply_routing
-from costaudit.core.simulate.state import Priced, SimWorkload, State, initial_state, price_state
+from costaudit.core.pricing import PriceTableInfo
+from costaudit.core.simulate.details import OMIT_NONE, RoutingQuality, ScenarioDetails
+from costaudit.core.simulate.state import Priced, State, Workload, initial_state, price_state
 
 MILLION = Decimal(1_000_000)
 THOUSAND = Decimal(1_000)
@@ -42,37 +44,78 @@ STEPS: dict[str, Step] = {
 
 
 @dataclass(frozen=True)
+class CurvePoint:
+    """A two-tier router's monthly cost (and quality, when labels give it) at one strong share."""
+
+    strong_share: float
+    monthly_usd: Decimal | None
+    quality: float | None = field(default=None, metadata=OMIT_NONE)
+
+
+@dataclass(frozen=True)
+class CostPercentiles:
+    """P10/P50/P90 of the monthly cost over the Monte Carlo draws of a scenario with ranges."""
+
+    p10: Decimal
+    p50: Decimal
+    p90: Decimal
+
+
+@dataclass(frozen=True)
+class CacheBand:
+    """Monthly cost at the low and high ends of the prompt-cache hit-rate band."""
+
+    low: Decimal | None
+    high: Decimal | None
+
+
+@dataclass(frozen=True)
 class ScenarioResult:
     name: str
     strategies: tuple[str, ...]
     monthly_usd: Decimal | None
     window_usd: Decimal
+    """Token cost over the workload's window, plus the per-request extras (router, cache lookups)."""
     api_requests: int
     unpriced_requests: int
     usd_per_1k_requests: Decimal | None
     usd_per_mtok: Decimal | None
     savings_usd: Decimal | None = None
     savings_pct: Decimal | None = None
-    percentiles: dict[str, Decimal] | None = None
-    """P10/P50/P90 of the monthly cost when parameters are ranges."""
-    cache_band_usd: dict[str, Decimal] | None = None
-    """Monthly cost at the low and high ends of the prompt-cache hit-rate band."""
-    details: dict[str, Any] = field(default_factory=dict)
+    percentiles: CostPercentiles | None = None
+    cache_band_usd: CacheBand | None = None
+    details: ScenarioDetails = field(default_factory=ScenarioDetails)
     notes: tuple[str, ...] = ()
-    curve: list[dict[str, Any]] | None = None
+    curve: list[CurvePoint] | None = None
     """Routing: monthly cost (and quality, when known) at each strong-model share."""
 
 
 @dataclass(frozen=True)
+class WorkloadSummary:
+    """The simulated traffic in numbers."""
+
+    requests: int
+    days: Decimal | None
+    tokens: int
+    source: str
+
+
+@dataclass(frozen=True)
+class BaselineCost:
+    name: str
+    monthly_usd: Decimal | None
+
+
+@dataclass(frozen=True)
 class SimulationResult:
-    workload_requests: int
-    workload_days: Decimal | None
-    workload_source: str
-    workload_tokens: int
-    baseline: str
-    baseline_monthly_usd: Decimal | None
+    """Everything `costaudit simulate` reports for one scenario file."""
+
+    workload: WorkloadSummary
+    baseline: BaselineCost
     scenarios: list[ScenarioResult]
     notes: tuple[str, ...] = ()
+    pricing: PriceTableInfo | None = None
+    """The price tables used (files, date, hash); filled in by the API, which loaded them."""
 
 
 def _seed(base: int, name: str, *extra: int) -> np.random.Generator:
@@ -80,7 +123,7 @@ def _seed(base: int, name: str, *extra: int) -> np.random.Generator:
 
 
 def run_scenario(
-    workload: SimWorkload,
+    workload: Workload,
     scenario: Scenario,
     table: PriceTable,
     *,
@@ -130,8 +173,8 @@ def _quantile(values: list[Decimal], q: Decimal) -> Decimal:
 
 
 def _monte_carlo(
-    workload: SimWorkload, scenario: Scenario, table: PriceTable, file: ScenarioFile
-) -> dict[str, Decimal]:
+    workload: Workload, scenario: Scenario, table: PriceTable, file: ScenarioFile
+) -> CostPercentiles | None:
     monthly: list[Decimal] = []
     for draw in range(file.samples):
         params = Params(_seed(file.seed, scenario.name, 1_000_000 + draw))
@@ -147,17 +190,16 @@ def _monte_carlo(
         if priced.monthly_usd is not None:
             monthly.append(priced.monthly_usd)
     if not monthly:
-        return {}
-    return {
-        name: _quantile(monthly, Decimal(q))
-        for name, q in (("p10", "0.1"), ("p50", "0.5"), ("p90", "0.9"))
-    }
+        return None
+    return CostPercentiles(
+        *(_quantile(monthly, Decimal(q)) for q in ("0.1", "0.5", "0.9")),
+    )
 
 
 def _cache_band(
-    workload: SimWorkload, scenario: Scenario, table: PriceTable, file: ScenarioFile
-) -> dict[str, Decimal]:
-    band: dict[str, Decimal] = {}
+    workload: Workload, scenario: Scenario, table: PriceTable, file: ScenarioFile
+) -> CacheBand | None:
+    band: dict[str, Decimal | None] = {}
     for end in ("low", "high"):
         _, priced = run_scenario(
             workload,
@@ -167,18 +209,17 @@ def _cache_band(
             days_per_month=file.days_per_month,
             cache_band=end,
         )
-        if priced.monthly_usd is not None:
-            band[end] = priced.monthly_usd
-    return band
+        band[end] = priced.monthly_usd
+    return CacheBand(**band) if band["low"] is not None or band["high"] is not None else None
 
 
 def _routing_curve(
-    workload: SimWorkload,
+    workload: Workload,
     scenario: Scenario,
     table: PriceTable,
     file: ScenarioFile,
-    quality: dict[str, Any] | None,
-) -> list[dict[str, Any]] | None:
+    quality: RoutingQuality | None,
+) -> list[CurvePoint] | None:
     """Monthly cost at strong shares 0, 0.1, …, 1 for a two-tier share router."""
     routing = scenario.routing
     if (
@@ -189,7 +230,7 @@ def _routing_curve(
     ):
         return None
     points = []
-    curve = (quality or {}).get("curve")
+    curve = quality.curve if quality is not None else None
     for step in range(11):
         strong = Decimal(step) / 10
         tiers = [routing.tiers[0].model_copy(update={"share": 1 - strong}), routing.tiers[1]]
@@ -199,12 +240,12 @@ def _routing_curve(
         _, priced = run_scenario(
             workload, variant, table, seed=file.seed, days_per_month=file.days_per_month
         )
-        point: dict[str, Any] = {"strong_share": float(strong), "monthly_usd": priced.monthly_usd}
-        if curve is not None:
-            point["quality"] = float(
-                np.interp(float(strong), curve["strong_share"], curve["quality"])
-            )
-        points.append(point)
+        quality_here = (
+            float(np.interp(float(strong), curve.strong_share, curve.quality))
+            if curve is not None
+            else None
+        )
+        points.append(CurvePoint(float(strong), priced.monthly_usd, quality_here))
     return points
 
 
@@ -219,13 +260,13 @@ def _result(
     scenario: Scenario,
     state: State,
     priced: Priced,
-    workload: SimWorkload,
+    workload: Workload,
     file: ScenarioFile,
 ) -> ScenarioResult:
     days = workload.days
     scale = file.days_per_month / days if days else Decimal(0)
     requests_per_month = Decimal(len(workload.requests)) * scale
-    tokens_per_month = Decimal(_workload_tokens(workload)) * scale
+    tokens_per_month = Decimal(workload.tokens) * scale
     return ScenarioResult(
         name=name,
         strategies=tuple(scenario.strategies()),
@@ -240,58 +281,53 @@ def _result(
     )
 
 
-def _workload_tokens(workload: SimWorkload) -> int:
-    frame = workload.requests
-    return int(frame["input_tokens"].sum() + frame["output_tokens"].sum()) if len(frame) else 0
-
-
-def _with_savings(result: ScenarioResult, baseline: Decimal | None, **extra: Any) -> ScenarioResult:
+def _with_savings(result: ScenarioResult, baseline: Decimal | None) -> ScenarioResult:
     savings = pct = None
     if baseline is not None and result.monthly_usd is not None:
         savings = baseline - result.monthly_usd
         pct = savings / baseline * 100 if baseline else None
-    return ScenarioResult(
-        **{**result.__dict__, "savings_usd": savings, "savings_pct": pct, **extra}
+    return replace(result, savings_usd=savings, savings_pct=pct)
+
+
+def _scenario(
+    workload: Workload, scenario: Scenario, table: PriceTable, file: ScenarioFile
+) -> ScenarioResult:
+    """One scenario's result, with its Monte Carlo percentiles, cache band and routing curve."""
+    state, priced = run_scenario(
+        workload, scenario, table, seed=file.seed, days_per_month=file.days_per_month
+    )
+    routing = state.details.routing
+    return replace(
+        _result(scenario.name, scenario, state, priced, workload, file),
+        percentiles=_monte_carlo(workload, scenario, table, file) if has_ranges(scenario) else None,
+        cache_band_usd=_cache_band(workload, scenario, table, file)
+        if scenario.prompt_cache is not None
+        else None,
+        curve=_routing_curve(
+            workload, scenario, table, file, routing.quality if routing is not None else None
+        ),
     )
 
 
-def simulate(workload: SimWorkload, file: ScenarioFile, table: PriceTable) -> SimulationResult:
+def simulate(workload: Workload, file: ScenarioFile, table: PriceTable) -> SimulationResult:
     """Every scenario of the file, its monthly cost and its savings against the baseline."""
-    results: list[ScenarioResult] = []
-    extras: list[dict[str, Any]] = []
-    for scenario in file.scenarios:
-        state, priced = run_scenario(
-            workload, scenario, table, seed=file.seed, days_per_month=file.days_per_month
-        )
-        results.append(_result(scenario.name, scenario, state, priced, workload, file))
-        extra: dict[str, Any] = {}
-        if has_ranges(scenario):
-            extra["percentiles"] = _monte_carlo(workload, scenario, table, file)
-        if scenario.prompt_cache is not None:
-            extra["cache_band_usd"] = _cache_band(workload, scenario, table, file)
-        curve = _routing_curve(
-            workload, scenario, table, file, state.details.get("routing", {}).get("quality")
-        )
-        if curve is not None:
-            extra["curve"] = curve
-        extras.append(extra)
+    results = [_scenario(workload, scenario, table, file) for scenario in file.scenarios]
     baseline_name, baseline_monthly = _baseline(file, results, workload, table)
     return SimulationResult(
-        workload_requests=len(workload.requests),
-        workload_days=workload.days,
-        workload_source=workload.source,
-        workload_tokens=_workload_tokens(workload),
-        baseline=baseline_name,
-        baseline_monthly_usd=baseline_monthly,
-        scenarios=[
-            _with_savings(r, baseline_monthly, **e) for r, e in zip(results, extras, strict=True)
-        ],
+        workload=WorkloadSummary(
+            requests=len(workload.requests),
+            days=workload.days,
+            tokens=workload.tokens,
+            source=workload.source,
+        ),
+        baseline=BaselineCost(baseline_name, baseline_monthly),
+        scenarios=[_with_savings(result, baseline_monthly) for result in results],
         notes=workload.notes,
     )
 
 
 def _baseline(
-    file: ScenarioFile, results: list[ScenarioResult], workload: SimWorkload, table: PriceTable
+    file: ScenarioFile, results: list[ScenarioResult], workload: Workload, table: PriceTable
 ) -> tuple[str, Decimal | None]:
     by_name = {result.name: result for result in results}
     if file.baseline is not None:

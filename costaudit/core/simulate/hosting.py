@@ -12,17 +12,23 @@ from __future__ import annotations
 
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from costaudit.config.pricing import ModelPrice
 from costaudit.config.scenario import FineTune, Hosting
-from costaudit.core.capacity import LatencySLO, Workload, replica_capacity
+from costaudit.core.capacity import LatencySLO, LengthMix, replica_capacity
 from costaudit.core.fleet import FleetPolicy, break_even, fleet_cost
-from costaudit.core.pricing import ModelResolver, aggregate_lines, assign, total_cost
+from costaudit.core.pricing import aggregate_lines, assign, total_cost
+from costaudit.core.request_table import NAT
 from costaudit.core.simulate.context import Context
+from costaudit.core.simulate.details import (
+    BreakEvenDetails,
+    BreakEvenPoint,
+    FineTuneDetails,
+    HostingDetails,
+)
 from costaudit.core.simulate.state import State
 
 BIN_SECONDS = 300
@@ -33,8 +39,9 @@ def _arrivals(
     state: State, rows: npt.NDArray[np.int64], days: Decimal | None
 ) -> tuple[npt.NDArray[np.int64], list[str]]:
     """Requests per 5-minute bin over the window; without timestamps, spread evenly over `days`."""
-    dated = state.arrival_ns[rows] != np.iinfo(np.int64).min
-    seconds = state.arrival_ns[rows][dated].astype(np.float64) / 1e9
+    stamps = state.requests.timestamp_ns[rows]
+    dated = stamps != NAT
+    seconds = stamps[dated].astype(np.float64) / 1e9
     notes: list[str] = []
     window_s = float(days or 1) * 86_400
     bins = max(1, int(np.ceil(window_s / BIN_SECONDS)))
@@ -54,7 +61,7 @@ def host(
     hosting: Hosting,
     context: Context,
     fixed_monthly_usd: Decimal = Decimal(0),
-) -> dict[str, Any]:
+) -> HostingDetails:
     """Move `rows` onto a self-hosted fleet; returns the details of the fleet.
 
     `fixed_monthly_usd` (a fine-tune's amortised training) is paid whatever the traffic, so the
@@ -62,13 +69,13 @@ def host(
     """
     model = context.table.self_hosted[hosting.model]
     hardware = context.table.hardware[hosting.gpu]
-    outputs = np.maximum(state.tokens["output"][rows], 1)
-    inputs = np.maximum(state.tokens["input"][rows], 1)
+    outputs = np.maximum(state.tokens["output_tokens"][rows], 1)
+    inputs = np.maximum(state.tokens["input_tokens"][rows], 1)
     capacity = replica_capacity(
         model,
         hardware,
         hosting.precision,
-        Workload.from_lengths(inputs, outputs),
+        LengthMix.from_lengths(inputs, outputs),
         slo=LatencySLO(ttft_s=hosting.slo.ttft or 2.0, tpot_s=hosting.slo.tpot or 0.05),
     )
     meets_slo = capacity.meets_slo
@@ -115,83 +122,68 @@ def host(
     keep = np.ones(state.size, dtype=np.bool_)
     keep[rows] = False
     state.keep(keep)
-    return {
-        "meets_slo": meets_slo,
-        "ttft_s": capacity.ttft_s,
-        "tpot_s": capacity.tpot_s,
-        "model": hosting.model,
-        "gpu": hosting.gpu,
-        "precision": hosting.precision,
-        "pricing": hosting.pricing,
-        "autoscale": hosting.autoscale,
-        "requests": len(rows),
-        "replicas": fleet.peak_replicas,
-        "devices_per_replica": fleet.devices_per_replica,
-        "replica_hours": fleet.replica_hours,
-        "max_output_tokens_per_s": capacity.max_output_tokens_per_s,
-        "slo_output_tokens_per_s": capacity.slo_output_tokens_per_s,
-        "utilization": fleet.utilization,
-        "usd_per_mtok": fleet.usd_per_mtok,
-        "usd_per_output_mtok": fleet.usd_per_output_mtok,
-        "floor_usd_per_output_mtok": fleet.floor_usd_per_output_mtok,
-        "below_floor": fleet.below_floor,
-        "monthly_usd": fleet.monthly_usd,
-        "break_even": None
+    return HostingDetails(
+        meets_slo=meets_slo,
+        ttft_s=capacity.ttft_s,
+        tpot_s=capacity.tpot_s,
+        model=hosting.model,
+        gpu=hosting.gpu,
+        precision=hosting.precision,
+        pricing=hosting.pricing,
+        autoscale=hosting.autoscale,
+        requests=len(rows),
+        replicas=fleet.peak_replicas,
+        devices_per_replica=fleet.devices_per_replica,
+        replica_hours=fleet.replica_hours,
+        max_output_tokens_per_s=capacity.max_output_tokens_per_s,
+        slo_output_tokens_per_s=capacity.slo_output_tokens_per_s,
+        utilization=fleet.utilization,
+        usd_per_mtok=fleet.usd_per_mtok,
+        usd_per_output_mtok=fleet.usd_per_output_mtok,
+        floor_usd_per_output_mtok=fleet.floor_usd_per_output_mtok,
+        below_floor=fleet.below_floor,
+        monthly_usd=fleet.monthly_usd,
+        break_even=None
         if sweep is None
-        else {
-            "requests_per_day": sweep.requests_per_day,
-            "api_usd_per_request": api_per_request,
-            "points": [
-                {
-                    "requests_per_day": point.requests_per_day,
-                    "api_monthly_usd": point.api_monthly_usd,
-                    "self_hosted_monthly_usd": point.self_hosted_monthly_usd,
-                }
+        else BreakEvenDetails(
+            requests_per_day=sweep.requests_per_day,
+            api_usd_per_request=api_per_request,
+            points=[
+                BreakEvenPoint(
+                    point.requests_per_day, point.api_monthly_usd, point.self_hosted_monthly_usd
+                )
                 for point in sweep.points
             ],
-        },
-    }
+        ),
+    )
 
 
 def _api_cost_per_request(state: State, rows: npt.NDArray[np.int64], context: Context) -> Decimal:
     """What the moved requests cost per request at API prices, for the break-even sweep."""
     if not len(rows):
         return Decimal(0)
-    arrays = state.arrays()
-    subset = replace(
-        arrays,
-        model_code=arrays.model_code[rows],
-        timestamp_ns=arrays.timestamp_ns[rows],
-        undated=arrays.undated[rows],
-        batch=arrays.batch[rows],
-        input=arrays.input[rows],
-        cached=arrays.cached[rows],
-        cache_write=arrays.cache_write[rows],
-        cache_write_1h=arrays.cache_write_1h[rows],
-        output=arrays.output[rows],
-        reasoning=arrays.reasoning[rows],
-    )
+    subset = state.requests.take(rows)
     table = state.table or context.table
-    lines = aggregate_lines(subset, assign(subset, table, ModelResolver(table)), table)
+    lines = aggregate_lines(subset, assign(subset, table), table)
     return total_cost(lines) / len(rows)
 
 
 def apply_hosting(state: State, hosting: Hosting, context: Context) -> None:
     rows = context.rows_for(state, hosting.applies_to)
-    state.details["hosting"] = host(state, rows, hosting, context)
+    state.details.hosting = host(state, rows, hosting, context)
 
 
 def _shorten_prompts(state: State, rows: npt.NDArray[np.int64], saved: int) -> None:
     tokens = state.tokens
-    cut = np.minimum(saved, tokens["input"][rows])
-    from_cache = np.minimum(cut, tokens["cached"][rows])
-    from_writes = np.minimum(cut - from_cache, tokens["cache_write"][rows])
-    tokens["cached"][rows] -= from_cache
-    tokens["cache_write"][rows] -= from_writes
-    tokens["cache_write_1h"][rows] = np.minimum(
-        tokens["cache_write_1h"][rows], tokens["cache_write"][rows]
+    cut = np.minimum(saved, tokens["input_tokens"][rows])
+    from_cache = np.minimum(cut, tokens["cached_input_tokens"][rows])
+    from_writes = np.minimum(cut - from_cache, tokens["cache_write_tokens"][rows])
+    tokens["cached_input_tokens"][rows] -= from_cache
+    tokens["cache_write_tokens"][rows] -= from_writes
+    tokens["cache_write_1h_tokens"][rows] = np.minimum(
+        tokens["cache_write_1h_tokens"][rows], tokens["cache_write_tokens"][rows]
     )
-    tokens["input"][rows] -= cut
+    tokens["input_tokens"][rows] -= cut
 
 
 def _training_usd(fine_tune: FineTune, base: ModelPrice | None, context: Context) -> Decimal:
@@ -227,23 +219,11 @@ def apply_fine_tune(state: State, fine_tune: FineTune, context: Context) -> None
     training = _training_usd(fine_tune, base, context)
     state.monthly_usd += training / fine_tune.amortize_months
     _shorten_prompts(state, rows, fine_tune.prompt_tokens_saved)
-    detail: dict[str, Any] = {
-        "base": fine_tune.base,
-        "requests": len(rows),
-        "training_usd": training,
-        "amortize_months": fine_tune.amortize_months,
-        "monthly_training_usd": training / fine_tune.amortize_months,
-        "prompt_tokens_saved": fine_tune.prompt_tokens_saved,
-    }
+    monthly_training = training / fine_tune.amortize_months
+    hosted = None
     if fine_tune.hosting is not None:
-        detail["serving"] = "self-hosted"
-        detail["hosting"] = host(
-            state,
-            rows,
-            fine_tune.hosting,
-            context,
-            fixed_monthly_usd=training / fine_tune.amortize_months,
-        )
+        serving = "self-hosted"
+        hosted = host(state, rows, fine_tune.hosting, context, fixed_monthly_usd=monthly_training)
     else:
         assert base_id is not None and base is not None
         tuned_id = f"ft:{base_id}"
@@ -251,6 +231,15 @@ def apply_fine_tune(state: State, fine_tune: FineTune, context: Context) -> None
         state.table = table.model_copy(
             update={"models": {**table.models, tuned_id: _tuned_entry(base_id, base)}}
         )
-        state.model[rows] = state.model_code(tuned_id)
-        detail["serving"] = f"API ({tuned_id})"
-    state.details["fine_tune"] = detail
+        state.move(rows, tuned_id)
+        serving = f"API ({tuned_id})"
+    state.details.fine_tune = FineTuneDetails(
+        base=fine_tune.base,
+        requests=len(rows),
+        training_usd=training,
+        amortize_months=fine_tune.amortize_months,
+        monthly_training_usd=monthly_training,
+        prompt_tokens_saved=fine_tune.prompt_tokens_saved,
+        serving=serving,
+        hosting=hosted,
+    )

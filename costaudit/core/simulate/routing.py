@@ -10,15 +10,14 @@ in which case all its counts are scaled by the table's measured ratio between th
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from costaudit.config.scenario import Routing
-from costaudit.core.columns import QUALITY_PREFIX
 from costaudit.core.routing_quality import apgr, cpt, quality_curve, random_router_apgr
 from costaudit.core.simulate.context import Context
+from costaudit.core.simulate.details import QualityCurve, RoutingDetails, RoutingQuality, TierShare
 from costaudit.core.simulate.state import State
 
 TIE_JITTER = 1e-9
@@ -28,9 +27,8 @@ def _scores(
     state: State, rows: npt.NDArray[np.int64], context: Context
 ) -> tuple[npt.NDArray[np.float64], int]:
     """Complexity scores of the rows; missing ones replaced by random draws (returned count)."""
-    scores = context.workload.requests["complexity"].to_numpy(dtype=np.float64)[state.origin[rows]]
+    scores = state.requests.complexity[rows].astype(np.float64)
     missing = np.isnan(scores)
-    scores = scores.copy()
     scores[missing] = context.rng.random(int(missing.sum()))
     return scores, int(missing.sum())
 
@@ -62,12 +60,12 @@ def _tier_by_score(scores: npt.NDArray[np.float64], limits: list[Decimal]) -> np
 
 def _move(state: State, rows: npt.NDArray[np.int64], target: str, context: Context) -> None:
     """Send `rows` to `target`, rescaling token counts when the tokenizer changes."""
-    code = state.model_code(target)
-    for source_code in np.unique(state.model[rows]).tolist():
-        moving = rows[state.model[rows] == source_code]
+    codes = state.requests.model.codes
+    for source_code in np.unique(codes[rows]).tolist():
+        moving = rows[codes[rows] == source_code]
         ratio, known = context.tokenizer_ratio(state.models[source_code], target)
         factors = np.full(len(moving), float(ratio))
-        measured = context.measured_ratios(state.origin[moving], state.models[source_code], target)
+        measured = context.measured_ratios(state, moving, state.models[source_code], target)
         if measured is not None:
             factors = np.where(np.isnan(measured), factors, measured)
             known = True
@@ -81,7 +79,7 @@ def _move(state: State, rows: npt.NDArray[np.int64], target: str, context: Conte
                 f"{state.models[source_code]} → {target}: tokenizers differ and the price table has no "
                 "ratio between them; token counts kept as they are"
             )
-    state.model[rows] = code
+    state.move(rows, target)
 
 
 def _cascade(
@@ -103,11 +101,7 @@ def _cascade(
         if not len(chosen):
             continue
         target = routing.tiers[tier + 1].model
-        first_new = state.size
-        state.append(
-            chosen, state.model_code(target), {n: v[chosen] for n, v in state.tokens.items()}
-        )
-        copies = np.arange(first_new, state.size, dtype=np.int64)
+        copies = state.append_copies(chosen)
         _move(state, copies, target, context)
         escalated_total += len(copies)
         population = np.concatenate([population, copies])
@@ -115,11 +109,12 @@ def _cascade(
     return escalated_total
 
 
-def _label_column(tier_model: str, label: str | None, context: Context) -> str | None:
-    columns = context.workload.requests.columns
+def _labels(tier_model: str, label: str | None, state: State, context: Context) -> str | None:
+    """The quality-label column of a tier: its `label`, its model name, or its price id."""
+    quality = state.requests.quality
     for name in (label, tier_model, context.price_id(tier_model)):
-        if name and f"{QUALITY_PREFIX}{name}" in columns:
-            return f"{QUALITY_PREFIX}{name}"
+        if name and name in quality:
+            return name
     return None
 
 
@@ -129,47 +124,35 @@ def _quality(
     tiers: npt.NDArray[np.int64],
     routing: Routing,
     context: Context,
-) -> dict[str, Any] | None:
+) -> RoutingQuality | None:
     """Quality retained, from per-model labels in the workload or per-tier scores in the scenario."""
-    columns = [_label_column(tier.model, tier.label, context) for tier in routing.tiers]
-    origin = state.origin[rows]
+    columns = [_labels(tier.model, tier.label, state, context) for tier in routing.tiers]
     if all(column is not None for column in columns):
-        frame = context.workload.requests
-        labels = np.stack([frame[c].to_numpy(dtype=np.float64)[origin] for c in columns if c])
+        labels = np.stack([state.requests.quality[c][rows] for c in columns if c])
         chosen = labels[tiers, np.arange(len(rows))]
         strongest = labels[-1]
-        result: dict[str, Any] = {"source": "labels", "quality": float(np.nanmean(chosen))}
-        result["quality_retained"] = (
-            float(np.nanmean(chosen) / np.nanmean(strongest)) if np.nanmean(strongest) else None
+        mean = float(np.nanmean(chosen))
+        retained = float(mean / np.nanmean(strongest)) if np.nanmean(strongest) else None
+        if len(routing.tiers) != 2:
+            return RoutingQuality("labels", mean, retained)
+        scores, _ = _scores(state, rows, context)
+        weak, strong = np.nan_to_num(labels[0]), np.nan_to_num(labels[1])
+        curve = quality_curve(scores, weak, strong)
+        return RoutingQuality(
+            "labels",
+            mean,
+            retained,
+            apgr=apgr(curve),
+            cpt50=cpt(curve, 0.5),
+            cpt80=cpt(curve, 0.8),
+            random_apgr=random_router_apgr(weak, strong, np.random.default_rng(0)),
+            curve=QualityCurve(curve.strong_shares.tolist(), curve.quality.tolist()),
         )
-        if len(routing.tiers) == 2:
-            scores, _ = _scores(state, rows, context)
-            curve = quality_curve(scores, np.nan_to_num(labels[0]), np.nan_to_num(labels[1]))
-            result.update(
-                {
-                    "apgr": apgr(curve),
-                    "cpt50": cpt(curve, 0.5),
-                    "cpt80": cpt(curve, 0.8),
-                    "random_apgr": random_router_apgr(
-                        np.nan_to_num(labels[0]), np.nan_to_num(labels[1]), np.random.default_rng(0)
-                    ),
-                    "curve": {
-                        "strong_share": curve.strong_shares.tolist(),
-                        "quality": curve.quality.tolist(),
-                    },
-                }
-            )
-        return result
     given = [tier.quality for tier in routing.tiers]
     if all(score is not None for score in given):
         values = np.array([float(score or 0) for score in given])
-
         mean = float(values[tiers].mean()) if len(tiers) else 0.0
-        return {
-            "source": "scenario",
-            "quality": mean,
-            "quality_retained": mean / values[-1] if values[-1] else None,
-        }
+        return RoutingQuality("scenario", mean, mean / values[-1] if values[-1] else None)
     return None
 
 
@@ -195,24 +178,19 @@ def apply_routing(state: State, routing: Routing, context: Context) -> None:
         state.notes.append(
             f"{random_count:,} requests had no complexity score and were routed at random"
         )
-    detail: dict[str, Any] = {
-        "mode": routing.mode,
-        "tiers": [
-            {
-                "model": tier.model,
-                "share": float((tiers == index).mean()) if len(rows) else 0.0,
-                "requests": int((tiers == index).sum()),
-                "max_score": float(scores[tiers == index].max())
-                if (tiers == index).any()
-                else None,
-            }
+    state.details.routing = RoutingDetails(
+        mode=routing.mode,
+        tiers=[
+            TierShare(
+                model=tier.model,
+                share=float((tiers == index).mean()) if len(rows) else 0.0,
+                requests=int((tiers == index).sum()),
+                max_score=float(scores[tiers == index].max()) if (tiers == index).any() else None,
+            )
             for index, tier in enumerate(routing.tiers)
         ],
-        "escalated_requests": escalated,
-        "router_overhead_usd": overhead,
-        "randomly_routed": random_count,
-    }
-    quality = _quality(state, rows, tiers, routing, context)
-    if quality is not None:
-        detail["quality"] = quality
-    state.details["routing"] = detail
+        escalated_requests=escalated,
+        router_overhead_usd=overhead,
+        randomly_routed=random_count,
+        quality=_quality(state, rows, tiers, routing, context),
+    )

@@ -1,4 +1,4 @@
-"""The simulated traffic: per-request arrays that strategies transform, then one exact pricing pass.
+"""The simulated traffic: a request table that strategies transform, then one exact pricing pass.
 
 A strategy never prices anything itself. It moves requests to other models, changes token counts,
 flags batch requests, drops requests a cache answers, or adds costs that are not per-token (a router,
@@ -10,147 +10,124 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from costaudit.config.pricing import PriceTable
-from costaudit.core.pricing import (
-    CostLine,
-    ModelResolver,
-    RequestArrays,
-    aggregate_lines,
-    assign,
-    total_cost,
-)
-from costaudit.core.prompt_cache import PrefixBlocks
-
-TOKEN_FIELDS = ("input", "cached", "cache_write", "cache_write_1h", "output", "reasoning")
-_COLUMNS = {
-    "input": "input_tokens",
-    "cached": "cached_input_tokens",
-    "cache_write": "cache_write_tokens",
-    "cache_write_1h": "cache_write_1h_tokens",
-    "output": "output_tokens",
-    "reasoning": "reasoning_tokens",
-}
-NAT = np.iinfo(np.int64).min
+from costaudit.core.pricing import NO_MODEL, CostLine, aggregate_lines, assign, total_cost
+from costaudit.core.request_table import NAT, Category, RequestTable
+from costaudit.core.simulate.details import ScenarioDetails
 
 
 @dataclass(frozen=True)
-class SimWorkload:
-    """The traffic a scenario file describes, as a canonical request table."""
+class Workload:
+    """The traffic a scenario file describes: a request table and the window it covers."""
 
-    requests: pd.DataFrame
-    prefix_blocks: PrefixBlocks | None
+    requests: RequestTable
     days: Decimal | None
     """Length of the window the requests cover; None when it cannot be known."""
     source: str
+    """Where the traffic came from, in a phrase: `logs: app.jsonl`, `synthetic, 1 stream`, …"""
     notes: tuple[str, ...] = ()
+
+    @property
+    def tokens(self) -> int:
+        """Input plus output tokens of the whole workload."""
+        return self.requests.token_sum("input_tokens") + self.requests.token_sum("output_tokens")
 
 
 @dataclass
 class State:
-    """Mutable per-request arrays of one scenario run (rows may be added by cascades or removed by caches)."""
+    """One scenario run: the requests still sent to an API (rows may be added by cascades or removed
+    by caches and self-hosting) and the costs that are not per token."""
 
-    models: list[str]
-    model: npt.NDArray[np.int32]
+    requests: RequestTable
+    """The simulated requests. Prefix hashes stay on the workload's table (see `origin`)."""
     origin: npt.NDArray[np.int64]
     """Row of the workload each request comes from (cascade copies share their origin)."""
-    arrival_ns: npt.NDArray[np.int64]
-    relative: npt.NDArray[np.bool_]
-    tokens: dict[str, npt.NDArray[np.int64]]
-    batch: npt.NDArray[np.bool_]
     window_usd: Decimal = Decimal(0)
     """Extra costs over the observed window (router, cache lookups), scaled to a month like tokens."""
     monthly_usd: Decimal = Decimal(0)
     """Costs already per month (GPU fleet, amortised training)."""
     table: PriceTable | None = None
     """A price table extended for this scenario (e.g. with a fine-tuned model); None = the base table."""
-    details: dict[str, Any] = field(default_factory=dict)
+    details: ScenarioDetails = field(default_factory=ScenarioDetails)
     notes: list[str] = field(default_factory=list)
 
     @property
     def size(self) -> int:
-        return len(self.model)
+        return len(self.requests)
+
+    @property
+    def tokens(self) -> dict[str, npt.NDArray[np.int64]]:
+        """The token columns, for strategies that change counts in place."""
+        return self.requests.tokens
+
+    @property
+    def models(self) -> list[str]:
+        """Model names; `codes` index into them."""
+        return self.requests.model.names
+
+    @property
+    def codes(self) -> npt.NDArray[np.int32]:
+        """Each request's model, as a code into `models`."""
+        return self.requests.model.codes
 
     def model_code(self, name: str) -> int:
-        """Code of a model name, adding it to the list when new."""
-        if name not in self.models:
-            self.models.append(name)
-        return self.models.index(name)
+        """Code of a model name, adding it to the model column's categories when new."""
+        column, code = self.requests.model.code_of(name)
+        if column is not self.requests.model:
+            self.requests = replace(self.requests, model=column)
+        return code
+
+    def move(self, rows: npt.NDArray[np.int64], model: str) -> None:
+        """Send `rows` to `model` (token counts are the caller's business)."""
+        code = self.model_code(model)
+        self.codes[rows] = code
 
     def keep(self, mask: npt.NDArray[np.bool_]) -> None:
         """Drop the requests where `mask` is False (answered without a model call)."""
-        self.model = self.model[mask]
-        self.origin = self.origin[mask]
-        self.arrival_ns = self.arrival_ns[mask]
-        self.relative = self.relative[mask]
-        self.batch = self.batch[mask]
-        self.tokens = {name: values[mask] for name, values in self.tokens.items()}
+        rows = np.flatnonzero(mask)
+        self.requests = self.requests.take(rows)
+        self.origin = self.origin[rows]
 
-    def append(
-        self, rows: npt.NDArray[np.int64], model: int, tokens: dict[str, npt.NDArray[np.int64]]
-    ) -> None:
-        """Add copies of existing requests sent to another model (a cascade's second call)."""
-        self.model = np.concatenate([self.model, np.full(len(rows), model, dtype=np.int32)])
+    def append_copies(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Add copies of existing requests (a cascade's second call); returns the copies' rows."""
+        first = self.size
+        self.requests = RequestTable.concat([self.requests, self.requests.take(rows)])
         self.origin = np.concatenate([self.origin, self.origin[rows]])
-        self.arrival_ns = np.concatenate([self.arrival_ns, self.arrival_ns[rows]])
-        self.relative = np.concatenate([self.relative, self.relative[rows]])
-        self.batch = np.concatenate([self.batch, self.batch[rows]])
-        self.tokens = {
-            name: np.concatenate([values, tokens[name]]) for name, values in self.tokens.items()
-        }
+        return np.arange(first, self.size, dtype=np.int64)
 
     def arrival_seconds(self) -> npt.NDArray[np.float64]:
         """Arrival times in seconds; undated requests get their row position (one per second)."""
-        seconds = self.arrival_ns.astype(np.float64) / 1e9
-        undated = self.arrival_ns == NAT
+        stamps = self.requests.timestamp_ns
+        seconds = stamps.astype(np.float64) / 1e9
+        undated = stamps == NAT
         seconds[undated] = np.flatnonzero(undated).astype(np.float64)
         return seconds
 
-    def arrays(self) -> RequestArrays:
-        """The state as pricing arrays."""
-        return RequestArrays(
-            model_names=list(self.models),
-            model_code=self.model,
-            timestamp_ns=self.arrival_ns,
-            undated=(self.arrival_ns == NAT) | self.relative,
-            batch=self.batch,
-            input=self.tokens["input"],
-            cached=self.tokens["cached"],
-            cache_write=self.tokens["cache_write"],
-            cache_write_1h=self.tokens["cache_write_1h"],
-            output=self.tokens["output"],
-            reasoning=self.tokens["reasoning"],
-        )
 
-
-def initial_state(workload: SimWorkload) -> State:
-    """The workload as logged, ready for strategies."""
+def initial_state(workload: Workload) -> State:
+    """The workload as logged, ready for strategies: every column a strategy may change is a copy,
+    and requests that name no model get a model category of their own."""
     requests = workload.requests
-    models = requests["model"].astype("category")
-    names = [str(name) for name in models.cat.categories]
-    codes = models.cat.codes.to_numpy().astype(np.int32)
-    if (codes < 0).any():
-        names.append("(no model)")
-        codes[codes < 0] = len(names) - 1
-    return State(
-        models=names,
-        model=codes,
-        origin=np.arange(len(requests), dtype=np.int64),
-        arrival_ns=requests["timestamp"].array.asi8.copy()
-        if len(requests)
-        else np.zeros(0, dtype=np.int64),
-        relative=requests["relative_time"].to_numpy(dtype=bool).copy(),
-        tokens={
-            name: requests[column].to_numpy(dtype=np.int64).copy()
-            for name, column in _COLUMNS.items()
-        },
-        batch=requests["batch"].to_numpy(dtype=bool).copy(),
+    model = requests.model
+    if (model.codes < 0).any():
+        model = Category(
+            [*model.names, NO_MODEL],
+            np.where(model.codes < 0, len(model.names), model.codes).astype(np.int32),
+        )
+    else:
+        model = Category(list(model.names), model.codes.copy())
+    copied = replace(
+        requests,
+        model=model,
+        tokens={name: values.copy() for name, values in requests.tokens.items()},
+        batch=requests.batch.copy(),
+        prefix_blocks=None,
     )
+    return State(requests=copied, origin=np.arange(len(requests), dtype=np.int64))
 
 
 @dataclass(frozen=True)
@@ -170,21 +147,10 @@ def price_state(
 ) -> Priced:
     """Exact monthly cost of a state: tokens × prices over the window, scaled, plus monthly fixed costs."""
     table = state.table or base_table
-    arrays = state.arrays()
-    lines = aggregate_lines(arrays, assign(arrays, table, ModelResolver(table)), table)
-
+    requests = state.requests
+    lines = aggregate_lines(requests, assign(requests, table), table)
     window = total_cost(lines) + state.window_usd
     monthly = None if days is None else window * days_per_month / days + state.monthly_usd
     unpriced = sum(line.tokens.requests for line in lines if line.cost is None)
-    tokens = int(state.tokens["input"].sum() + state.tokens["output"].sum())
+    tokens = requests.token_sum("input_tokens") + requests.token_sum("output_tokens")
     return Priced(lines, window, monthly, state.size, tokens, unpriced)
-
-
-def copy_state(state: State) -> State:
-    return replace(
-        state,
-        models=list(state.models),
-        tokens={name: values.copy() for name, values in state.tokens.items()},
-        details={},
-        notes=[],
-    )

@@ -13,16 +13,17 @@ exp(κ·cos(2π(t − 14h)/24h)), whose peak over average is e^κ / I₀(κ)).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
-from costaudit.config.scenario import Distribution, Synthetic, SyntheticStream
-from costaudit.core.prompt_cache import PrefixBlocks, synthetic_prefix_blocks
-from costaudit.core.simulate.state import SimWorkload
+from costaudit.config.scenario import Synthetic, SyntheticStream, ValueDistribution
+from costaudit.core.columns import TOKEN_COLUMNS, TOKEN_SOURCES
+from costaudit.core.prompt_cache import synthetic_prefix_blocks
+from costaudit.core.request_table import Category, RequestTable
+from costaudit.core.simulate.state import Workload
 
 SECONDS_PER_DAY = 86_400
 PEAK_HOUR_S = 14 * 3600
@@ -37,10 +38,10 @@ class StreamPrompt:
 
 
 def sample(
-    spec: int | Decimal | Distribution, count: int, rng: np.random.Generator
+    spec: int | Decimal | ValueDistribution, count: int, rng: np.random.Generator
 ) -> npt.NDArray[np.float64]:
     """`count` draws of a constant or a distribution."""
-    if not isinstance(spec, Distribution):
+    if not isinstance(spec, ValueDistribution):
         return np.full(count, float(spec))
     kind = spec.distribution
     if kind == "constant":
@@ -59,7 +60,7 @@ def sample(
 
 
 def _token_counts(
-    spec: int | Distribution, count: int, rng: np.random.Generator
+    spec: int | ValueDistribution, count: int, rng: np.random.Generator
 ) -> npt.NDArray[np.int64]:
     return np.clip(np.rint(sample(spec, count, rng)), 0, None).astype(np.int64)
 
@@ -110,64 +111,64 @@ def _stream_counts(synthetic: Synthetic) -> tuple[list[int], Decimal]:
     return counts, synthetic.days * scale
 
 
-def generate(synthetic: Synthetic, prompts: list[StreamPrompt | None]) -> SimWorkload:
+def _stream_table(
+    stream: SyntheticStream,
+    name: str,
+    count: int,
+    span_s: float,
+    system_tokens: int,
+    rng: np.random.Generator,
+) -> RequestTable:
+    """One stream's requests, in arrival order (draws in the same order as always: arrivals, input
+    lengths, complexity, output lengths)."""
+    inputs = _token_counts(stream.input_tokens, count, rng) + system_tokens
+    complexity = (
+        np.clip(sample(stream.complexity, count, rng), 0.0, 1.0)
+        if stream.complexity is not None
+        else np.full(count, np.nan)
+    )
+    arrivals = (arrival_times(stream, count, span_s, rng) * 1e9).astype(np.int64)
+    tokens = {column: np.zeros(count, dtype=np.int64) for column in TOKEN_COLUMNS}
+    tokens["input_tokens"] = inputs
+    tokens["output_tokens"] = _token_counts(stream.output_tokens, count, rng)
+    groups = {"stream": Category.constant(name, count)}
+    groups.update({key: Category.constant(value, count) for key, value in stream.groups.items()})
+    return RequestTable(
+        timestamp_ns=arrivals,
+        relative_time=np.ones(count, dtype=np.bool_),
+        model=Category.constant(stream.model, count),
+        tokens=tokens,
+        batch=np.zeros(count, dtype=np.bool_),
+        token_source=np.full(count, TOKEN_SOURCES.index("estimated"), dtype=np.int8),
+        complexity=complexity.astype(np.float32),
+        prompt_hash=np.zeros(count, dtype=np.uint64),
+        source=Category.constant("synthetic", count),
+        groups=groups,
+    )
+
+
+def generate(synthetic: Synthetic, prompts: list[StreamPrompt | None]) -> Workload:
     """The described workload as a canonical request table with chained prefix hashes."""
     rng = np.random.default_rng(synthetic.seed)
     streams = synthetic.all_streams()
     counts, days = _stream_counts(synthetic)
     span_s = float(days) * SECONDS_PER_DAY
-    parts: list[pd.DataFrame] = []
+    parts: list[RequestTable] = []
     shared: list[npt.NDArray[np.int64]] = []
     for index, (stream, count, prompt) in enumerate(zip(streams, counts, prompts, strict=True)):
         system_tokens = prompt.tokens if prompt is not None else 0
-        inputs = _token_counts(stream.input_tokens, count, rng) + system_tokens
-        complexity = (
-            np.clip(sample(stream.complexity, count, rng), 0.0, 1.0)
-            if stream.complexity is not None
-            else np.full(count, np.nan)
-        )
-        frame = pd.DataFrame(
-            {
-                "timestamp": pd.to_datetime(
-                    (arrival_times(stream, count, span_s, rng) * 1e9).astype(np.int64), utc=True
-                ),
-                "relative_time": np.ones(count, dtype=bool),
-                "model": stream.model,
-                "input_tokens": inputs,
-                "cached_input_tokens": np.zeros(count, dtype=np.int64),
-                "cache_write_tokens": np.zeros(count, dtype=np.int64),
-                "cache_write_1h_tokens": np.zeros(count, dtype=np.int64),
-                "output_tokens": _token_counts(stream.output_tokens, count, rng),
-                "reasoning_tokens": np.zeros(count, dtype=np.int64),
-                "batch": np.zeros(count, dtype=bool),
-                "token_source": "estimated",
-                "complexity": complexity.astype(np.float32),
-                "prompt_hash": np.zeros(count, dtype=np.uint64),
-                "source": "synthetic",
-                "stream": stream.name or f"stream-{index + 1}",
-                **stream.groups,
-            }
-        )
-        parts.append(frame)
+        name = stream.name or f"stream-{index + 1}"
+        parts.append(_stream_table(stream, name, count, span_s, system_tokens, rng))
         shared.append(np.full(count, system_tokens, dtype=np.int64))
-    requests = pd.concat(parts, ignore_index=True)
-    for column in (
-        "model",
-        "token_source",
-        "source",
-        "stream",
-        *{k for s in streams for k in s.groups},
-    ):
-        requests[column] = requests[column].astype("category")
-    order = np.argsort(requests["timestamp"].array.asi8, kind="stable")
-    requests = requests.iloc[order].reset_index(drop=True)
+    joined = RequestTable.concat(parts)
+    order = np.argsort(joined.timestamp_ns, kind="stable")
+    requests = joined.take(order)
     group = np.concatenate([np.full(c, i, dtype=np.int64) for i, c in enumerate(counts)])[order]
-    blocks: PrefixBlocks = synthetic_prefix_blocks(
-        requests["input_tokens"].to_numpy(dtype=np.int64),
+    blocks = synthetic_prefix_blocks(
+        requests.tokens["input_tokens"],
         np.concatenate(shared)[order],
         SYNTHETIC_BLOCK_TOKENS,
         group=group,
     )
     source = "synthetic, 1 stream" if len(streams) == 1 else f"synthetic, {len(streams)} streams"
-
-    return SimWorkload(requests=requests, prefix_blocks=blocks, days=days, source=source)
+    return Workload(requests=replace(requests, prefix_blocks=blocks), days=days, source=source)

@@ -9,24 +9,24 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
-from costaudit.baseline import workload_digest
+from costaudit.api.baseline import workload_digest
 from costaudit.config.pricing import PriceTable
 from costaudit.config.scenario import ScenarioFile, WorkloadSpec
 from costaudit.core.analysis import observed_window
 from costaudit.core.crossref import scenario_problems
-from costaudit.core.pricing import ModelResolver, assign_prices
-from costaudit.core.simulate.state import SimWorkload
+from costaudit.core.freshness import freshness_warnings, request_times
+from costaudit.core.pricing import ModelResolver, assign
+from costaudit.core.simulate.state import Workload
 from costaudit.core.simulate.synthetic import StreamPrompt, generate
 from costaudit.errors import InputError, Location
 from costaudit.ingest.reader import ReadOptions, read_logs
 from costaudit.ingest.tokenizer import encoder_for
 from costaudit.ingest.workload_io import load_workload
-from costaudit.loaders import validate_file
-from costaudit.pricetable.freshness import freshness_warnings, request_times
+from costaudit.configfile import validate_file
 
 PREFIX_BLOCK_TOKENS = 64
 
@@ -43,11 +43,12 @@ class LoadedScenario:
 
 
 @dataclass
-class BuiltWorkload:
-    workload: SimWorkload
+class LoadedWorkload:
+    """The workload to simulate, with what a CI baseline records about where it came from."""
+
+    workload: Workload
     prompt_files: dict[str, str] = field(default_factory=dict)
     """Prompt file path (as written in the scenario) → sha256 of its content."""
-    records_skipped: int = 0
     digest: str = ""
     """Hash of the traffic: the request table for logs, the description for a synthetic workload (so
     a prompt change is not mistaken for a traffic change)."""
@@ -95,7 +96,7 @@ def _from_logs(
     config: ScenarioFile,
     resolver: ModelResolver,
     progress: Callable[[int], None] | None,
-) -> BuiltWorkload:
+) -> LoadedWorkload:
     options = ReadOptions(
         format=spec.format,
         mapping=spec.map,
@@ -107,7 +108,7 @@ def _from_logs(
     read = read_logs(specs, options, resolver.tokenizer_for, progress=progress)
     window = observed_window(read.requests, spec.days)
     notes = tuple(f"{note} ({count:,})" for note, count in sorted(read.problems.notes.items()))
-    assignment = assign_prices(read.requests, resolver.table, resolver)
+    assignment = assign(read.requests, resolver.table, resolver)
     notes += tuple(
         warning.message
         for warning in freshness_warnings(resolver.table, request_times(read.requests, assignment))
@@ -120,14 +121,14 @@ def _from_logs(
     names = ", ".join(report.name for report in read.files[:3]) + (
         " …" if len(read.files) > 3 else ""
     )
-    workload = SimWorkload(read.requests, read.prefix_blocks, window.days, f"logs: {names}", notes)
-    return BuiltWorkload(workload, records_skipped=read.problems.skipped_total)
+    workload = Workload(read.requests, window.days, f"logs: {names}", notes)
+    return LoadedWorkload(workload)
 
 
-def _from_saved(path: Path, days: Decimal | None) -> BuiltWorkload:
-    requests, blocks = load_workload(path)
+def _from_saved(path: Path, days: Decimal | None) -> LoadedWorkload:
+    requests = load_workload(path)
     window = observed_window(requests, days)
-    return BuiltWorkload(SimWorkload(requests, blocks, window.days, f"workload: {path}"))
+    return LoadedWorkload(Workload(requests, window.days, f"workload: {path}"))
 
 
 def _prompt_tokens(
@@ -150,7 +151,7 @@ def _prompt_tokens(
     return StreamPrompt(tokens=tokens), hashlib.sha256(data).hexdigest()
 
 
-def _synthetic(loaded: LoadedScenario, resolver: ModelResolver) -> BuiltWorkload:
+def _synthetic(loaded: LoadedScenario, resolver: ModelResolver) -> LoadedWorkload:
     synthetic = loaded.config.workload.synthetic
     assert synthetic is not None
     prompts: list[StreamPrompt | None] = []
@@ -173,14 +174,8 @@ def _synthetic(loaded: LoadedScenario, resolver: ModelResolver) -> BuiltWorkload
     digest = hashlib.sha256(synthetic.model_dump_json().encode()).hexdigest()
 
     if loaded.config.workload.days is not None:
-        workload = SimWorkload(
-            workload.requests,
-            workload.prefix_blocks,
-            loaded.config.workload.days,
-            workload.source,
-            workload.notes,
-        )
-    return BuiltWorkload(workload, prompt_files=digests, digest=digest)
+        workload = replace(workload, days=loaded.config.workload.days)
+    return LoadedWorkload(workload, prompt_files=digests, digest=digest)
 
 
 def build_workload(
@@ -190,7 +185,7 @@ def build_workload(
     logs: Sequence[str] | None = None,
     saved: Path | None = None,
     progress: Callable[[int], None] | None = None,
-) -> BuiltWorkload:
+) -> LoadedWorkload:
     """The workload to simulate: LOGS or `--workload` from the command line win over the file's source."""
     resolver = ModelResolver(table)
     spec = loaded.config.workload

@@ -1,8 +1,8 @@
-"""The committed CI baseline (`costaudit.baseline/1`): per-scenario monthly cost and what it came from.
+"""The committed CI baseline (`costaudit.api.baseline/1`): per-scenario monthly cost and what it came from.
 
 ```json
 {
-  "schema": "costaudit.baseline/1",
+  "schema": "costaudit.api.baseline/1",
   "tool_version": "0.1.0",
   "scenario_file": "costaudit.yaml",
   "hashes": {"price_table": "…", "scenario_file": "…", "workload": "…", "prompts": {"prompts/system.md": "…"}},
@@ -21,18 +21,17 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import orjson
-import pandas as pd
 
 from costaudit import __version__
 from costaudit.core.columns import TOKEN_COLUMNS
 from costaudit.core.regress import Fingerprint
+from costaudit.core.request_table import RequestTable
 from costaudit.errors import InputError, Location
-from costaudit.render.jsonio import dumps
-from costaudit.render.money import decimal_str
+from costaudit.jsonio import dumps
+from costaudit.jsonio import decimal_str
 
-SCHEMA = "costaudit.baseline/1"
+SCHEMA = "costaudit.api.baseline/1"
 
 
 @dataclass(frozen=True)
@@ -43,15 +42,15 @@ class Baseline:
     workload: dict[str, Any]
 
 
-def workload_digest(requests: pd.DataFrame) -> str:
+def workload_digest(requests: RequestTable) -> str:
     """A hash of the traffic itself (timestamps, models and token counts), independent of file layout."""
     digest = hashlib.sha256()
     if len(requests):
-        digest.update(requests["timestamp"].array.asi8.tobytes())
-        digest.update("\n".join(requests["model"].astype("string").fillna("").tolist()).encode())
+        digest.update(requests.timestamp_ns.tobytes())
+        digest.update("\n".join(name or "" for name in requests.model.values()).encode())
         for column in TOKEN_COLUMNS:
-            digest.update(requests[column].to_numpy(dtype=np.int64).tobytes())
-        digest.update(requests["batch"].to_numpy(dtype=bool).tobytes())
+            digest.update(requests.tokens[column].tobytes())
+        digest.update(requests.batch.tobytes())
     return digest.hexdigest()
 
 

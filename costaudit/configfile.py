@@ -1,15 +1,10 @@
-"""The I/O boundary for configuration: YAML files → validated models, with errors that name file and field.
+"""Configuration files: YAML → validated pydantic models, with errors that name file and field.
 
 YAML floats are read as `Decimal` from their source text, so `0.15` in a price table is exactly 0.15.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.resources
-import os
-from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,11 +12,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from costaudit.config.pricing import ModelPrice, PriceTable
 from costaudit.errors import InputError, Location
-
-PRICING_ENV = "COSTAUDIT_PRICING"
-"""Environment variable with the default list of price tables (separated like PATH)."""
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -155,122 +146,3 @@ def validate_file(path: Path, model: type[ModelT]) -> ModelT:
         first = problems[0]
         first.also = tuple(problems[1:])
         raise first from None
-
-
-@dataclass(frozen=True)
-class LoadedPrices:
-    """The effective price table and the files it was layered from (with their sha256)."""
-
-    table: PriceTable
-    files: tuple[Path, ...]
-    digests: tuple[str, ...]
-    warnings: tuple[str, ...] = ()
-    """Things about the layering a user should know, e.g. aliases an override dropped."""
-
-    @property
-    def digest(self) -> str:
-        """One hash for the whole layered table, so a baseline can tell that prices changed."""
-        return hashlib.sha256("\n".join(self.digests).encode()).hexdigest()
-
-
-def default_price_table_path() -> Path:
-    """The packaged table; in a source checkout, the repository's `pricing/default.yaml`."""
-    packaged = importlib.resources.files("costaudit") / "pricing" / "default.yaml"
-    if packaged.is_file():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "pricing" / "default.yaml"
-
-
-def price_table_paths(explicit: Sequence[Path] | None) -> list[Path]:
-    """`--pricing` files if given, else `$COSTAUDIT_PRICING`, else the packaged default."""
-    if explicit:
-        return list(explicit)
-    from_env = os.environ.get(PRICING_ENV, "").strip()
-    if from_env:
-        return [Path(item) for item in from_env.split(os.pathsep) if item.strip()]
-    return [default_price_table_path()]
-
-
-def merge_tables(tables: Sequence[PriceTable]) -> PriceTable:
-    """Layer tables: a later table replaces an earlier one's entry for the same id, per section.
-
-    The result keeps the first (base) table's `effective` date: overrides such as negotiated discounts
-    are usually older than the list prices they sit on and should not make the whole table look stale.
-    """
-    models: dict[str, Any] = {}
-    hardware: dict[str, Any] = {}
-    self_hosted: dict[str, Any] = {}
-    tokenizers: dict[str, Any] = {}
-    cache_rules: dict[str, Any] = {}
-    for table in tables:
-        models.update(table.models)
-        hardware.update(table.hardware)
-        self_hosted.update(table.self_hosted)
-        tokenizers.update(table.tokenizers)
-        cache_rules.update(table.cache_rules)
-    return PriceTable.model_validate(
-        {
-            "schema_version": 1,
-            "effective": tables[0].effective,
-            "models": dict(sorted(models.items())),
-            "hardware": dict(sorted(hardware.items())),
-            "self_hosted": dict(sorted(self_hosted.items())),
-            "tokenizers": tokenizers,
-            "cache_rules": cache_rules,
-        }
-    )
-
-
-def dropped_names(tables: Sequence[PriceTable], paths: Sequence[Path]) -> list[str]:
-    """Names (aliases, a `match` pattern) an earlier table gave a model that a later one replaced
-    without them.
-
-    Replacing an entry whole is the documented rule, but a negotiated-price override that forgets
-    `aliases` silently turns every request logged under a dated snapshot name into an unpriced one.
-    """
-    final: dict[str, ModelPrice] = {}
-    for table in tables:
-        final.update(table.models)
-    claimed = set(final) | {alias for entry in final.values() for alias in entry.aliases}
-    warnings: list[str] = []
-    for index in range(1, len(tables)):
-        for model_id, entry in tables[index].models.items():
-            earlier = next(
-                (
-                    table.models[model_id]
-                    for table in reversed(tables[:index])
-                    if model_id in table.models
-                ),
-                None,
-            )
-            if earlier is None:
-                continue
-            lost = [alias for alias in earlier.aliases if alias not in claimed]
-            if earlier.match is not None and entry.match is None:
-                lost.append(f"match `{earlier.match}`")
-            if lost:
-                warnings.append(
-                    f"{paths[index]}: {model_id} replaces the earlier entry whole and drops "
-                    f"{', '.join(lost)}; requests logged under those names are unpriced unless "
-                    "the override restates them"
-                )
-    return warnings
-
-
-def load_prices(explicit: Sequence[Path] | None = None) -> LoadedPrices:
-    """Load and layer the price tables the user asked for (or the default)."""
-    paths = price_table_paths(explicit)
-    tables = [validate_file(path, PriceTable) for path in paths]
-    digests = tuple(hashlib.sha256(path.read_bytes()).hexdigest() for path in paths)
-    try:
-        table = tables[0] if len(tables) == 1 else merge_tables(tables)
-    except ValidationError as exc:
-        problems = validation_problems(" + ".join(str(path) for path in paths), exc)
-        problems[0].also = tuple(problems[1:])
-        raise problems[0] from None
-    return LoadedPrices(
-        table=table,
-        files=tuple(paths),
-        digests=digests,
-        warnings=tuple(dropped_names(tables, paths)),
-    )

@@ -12,32 +12,21 @@ The checks never change a cost; the caller shows the warnings next to it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from costaudit.config.pricing import PriceTable
 from costaudit.core.pricing import PriceAssignment
-from costaudit.core.request_table import NAT, RequestTable, as_columns, utc_datetime
-
-if TYPE_CHECKING:
-    import pandas as pd
+from costaudit.core.request_table import NAT, RequestTable, utc_datetime
 
 NS_PER_SECOND = 1_000_000_000
 MAX_TABLE_AGE_DAYS = 90
 """How much older than the newest request the table's `effective` date may be before a warning."""
-
-Timestamps: TypeAlias = (
-    "npt.NDArray[np.int64] | pd.Series[pd.Timestamp] | pd.DatetimeIndex | "
-    "npt.NDArray[np.datetime64] | Sequence[datetime]"
-)
-"""Request start times: int64 UTC nanoseconds (as `request_times` gives them), or datetimes of any
-kind, naive ones taken as UTC. Missing times (NaT) are ignored."""
-
 
 @dataclass(frozen=True)
 class FreshnessWarning:
@@ -53,16 +42,17 @@ class FreshnessWarning:
 
 def freshness_warnings(
     table: PriceTable,
-    timestamps_by_price_id: Mapping[str, Timestamps],
+    timestamps_by_price_id: Mapping[str, npt.NDArray[np.int64]],
     *,
     max_table_age_days: int = MAX_TABLE_AGE_DAYS,
 ) -> list[FreshnessWarning]:
-    """Warnings for a table and the request times of each price entry the requests resolved to.
+    """Warnings for a table and the request times (int64 UTC nanoseconds, NAT for unknown) of each
+    price entry the requests resolved to.
 
     Price ids the table does not know are ignored (unpriced requests are reported elsewhere).
     """
     times = {
-        price_id: _utc_ns(values)
+        price_id: values[values != NAT]
         for price_id, values in timestamps_by_price_id.items()
         if price_id in table.models
     }
@@ -132,20 +122,9 @@ def request_times(
     Undated rows and relative trace times (seconds from an unknown start) are left out: they carry
     no calendar date to compare with a price's dates.
     """
-    columns = as_columns(requests)
-    stamps = columns.timestamp_ns
-    dated = (stamps != NAT) & ~columns.relative_time
+    stamps = requests.timestamp_ns
+    dated = (stamps != NAT) & ~requests.relative_time
     return {
         price_id: stamps[(assignment.price_code == code) & dated]
         for code, price_id in enumerate(assignment.price_ids)
     }
-
-
-def _utc_ns(values: Timestamps) -> npt.NDArray[np.int64]:
-    """Known times as int64 UTC nanoseconds."""
-    if isinstance(values, np.ndarray) and values.dtype == np.int64:
-        return np.asarray(values[values != NAT], dtype=np.int64)
-    import pandas as pd
-
-    index = pd.DatetimeIndex(pd.to_datetime(values, utc=True))
-    return np.asarray(index[index.notna()].as_unit("ns").asi8, dtype=np.int64)

@@ -1,0 +1,332 @@
+"""costaudit's Python API: everything the command line does, as functions that return typed results.
+
+```python
+import costaudit
+
+prices = costaudit.load_prices()                      # the packaged, dated and sourced price table
+analysis = costaudit.analyze("logs/", prices=prices, group_by=["feature"])
+print(analysis.total_cost, analysis.monthly_cost)     # exact Decimals
+result = costaudit.simulate("scenarios.yaml", prices=prices)
+verdict = costaudit.check("costaudit.yaml", "costaudit-baseline.json", max_increase_pct=5)
+```
+
+Each CLI command parses its options, calls one or two of these functions and renders the result, so
+a notebook, a batch job and the CLI reach the same code. Results are frozen dataclasses whose fields
+are what the JSON documents carry (render them with `costaudit.render`, or read the fields).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from costaudit.api.checking import (
+    BaselineUpdate,
+    CheckRun,
+    check_run,
+    verdict,
+    write_baseline,
+)
+from costaudit.api.scenarios import LoadedScenario, LoadedWorkload, build_workload
+from costaudit.api.scenarios import load_scenario as _load_scenario
+from costaudit.core.analysis import Analysis, IngestFacts
+from costaudit.core.analysis import analyze as _analyze
+from costaudit.core.regress import Thresholds, Verdict
+from costaudit.core.request_table import RequestTable
+from costaudit.core.simulate.engine import SimulationResult
+from costaudit.core.simulate.engine import simulate as _simulate
+from costaudit.ingest import reader
+from costaudit.ingest import workload_io
+from costaudit.ingest.reader import Logs
+from costaudit.pricetable import layers
+from costaudit.pricetable.layers import LoadedPrices
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+PathLike = str | os.PathLike[str]
+LogInputs = PathLike | Sequence[PathLike]
+"""Log files, directories, glob patterns, or `-` for standard input."""
+Progress = Callable[[int], None]
+"""Called with the number of records read so far."""
+PREFIX_BLOCK_TOKENS = 64
+"""Granularity of the prompt hashes kept for prompt-cache replay (every provider's cache
+granularity is a multiple)."""
+
+__all__ = [
+    "Analysis",
+    "BaselineUpdate",
+    "LoadedPrices",
+    "LoadedScenario",
+    "LoadedWorkload",
+    "Logs",
+    "RequestTable",
+    "SimulationResult",
+    "Thresholds",
+    "Verdict",
+    "analyze",
+    "check",
+    "load_prices",
+    "load_scenario",
+    "load_workload",
+    "read_logs",
+    "save_workload",
+    "scenario_workload",
+    "simulate",
+    "update_baseline",
+]
+
+
+def load_prices(paths: PathLike | Sequence[PathLike] | None = None) -> LoadedPrices:
+    """The price tables to use, layered in order (a later file overrides entries of earlier ones).
+
+    None means `$COSTAUDIT_PRICING` if set, else the packaged table. Bad files raise `InputError`
+    naming the file and field.
+    """
+    return layers.load_prices(_paths(paths) if paths is not None else None)
+
+
+def read_logs(
+    logs: LogInputs,
+    *,
+    prices: LoadedPrices | None = None,
+    log_format: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    model: str | None = None,
+    group_by: Sequence[str] = (),
+    strict: bool = False,
+    prompt_hashes: bool = False,
+    progress: Progress | None = None,
+) -> Logs:
+    """Read logs of any supported format into the request table, counting what was skipped and why.
+
+    `log_format` forces a format (detected per file otherwise); `mapping` maps canonical columns to
+    dotted paths of a generic log; `model` prices records that name no model; `group_by` keeps those
+    grouping fields; `strict` makes the first bad record an error; `prompt_hashes` keeps chained
+    prefix-block hashes of prompt text (for prompt-cache replay from a saved workload).
+    """
+    from costaudit.core.pricing import ModelResolver
+
+    options = reader.ReadOptions(
+        format=log_format,
+        mapping=dict(mapping or {}),
+        default_model=model,
+        group_fields=tuple(group_by),
+        strict=strict,
+        prefix_block_tokens=PREFIX_BLOCK_TOKENS if prompt_hashes else None,
+    )
+    resolver = ModelResolver((prices or load_prices()).table)
+    return reader.read_logs(_specs(logs), options, resolver.tokenizer_for, progress=progress)
+
+
+def analyze(
+    logs: Logs | RequestTable | pd.DataFrame | LogInputs,
+    *,
+    prices: LoadedPrices | None = None,
+    group_by: Sequence[str] = (),
+    days: Decimal | int | None = None,
+    log_format: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    model: str | None = None,
+    strict: bool = False,
+    progress: Progress | None = None,
+) -> Analysis:
+    """Price every request and describe the traffic: totals, monthly cost, per model and group,
+    token percentiles, complexity distribution and problems.
+
+    `logs` is what `read_logs` returned, a request table, a DataFrame with the canonical column names,
+    or log paths (read with the reading options given here). The monthly figure scales the cost of the
+    window the timestamps span (or `days`) to a 30-day month.
+    """
+    prices = prices or load_prices()
+    if isinstance(logs, str | os.PathLike | Sequence):
+        logs = read_logs(
+            logs,
+            prices=prices,
+            log_format=log_format,
+            mapping=mapping,
+            model=model,
+            group_by=group_by,
+            strict=strict,
+            progress=progress,
+        )
+    requests, facts = _table_and_facts(logs)
+    result = _analyze(
+        requests,
+        prices.table,
+        facts,
+        group_by=group_by,
+        days=Decimal(days) if days is not None else None,
+    )
+    return replace(result, pricing=prices.info())
+
+
+def load_scenario(
+    path: PathLike, *, prices: LoadedPrices | None = None, seed: int | None = None
+) -> LoadedScenario:
+    """A validated scenario file whose model, hardware and cache-rule names all exist in `prices`;
+    `seed` overrides the file's random seed."""
+    loaded = _load_scenario(Path(path), (prices or load_prices()).table)
+    if seed is None:
+        return loaded
+    return replace(loaded, config=loaded.config.model_copy(update={"seed": seed}))
+
+
+def scenario_workload(
+    scenario: LoadedScenario,
+    *,
+    prices: LoadedPrices | None = None,
+    logs: LogInputs | None = None,
+    workload: PathLike | LoadedWorkload | None = None,
+    progress: Progress | None = None,
+) -> LoadedWorkload:
+    """The traffic a scenario runs on: `logs` or a saved `workload` win over the file's own source."""
+    if isinstance(workload, LoadedWorkload):
+        return workload
+    return build_workload(
+        scenario,
+        (prices or load_prices()).table,
+        logs=_specs(logs) if logs is not None else None,
+        saved=Path(workload) if workload is not None else None,
+        progress=progress,
+    )
+
+
+def simulate(
+    scenario: PathLike | LoadedScenario,
+    *,
+    prices: LoadedPrices | None = None,
+    logs: LogInputs | None = None,
+    workload: PathLike | LoadedWorkload | None = None,
+    seed: int | None = None,
+    progress: Progress | None = None,
+) -> SimulationResult:
+    """Every scenario of a scenario file: its monthly cost and savings against the baseline.
+
+    The traffic is the file's own workload unless `logs` or a saved `workload` (a Parquet file, or
+    what `scenario_workload` returned) is given.
+    """
+    prices = prices or load_prices()
+    loaded = _loaded(scenario, prices, seed)
+    built = scenario_workload(loaded, prices=prices, logs=logs, workload=workload, progress=progress)
+    result = _simulate(built.workload, loaded.config, prices.table)
+    return replace(result, pricing=prices.info())
+
+
+def check(
+    scenario: PathLike | LoadedScenario,
+    baseline: PathLike,
+    *,
+    prices: LoadedPrices | None = None,
+    logs: LogInputs | None = None,
+    workload: PathLike | LoadedWorkload | None = None,
+    max_increase_pct: Decimal | int | None = None,
+    max_increase_usd: Decimal | int | None = None,
+    budget_usd: Decimal | int | None = None,
+    only: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> Verdict:
+    """Recompute the scenario file and compare each scenario's monthly cost with the baseline file.
+
+    A scenario fails when it grew more than `max_increase_pct` percent or `max_increase_usd` dollars,
+    or is above `budget_usd`; `verdict.passed` says whether all passed. Each change is attributed to
+    what changed since the baseline (prices, traffic, prompts, the scenario file).
+    """
+    run = _check_run(scenario, prices, logs, workload, only, progress)
+    limits = Thresholds(
+        max_increase_pct=_decimal(max_increase_pct),
+        max_increase_usd=_decimal(max_increase_usd),
+        budget_usd=_decimal(budget_usd),
+    )
+    return verdict(run, Path(baseline), limits)
+
+
+def update_baseline(
+    scenario: PathLike | LoadedScenario,
+    baseline: PathLike,
+    *,
+    prices: LoadedPrices | None = None,
+    logs: LogInputs | None = None,
+    workload: PathLike | LoadedWorkload | None = None,
+    only: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> BaselineUpdate:
+    """Write the baseline file from a fresh run of the scenario file (what `check` compares with)."""
+    prices = prices or load_prices()
+    loaded = _loaded(scenario, prices, None)
+    run = _check_run(loaded, prices, logs, workload, only, progress)
+    return write_baseline(run, loaded.path, Path(baseline))
+
+
+def save_workload(requests: Logs | RequestTable, path: PathLike) -> None:
+    """Save a request table as Parquet (no prompt text), for `simulate --workload`."""
+    if isinstance(requests, Logs):
+        sources = [report.name for report in requests.files]
+        workload_io.save_workload(requests.requests, Path(path), sources=sources)
+    else:
+        workload_io.save_workload(requests, Path(path), sources=[])
+
+
+def load_workload(path: PathLike) -> RequestTable:
+    """A request table saved by `save_workload` (or `costaudit analyze --save-workload`)."""
+    return workload_io.load_workload(Path(path))
+
+
+def _check_run(
+    scenario: PathLike | LoadedScenario,
+    prices: LoadedPrices | None,
+    logs: LogInputs | None,
+    workload: PathLike | LoadedWorkload | None,
+    only: Sequence[str] | None,
+    progress: Progress | None,
+) -> CheckRun:
+    prices = prices or load_prices()
+    loaded = _loaded(scenario, prices, None)
+    built = scenario_workload(loaded, prices=prices, logs=logs, workload=workload, progress=progress)
+    result = replace(_simulate(built.workload, loaded.config, prices.table), pricing=prices.info())
+    return check_run(loaded, built, prices, result, only)
+
+
+def _loaded(scenario: PathLike | LoadedScenario, prices: LoadedPrices, seed: int | None) -> LoadedScenario:
+    if isinstance(scenario, LoadedScenario):
+        if seed is None:
+            return scenario
+        return replace(scenario, config=scenario.config.model_copy(update={"seed": seed}))
+    return load_scenario(scenario, prices=prices, seed=seed)
+
+
+def _table_and_facts(logs: Logs | RequestTable | pd.DataFrame) -> tuple[RequestTable, IngestFacts]:
+    from collections import Counter
+
+    if isinstance(logs, Logs):
+        problems = logs.problems
+        facts = IngestFacts(
+            logs.records_read,
+            problems.skipped,
+            problems.notes,
+            problems.examples,
+            tuple(sorted(logs.estimated_encodings)),
+        )
+        return logs.requests, facts
+    table = logs if isinstance(logs, RequestTable) else RequestTable.from_frame(logs)
+    return table, IngestFacts(len(table), Counter(), Counter())
+
+
+def _paths(paths: PathLike | Sequence[PathLike]) -> list[Path]:
+    if isinstance(paths, str | os.PathLike):
+        return [Path(paths)]
+    return [Path(path) for path in paths]
+
+
+def _specs(logs: LogInputs) -> list[str]:
+    if isinstance(logs, str | os.PathLike):
+        return [os.fspath(logs)]
+    return [os.fspath(item) for item in logs]
+
+
+def _decimal(value: Decimal | int | None) -> Decimal | None:
+    return None if value is None else Decimal(value)

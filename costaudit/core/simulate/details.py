@@ -1,0 +1,188 @@
+"""What each strategy reports about its run, as typed records (the `details` of a scenario result).
+
+Field order is the order of the keys in the JSON document. A field whose metadata says `omit_none`
+is left out of the document when it is None (a quality figure that needs labels, the self-hosting
+of a fine-tune served by API); every other field is always present.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+OMIT_NONE: dict[str, Any] = {"omit_none": True}
+
+
+@dataclass(frozen=True)
+class TierShare:
+    model: str
+    share: float
+    requests: int
+    max_score: float | None
+
+
+@dataclass(frozen=True)
+class QualityCurve:
+    """Quality at each strong-model share, for a two-tier router over labelled traffic."""
+
+    strong_share: list[float]
+    quality: list[float]
+
+
+@dataclass(frozen=True)
+class RoutingQuality:
+    source: str
+    """`labels` (per-request labels in the workload) or `scenario` (per-tier scores in the file)."""
+    quality: float
+    quality_retained: float | None
+    apgr: float | None = field(default=None, metadata=OMIT_NONE)
+    cpt50: float | None = field(default=None, metadata=OMIT_NONE)
+    cpt80: float | None = field(default=None, metadata=OMIT_NONE)
+    random_apgr: float | None = field(default=None, metadata=OMIT_NONE)
+    curve: QualityCurve | None = field(default=None, metadata=OMIT_NONE)
+
+
+@dataclass(frozen=True)
+class RoutingDetails:
+    mode: str
+    tiers: list[TierShare]
+    escalated_requests: int
+    router_overhead_usd: Decimal
+    randomly_routed: int
+    quality: RoutingQuality | None = field(default=None, metadata=OMIT_NONE)
+
+
+@dataclass(frozen=True)
+class ResponseCacheDetails:
+    hit_rate: float
+    exact_duplicate_rate: float
+    near_duplicate_rate: float
+    requests_answered: int
+    ttl_s: float | None
+
+
+@dataclass(frozen=True)
+class HitRateBand:
+    low: float
+    central: float
+    high: float
+
+
+@dataclass(frozen=True)
+class TtlBand:
+    low: float | None
+    central: float | None
+
+
+@dataclass(frozen=True)
+class TtlPoint:
+    ttl_s: float | None
+    hit_rate: float
+
+
+@dataclass(frozen=True)
+class CacheRuleDetails:
+    """The replay of one provider cache rule over the requests it applies to."""
+
+    rule: str
+    requests: int
+    hit_rate: HitRateBand
+    cached_tokens: int
+    write_tokens: int
+    ttl_s: TtlBand
+    min_prefix_tokens: int
+    block_tokens: int
+    observed_hit_rate: float | None
+    ttl_curve: list[TtlPoint] = field(metadata={"omit": True})
+    """Hit rate at a range of TTLs (for the plot; the scenario reports the curve of a single rule)."""
+    input_tokens: int = field(metadata={"omit": True})
+    """Input tokens of the requests replayed: the weight of this rule in the scenario's band."""
+
+
+@dataclass(frozen=True)
+class PromptCacheDetails:
+    hit_rate: HitRateBand
+    cached_tokens: int
+    write_tokens: int
+    rules: list[CacheRuleDetails]
+    ttl_curve: list[TtlPoint]
+    observed_hit_rate: float | None
+
+
+@dataclass(frozen=True)
+class BatchingDetails:
+    share: float
+    requests: int
+    deferrable_without_batch_api: int
+
+
+@dataclass(frozen=True)
+class BreakEvenPoint:
+    requests_per_day: int
+    api_monthly_usd: Decimal
+    self_hosted_monthly_usd: Decimal
+
+
+@dataclass(frozen=True)
+class BreakEvenDetails:
+    requests_per_day: int | None
+    """Daily volume from which self-hosting is cheaper (None: not within the sweep)."""
+    api_usd_per_request: Decimal
+    points: list[BreakEvenPoint]
+
+
+@dataclass(frozen=True)
+class HostingDetails:
+    meets_slo: bool
+    ttft_s: float
+    tpot_s: float
+    model: str
+    gpu: str
+    precision: str
+    pricing: str
+    autoscale: bool
+    requests: int
+    replicas: int
+    devices_per_replica: int
+    replica_hours: int
+    max_output_tokens_per_s: float
+    slo_output_tokens_per_s: float
+    utilization: float
+    usd_per_mtok: Decimal | None
+    usd_per_output_mtok: Decimal | None
+    floor_usd_per_output_mtok: Decimal
+    below_floor: bool
+    monthly_usd: Decimal
+    break_even: BreakEvenDetails | None
+
+
+@dataclass(frozen=True)
+class FineTuneDetails:
+    base: str | None
+    requests: int
+    training_usd: Decimal
+    amortize_months: int
+    monthly_training_usd: Decimal
+    prompt_tokens_saved: int
+    serving: str
+    """`self-hosted`, or `API (ft:<base>)`."""
+    hosting: HostingDetails | None = field(default=None, metadata=OMIT_NONE)
+
+
+@dataclass
+class ScenarioDetails:
+    """One record per strategy the scenario used (None for the others), in the order they apply."""
+
+    routing: RoutingDetails | None = field(default=None, metadata=OMIT_NONE)
+    response_cache: ResponseCacheDetails | None = field(default=None, metadata=OMIT_NONE)
+    prompt_cache: PromptCacheDetails | None = field(default=None, metadata=OMIT_NONE)
+    batching: BatchingDetails | None = field(default=None, metadata=OMIT_NONE)
+    fine_tune: FineTuneDetails | None = field(default=None, metadata=OMIT_NONE)
+    hosting: HostingDetails | None = field(default=None, metadata=OMIT_NONE)
+
+    def fleet(self) -> HostingDetails | None:
+        """The self-hosted fleet, whether hosting or a self-hosted fine-tune put it there."""
+        if self.hosting is not None:
+            return self.hosting
+        return self.fine_tune.hosting if self.fine_tune is not None else None

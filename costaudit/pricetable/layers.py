@@ -1,0 +1,151 @@
+"""The price tables in force: the packaged default, `--pricing` files or `$COSTAUDIT_PRICING`, layered.
+
+A later table replaces an earlier one's entry for the same id, per section; the layering warns when an
+override drops names (aliases, a `match` pattern) the entry it replaces had.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from costaudit.config.pricing import ModelPrice, PriceTable
+from costaudit.configfile import validate_file, validation_problems
+from costaudit.core.pricing import PriceTableInfo
+
+PRICING_ENV = "COSTAUDIT_PRICING"
+"""Environment variable with the default list of price tables (separated like PATH)."""
+
+
+@dataclass(frozen=True)
+class LoadedPrices:
+    """The effective price table and the files it was layered from (with their sha256)."""
+
+    table: PriceTable
+    files: tuple[Path, ...]
+    digests: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+    """Things about the layering a user should know, e.g. aliases an override dropped."""
+
+    @property
+    def digest(self) -> str:
+        """One hash for the whole layered table, so a baseline can tell that prices changed."""
+        return hashlib.sha256("\n".join(self.digests).encode()).hexdigest()
+
+    def info(self) -> PriceTableInfo:
+        """Which tables these are, as results carry it."""
+        return PriceTableInfo(
+            files=tuple(str(path) for path in self.files),
+            effective=self.table.effective,
+            sha256=self.digest,
+        )
+
+
+def default_price_table_path() -> Path:
+    """The packaged table; in a source checkout, the repository's `pricing/default.yaml`."""
+    packaged = importlib.resources.files("costaudit") / "pricing" / "default.yaml"
+    if packaged.is_file():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent.parent / "pricing" / "default.yaml"
+
+
+def price_table_paths(explicit: Sequence[Path] | None) -> list[Path]:
+    """`--pricing` files if given, else `$COSTAUDIT_PRICING`, else the packaged default."""
+    if explicit:
+        return list(explicit)
+    from_env = os.environ.get(PRICING_ENV, "").strip()
+    if from_env:
+        return [Path(item) for item in from_env.split(os.pathsep) if item.strip()]
+    return [default_price_table_path()]
+
+
+def merge_tables(tables: Sequence[PriceTable]) -> PriceTable:
+    """Layer tables: a later table replaces an earlier one's entry for the same id, per section.
+
+    The result keeps the first (base) table's `effective` date: overrides such as negotiated discounts
+    are usually older than the list prices they sit on and should not make the whole table look stale.
+    """
+    models: dict[str, Any] = {}
+    hardware: dict[str, Any] = {}
+    self_hosted: dict[str, Any] = {}
+    tokenizers: dict[str, Any] = {}
+    cache_rules: dict[str, Any] = {}
+    for table in tables:
+        models.update(table.models)
+        hardware.update(table.hardware)
+        self_hosted.update(table.self_hosted)
+        tokenizers.update(table.tokenizers)
+        cache_rules.update(table.cache_rules)
+    return PriceTable.model_validate(
+        {
+            "schema_version": 1,
+            "effective": tables[0].effective,
+            "models": dict(sorted(models.items())),
+            "hardware": dict(sorted(hardware.items())),
+            "self_hosted": dict(sorted(self_hosted.items())),
+            "tokenizers": tokenizers,
+            "cache_rules": cache_rules,
+        }
+    )
+
+
+def dropped_names(tables: Sequence[PriceTable], paths: Sequence[Path]) -> list[str]:
+    """Names (aliases, a `match` pattern) an earlier table gave a model that a later one replaced
+    without them.
+
+    Replacing an entry whole is the documented rule, but a negotiated-price override that forgets
+    `aliases` silently turns every request logged under a dated snapshot name into an unpriced one.
+    """
+    final: dict[str, ModelPrice] = {}
+    for table in tables:
+        final.update(table.models)
+    claimed = set(final) | {alias for entry in final.values() for alias in entry.aliases}
+    warnings: list[str] = []
+    for index in range(1, len(tables)):
+        for model_id, entry in tables[index].models.items():
+            earlier = next(
+                (
+                    table.models[model_id]
+                    for table in reversed(tables[:index])
+                    if model_id in table.models
+                ),
+                None,
+            )
+            if earlier is None:
+                continue
+            lost = [alias for alias in earlier.aliases if alias not in claimed]
+            if earlier.match is not None and entry.match is None:
+                lost.append(f"match `{earlier.match}`")
+            if lost:
+                warnings.append(
+                    f"{paths[index]}: {model_id} replaces the earlier entry whole and drops "
+                    f"{', '.join(lost)}; requests logged under those names are unpriced unless "
+                    "the override restates them"
+                )
+    return warnings
+
+
+def load_prices(explicit: Sequence[Path] | None = None) -> LoadedPrices:
+    """Load and layer the price tables the user asked for (or the default)."""
+    paths = price_table_paths(explicit)
+    tables = [validate_file(path, PriceTable) for path in paths]
+    digests = tuple(hashlib.sha256(path.read_bytes()).hexdigest() for path in paths)
+    try:
+        table = tables[0] if len(tables) == 1 else merge_tables(tables)
+    except ValidationError as exc:
+        problems = validation_problems(" + ".join(str(path) for path in paths), exc)
+        problems[0].also = tuple(problems[1:])
+        raise problems[0] from None
+    return LoadedPrices(
+        table=table,
+        files=tuple(paths),
+        digests=digests,
+        warnings=tuple(dropped_names(tables, paths)),
+    )
