@@ -564,8 +564,7 @@ def simulate_case(plan: Plan) -> dict[str, Any]:
     keys = np.arange(1, count + 1, dtype=np.uint64)
     hot = rng.random(count) < DUPLICATE_SHARE
     keys[hot] = rng.integers(count + 1, count + 1 + max(count // 100, 1), int(hot.sum()))
-    requests = workload.requests.copy()
-    requests["prompt_hash"] = keys
+    requests = dataclasses.replace(workload.requests, prompt_hash=keys)
     workload = dataclasses.replace(workload, requests=requests)
 
     scenarios: dict[str, Any] = {}
@@ -587,12 +586,12 @@ def simulate_case(plan: Plan) -> dict[str, Any]:
             entry["blocks_per_s"] = per_run / median
         scenarios[name] = entry
 
-    blocks = workload.prefix_blocks
-    assert blocks is not None, "synthetic workloads always carry prefix blocks"
     frame = workload.requests
-    arrival = frame["timestamp"].array.asi8.astype(np.float64) / 1e9
-    scope = frame["model"].cat.codes.to_numpy().astype(np.int64)
-    inputs = frame["input_tokens"].to_numpy(dtype=np.int64)
+    blocks = frame.prefix_blocks
+    assert blocks is not None, "synthetic workloads always carry prefix blocks"
+    arrival = frame.timestamp_ns.astype(np.float64) / 1e9
+    scope = frame.model.codes.astype(np.int64)
+    inputs = frame.tokens["input_tokens"]
     log(f"simulate: replay_prefix_cache over {blocks.hashes.size:,} blocks")
     replay_times, hit = _timed(
         lambda: replay_prefix_cache(

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 
 from costaudit.config.pricing import PriceTable
+from costaudit.core.request_table import RequestTable
 from costaudit.ingest.problems import Problems
 from costaudit.ingest.table import Draft, TableBuilder
 from support import MakeRequests, MakeTable
@@ -93,11 +93,11 @@ def make_requests() -> MakeRequests:
     Rows go through the real TableBuilder, so fixtures obey the same validation as logs.
     """
 
-    def build(*rows: dict[str, Any]) -> pd.DataFrame:
+    def build(*rows: dict[str, Any]) -> RequestTable:
         builder = TableBuilder(Problems(strict=True), lambda _model: "cl100k_base")
         for line, row in enumerate(rows, 1):
             fields = {"output_tokens": 0, **row}
             builder.add(Draft(**fields), "fixture", line)
-        return builder.finish().to_frame()
+        return builder.finish()
 
     return build

@@ -7,14 +7,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from costaudit.config.pricing import PriceTable
-from costaudit.ingest.reader import Workload
+from costaudit.core.request_table import RequestTable
+from costaudit.ingest.reader import Logs
 
 MakeTable = Callable[..., PriceTable]
 """`make_table(model_id={...prices...}, ...)` → PriceTable."""
-MakeRequests = Callable[..., pd.DataFrame]
+MakeRequests = Callable[..., RequestTable]
 """`make_requests({...row...}, ...)` → canonical request table."""
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,13 +27,13 @@ def data_file(name: str) -> Path:
     return path
 
 
-Read = Callable[..., Workload]
+Read = Callable[..., Logs]
 """`read("openai_chat.jsonl", format=..., ...)`: the ingest tests' fixture reading logs through the reader."""
-Rows = Callable[[Workload], list[dict[str, Any]]]
+Rows = Callable[[Logs], list[dict[str, Any]]]
 """The request table as plain dicts, for exact comparisons."""
 Usage = Callable[..., dict[str, Any]]
 """`usage(model, input, output, cached=..., ...)` → the row `Rows` should hold."""
-Price = Callable[[PriceTable, pd.DataFrame], Decimal]
+Price = Callable[[PriceTable, RequestTable], Decimal]
 """Exact cost of a request table under a price table."""
-Column = Callable[[Workload, str], list[Any]]
+Column = Callable[[Logs, str], list[Any]]
 """One column of the request table as a list."""

@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-import pandas as pd
 import pytest
 
 from costaudit.config.pricing import PriceTable
-from costaudit.core.pricing import ModelResolver, assign_prices, class_rates, cost_lines, total_cost
+from costaudit.core.pricing import assign, class_rates, cost_lines, total_cost
+from costaudit.core.request_table import RequestTable
 from costaudit.pricetable.layers import load_prices
 from support import REPO, MakeRequests
 
@@ -152,10 +152,8 @@ def test_long_context_tiers(
 # ------------------------------------------------------------------------------- end-to-end costs
 
 
-def price(table: PriceTable, requests: pd.DataFrame) -> Decimal:
-    return total_cost(
-        cost_lines(requests, table, assign_prices(requests, table, ModelResolver(table)))
-    )
+def price(table: PriceTable, requests: RequestTable) -> Decimal:
+    return total_cost(cost_lines(requests, table, assign(requests, table)))
 
 
 def at(moment: str) -> int:

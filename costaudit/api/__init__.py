@@ -39,8 +39,7 @@ from costaudit.core.regress import Thresholds, Verdict
 from costaudit.core.request_table import RequestTable
 from costaudit.core.simulate.engine import SimulationResult
 from costaudit.core.simulate.engine import simulate as _simulate
-from costaudit.ingest import reader
-from costaudit.ingest import workload_io
+from costaudit.ingest import reader, workload_io
 from costaudit.ingest.reader import Logs
 from costaudit.pricetable import layers
 from costaudit.pricetable.layers import LoadedPrices
@@ -212,7 +211,9 @@ def simulate(
     """
     prices = prices or load_prices()
     loaded = _loaded(scenario, prices, seed)
-    built = scenario_workload(loaded, prices=prices, logs=logs, workload=workload, progress=progress)
+    built = scenario_workload(
+        loaded, prices=prices, logs=logs, workload=workload, progress=progress
+    )
     result = _simulate(built.workload, loaded.config, prices.table)
     return replace(result, pricing=prices.info())
 
@@ -286,12 +287,16 @@ def _check_run(
 ) -> CheckRun:
     prices = prices or load_prices()
     loaded = _loaded(scenario, prices, None)
-    built = scenario_workload(loaded, prices=prices, logs=logs, workload=workload, progress=progress)
+    built = scenario_workload(
+        loaded, prices=prices, logs=logs, workload=workload, progress=progress
+    )
     result = replace(_simulate(built.workload, loaded.config, prices.table), pricing=prices.info())
     return check_run(loaded, built, prices, result, only)
 
 
-def _loaded(scenario: PathLike | LoadedScenario, prices: LoadedPrices, seed: int | None) -> LoadedScenario:
+def _loaded(
+    scenario: PathLike | LoadedScenario, prices: LoadedPrices, seed: int | None
+) -> LoadedScenario:
     if isinstance(scenario, LoadedScenario):
         if seed is None:
             return scenario

@@ -28,8 +28,7 @@ from costaudit.core.columns import TOKEN_COLUMNS
 from costaudit.core.regress import Fingerprint
 from costaudit.core.request_table import RequestTable
 from costaudit.errors import InputError, Location
-from costaudit.jsonio import dumps
-from costaudit.jsonio import decimal_str
+from costaudit.jsonio import decimal_str, dumps
 
 SCHEMA = "costaudit.api.baseline/1"
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from costaudit.api.baseline import workload_digest
 from costaudit.config.pricing import PriceTable
 from costaudit.config.scenario import ScenarioFile, WorkloadSpec
+from costaudit.configfile import validate_file
 from costaudit.core.analysis import observed_window
 from costaudit.core.crossref import scenario_problems
 from costaudit.core.freshness import freshness_warnings, request_times
@@ -26,7 +27,6 @@ from costaudit.errors import InputError, Location
 from costaudit.ingest.reader import ReadOptions, read_logs
 from costaudit.ingest.tokenizer import encoder_for
 from costaudit.ingest.workload_io import load_workload
-from costaudit.configfile import validate_file
 
 PREFIX_BLOCK_TOKENS = 64
 

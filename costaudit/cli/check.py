@@ -131,9 +131,7 @@ def check(
         )
     with progress("Simulating scenarios"):
         if update_baseline:
-            update = api.update_baseline(
-                loaded, baseline, prices=prices, workload=built, only=only
-            )
+            update = api.update_baseline(loaded, baseline, prices=prices, workload=built, only=only)
         else:
             decided = api.check(
                 loaded,

@@ -25,8 +25,8 @@ from costaudit.cli.options import OutOpt, PricingOpt
 from costaudit.errors import ExitCode, InputError, Location
 
 if TYPE_CHECKING:
-    from costaudit.pricetable.layers import LoadedPrices
     from costaudit.pricetable.importers.common import ImportResult
+    from costaudit.pricetable.layers import LoadedPrices
     from costaudit.pricetable.validate import FileCheck
 
 pricing_app = typer.Typer(

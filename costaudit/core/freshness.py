@@ -28,6 +28,7 @@ NS_PER_SECOND = 1_000_000_000
 MAX_TABLE_AGE_DAYS = 90
 """How much older than the newest request the table's `effective` date may be before a warning."""
 
+
 @dataclass(frozen=True)
 class FreshnessWarning:
     """One reason to doubt a price; `message` is a complete sentence for people."""

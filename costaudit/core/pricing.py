@@ -42,6 +42,8 @@ class PriceTableInfo:
     effective: date
     sha256: str
     """One hash of the layered tables (a CI baseline compares it to tell that prices changed)."""
+
+
 BILLED_CLASSES = ("input", "cached_input", "cache_write", "cache_write_1h", "output")
 PROVIDER_PREFIXES = frozenset(
     {

@@ -12,8 +12,7 @@ import io
 import re
 import zlib
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
@@ -579,7 +578,9 @@ def read_logs(
         raise AssertionError("record accounting is inconsistent: read != kept + skipped")
     prefix = builder.prefix_blocks()
     return Logs(
-        requests=replace(columns, prefix_blocks=PrefixBlocks(*prefix) if prefix is not None else None),
+        requests=replace(
+            columns, prefix_blocks=PrefixBlocks(*prefix) if prefix is not None else None
+        ),
         files=reports,
         problems=problems,
         records_read=records_read,

@@ -37,9 +37,9 @@ from costaudit.config.pricing import (
     PriceTable,
     Tier,
 )
+from costaudit.configfile import read_yaml, validation_problems
 from costaudit.core.pricing import BILLED_CLASSES, class_rates
 from costaudit.errors import InputError, Location
-from costaudit.configfile import read_yaml, validation_problems
 from costaudit.pricetable.layers import merge_tables
 
 SORTED_SECTIONS = ("models", "hardware", "self_hosted")

@@ -71,7 +71,11 @@ def pricing_document(info: PriceTableInfo | None) -> dict[str, Any] | None:
     """Which price tables were used, as every JSON document says it."""
     if info is None:
         return None
-    return {"files": list(info.files), "effective": info.effective.isoformat(), "sha256": info.sha256}
+    return {
+        "files": list(info.files),
+        "effective": info.effective.isoformat(),
+        "sha256": info.sha256,
+    }
 
 
 def analysis_document(analysis: Analysis) -> dict[str, Any]:

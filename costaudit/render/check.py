@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape, quoteattr
 
-from costaudit.core.regress import Comparison, ComparedTo, Verdict
+from costaudit.core.regress import ComparedTo, Comparison, Verdict
 from costaudit.core.simulate.engine import SimulationResult
 from costaudit.jsonio import decimal_str
 from costaudit.render.money import signed_usd, usd

@@ -200,9 +200,7 @@ def _routing_curve_plot(plt: Any, scenario: ScenarioResult, directory: Path) -> 
     return _save(fig, directory / f"routing_curve_{_safe_name(scenario.name)}.png")
 
 
-def _ttl_plot(
-    plt: Any, scenario: ScenarioResult, curve: list[TtlPoint], directory: Path
-) -> Path:
+def _ttl_plot(plt: Any, scenario: ScenarioResult, curve: list[TtlPoint], directory: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4))
     finite = [point for point in curve if point.ttl_s is not None]
     ax.plot(

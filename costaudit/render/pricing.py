@@ -17,9 +17,9 @@ from rich.table import Table
 from rich.text import Text
 
 from costaudit.config.pricing import BatchPrices, ClassPrices, ModelPrice, PriceTable, Tier
+from costaudit.jsonio import decimal_str
 from costaudit.pricetable.diff import ModelDiff, PriceChange, TableDiff
 from costaudit.pricetable.sheet import RateRow
-from costaudit.jsonio import decimal_str
 from costaudit.render.money import tokens
 
 SCHEMA = "costaudit.pricing/1"

@@ -160,11 +160,12 @@ def test_save_workload_round_trips_the_request_table(tmp_path: Path) -> None:
     saved = tmp_path / "workload.parquet"
     code, _, _ = run("analyze", SMALL, "--pricing", PRICES, "--save-workload", str(saved))
     assert code == 0
-    table, blocks = load_workload(saved)
+    table = load_workload(saved)
+    blocks = table.prefix_blocks
     assert len(table) == 5
     assert blocks is not None and blocks.n_requests == 5 and blocks.block_tokens == 64
-    assert int(table["input_tokens"].sum()) == 6110
-    assert set(table["user"].dropna()) == {"alice", "bob"}
+    assert table.token_sum("input_tokens") == 6110
+    assert set(table.group("user").values()) == {"alice", "bob", None}
 
 
 def test_plots_writes_four_pngs(tmp_path: Path) -> None:
@@ -265,7 +266,7 @@ def test_unexpected_errors_exit_4_not_1(monkeypatch: pytest.MonkeyPatch) -> None
     def boom(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr("costaudit.core.analysis.analyze", boom)
+    monkeypatch.setattr("costaudit.api._analyze", boom)
     code, _, err = run("analyze", SMALL, "--pricing", PRICES)
     assert code == 4
     assert "internal error: RuntimeError: simulated bug" in err

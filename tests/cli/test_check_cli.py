@@ -194,7 +194,7 @@ def test_internal_errors_exit_4(project: Path, monkeypatch: pytest.MonkeyPatch) 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise ZeroDivisionError("simulated bug")
 
-    monkeypatch.setattr("costaudit.core.regress.compare", broken)
+    monkeypatch.setattr("costaudit.api.checking.compare", broken)
     code, _, err = check(project)
     assert code == 4
     assert "internal error: ZeroDivisionError" in err

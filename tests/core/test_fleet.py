@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from numpy.typing import ArrayLike
 
 from costaudit.config.pricing import Hardware, Precision, SelfHostedModel
-from costaudit.core.capacity import LatencySLO, ReplicaCapacity, LengthMix, replica_capacity
+from costaudit.core.capacity import LatencySLO, LengthMix, ReplicaCapacity, replica_capacity
 from costaudit.core.fleet import (
     BreakEven,
     FleetPolicy,

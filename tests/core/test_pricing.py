@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,11 +16,12 @@ from hypothesis import strategies as st
 from costaudit.config.pricing import PriceTable
 from costaudit.core.pricing import (
     ModelResolver,
-    assign_prices,
+    assign,
     class_rates,
     cost_lines,
     total_cost,
 )
+from costaudit.core.request_table import RequestTable
 from costaudit.ingest.formats.anthropic import apply_usage as anthropic_usage
 from costaudit.ingest.formats.gemini import apply_usage as gemini_usage
 from costaudit.ingest.table import Draft
@@ -71,8 +71,8 @@ O3 = {
 }
 
 
-def price(table: PriceTable, requests: pd.DataFrame) -> Decimal:
-    lines = cost_lines(requests, table, assign_prices(requests, table, ModelResolver(table)))
+def price(table: PriceTable, requests: RequestTable) -> Decimal:
+    lines = cost_lines(requests, table, assign(requests, table))
     return total_cost(lines)
 
 
@@ -287,7 +287,7 @@ def test_batch_request_for_a_model_without_batch_prices_is_unpriced(
     requests = make_requests(
         {"model": "o3", "input_tokens": 1000, "output_tokens": 10, "batch": True}
     )
-    lines = cost_lines(requests, table, assign_prices(requests, table, ModelResolver(table)))
+    lines = cost_lines(requests, table, assign(requests, table))
     assert [line.cost for line in lines] == [None]
     assert total_cost(lines) == 0
 
@@ -344,7 +344,7 @@ def test_unknown_models_are_unpriced_never_zero(
         {"model": "my-finetune", "input_tokens": 20, "output_tokens": 1},
         {"model": "gpt-4o", "input_tokens": 1000, "output_tokens": 0},
     )
-    lines = cost_lines(requests, table, assign_prices(requests, table, ModelResolver(table)))
+    lines = cost_lines(requests, table, assign(requests, table))
     unpriced = [line for line in lines if line.price_id is None]
     assert [(line.model, line.tokens.requests, line.cost) for line in unpriced] == [
         ("my-finetune", 2, None)

@@ -1,4 +1,4 @@
-"""The request table as numpy columns and as a DataFrame say the same thing."""
+"""The request table: its DataFrame edges say the same thing, and rows can be taken and joined."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 
 from costaudit.core.analysis import hourly_requests, token_source_shares
-from costaudit.core.request_table import NAT, RequestColumns, as_columns
+from costaudit.core.request_table import NAT, RequestTable, exact_sum
 from costaudit.ingest.problems import Problems
 from costaudit.ingest.table import Draft, TableBuilder
 
 
-def _columns() -> RequestColumns:
+def _columns() -> RequestTable:
     builder = TableBuilder(Problems(strict=True), lambda _model: "cl100k_base")
     rows = [
         Draft(model="gpt-4o", timestamp=1_790_812_800, input_tokens=100, output_tokens=5),
@@ -34,7 +34,7 @@ def _columns() -> RequestColumns:
 def test_a_dataframe_round_trip_keeps_every_column() -> None:
     columns = _columns()
 
-    back = as_columns(columns.to_frame(), ["feature"])
+    back = RequestTable.from_frame(columns.to_frame(), ["feature"])
 
     np.testing.assert_array_equal(back.timestamp_ns, columns.timestamp_ns)
     assert back.timestamp_ns[2] == NAT
@@ -65,11 +65,53 @@ def test_hand_built_frames_of_any_time_resolution_read_as_nanoseconds() -> None:
         }
     )
 
-    columns = as_columns(frame)
+    columns = RequestTable.from_frame(frame)
 
     assert columns.timestamp_ns.tolist() == [1_788_258_600 * 10**9, NAT]
     assert columns.tokens["cached_input_tokens"].tolist() == [0, 0]
-    assert token_source_shares(frame) == {"usage": 10, "tokenized": 0, "estimated": 0}
+    assert token_source_shares(columns) == {"usage": 10, "tokenized": 0, "estimated": 0}
+
+
+def test_text_columns_of_a_frame_become_grouping_keys() -> None:
+    frame = pd.DataFrame({"model": ["a", "b"], "input_tokens": [1, 2], "team": ["x", None]})
+
+    table = RequestTable.from_frame(frame)
+
+    assert list(table.groups) == ["team"]
+    assert table.group("team").values() == ["x", None]
+
+
+def test_taking_rows_keeps_every_column_aligned() -> None:
+    table = _columns()
+
+    picked = table.take(np.array([2, 0]))
+
+    assert picked.model.values() == [None, "gpt-4o"]
+    assert picked.tokens["input_tokens"].tolist() == [50, 100]
+    assert picked.group("feature").values() == ["chat", None]
+    np.testing.assert_array_equal(picked.quality["gpt-4o"], [np.nan, np.nan])
+
+
+def test_joined_tables_merge_their_categories_and_fill_missing_columns() -> None:
+    table = _columns()
+    other = RequestTable.from_frame(
+        pd.DataFrame({"model": ["gpt-4o-mini", "new"], "input_tokens": [7, 8], "team": ["a", "b"]})
+    )
+
+    joined = RequestTable.concat([table, other])
+
+    assert len(joined) == 5
+    assert joined.model.values() == ["gpt-4o", "gpt-4o-mini", None, "gpt-4o-mini", "new"]
+    assert joined.group("feature").values() == [None, "search", "chat", None, None]
+    assert joined.group("team").values() == [None, None, None, "a", "b"]
+    assert np.isnan(joined.quality["gpt-4o"][3:]).all()
+
+
+def test_token_sums_never_wrap() -> None:
+    big = np.array([2**62, 2**62, 2**62], dtype=np.int64)
+
+    assert exact_sum(big) == 3 * 2**62
+    assert exact_sum(np.array([1, 2, 3], dtype=np.int64)) == 6
 
 
 def test_hourly_counts_fill_the_hours_without_requests() -> None:

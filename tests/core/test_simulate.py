@@ -5,15 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from costaudit.config.pricing import PriceTable
 from costaudit.config.scenario import ScenarioFile
+from costaudit.core.request_table import RequestTable
 from costaudit.core.simulate.engine import SimulationResult, simulate
-from costaudit.core.simulate.state import SimWorkload
+from costaudit.core.simulate.state import Workload
 from costaudit.core.simulate.synthetic import StreamPrompt, generate
 from support import MakeRequests, MakeTable
 
@@ -64,7 +64,7 @@ def scenario_file(
 
 
 def run(
-    table: PriceTable, workload: SimWorkload, *scenarios: dict[str, Any], **extra: Any
+    table: PriceTable, workload: Workload, *scenarios: dict[str, Any], **extra: Any
 ) -> SimulationResult:
     return simulate(workload, scenario_file(*scenarios, **extra), table)
 
@@ -75,13 +75,11 @@ def monthly(result: SimulationResult, name: str) -> Decimal:
     return value
 
 
-def logged(make_requests: MakeRequests, *rows: dict[str, Any], days: str = "1") -> SimWorkload:
-    return SimWorkload(
-        requests=make_requests(*rows), prefix_blocks=None, days=Decimal(days), source="test"
-    )
+def logged(make_requests: MakeRequests, *rows: dict[str, Any], days: str = "1") -> Workload:
+    return Workload(requests=make_requests(*rows), days=Decimal(days), source="test")
 
 
-def synthetic(**fields: Any) -> SimWorkload:
+def synthetic(**fields: Any) -> Workload:
     config = scenario_file({"name": "x"}, workload={"synthetic": fields}).workload.synthetic
     assert config is not None
     return generate(config, [None] * len(config.all_streams()))
@@ -94,11 +92,11 @@ def test_design_card_workload_costs_exactly_90000_a_month(make_table: MakeTable)
         requests_per_day=100_000, model="gpt-4-turbo", input_tokens=1500, output_tokens=500
     )
     result = run(table, workload, {"name": "current"})
-    assert result.baseline == "current"
+    assert result.baseline.name == "current"
     assert (
-        result.baseline_monthly_usd == 100_000 * (1500 * Decimal(10) + 500 * Decimal(30)) / M * 30
+        result.baseline.monthly_usd == 100_000 * (1500 * Decimal(10) + 500 * Decimal(30)) / M * 30
     )
-    assert result.baseline_monthly_usd == Decimal(90_000)
+    assert result.baseline.monthly_usd == Decimal(90_000)
 
 
 def test_no_strategy_equals_the_logged_cost(
@@ -131,9 +129,10 @@ def test_routing_by_share_moves_the_least_complex_requests(
     per_small = (1000 * Decimal("0.5") + 100 * Decimal("1.5")) / M
     per_big = (1000 * Decimal(10) + 100 * Decimal(30)) / M
     assert monthly(result, "tiered") == (7 * per_small + 3 * per_big) * 30
-    tiers = result.scenarios[0].details["routing"]["tiers"]
-    assert [(t["model"], t["requests"]) for t in tiers] == [("small", 7), ("big", 3)]
-    assert tiers[0]["max_score"] == pytest.approx(0.6)
+    routing = result.scenarios[0].details.routing
+    assert routing is not None
+    assert [(t.model, t.requests) for t in routing.tiers] == [("small", 7), ("big", 3)]
+    assert routing.tiers[0].max_score == pytest.approx(0.6)
 
 
 def test_routing_by_max_complexity(make_table: MakeTable, make_requests: MakeRequests) -> None:
@@ -180,7 +179,7 @@ def test_cascade_pays_both_calls_for_escalated_requests(
         },
     )
     assert monthly(result, "c") == 4 * (1000 * Decimal("0.5") + 1000 * Decimal(10)) / M * 30
-    assert result.scenarios[0].details["routing"]["escalated_requests"] == 4
+    assert result.scenarios[0].details.routing.escalated_requests == 4  # type: ignore[union-attr]
 
 
 def test_router_overhead_is_added_per_request(
@@ -235,7 +234,7 @@ def test_batching_a_filtered_feature(make_table: MakeTable, make_requests: MakeR
     batch = (1000 * Decimal(5) + 100 * Decimal(15)) / M
     standard = (1000 * Decimal(10) + 100 * Decimal(30)) / M
     assert monthly(result, "nightly") == (batch + standard) * 30
-    assert result.scenarios[0].details["batching"]["requests"] == 1
+    assert result.scenarios[0].details.batching.requests == 1  # type: ignore[union-attr]
 
 
 def test_batching_leaves_models_without_batch_prices_alone(
@@ -245,7 +244,7 @@ def test_batching_leaves_models_without_batch_prices_alone(
     workload = logged(make_requests, {"model": "small", "input_tokens": 1000, "output_tokens": 100})
     result = run(table, workload, {"name": "base"}, {"name": "all", "batching": {"share": 1}})
     assert monthly(result, "all") == monthly(result, "base")
-    assert result.scenarios[1].details["batching"]["deferrable_without_batch_api"] == 1
+    assert result.scenarios[1].details.batching.deferrable_without_batch_api == 1  # type: ignore[union-attr]
 
 
 def test_response_cache_answers_exact_duplicates_within_the_ttl(
@@ -270,9 +269,9 @@ def test_response_cache_answers_exact_duplicates_within_the_ttl(
     )
     per_call = (100 * Decimal(10) + 10 * Decimal(30)) / M
     assert monthly(result, "cache") == (2 * per_call + Decimal(3) / 1000) * 30
-    assert result.scenarios[0].details["response_cache"]["exact_duplicate_rate"] == pytest.approx(
-        1 / 3
-    )
+    cache = result.scenarios[0].details.response_cache
+    assert cache is not None
+    assert cache.exact_duplicate_rate == pytest.approx(1 / 3)
 
 
 def test_prompt_cache_replays_a_shared_system_prompt(make_table: MakeTable) -> None:
@@ -302,9 +301,11 @@ def test_prompt_cache_replays_a_shared_system_prompt(make_table: MakeTable) -> N
     rest = (n - 1) * (2048 * Decimal("0.05") + 64 * Decimal("0.625"))
     assert monthly(result, "base") == uncached / M * 30
     assert monthly(result, "cached") == (first + rest) / M * 30
-    band = result.scenarios[1].details["prompt_cache"]["hit_rate"]
-    assert band["central"] == pytest.approx((n - 1) * 2048 / (n * 2112))
-    assert band["low"] <= band["central"] <= band["high"]
+    cache = result.scenarios[1].details.prompt_cache
+    assert cache is not None
+    band = cache.hit_rate
+    assert band.central == pytest.approx((n - 1) * 2048 / (n * 2112))
+    assert band.low <= band.central <= band.high
 
 
 def test_ranges_give_seeded_percentiles(make_table: MakeTable) -> None:
@@ -324,7 +325,7 @@ def test_ranges_give_seeded_percentiles(make_table: MakeTable) -> None:
     again = run(table, workload, scenario, samples=30)
     p = first.scenarios[0].percentiles
     assert p is not None and p == again.scenarios[0].percentiles
-    assert p["p10"] < p["p50"] < p["p90"]
+    assert p.p10 < p.p50 < p.p90
     assert monthly(first, "r") == monthly(again, "r")
 
 
@@ -414,18 +415,12 @@ def test_hosting_replaces_token_costs_with_a_fleet(make_table: MakeTable) -> Non
     table = hosting_table(make_table)
     workload = synthetic(requests_per_day=1000, model="big", input_tokens=500, output_tokens=100)
     result = run(table, workload, {"name": "host", "hosting": {"model": "m", "gpu": "h"}})
-    hosting = result.scenarios[0].details["hosting"]
-    assert hosting["replicas"] == 1
+    hosting = result.scenarios[0].details.hosting
+    assert hosting is not None
+    assert (hosting.gpu, hosting.replicas) == ("h", 1)
     assert monthly(result, "host") == Decimal(2) * 720
-    for key in (
-        "gpu",
-        "replicas",
-        "max_output_tokens_per_s",
-        "slo_output_tokens_per_s",
-        "utilization",
-        "usd_per_mtok",
-    ):
-        assert key in hosting
+    assert 0 < hosting.utilization <= 1
+    assert hosting.slo_output_tokens_per_s <= hosting.max_output_tokens_per_s
 
 
 def test_fine_tune_amortises_training_and_serves_at_tuned_prices(make_table: MakeTable) -> None:
@@ -473,15 +468,17 @@ def test_self_hosted_fine_tune_break_even_counts_its_training(make_table: MakeTa
     )
     # One $2/h replica all month ($1,440) plus $600 / 12 of training, at any volume one replica serves.
     assert monthly(result, "ft") == Decimal(2) * 720 + Decimal(50)
-    sweep = result.scenarios[0].details["fine_tune"]["hosting"]["break_even"]
-    assert sweep["points"][0]["self_hosted_monthly_usd"] == Decimal(1490)
+    hosting = result.scenarios[0].details.fleet()
+    assert hosting is not None and hosting.break_even is not None
+    assert hosting.break_even.points[0].self_hosted_monthly_usd == Decimal(1490)
 
 
-def test_empty_frame_prices_to_zero(make_table: MakeTable) -> None:
+def test_an_empty_workload_costs_nothing(make_table: MakeTable) -> None:
     table = make_table(**PRICES)
-    empty = SimWorkload(requests=pd.DataFrame(), prefix_blocks=None, days=None, source="empty")
-    assert empty.days is None
-    assert table.models["big"].input == Decimal(10)
+    empty = Workload(requests=RequestTable.empty(), days=Decimal(1), source="empty")
+    result = run(table, empty, {"name": "a"}, {"name": "b", "batching": {"share": 1}})
+    assert monthly(result, "a") == monthly(result, "b") == Decimal(0)
+    assert result.workload.requests == 0
 
 
 @settings(max_examples=20, deadline=None)
@@ -503,4 +500,4 @@ def test_caches_that_never_hit_change_nothing(
         {"name": "prompt", "prompt_cache": {"preset": "test", "min_prefix_tokens": tokens + 1}},
     )
     assert monthly(result, "response") == monthly(result, "prompt") == monthly(result, "base")
-    assert result.scenarios[2].details["prompt_cache"]["hit_rate"]["high"] == 0
+    assert result.scenarios[2].details.prompt_cache.hit_rate.high == 0  # type: ignore[union-attr]

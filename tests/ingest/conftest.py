@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from costaudit.config.pricing import PriceTable
-from costaudit.core.pricing import ModelResolver, assign_prices, cost_lines, total_cost
-from costaudit.ingest.reader import ReadOptions, Workload, read_logs
+from costaudit.core.pricing import assign, cost_lines, total_cost
+from costaudit.core.request_table import RequestTable
+from costaudit.ingest.reader import Logs, ReadOptions, read_logs
 from support import DATA, Column, Price, Read, Rows, Usage
 
 LOGS = DATA / "logs"
@@ -26,7 +27,7 @@ def read() -> Read:
     """`read("openai_chat.jsonl", format=..., ...)`: read fixture logs (names under tests/data/logs,
     or any path) with the given ReadOptions fields."""
 
-    def run(*names: str | Path, **options: Any) -> Workload:
+    def run(*names: str | Path, **options: Any) -> Logs:
         specs = [
             str(name if name == "-" or Path(name).is_absolute() else LOGS / name) for name in names
         ]
@@ -39,8 +40,8 @@ def read() -> Read:
 def price() -> Price:
     """Exact cost of a request table under a price table (unpriced rows count nothing)."""
 
-    def run(table: PriceTable, requests: pd.DataFrame) -> Decimal:
-        lines = cost_lines(requests, table, assign_prices(requests, table, ModelResolver(table)))
+    def run(table: PriceTable, requests: RequestTable) -> Decimal:
+        lines = cost_lines(requests, table, assign(requests, table))
         return total_cost(lines)
 
     return run
@@ -58,22 +59,12 @@ def table_rows() -> Rows:
     return _rows
 
 
-def _rows(workload: Workload) -> list[dict[str, Any]]:
-    columns = [
-        "model",
-        "input_tokens",
-        "cached_input_tokens",
-        "cache_write_tokens",
-        "cache_write_1h_tokens",
-        "output_tokens",
-        "reasoning_tokens",
-        "batch",
-    ]
-    table = workload.requests[columns].astype(object)
-    return [
-        {str(key): (None if pd.isna(value) else value) for key, value in row.items()}
-        for row in table.to_dict("records")
-    ]
+def _rows(workload: Logs) -> list[dict[str, Any]]:
+    table = workload.requests
+    columns: dict[str, list[Any]] = {"model": table.model.values()}
+    columns.update({name: values.tolist() for name, values in table.tokens.items()})
+    columns["batch"] = table.batch.tolist()
+    return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
 @pytest.fixture(scope="session")
@@ -110,10 +101,10 @@ def usage() -> Usage:
 def column() -> Column:
     """`column(workload, "user")`: a request-table column as a list, None where missing."""
 
-    def values(workload: Workload, name: str) -> list[Any]:
-        if name not in workload.requests:
-            return [None] * len(workload.requests)
-        series = workload.requests[name].astype(object)
-        return [None if pd.isna(value) else value for value in series]
+    def values(workload: Logs, name: str) -> list[Any]:
+        frame = workload.requests.to_frame()
+        if name not in frame:
+            return [None] * len(frame)
+        return [None if pd.isna(value) else value for value in frame[name].astype(object)]
 
     return values

@@ -63,7 +63,7 @@ def test_analyze_with_an_early_read_counts_every_record_once(tmp_path: Path) -> 
     workload = read_logs([str(log)], ReadOptions(), lambda _model: "cl100k_base", early=early)
 
     expected = sum(1_000 + index for index in range(5_000))
-    assert int(workload.columns.tokens["input_tokens"].sum()) == expected
+    assert int(workload.requests.tokens["input_tokens"].sum()) == expected
     assert workload.records_read == 5_000
     early.close()
 

@@ -14,8 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from costaudit.core.request_table import RequestTable
 from costaudit.ingest import fastpath
-from costaudit.ingest.reader import FileReader, ReadOptions, Workload, read_logs
+from costaudit.ingest.reader import FileReader, Logs, ReadOptions, read_logs
 
 
 def body(index: int, **usage: Any) -> dict[str, Any]:
@@ -45,7 +46,7 @@ def write(path: Path, records: Sequence[Mapping[str, Any] | bytes]) -> Path:
 
 def read(
     path: Path, *, fast: bool, monkeypatch: pytest.MonkeyPatch, only_fast: bool = False
-) -> Workload:
+) -> Logs:
     """Read with the vectorized reader allowed (`fast`) or not; `only_fast` fails the test if the
     file fell back to the record-by-record reader."""
     with monkeypatch.context() as patch:
@@ -60,8 +61,9 @@ def read(
         return read_logs([str(path)], ReadOptions(chunk_rows=500), lambda _model: "cl100k_base")
 
 
-def same_table(left: pd.DataFrame, right: pd.DataFrame) -> None:
-    left, right = left.drop(columns="source"), right.drop(columns="source")
+def same_table(left_table: RequestTable, right_table: RequestTable) -> None:
+    left = left_table.to_frame().drop(columns="source")
+    right = right_table.to_frame().drop(columns="source")
     pd.testing.assert_frame_equal(
         left.reset_index(drop=True), right.reset_index(drop=True), check_categorical=False
     )
@@ -100,7 +102,7 @@ def test_responses_api_usage_and_gzip(tmp_path: Path, monkeypatch: pytest.Monkey
     packed.write_bytes(gzip.compress(plain.read_bytes()))
     fast = read(packed, fast=True, monkeypatch=monkeypatch, only_fast=True)
     same_table(fast.requests, read(plain, fast=False, monkeypatch=monkeypatch).requests)
-    assert int(fast.requests["cached_input_tokens"].sum()) == 50 * 11904
+    assert int(fast.requests.tokens["cached_input_tokens"].sum()) == 50 * 11904
 
 
 @pytest.mark.parametrize(
@@ -205,7 +207,7 @@ def test_chat_and_responses_records_with_absent_details_mix(
     path = write(tmp_path / "m.jsonl", [chat, no_object, responses, body(4)] * 300)
     fast = read(path, fast=True, monkeypatch=monkeypatch, only_fast=True)
     same_table(fast.requests, read(path, fast=False, monkeypatch=monkeypatch).requests)
-    assert int(fast.requests["input_tokens"].sum()) == 300 * (500 + 1002 + 900 + 1004)
+    assert int(fast.requests.tokens["input_tokens"].sum()) == 300 * (500 + 1002 + 900 + 1004)
 
 
 def test_distinct_strings_of_sliced_columns_with_nulls() -> None:

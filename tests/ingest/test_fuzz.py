@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from costaudit.errors import InputError
-from costaudit.ingest.reader import ReadOptions, Workload, read_logs
+from costaudit.ingest.reader import Logs, ReadOptions, read_logs
 from support import DATA
 
 LOGS = DATA / "logs"
@@ -152,14 +152,14 @@ def _check(content: bytes, suffix: str, forced: str | None) -> None:
         path = Path(directory) / f"fuzz{suffix}"
         path.write_bytes(content)
         try:
-            workload: Workload = read_logs(
+            workload: Logs = read_logs(
                 [str(path)], ReadOptions(format=forced), lambda _model: "cl100k_base"
             )
         except InputError:
             return
         assert workload.records_read == len(workload.requests) + workload.problems.skipped_total
-        assert (workload.requests["input_tokens"] >= 0).all()
-        assert (workload.requests["output_tokens"] >= 0).all()
+        assert (workload.requests.tokens["input_tokens"] >= 0).all()
+        assert (workload.requests.tokens["output_tokens"] >= 0).all()
 
 
 FUZZ_SETTINGS = settings(

@@ -90,7 +90,7 @@ def test_unknown_format_name_is_an_input_error(read: Read) -> None:
 def test_prompt_text_is_tokenized_when_there_are_no_counts(read: Read, tmp_path: Path) -> None:
     path = tmp_path / "prompts.jsonl"
     path.write_text('{"model": "gpt-4o", "prompt": "Hello, world", "completion": "Hi"}\n')
-    requests = read(path).requests
+    requests = read(path).requests.to_frame()
     assert requests["token_source"].tolist() == ["tokenized"]
     assert int(requests["input_tokens"].iloc[0]) > 0
     assert int(requests["output_tokens"].iloc[0]) == 1

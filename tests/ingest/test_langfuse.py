@@ -91,7 +91,7 @@ def test_usage_detail_key_mapping(
     }
     path = tmp_path / "obs.jsonl"
     path.write_bytes(orjson.dumps(record) + b"\n")
-    row = read(path).requests.iloc[0]
+    row = read(path).requests.to_frame().iloc[0]
     assert (
         row["input_tokens"],
         row["cached_input_tokens"],

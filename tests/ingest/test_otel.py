@@ -50,7 +50,7 @@ def test_groups_come_from_provider_resource_and_user(read: Read, column: Column)
     assert column(workload, "environment") == ["prod", None, None]
     assert column(workload, "user") == ["user_42", None, None]
     assert column(workload, "tenant.id") == [None, None, "acme"]
-    assert "gen_ai.conversation.id" not in workload.requests
+    assert "gen_ai.conversation.id" not in workload.requests.groups
 
 
 def test_pretty_printed_document_with_embeddings(
@@ -126,7 +126,7 @@ def test_opt_in_prompt_text_is_tokenized_when_there_is_no_usage(read: Read, tmp_
             )
         )
     )
-    requests = read(path).requests
+    requests = read(path).requests.to_frame()
     assert requests["token_source"].tolist() == ["tokenized"]
     assert int(requests["input_tokens"].iloc[0]) > 0
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from costaudit.ingest.reader import ReadOptions, Workload, read_logs
+from costaudit.ingest.reader import Logs, ReadOptions, read_logs
 
 ROWS = 12_000
 CHUNK_ROWS = 1_000
@@ -52,7 +52,7 @@ def _write(path: Path, padding: int, container: str) -> int:
     return len(content)
 
 
-def _peak_while_reading(path: Path) -> tuple[int, Workload]:
+def _peak_while_reading(path: Path) -> tuple[int, Logs]:
     tracemalloc.start()
     try:
         workload = read_logs(
@@ -76,7 +76,7 @@ def test_peak_memory_follows_the_table_not_the_file(tmp_path: Path, container: s
     for workload in (short_workload, long_workload):
         assert len(workload.requests) == ROWS
         assert workload.records_read == ROWS
-    table_bytes = int(long_workload.requests.memory_usage(deep=True).sum())
+    table_bytes = int(long_workload.requests.to_frame().memory_usage(deep=True).sum())
     # far below the raw data, even for the short file
     assert short_peak < short_size / 2
     assert long_peak < long_size / 8

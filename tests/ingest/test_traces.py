@@ -67,7 +67,7 @@ def test_mooncake_fixture_relative_times_and_prefix_hashes(
         2_750_000_000,
         60_000_000_000,
     ]
-    blocks = workload.prefix_blocks
+    blocks = workload.requests.prefix_blocks
     assert blocks is not None
     assert blocks.block_tokens == 512
     assert blocks.offsets.tolist() == [0, 2, 5, 6, 9]
@@ -99,7 +99,7 @@ def test_burstgpt_fixture(read: Read, table_rows: Rows, usage: Usage, column: Co
         201,
     ]
     assert all(column(workload, "relative_time"))
-    assert "Session ID" not in workload.requests
+    assert "Session ID" not in workload.requests.groups
 
 
 # ------------------------------------------------------------------------------------ real traces
@@ -129,7 +129,7 @@ def test_real_azure_traces(read: Read, shared_data: Path, name: str, count: int)
     rows, inputs, outputs, first, last = _azure_expected(path)
     assert rows == count
     workload = read(path, default_model="gpt-4o")
-    requests = workload.requests
+    requests = workload.requests.to_frame()
     assert workload.records_read == len(requests) == count
     assert workload.problems.skipped_total == 0
     assert int(requests["input_tokens"].sum()) == inputs
@@ -147,14 +147,14 @@ def test_real_mooncake_traces(read: Read, shared_data: Path, name: str, count: i
     records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     assert len(records) == count
     workload = read(path)
-    requests = workload.requests
+    requests = workload.requests.to_frame()
     assert workload.records_read == len(requests) == count
     assert int(requests["input_tokens"].sum()) == sum(r["input_length"] for r in records)
     assert int(requests["output_tokens"].sum()) == sum(r["output_length"] for r in records)
     assert requests["relative_time"].all()
     stamps = requests["timestamp"].array.asi8
     assert stamps.tolist() == [r["timestamp"] * 1_000_000 for r in records]
-    blocks = workload.prefix_blocks
+    blocks = workload.requests.prefix_blocks
     assert blocks is not None
     assert blocks.block_tokens == 512
     assert np.diff(blocks.offsets).tolist() == [len(r["hash_ids"]) for r in records]

@@ -13,12 +13,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 
 from costaudit.config.pricing import PriceTable
-from costaudit.core.pricing import ModelResolver, assign_prices, cost_lines, total_cost
 from costaudit.configfile import read_yaml
+from costaudit.core.pricing import ModelResolver, assign, cost_lines, total_cost
+from costaudit.core.request_table import RequestTable
 from costaudit.pricetable.importers import genai_prices
 from costaudit.pricetable.importers.common import exclude_names
 from costaudit.pricetable.importers.genai_prices import convert_genai_prices, match_to_names
@@ -50,10 +50,8 @@ def table() -> PriceTable:
     return result
 
 
-def price(table: PriceTable, requests: pd.DataFrame) -> Decimal:
-    return total_cost(
-        cost_lines(requests, table, assign_prices(requests, table, ModelResolver(table)))
-    )
+def price(table: PriceTable, requests: RequestTable) -> Decimal:
+    return total_cost(cost_lines(requests, table, assign(requests, table)))
 
 
 def at(day: str) -> int:

@@ -9,14 +9,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from costaudit.config.pricing import PriceTable
-from costaudit.core.pricing import ModelResolver, assign_prices, cost_lines, total_cost
 from costaudit.configfile import read_yaml
+from costaudit.core.pricing import ModelResolver, assign, cost_lines, total_cost
+from costaudit.core.request_table import RequestTable
 from costaudit.pricetable.importers.litellm import convert_litellm, per_million
 from costaudit.pricetable.schema import SCHEMA_COMMENT
 from costaudit.pricetable.validate import table_problems
@@ -38,10 +38,8 @@ def table() -> PriceTable:
     return convert_litellm(excerpt(), file_name=EXCERPT.name, imported=DAY).table
 
 
-def price(table: PriceTable, requests: pd.DataFrame) -> Decimal:
-    return total_cost(
-        cost_lines(requests, table, assign_prices(requests, table, ModelResolver(table)))
-    )
+def price(table: PriceTable, requests: RequestTable) -> Decimal:
+    return total_cost(cost_lines(requests, table, assign(requests, table)))
 
 
 @pytest.mark.parametrize(

@@ -19,13 +19,13 @@ from pydantic import BaseModel
 
 from costaudit.config.pricing import PriceTable
 from costaudit.config.scenario import STRATEGY_ORDER, Scenario, ScenarioFile
+from costaudit.core.pricing import PriceTableInfo
 from costaudit.core.simulate.batching import apply_batching
 from costaudit.core.simulate.caching import apply_prompt_cache, apply_response_cache
 from costaudit.core.simulate.context import Context, Params
+from costaudit.core.simulate.details import OMIT_NONE, RoutingQuality, ScenarioDetails
 from costaudit.core.simulate.hosting import apply_fine_tune, apply_hosting
 from costaudit.core.simulate.routing import apply_routing
-from costaudit.core.pricing import PriceTableInfo
-from costaudit.core.simulate.details import OMIT_NONE, RoutingQuality, ScenarioDetails
 from costaudit.core.simulate.state import Priced, State, Workload, initial_state, price_state
 
 MILLION = Decimal(1_000_000)
