@@ -22,6 +22,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/costaudit check --scenario examples/ci/costaudit.yaml --baseline examples/ci/costaudit-baseline.json --max-increase 1%
 
 # Benchmarks (bench/README.md): not part of `make test`, which runs only tests/test_bench_smoke.py.
