@@ -17,35 +17,28 @@ are what the JSON documents carry (render them with `costaudit.render`, or read 
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from costaudit.api.checking import (
-    BaselineUpdate,
-    CheckRun,
-    check_run,
-    verdict,
-    write_baseline,
-)
-from costaudit.api.scenarios import LoadedScenario, LoadedWorkload, build_workload
-from costaudit.api.scenarios import load_scenario as _load_scenario
-from costaudit.core.analysis import Analysis, IngestFacts
-from costaudit.core.analysis import analyze as _analyze
-from costaudit.core.regress import Thresholds, Verdict
 from costaudit.core.request_table import RequestTable
-from costaudit.core.simulate.engine import SimulationResult
-from costaudit.core.simulate.engine import simulate as _simulate
-from costaudit.ingest import reader, workload_io
+from costaudit.ingest import reader
 from costaudit.ingest.reader import Logs
 from costaudit.pricetable import layers
 from costaudit.pricetable.layers import LoadedPrices
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from costaudit.api.checking import BaselineUpdate, CheckRun
+    from costaudit.api.scenarios import LoadedScenario, LoadedWorkload
+    from costaudit.core.analysis import Analysis, IngestFacts
+    from costaudit.core.regress import Thresholds, Verdict
+    from costaudit.core.simulate.engine import SimulationResult
 
 PathLike = str | os.PathLike[str]
 LogInputs = PathLike | Sequence[PathLike]
@@ -153,8 +146,10 @@ def analyze(
             strict=strict,
             progress=progress,
         )
+    from costaudit.core.analysis import analyze as analyze_table
+
     requests, facts = _table_and_facts(logs)
-    result = _analyze(
+    result = analyze_table(
         requests,
         prices.table,
         facts,
@@ -169,7 +164,9 @@ def load_scenario(
 ) -> LoadedScenario:
     """A validated scenario file whose model, hardware and cache-rule names all exist in `prices`;
     `seed` overrides the file's random seed."""
-    loaded = _load_scenario(Path(path), (prices or load_prices()).table)
+    from costaudit.api.scenarios import load_scenario as validated_scenario
+
+    loaded = validated_scenario(Path(path), (prices or load_prices()).table)
     if seed is None:
         return loaded
     return replace(loaded, config=loaded.config.model_copy(update={"seed": seed}))
@@ -184,6 +181,8 @@ def scenario_workload(
     progress: Progress | None = None,
 ) -> LoadedWorkload:
     """The traffic a scenario runs on: `logs` or a saved `workload` win over the file's own source."""
+    from costaudit.api.scenarios import LoadedWorkload, build_workload
+
     if isinstance(workload, LoadedWorkload):
         return workload
     return build_workload(
@@ -209,12 +208,14 @@ def simulate(
     The traffic is the file's own workload unless `logs` or a saved `workload` (a Parquet file, or
     what `scenario_workload` returned) is given.
     """
+    from costaudit.core.simulate.engine import simulate as run_scenarios
+
     prices = prices or load_prices()
     loaded = _loaded(scenario, prices, seed)
     built = scenario_workload(
         loaded, prices=prices, logs=logs, workload=workload, progress=progress
     )
-    result = _simulate(built.workload, loaded.config, prices.table)
+    result = run_scenarios(built.workload, loaded.config, prices.table)
     return replace(result, pricing=prices.info())
 
 
@@ -237,6 +238,9 @@ def check(
     or is above `budget_usd`; `verdict.passed` says whether all passed. Each change is attributed to
     what changed since the baseline (prices, traffic, prompts, the scenario file).
     """
+    from costaudit.api.checking import verdict
+    from costaudit.core.regress import Thresholds
+
     run = _check_run(scenario, prices, logs, workload, only, progress)
     limits = Thresholds(
         max_increase_pct=_decimal(max_increase_pct),
@@ -257,6 +261,8 @@ def update_baseline(
     progress: Progress | None = None,
 ) -> BaselineUpdate:
     """Write the baseline file from a fresh run of the scenario file (what `check` compares with)."""
+    from costaudit.api.checking import write_baseline
+
     prices = prices or load_prices()
     loaded = _loaded(scenario, prices, None)
     run = _check_run(loaded, prices, logs, workload, only, progress)
@@ -265,6 +271,8 @@ def update_baseline(
 
 def save_workload(requests: Logs | RequestTable, path: PathLike) -> None:
     """Save a request table as Parquet (no prompt text), for `simulate --workload`."""
+    from costaudit.ingest import workload_io
+
     if isinstance(requests, Logs):
         sources = [report.name for report in requests.files]
         workload_io.save_workload(requests.requests, Path(path), sources=sources)
@@ -274,6 +282,8 @@ def save_workload(requests: Logs | RequestTable, path: PathLike) -> None:
 
 def load_workload(path: PathLike) -> RequestTable:
     """A request table saved by `save_workload` (or `costaudit analyze --save-workload`)."""
+    from costaudit.ingest import workload_io
+
     return workload_io.load_workload(Path(path))
 
 
@@ -285,12 +295,14 @@ def _check_run(
     only: Sequence[str] | None,
     progress: Progress | None,
 ) -> CheckRun:
+    from costaudit.api.checking import check_run
+
     prices = prices or load_prices()
     loaded = _loaded(scenario, prices, None)
     built = scenario_workload(
         loaded, prices=prices, logs=logs, workload=workload, progress=progress
     )
-    result = replace(_simulate(built.workload, loaded.config, prices.table), pricing=prices.info())
+    result = simulate(loaded, prices=prices, workload=built)
     return check_run(loaded, built, prices, result, only)
 
 
@@ -306,6 +318,8 @@ def _loaded(
 
 def _table_and_facts(logs: Logs | RequestTable | pd.DataFrame) -> tuple[RequestTable, IngestFacts]:
     from collections import Counter
+
+    from costaudit.core.analysis import IngestFacts
 
     if isinstance(logs, Logs):
         problems = logs.problems
@@ -335,3 +349,21 @@ def _specs(logs: LogInputs) -> list[str]:
 
 def _decimal(value: Decimal | int | None) -> Decimal | None:
     return None if value is None else Decimal(value)
+
+
+_TYPES = {
+    "Analysis": "costaudit.core.analysis",
+    "BaselineUpdate": "costaudit.api.checking",
+    "LoadedScenario": "costaudit.api.scenarios",
+    "LoadedWorkload": "costaudit.api.scenarios",
+    "SimulationResult": "costaudit.core.simulate.engine",
+    "Thresholds": "costaudit.core.regress",
+    "Verdict": "costaudit.core.regress",
+}
+"""Result types of the API, imported when first asked for (the simulator's are not needed to analyze)."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _TYPES:
+        return getattr(importlib.import_module(_TYPES[name]), name)
+    raise AttributeError(f"module 'costaudit.api' has no attribute {name!r}")

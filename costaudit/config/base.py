@@ -29,6 +29,7 @@ class StrictModel(BaseModel):
         extra="forbid",
         frozen=True,
         populate_by_name=False,
+        use_attribute_docstrings=True,
     )
 
 

@@ -17,8 +17,6 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from costaudit import __version__
 from costaudit.core.columns import (
@@ -86,6 +84,8 @@ def save_workload(requests: RequestTable, path: Path, *, sources: list[str]) -> 
     if requests.prefix_blocks is not None:
         meta["prefix_block_tokens"] = requests.prefix_blocks.block_tokens
     metadata = {**(table.schema.metadata or {}), METADATA_KEY: json.dumps(meta).encode()}
+    import pyarrow.parquet as pq
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(table.replace_schema_metadata(metadata), path, compression="zstd")
@@ -95,6 +95,8 @@ def save_workload(requests: RequestTable, path: Path, *, sources: list[str]) -> 
 
 def _category(column: pa.ChunkedArray[Any]) -> Category:
     """A text or dictionary column as a Category (nulls as code −1)."""
+    import pyarrow.compute as pc
+
     array = column.combine_chunks()
     if not pa.types.is_dictionary(array.type):
         array = pc.cast(array, pa.string()).dictionary_encode()
@@ -177,6 +179,8 @@ def _request_table(table: pa.Table, blocks: PrefixBlocks | None) -> RequestTable
 
 def load_workload(path: Path) -> RequestTable:
     """A saved request table with its prefix hashes; errors name the file."""
+    import pyarrow.parquet as pq
+
     try:
         table = pq.read_table(path)
     except FileNotFoundError:
