@@ -9,12 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from costaudit.config.pricing import PriceTable
 from costaudit.core.request_table import RequestTable
 from costaudit.ingest.problems import Problems
 from costaudit.ingest.table import Draft, TableBuilder
 from support import MakeRequests, MakeTable
+
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.load_profile(os.environ.get("COSTAUDIT_HYPOTHESIS_PROFILE", "repeatable"))
+"""Property tests draw the same examples on every run, so `make test` passes or fails the same way
+on every machine; set COSTAUDIT_HYPOTHESIS_PROFILE=default to explore new examples."""
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"

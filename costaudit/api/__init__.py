@@ -309,6 +309,8 @@ def _check_run(
 def _loaded(
     scenario: PathLike | LoadedScenario, prices: LoadedPrices, seed: int | None
 ) -> LoadedScenario:
+    from costaudit.api.scenarios import LoadedScenario
+
     if isinstance(scenario, LoadedScenario):
         if seed is None:
             return scenario

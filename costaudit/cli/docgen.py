@@ -145,8 +145,31 @@ def guide_comparison() -> str:
     return "\n".join(rows) + "\n"
 
 
+PYTHON_EXAMPLE = REPO / "examples" / "python_api.py"
+"""The Python API example the README shows, with its real output."""
+
+
+def python_example_section() -> str:
+    """The example's source, then what it prints when run from the repository root."""
+    import subprocess
+
+    done = subprocess.run(  # noqa: S603 - our own example, run with this interpreter
+        [sys.executable, str(PYTHON_EXAMPLE)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "COLUMNS": WIDTH, "NO_COLOR": "1"},
+    )
+    source = PYTHON_EXAMPLE.read_text(encoding="utf-8")
+    return (
+        f"```python\n{source}```\n\n```console\n$ python examples/python_api.py\n{done.stdout}```\n"
+    )
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "cli-help": help_section,
+    "python-api": python_example_section,
     "design-card-guide": guide_comparison,
     **{name: _example(name) for name in EXAMPLE_RUNS},
 }

@@ -30,6 +30,7 @@ def is_usage_body(record: object) -> TypeGuard[Mapping[str, Any]]:
     return (
         isinstance(record, Mapping)
         and isinstance(record.get("usage"), Mapping)
+        and isinstance(record.get("object"), str | None)
         and record.get("object") in RESPONSE_OBJECTS
         and "request" not in record
         and "custom_id" not in record
