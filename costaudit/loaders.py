@@ -223,15 +223,24 @@ def merge_tables(tables: Sequence[PriceTable]) -> PriceTable:
 
 def dropped_names(tables: Sequence[PriceTable], paths: Sequence[Path]) -> list[str]:
     """Names (aliases, a `match` pattern) an earlier table gave a model that a later one replaced
-    without them.
+    without them, and that no longer resolve to any entry of the layered tables.
 
     Replacing an entry whole is the documented rule, but a negotiated-price override that forgets
     `aliases` silently turns every request logged under a dated snapshot name into an unpriced one.
+    A name the resolver still finds (`gpt-4o-2024-08-06` reaches `gpt-4o` by its snapshot suffix) is
+    not lost, and is not reported.
     """
+    from costaudit.core.pricing import ModelResolver
+
+    if not tables:
+        return []
     final: dict[str, ModelPrice] = {}
     for table in tables:
         final.update(table.models)
-    claimed = set(final) | {alias for entry in final.values() for alias in entry.aliases}
+    layered = PriceTable.model_construct(
+        schema_version=1, effective=tables[0].effective, models=final
+    )
+    resolver = ModelResolver(layered)
     warnings: list[str] = []
     for index in range(1, len(tables)):
         for model_id, entry in tables[index].models.items():
@@ -245,7 +254,7 @@ def dropped_names(tables: Sequence[PriceTable], paths: Sequence[Path]) -> list[s
             )
             if earlier is None:
                 continue
-            lost = [alias for alias in earlier.aliases if alias not in claimed]
+            lost = [alias for alias in earlier.aliases if resolver.resolve(alias) is None]
             if earlier.match is not None and entry.match is None:
                 lost.append(f"match `{earlier.match}`")
             if lost:

@@ -9,7 +9,11 @@ TOKEN_COLUMNS = (
     "cache_write_1h_tokens",
     "output_tokens",
     "reasoning_tokens",
+    "audio_input_tokens",
 )
+"""Integer token counts per request. `input_tokens` includes cached, cache-written and audio input
+tokens; `audio_input_tokens` counts the audio input tokens not read from the cache (billed at a
+model's `audio_input` price where it has one); `output_tokens` includes reasoning."""
 TOKEN_SOURCES = ("usage", "tokenized", "estimated")
 """Where a row's token counts come from: provider-reported, counted here, or a stand-in tokenizer."""
 QUALITY_PREFIX = "quality:"

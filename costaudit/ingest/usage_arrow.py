@@ -30,13 +30,20 @@ def is_usage_body(record: object) -> TypeGuard[Mapping[str, Any]]:
     return (
         isinstance(record, Mapping)
         and isinstance(record.get("usage"), Mapping)
+        and isinstance(record.get("object"), str | None)
         and record.get("object") in RESPONSE_OBJECTS
         and "request" not in record
         and "custom_id" not in record
     )
 
 
-_DETAILS_IN = pa.struct([("cached_tokens", pa.int64()), ("cache_write_tokens", pa.int64())])
+_DETAILS_IN = pa.struct(
+    [
+        ("cached_tokens", pa.int64()),
+        ("cache_write_tokens", pa.int64()),
+        ("audio_tokens", pa.int64()),
+    ]
+)
 _DETAILS_OUT = pa.struct([("reasoning_tokens", pa.int64())])
 _FIELDS: list[pa.Field[Any]] = [
     pa.field("object", pa.string()),

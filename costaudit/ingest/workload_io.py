@@ -24,7 +24,14 @@ from costaudit.errors import InputError
 WORKLOAD_SCHEMA = "costaudit.workload/1"
 METADATA_KEY = b"costaudit"
 PREFIX_COLUMN = "prefix_hashes"
-REQUIRED_COLUMNS = ("timestamp", "model", *TOKEN_COLUMNS, "batch")
+OPTIONAL_TOKEN_COLUMNS = ("audio_input_tokens",)
+"""Token columns added after workloads were first saved: absent means zero."""
+REQUIRED_COLUMNS = (
+    "timestamp",
+    "model",
+    *(name for name in TOKEN_COLUMNS if name not in OPTIONAL_TOKEN_COLUMNS),
+    "batch",
+)
 
 
 def save_workload(
@@ -85,4 +92,7 @@ def load_workload(path: Path) -> tuple[pd.DataFrame, PrefixBlocks | None]:
     missing = [column for column in REQUIRED_COLUMNS if column not in frame]
     if missing:
         raise InputError(str(path), f"workload lacks columns: {', '.join(missing)}")
+    for name in OPTIONAL_TOKEN_COLUMNS:
+        if name not in frame:
+            frame[name] = np.zeros(len(frame), dtype=np.int64)
     return frame, blocks

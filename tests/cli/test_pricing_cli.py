@@ -148,13 +148,14 @@ def test_validate_layered_files() -> None:
 def test_validate_and_analyze_warn_when_an_override_drops_aliases(tmp_path: Path) -> None:
     override = tmp_path / "discount.yaml"
     override.write_text(
-        "schema_version: 1\neffective: 2026-11-01\nmodels:\n  gpt-4o:\n    provider: openai\n"
-        "    input: 2\n    output: 8\n    source: negotiated (test)\n    checked: 2026-11-01\n",
+        "schema_version: 1\neffective: 2026-11-01\nmodels:\n  open-mistral-nemo:\n"
+        "    provider: mistral\n    input: 0.1\n    output: 0.1\n    source: negotiated (test)\n"
+        "    checked: 2026-11-01\n",
         encoding="utf-8",
     )
     warning = (
-        f"warning: {override}: gpt-4o replaces the earlier entry whole and drops gpt-4o-2024-08-06, "
-        "gpt-4o-2024-11-20; requests logged under those names are unpriced unless the override "
+        f"warning: {override}: open-mistral-nemo replaces the earlier entry whole and drops "
+        "mistral-nemo; requests logged under those names are unpriced unless the override "
         "restates them\n"
     )
     code, out, err = run("pricing", "validate", DEFAULT, str(override))
@@ -166,7 +167,33 @@ def test_validate_and_analyze_warn_when_an_override_drops_aliases(tmp_path: Path
     )
     assert code == 0
     assert err.startswith(warning)
-    assert json.loads(out)["records"]["unpriced"] == 1254
+
+
+def test_an_override_that_drops_snapshot_aliases_still_prices_them(tmp_path: Path) -> None:
+    """Dated snapshot names still reach the override's entry by their suffix: no warning, and the
+    requests logged under them are billed at the override's prices."""
+    override = tmp_path / "discount.yaml"
+    override.write_text(
+        "schema_version: 1\neffective: 2026-11-01\nmodels:\n  gpt-4o:\n    provider: openai\n"
+        "    input: 2\n    output: 8\n    source: negotiated (test)\n    checked: 2026-11-01\n",
+        encoding="utf-8",
+    )
+    code, out, err = run("pricing", "validate", DEFAULT, str(override))
+    assert (code, err) == (0, "")
+    code, out, err = run(
+        "pricing",
+        "show",
+        "gpt-4o-2024-08-06",
+        "--pricing",
+        DEFAULT,
+        "--pricing",
+        str(override),
+        "-o",
+        "json",
+    )
+    assert code == 0
+    [model] = json.loads(out)["models"]
+    assert (model["id"], model["input"], model["output"]) == ("gpt-4o", "2", "8")
 
 
 def test_validate_reports_every_problem_with_file_and_field() -> None:
