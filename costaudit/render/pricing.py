@@ -16,15 +16,26 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from costaudit.config.pricing import BatchPrices, ClassPrices, ModelPrice, PriceTable, Tier
+from costaudit.config.pricing import (
+    TOKEN_CLASSES,
+    BatchPrices,
+    ClassPrices,
+    ModelPrice,
+    PriceTable,
+    Tier,
+)
 from costaudit.pricetable.diff import ModelDiff, PriceChange, TableDiff
 from costaudit.pricetable.sheet import RateRow
 from costaudit.render.money import decimal_str, tokens
 
 SCHEMA = "costaudit.pricing/1"
 DIFF_SCHEMA = "costaudit.pricing-diff/1"
-PRICE_FIELDS = ("input", "cached_input", "cache_write", "cache_write_1h", "output")
+PRICE_FIELDS = TOKEN_CLASSES
+"""Every price class, in JSON (keys only ever added: `reasoning` and `audio_input` came later)."""
+LISTED_FIELDS = ("input", "cached_input", "cache_write", "cache_write_1h", "output")
 COLUMN_LABELS = ("input", "cached", "write 5m", "write 1h", "output")
+"""The classes `pricing list` shows as columns; the others are named in its `other` column."""
+EXTRA_LABELS = {"reasoning": "reasoning", "audio_input": "audio in"}
 NOT_SET = "—"
 
 
@@ -165,7 +176,7 @@ def listing_report(
         view.add_row(
             model_id + (" *" if model.deprecated else ""),
             model.provider,
-            *(_shown(getattr(model, name)) for name in PRICE_FIELDS),
+            *(_shown(getattr(model, name)) for name in LISTED_FIELDS),
             _batch_cell(model.batch),
             _tiers_cell(model.tiers),
             tokens(model.context_window) if model.context_window else NOT_SET,
@@ -203,10 +214,20 @@ def _facts(model_id: str, model: ModelPrice) -> Table:
     return facts
 
 
+def _shown_classes(model: ModelPrice) -> tuple[list[str], list[str]]:
+    """The classes `show` lists for a model: the usual five, plus reasoning and audio input where
+    some price set of the model states them (their names, their column labels)."""
+    sets: list[ClassPrices] = [model, *model.tiers, *model.history]
+    sets += [tier for entry in model.history for tier in entry.tiers]
+    extra = [name for name in EXTRA_LABELS if any(getattr(s, name) is not None for s in sets)]
+    return [*LISTED_FIELDS, *extra], [*COLUMN_LABELS, *(EXTRA_LABELS[name] for name in extra)]
+
+
 def _written_prices(model: ModelPrice) -> Table:
+    names, labels = _shown_classes(model)
     view = Table(title="As written (USD per 1M tokens)", title_justify="left")
     view.add_column("prices")
-    for label in COLUMN_LABELS:
+    for label in labels:
         view.add_column(label, justify="right")
     view.add_column("batch")
     periods: list[tuple[str, ClassPrices, BatchPrices | None, Sequence[Tier]]] = [
@@ -214,13 +235,11 @@ def _written_prices(model: ModelPrice) -> Table:
     ]
     periods.append(("current", model, model.batch, model.tiers))
     for label, prices, batch, tiers in periods:
-        view.add_row(
-            label, *(_shown(getattr(prices, name)) for name in PRICE_FIELDS), _batch_text(batch)
-        )
+        view.add_row(label, *(_shown(getattr(prices, name)) for name in names), _batch_text(batch))
         for tier in tiers:
             view.add_row(
                 f"  > {tier.above_input_tokens:,} input",
-                *(_shown(getattr(tier, name)) for name in PRICE_FIELDS),
+                *(_shown(getattr(tier, name)) for name in names),
                 _batch_text(tier.batch),
             )
     return view
@@ -238,7 +257,8 @@ def _batch_text(batch: BatchPrices | None) -> str:
     return ", ".join(parts)
 
 
-def _billed_rates(rows: Sequence[RateRow]) -> Table:
+def _billed_rates(model: ModelPrice, rows: Sequence[RateRow]) -> Table:
+    names, labels = _shown_classes(model)
     view = Table(
         title="Billed rates after fallbacks (USD per 1M tokens) — what the engine charges",
         title_justify="left",
@@ -246,14 +266,14 @@ def _billed_rates(rows: Sequence[RateRow]) -> Table:
     view.add_column("period")
     view.add_column("request size")
     view.add_column("mode")
-    for label in COLUMN_LABELS:
+    for label in labels:
         view.add_column(label, justify="right")
     for row in rows:
         view.add_row(
             f"before {row.until}" if row.until else "current",
             _request_size(row),
             "batch" if row.batch else "standard",
-            *(_shown(getattr(row.rates, name)) for name in PRICE_FIELDS),
+            *(_shown(getattr(row.rates, name)) for name in names),
         )
     return view
 
@@ -266,7 +286,7 @@ def _request_size(row: RateRow) -> str:
 
 def show_report(model_id: str, model: ModelPrice, rows: Sequence[RateRow]) -> list[RenderableType]:
     """`pricing show MODEL`: facts, the prices as written, and the rates the engine bills."""
-    return [Group(_facts(model_id, model)), _written_prices(model), _billed_rates(rows)]
+    return [Group(_facts(model_id, model)), _written_prices(model), _billed_rates(model, rows)]
 
 
 def _pct(change: PriceChange) -> str:

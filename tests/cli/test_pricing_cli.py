@@ -276,7 +276,7 @@ def test_import_litellm_writes_a_valid_table(tmp_path: Path) -> None:
         "2026-11-25",
     )
     assert (code, out) == (0, "")
-    assert "costaudit: 8 models imported; 5 skipped: " in err
+    assert "costaudit: 10 models imported; 3 skipped: " in err
     assert "1 not a text model (mode=embedding)" in err
     text = target.read_text(encoding="utf-8")
     assert text.startswith("# yaml-language-server: $schema=./price-table.schema.json\n")
@@ -330,7 +330,7 @@ def test_import_genai_prices_from_a_data_file() -> None:
     )
     assert code == 0
     assert "azure/gpt-4o:" in out and "  o3:\n" in out
-    assert "costaudit: 9 models imported; 3 skipped" in err
+    assert "costaudit: 10 models imported; 2 skipped" in err
 
 
 def test_import_genai_prices_unknown_provider_is_a_usage_error() -> None:
