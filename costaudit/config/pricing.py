@@ -290,6 +290,8 @@ class PriceTable(StrictModel):
     schema_version: Literal[1]
     effective: date
     """Date the table's prices were last brought up to date."""
+    about: str | None = None
+    """What the file is and how it was made (a generated table says how to rebuild it)."""
     models: dict[ModelId, ModelPrice] = {}
     hardware: dict[ModelId, Hardware] = {}
     self_hosted: dict[ModelId, SelfHostedModel] = {}

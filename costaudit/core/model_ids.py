@@ -4,9 +4,9 @@ The same model reaches a log under many names: `azure/gpt-4o`, `openrouter/anthr
 `bedrock/converse/us.anthropic.claude-sonnet-4-5-20250929-v1:0`, `vertex_ai/claude-sonnet-4-5@20250929`,
 `gemini-2.5-pro-latest`. `candidates` turns one logged name into the names to look up, most specific
 first: the name as logged (a platform that bills differently has its own entry under that name), then
-with each gateway or vendor prefix dropped, then the Bedrock model-id wrapping (inference-profile
-geography, `vendor.` prefix, `-v1:0` version) undone, then a dated-snapshot or `-latest` suffix dropped,
-then OpenRouter's dotted versions (`claude-sonnet-4.5`) in the vendor's dashed form.
+with each gateway or vendor prefix dropped (each form also without a dated-snapshot or `-latest`
+suffix), then the Bedrock model-id wrapping (inference-profile geography, `vendor.` prefix, `-v1:0`
+version) undone, then OpenRouter's dotted versions (`claude-sonnet-4.5`) in the vendor's dashed form.
 
 A prefix that names a hosting platform (`together_ai/`, `groq/`, `bedrock/`, ...) is remembered as the
 candidate's `host`: an open model served by one host must never be billed at another host's price, so
@@ -160,12 +160,21 @@ def candidates(name: str) -> Iterator[Candidate]:
 
 
 def _derived(name: str) -> Iterator[Candidate]:
+    """Each prefix-stripped form, each followed by its undated form; then the Bedrock unwrapping
+    of the last form, undated; then OpenRouter's dotted versions dashed."""
     current = Candidate(name, None, ())
     yield current
-    for step in (_without_prefixes, _without_bedrock_wrapping, _without_snapshot):
-        for derived in step(current):
-            yield derived
-            current = derived
+    yield from _without_snapshot(current)
+    for derived in _without_prefixes(current):
+        yield derived
+        yield from _without_snapshot(derived)
+        current = derived
+    for derived in _without_bedrock_wrapping(current):
+        yield derived
+        current = derived
+    for derived in _without_snapshot(current):
+        yield derived
+        current = derived
     dashed = DOTTED_VERSION.sub("-", current.name)
     if dashed != current.name:
         yield Candidate(

@@ -39,7 +39,7 @@ from costaudit.config.pricing import (
 )
 from costaudit.core.pricing import BILLED_CLASSES, class_rates
 from costaudit.errors import InputError, Location
-from costaudit.loaders import merge_tables, read_yaml, validation_problems
+from costaudit.loaders import merge_tables, read_config, validation_problems
 
 SORTED_SECTIONS = ("models", "hardware", "self_hosted")
 FALLBACK_ENCODINGS = ("cl100k_base", "o200k_base", "p50k_base", "r50k_base")
@@ -72,7 +72,7 @@ def known_encodings() -> frozenset[str]:
 def check_file(path: Path) -> FileCheck:
     """Read and validate one price table file, collecting every problem."""
     try:
-        data = read_yaml(path)
+        data = read_config(path)
     except InputError as error:
         return FileCheck(path, None, (error,))
     table, problems = table_problems(data, str(path))

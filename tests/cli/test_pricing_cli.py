@@ -132,11 +132,15 @@ def default_model_count() -> int:
 
 
 def test_validate_the_active_tables() -> None:
+    """The packaged default is the generated layer under the curated table, checked together."""
     code, out, err = run("pricing", "validate")
     assert (code, err) == (0, "")
     assert out.count("\n") == 1
     assert out.startswith("OK: ")
-    assert f"{default_model_count()} models" in out and "effective 2026-11-25" in out
+    assert "generated.json" in out and "default.yaml layered" in out
+    packaged = len(load_prices().table.models)
+    assert packaged >= 300 + default_model_count()
+    assert f"{packaged} models" in out and "effective 2026-11-25" in out
 
 
 def test_validate_layered_files() -> None:
