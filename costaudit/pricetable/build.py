@@ -29,6 +29,7 @@ insist that every disagreement has a note in `pricing/reconciled.yaml` saying wh
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import re
@@ -40,9 +41,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from costaudit.config.pricing import ModelPrice, PriceTable
+from costaudit.config.pricing import TOKEN_CLASSES, ModelPrice, PriceTable
 from costaudit.core.model_ids import canonical_provider
-from costaudit.core.pricing import ModelResolver
+from costaudit.core.pricing import ModelResolver, Rates, class_rates
 from costaudit.pricetable.importers.common import exclude_names
 from costaudit.pricetable.importers.genai_prices import convert_genai_prices, installed_providers
 from costaudit.pricetable.importers.litellm import convert_litellm
@@ -295,7 +296,7 @@ def _same_billing(model: ModelPrice, table: PriceTable, price_id: str) -> bool:
     the platform's entry states (a dataset that omits a platform's batch or 1-hour cache prices
     does not make the platform bill differently)."""
     own, resolved = current_rates(model), current_rates(table.models[price_id])
-    stated = _stated(model)
+    stated = _stated(model) - {"cache_write_1h"}
     return all(
         resolved.get(key) == value
         for key, value in own.items()
@@ -304,11 +305,8 @@ def _same_billing(model: ModelPrice, table: PriceTable, price_id: str) -> bool:
 
 
 def _stated(model: ModelPrice) -> set[str]:
-    return {
-        name
-        for name in ("input", "cached_input", "cache_write", "output", "reasoning", "audio_input")
-        if getattr(model, name) is not None
-    }
+    """The classes an entry prices explicitly (the others follow the fallback rules)."""
+    return {name for name in TOKEN_CLASSES if getattr(model, name) is not None}
 
 
 def current_rates(model: ModelPrice) -> dict[str, Decimal]:
@@ -350,26 +348,72 @@ def _patterns_off_curated(layer: Layer) -> dict[str, ModelPrice]:
 # --------------------------------------------------------------------------------- cross-checking
 
 
+GENAI_PROVIDER_OF = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "google": "google",
+    "mistral": "mistral",
+    "deepseek": "deepseek",
+    "xai": "x-ai",
+    "cohere": "cohere",
+    "together": "together",
+}
+"""A curated entry's provider → the genai-prices provider its counterpart is looked up in."""
+
+
 def counterparts(
     curated: PriceTable, lit: PriceTable, genai_tables: Mapping[str, PriceTable]
 ) -> PriceTable:
     """Each curated model's entry in each dataset (`ID~litellm`, `ID~genai-prices`), found under
-    the curated id or an alias, with or without the dataset's provider prefix."""
+    the curated id or an alias, with or without the dataset's provider prefix, at the same provider."""
     found: dict[str, ModelPrice] = {}
-    genai_resolvers = [ModelResolver(table) for table in genai_tables.values()]
+    resolvers = {provider: ModelResolver(table) for provider, table in genai_tables.items()}
     for model_id, model in curated.models.items():
         names = [model_id, *model.aliases]
-        lit_key = _first(names, lambda name: _litellm_key(lit, name, model.provider))
+        lit_key = _first(names, functools.partial(_litellm_key, lit, provider=model.provider))
         if lit_key is not None:
             found[f"{model_id}~litellm"] = _bare(lit.models[lit_key])
-        for resolver in genai_resolvers:
-            genai_id = _first(names, resolver.resolve)
-            if genai_id is not None:
-                found[f"{model_id}~genai-prices"] = _bare(resolver.table.models[genai_id])
-                break
+        resolver = resolvers.get(GENAI_PROVIDER_OF.get(model.provider, ""))
+        genai_id = _first(names, resolver.resolve) if resolver is not None else None
+        if resolver is not None and genai_id is not None:
+            found[f"{model_id}~genai-prices"] = _bare(resolver.table.models[genai_id])
     return PriceTable.model_validate(
         {"schema_version": 1, "effective": curated.effective, "models": dict(sorted(found.items()))}
     )
+
+
+def disagreements(curated: ModelPrice, imported: ModelPrice) -> list[str]:
+    """Where two entries bill today's requests differently: `batch` when only one has batch
+    prices, else `[batch.][above N.]class` for each class either states whose billed rate differs,
+    compared at every request size where either has a tier."""
+    stated = _stated(curated) | _stated(imported)
+    thresholds = sorted(
+        {0} | {tier.above_input_tokens for tier in (*curated.tiers, *imported.tiers)}
+    )
+    found: list[str] = []
+    for batch in (False, True):
+        for threshold in thresholds:
+            ours, theirs = (
+                _rates_at(curated, threshold, batch),
+                _rates_at(imported, threshold, batch),
+            )
+            if ours is None or theirs is None:
+                if (ours is None) != (theirs is None) and "batch" not in found:
+                    found.append("batch")
+                continue
+            where = ("batch." if batch else "") + (f"above {threshold}." if threshold else "")
+            found += [
+                where + name
+                for name in sorted(stated)
+                if getattr(ours, name) != getattr(theirs, name)
+            ]
+    return found
+
+
+def _rates_at(model: ModelPrice, above: int, batch: bool) -> Rates | None:
+    """The current rates of a request just above `above` input tokens (0: the smallest request)."""
+    tier = sum(1 for entry in model.tiers if entry.above_input_tokens <= above) if above else 0
+    return class_rates(model, len(model.history), tier, batch)
 
 
 def _first(names: Sequence[str], find: Callable[[str], str | None]) -> str | None:
@@ -380,11 +424,19 @@ def _first(names: Sequence[str], find: Callable[[str], str | None]) -> str | Non
     return None
 
 
+LITELLM_PREFIX_OF = {
+    "google": ("gemini/",),
+    "xai": ("xai/",),
+    "deepseek": ("deepseek/",),
+    "mistral": ("mistral/",),
+    "together": ("together_ai/",),
+}
+"""A curated entry's provider → the prefixes of its LiteLLM keys (LiteLLM's bare `gemini-…` keys
+are Vertex's prices, not the Gemini API's)."""
+
+
 def _litellm_key(table: PriceTable, name: str, provider: str) -> str | None:
-    prefixes = ["", *LITELLM_FIRST_PARTY.values()]
-    if provider == "together":
-        prefixes.insert(0, "together_ai/")
-    for prefix in prefixes:
+    for prefix in LITELLM_PREFIX_OF.get(provider, ("",)):
         if prefix + name in table.models:
             return prefix + name
     return None
