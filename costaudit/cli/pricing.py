@@ -114,17 +114,28 @@ def show(
     from costaudit.core.pricing import ModelResolver
 
     prices = active_prices(pricing)
-    model_id = ModelResolver(prices.table).resolve(model)
-    if model_id is None:
+    resolution = ModelResolver(prices.table).explain(model)
+    if resolution is None:
         raise InputError(_tables_location(prices), _unknown_model_message(model, prices))
+    model_id = resolution.price_id
+    from costaudit.render import pricing as render
+
     if output is ListingFormat.json:
-        _emit_listing(prices, [model_id], output, out)
+        from costaudit.render.jsonio import dumps
+
+        document = render.listing_document(prices.table, [model_id], prices.files)
+        document["lookup"] = render.lookup_document(model, resolution, prices.table)
+        emit(dumps(document), out)
         return
     from costaudit.pricetable.sheet import rate_sheet
-    from costaudit.render.pricing import show_report
 
     entry = prices.table.models[model_id]
-    emit(show_report(model_id, entry, rate_sheet(entry)), out)
+    emit(
+        render.show_report(
+            model_id, entry, rate_sheet(entry), render.lookup_text(model, resolution, prices.table)
+        ),
+        out,
+    )
 
 
 @pricing_app.command("validate")

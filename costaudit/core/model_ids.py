@@ -204,9 +204,9 @@ def _without_prefixes(candidate: Candidate) -> Iterator[Candidate]:
 
 def _without_bedrock_wrapping(candidate: Candidate) -> Iterator[Candidate]:
     """`us.anthropic.claude-sonnet-4-5-20250929-v1:0` → `claude-sonnet-4-5-20250929`, step by step."""
-    current = candidate
-    if not BEDROCK_VENDOR.match(BEDROCK_PROFILE.sub("", current.name.lower())):
+    if not BEDROCK_VENDOR.match(BEDROCK_PROFILE.sub("", candidate.name.lower())):
         return
+    current = Candidate(candidate.name, candidate.host or "bedrock", candidate.steps)
     profile = BEDROCK_PROFILE.match(current.name.lower())
     if profile:
         current = Candidate(

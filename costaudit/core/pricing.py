@@ -56,6 +56,8 @@ class Resolution:
     """The name that matched (the logged one, or one derived from it)."""
     steps: tuple[str, ...]
     """What was done to the logged name to find it (empty: matched as logged)."""
+    host: str | None = None
+    """The platform a dropped prefix named, when the name had one."""
 
 
 class ModelResolver:
@@ -98,7 +100,7 @@ class ModelResolver:
                 continue
             entry = self.table.models[price_id]
             if model_ids.accepts(candidate, entry.provider, entry.available_from):
-                return Resolution(price_id, candidate.name, candidate.steps)
+                return Resolution(price_id, candidate.name, candidate.steps, candidate.host)
         return None
 
     def _find(self, name: str) -> str | None:

@@ -24,6 +24,8 @@ from costaudit.config.pricing import (
     PriceTable,
     Tier,
 )
+from costaudit.core.model_ids import canonical_provider
+from costaudit.core.pricing import Resolution
 from costaudit.pricetable.diff import ModelDiff, PriceChange, TableDiff
 from costaudit.pricetable.sheet import RateRow
 from costaudit.render.money import decimal_str, tokens
@@ -284,9 +286,54 @@ def _request_size(row: RateRow) -> str:
     return f"> {row.above_input_tokens:,} input"
 
 
-def show_report(model_id: str, model: ModelPrice, rows: Sequence[RateRow]) -> list[RenderableType]:
-    """`pricing show MODEL`: facts, the prices as written, and the rates the engine bills."""
-    return [Group(_facts(model_id, model)), _written_prices(model), _billed_rates(model, rows)]
+def show_report(
+    model_id: str, model: ModelPrice, rows: Sequence[RateRow], lookup: str | None = None
+) -> list[RenderableType]:
+    """`pricing show MODEL`: how MODEL was found, facts, the prices as written, and the rates the
+    engine bills."""
+    parts: list[RenderableType] = [Text(lookup)] if lookup else []
+    return [
+        *parts,
+        Group(_facts(model_id, model)),
+        _written_prices(model),
+        _billed_rates(model, rows),
+    ]
+
+
+def _first_party(resolution: Resolution, table: PriceTable) -> str | None:
+    """The first party whose price a platform-prefixed name is billed at, when the platform has no
+    entry of its own for it."""
+    provider = table.models[resolution.price_id].provider
+    if resolution.host is None or canonical_provider(provider) == resolution.host:
+        return None
+    return provider
+
+
+def lookup_document(name: str, resolution: Resolution, table: PriceTable) -> dict[str, Any]:
+    """How a name reached its entry, for `pricing show --output json`."""
+    return {
+        "name": name,
+        "matched": resolution.name,
+        "steps": list(resolution.steps),
+        "platform": resolution.host,
+        "billed_at_first_party_price": _first_party(resolution, table),
+    }
+
+
+def lookup_text(name: str, resolution: Resolution, table: PriceTable) -> str | None:
+    """One line saying how `name` reached its entry; None when it is the entry's own id or alias."""
+    if not resolution.steps:
+        return (
+            None if name == resolution.price_id else f"`{name}` is a name of {resolution.price_id}."
+        )
+    text = f"`{name}` → {resolution.price_id}: {'; '.join(resolution.steps)}."
+    first_party = _first_party(resolution, table)
+    if first_party is not None:
+        text += (
+            f" The table has no {resolution.host} entry for it: billed at the first-party "
+            f"({first_party}) price."
+        )
+    return text
 
 
 def _pct(change: PriceChange) -> str:
