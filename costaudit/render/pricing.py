@@ -381,3 +381,94 @@ def diff_report(diff: TableDiff, old: Path, new: Path) -> list[RenderableType]:
     if diff.unchanged:
         parts.append(Text("no model prices differ"))
     return parts
+
+
+# ------------------------------------------------------------------- hardware and self-hosted models
+
+SECTION_TITLES = {
+    "hardware": "Hardware for self-hosting, USD per hour per device",
+    "self_hosted": "Self-hosted model architectures",
+}
+HARDWARE_COLUMNS = (
+    ("kind", "kind"),
+    ("memory_gb", "memory GB"),
+    ("bandwidth_gbs", "GB/s"),
+    ("bf16_tflops", "bf16 TFLOPS"),
+    ("fp8_tflops", "fp8 TFLOPS"),
+    ("hourly", "hourly"),
+    ("spot_hourly", "spot"),
+)
+SELF_HOSTED_COLUMNS = (
+    ("params_b", "params (B)"),
+    ("layers", "layers"),
+    ("hidden", "hidden"),
+    ("heads", "heads"),
+    ("kv_heads", "kv heads"),
+    ("head_dim", "head dim"),
+    ("context_window", "context"),
+)
+
+
+def _plain(value: object) -> Any:
+    if isinstance(value, Decimal):
+        return decimal_str(value, exact=True)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _entry(table: PriceTable, section: str, name: str) -> Any:
+    entries: dict[str, Any] = getattr(table, section)
+    return entries[name]
+
+
+def section_document(
+    table: PriceTable, section: str, names: Sequence[str], files: Sequence[Path]
+) -> dict[str, Any]:
+    """`pricing list --hardware|--self-hosted` (and `show` of one entry) as JSON: every field of
+    each entry, decimals as strings."""
+    entries = []
+    for name in names:
+        entry = _entry(table, section, name)
+        fields = {key: _plain(value) for key, value in entry.model_dump().items()}
+        entries.append({"id": name, **fields})
+    return {
+        "schema": SCHEMA,
+        "effective": table.effective.isoformat(),
+        "files": [str(path) for path in files],
+        section: entries,
+    }
+
+
+def section_report(
+    table: PriceTable, section: str, names: Sequence[str], files: Sequence[Path]
+) -> list[RenderableType]:
+    columns = HARDWARE_COLUMNS if section == "hardware" else SELF_HOSTED_COLUMNS
+    view = Table(
+        title=f"{SECTION_TITLES[section]} — effective {table.effective} ({', '.join(map(str, files))})",
+        title_justify="left",
+    )
+    view.add_column("id", overflow="fold")
+    for _field, label in columns:
+        view.add_column(label, justify="right", no_wrap=True)
+    for name in names:
+        entry = _entry(table, section, name)
+        view.add_row(
+            name,
+            *(str(_plain(getattr(entry, field)) or NOT_SET) for field, _label in columns),
+        )
+    hint = "`costaudit pricing show ID` prints one entry with its sources."
+    return [view, Text(f"{len(names)} entries. {hint}", style="dim")]
+
+
+def entry_report(table: PriceTable, section: str, name: str) -> list[RenderableType]:
+    """`pricing show h100`: every field of one hardware or self-hosted entry."""
+    entry = _entry(table, section, name)
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column()
+    facts.add_row("id", name)
+    facts.add_row("section", section.replace("_", "-"))
+    for key, value in entry.model_dump().items():
+        facts.add_row(key, str(_plain(value)) if value is not None else NOT_SET)
+    return [Group(facts)]

@@ -366,3 +366,94 @@ def test_pricing_without_a_command_prints_help_as_a_usage_error() -> None:
     code, out, err = run("pricing")
     assert (code, out) == (2, "")
     assert "list" in err and "validate" in err and "import" in err
+
+
+# ------------------------------------------------------------------- filters, hardware, self-hosted
+
+
+def test_list_filters_by_provider_and_search_together() -> None:
+    code, out, err = run(
+        "pricing", "list", "--provider", "groq", "--search", "LLAMA-3.3", "-o", "json"
+    )
+    assert (code, err) == (0, "")
+    models = json.loads(out)["models"]
+    assert models, "Groq serves Llama 3.3"
+    assert {model["provider"] for model in models} == {"groq"}
+    assert all(
+        any("llama-3.3" in name.lower() for name in (model["id"], *model["aliases"]))
+        for model in models
+    )
+
+
+def test_list_search_matches_aliases() -> None:
+    code, out, err = run("pricing", "list", "--search", "claude-sonnet-4-5-20250929", "-o", "json")
+    assert (code, err) == (0, "")
+    ids = [model["id"] for model in json.loads(out)["models"]]
+    assert "claude-sonnet-4-5" in ids, "found through its alias claude-sonnet-4-5-20250929"
+    assert all(
+        "claude-sonnet-4-5-20250929" in model_id
+        for model_id in ids
+        if model_id != "claude-sonnet-4-5"
+    )
+
+
+def test_list_search_without_matches_lists_nothing() -> None:
+    code, out, err = run("pricing", "list", "--search", "no-such-model-anywhere", "-o", "json")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["models"] == []
+
+
+def test_list_hardware() -> None:
+    code, out, err = run("pricing", "list", "--hardware", "-o", "json")
+    assert (code, err) == (0, "")
+    hardware = {entry["id"]: entry for entry in json.loads(out)["hardware"]}
+    assert hardware["h100"]["hourly"] == "2.69"
+    assert hardware["h100"]["memory_gb"] == "80"
+    code, out, err = run("pricing", "list", "--hardware")
+    assert (code, err) == (0, "")
+    assert "h100" in out and "2.69" in out and "10 entries" in out
+
+
+def test_list_self_hosted() -> None:
+    code, out, err = run("pricing", "list", "--self-hosted", "--search", "llama-3.1", "-o", "json")
+    assert (code, err) == (0, "")
+    models = json.loads(out)["self_hosted"]
+    assert [model["id"] for model in models] == ["llama-3.1-70b", "llama-3.1-8b"]
+    assert models[0]["kv_heads"] == 8
+
+
+def test_list_hardware_and_self_hosted_together_is_a_usage_error() -> None:
+    code, out, err = run("pricing", "list", "--hardware", "--self-hosted")
+    assert (code, out) == (2, "")
+    assert "--hardware" in err
+
+
+def test_show_a_hardware_entry() -> None:
+    code, out, err = run("pricing", "show", "h100")
+    assert (code, err) == (0, "")
+    assert "NVIDIA H100 80GB SXM" in out and "2.69" in out and "hardware.md" in out
+    code, out, err = run("pricing", "show", "h100", "-o", "json")
+    assert (code, err) == (0, "")
+    [entry] = json.loads(out)["hardware"]
+    assert (entry["id"], entry["bandwidth_gbs"], entry["bf16_tflops"]) == ("h100", "3350", "989")
+
+
+def test_show_says_when_a_platform_name_is_billed_at_the_first_party_price() -> None:
+    name = "bedrock/converse/global.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    code, out, err = run("pricing", "show", name, "-o", "json")
+    assert (code, err) == (0, "")
+    document = json.loads(out)
+    assert document["models"][0]["id"] == "claude-sonnet-4-5"
+    assert document["lookup"]["platform"] == "bedrock"
+    assert document["lookup"]["billed_at_first_party_price"] == "anthropic"
+    code, out, err = run("pricing", "show", name)
+    assert code == 0
+    assert "billed at the first-party (anthropic) price" in " ".join(out.split())
+
+
+def test_show_of_a_platform_entry_names_no_first_party() -> None:
+    code, out, err = run("pricing", "show", "azure/eu/gpt-4o", "-o", "json")
+    assert (code, err) == (0, "")
+    document = json.loads(out)
+    assert document["models"][0]["provider"] == "azure"
+    assert document["lookup"]["billed_at_first_party_price"] is None
