@@ -94,6 +94,12 @@ def list_models(
             "--self-hosted", help="List the open models' architectures for self-hosting instead."
         ),
     ] = False,
+    providers: Annotated[
+        bool,
+        typer.Option(
+            "--providers", help="Count the models of each provider instead (what the table covers)."
+        ),
+    ] = False,
     pricing: PricingOpt = None,
     output: ListingOutputOpt = ListingFormat.table,
     out: OutOpt = None,
@@ -104,8 +110,8 @@ def list_models(
     history and the rates billed after fallbacks. --hardware and --self-hosted list the table's
     other sections: what a GPU-hour costs and what each open model needs.
     """
-    if hardware and self_hosted:
-        raise _usage_error("--hardware", "give --hardware or --self-hosted, not both")
+    if hardware + self_hosted + providers > 1:
+        raise _usage_error("--hardware", "give one of --hardware, --self-hosted and --providers")
     prices = active_prices(pricing)
     if hardware or self_hosted:
         if provider is not None:
@@ -120,15 +126,31 @@ def list_models(
         if (provider is None or model.provider.lower() == provider.lower())
         and _matches(model_id, model.aliases, search)
     ]
-    if provider is not None and not any(
+    _check_provider(prices, provider)
+    if providers:
+        from costaudit.render import pricing as render
+
+        if output is ListingFormat.json:
+            from costaudit.render.jsonio import dumps
+
+            emit(dumps(render.providers_document(prices.table, ids, prices.files)), out)
+        else:
+            emit(render.providers_report(prices.table, ids, prices.files), out)
+        return
+    _emit_listing(prices, ids, output, out)
+
+
+def _check_provider(prices: LoadedPrices, provider: str | None) -> None:
+    """An unknown --provider is bad input naming the providers the table has."""
+    if provider is None or any(
         model.provider.lower() == provider.lower() for model in prices.table.models.values()
     ):
-        providers = sorted({model.provider for model in prices.table.models.values()})
-        raise InputError(
-            _tables_location(prices),
-            f"no model is billed by `{provider}` (providers: {', '.join(providers)})",
-        )
-    _emit_listing(prices, ids, output, out)
+        return
+    known = sorted({model.provider for model in prices.table.models.values()})
+    raise InputError(
+        _tables_location(prices),
+        f"no model is billed by `{provider}` (providers: {', '.join(known)})",
+    )
 
 
 def _matches(name: str, aliases: list[str], search: str | None) -> bool:

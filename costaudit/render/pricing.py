@@ -163,7 +163,7 @@ def listing_report(
 ) -> list[RenderableType]:
     """The `pricing list` table: prices as written, per model."""
     view = Table(
-        title=f"Prices, USD per 1M tokens — effective {table.effective} ({', '.join(map(str, files))})",
+        title=f"Prices, USD per 1M tokens — effective {table.effective} ({', '.join(map(shown_path, files))})",
         title_justify="left",
     )
     view.add_column("model", overflow="fold")
@@ -445,7 +445,7 @@ def section_report(
 ) -> list[RenderableType]:
     columns = HARDWARE_COLUMNS if section == "hardware" else SELF_HOSTED_COLUMNS
     view = Table(
-        title=f"{SECTION_TITLES[section]} — effective {table.effective} ({', '.join(map(str, files))})",
+        title=f"{SECTION_TITLES[section]} — effective {table.effective} ({', '.join(map(shown_path, files))})",
         title_justify="left",
     )
     view.add_column("id", overflow="fold")
@@ -472,3 +472,61 @@ def entry_report(table: PriceTable, section: str, name: str) -> list[RenderableT
     for key, value in entry.model_dump().items():
         facts.add_row(key, str(_plain(value)) if value is not None else NOT_SET)
     return [Group(facts)]
+
+
+# ------------------------------------------------------------------------------------------ coverage
+
+
+def _provider_counts(table: PriceTable, model_ids: Sequence[str]) -> list[tuple[str, int, int]]:
+    """(provider, models, deprecated models), most models first."""
+    counts: dict[str, list[int]] = {}
+    for model_id in model_ids:
+        model = table.models[model_id]
+        entry = counts.setdefault(model.provider, [0, 0])
+        entry[0] += 1
+        entry[1] += int(model.deprecated)
+    return sorted(
+        ((name, total, old) for name, (total, old) in counts.items()),
+        key=lambda row: (-row[1], row[0]),
+    )
+
+
+def providers_document(
+    table: PriceTable, model_ids: Sequence[str], files: Sequence[Path]
+) -> dict[str, Any]:
+    """`pricing list --providers` as JSON: how many models each provider bills."""
+    return {
+        "schema": SCHEMA,
+        "effective": table.effective.isoformat(),
+        "files": [str(path) for path in files],
+        "models": len(model_ids),
+        "providers": [
+            {"provider": name, "models": total, "deprecated": old}
+            for name, total, old in _provider_counts(table, model_ids)
+        ],
+    }
+
+
+def providers_report(
+    table: PriceTable, model_ids: Sequence[str], files: Sequence[Path]
+) -> list[RenderableType]:
+    rows = _provider_counts(table, model_ids)
+    view = Table(
+        title=f"Models per provider — effective {table.effective} ({', '.join(map(shown_path, files))})",
+        title_justify="left",
+    )
+    view.add_column("provider")
+    view.add_column("models", justify="right")
+    view.add_column("deprecated", justify="right")
+    for name, total, old in rows:
+        view.add_row(name, str(total), str(old))
+    summary = f"{len(model_ids)} models from {len(rows)} providers."
+    return [view, Text(summary, style="dim")]
+
+
+def shown_path(path: Path) -> str:
+    """A table file as the reader would type it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)

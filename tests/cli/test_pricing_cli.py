@@ -457,3 +457,17 @@ def test_show_of_a_platform_entry_names_no_first_party() -> None:
     document = json.loads(out)
     assert document["models"][0]["provider"] == "azure"
     assert document["lookup"]["billed_at_first_party_price"] is None
+
+
+def test_list_providers_counts_the_models_each_provider_bills() -> None:
+    code, out, err = run("pricing", "list", "--providers", "-o", "json")
+    assert (code, err) == (0, "")
+    document = json.loads(out)
+    counts = {row["provider"]: row["models"] for row in document["providers"]}
+    assert sum(counts.values()) == document["models"] == len(load_prices().table.models)
+    covered = {"openai", "anthropic", "google", "xai", "deepseek", "mistral", "amazon", "cohere"}
+    covered |= {"together", "groq", "fireworks", "bedrock", "vertex"}
+    assert covered <= set(counts)
+    code, out, err = run("pricing", "list", "--providers", "--provider", "groq")
+    assert (code, err) == (0, "")
+    assert f"{counts['groq']} models from 1 providers" in out
