@@ -429,7 +429,9 @@ def _ok_summary(checks: list[FileCheck]) -> str:
 
     tables = [check.table for check in checks if check.table is not None]
     table = tables[0] if len(tables) == 1 else merge_tables(tables)
-    names = ", ".join(str(check.path) for check in checks)
+    from costaudit.render.pricing import shown_path
+
+    names = ", ".join(shown_path(check.path) for check in checks)
     layered = " layered" if len(tables) > 1 else ""
     return (
         f"OK: {names}{layered}: {len(table.models)} models, {len(table.hardware)} hardware, "

@@ -511,16 +511,16 @@ def providers_report(
     table: PriceTable, model_ids: Sequence[str], files: Sequence[Path]
 ) -> list[RenderableType]:
     rows = _provider_counts(table, model_ids)
-    view = Table(
-        title=f"Models per provider — effective {table.effective} ({', '.join(map(shown_path, files))})",
-        title_justify="left",
-    )
+    view = Table(title="Models per provider", title_justify="left")
     view.add_column("provider")
     view.add_column("models", justify="right")
     view.add_column("deprecated", justify="right")
     for name, total, old in rows:
         view.add_row(name, str(total), str(old))
-    summary = f"{len(model_ids)} models from {len(rows)} providers."
+    summary = (
+        f"{len(model_ids)} models from {len(rows)} provider{'s' if len(rows) != 1 else ''}, "
+        f"effective {table.effective} ({', '.join(map(shown_path, files))})."
+    )
     return [view, Text(summary, style="dim")]
 
 

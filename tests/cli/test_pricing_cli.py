@@ -470,4 +470,4 @@ def test_list_providers_counts_the_models_each_provider_bills() -> None:
     assert covered <= set(counts)
     code, out, err = run("pricing", "list", "--providers", "--provider", "groq")
     assert (code, err) == (0, "")
-    assert f"{counts['groq']} models from 1 providers" in out
+    assert f"{counts['groq']} models from 1 provider, effective" in out
