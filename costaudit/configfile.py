@@ -67,6 +67,30 @@ def read_yaml(path: Path) -> Any:
         raise InputError(str(path), f"invalid YAML: {exc}") from None
 
 
+def read_json(path: Path) -> Any:
+    """Parse a JSON file with numbers kept exact (`Decimal`); problems name the file and line."""
+    import json
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(str(path), "file not found") from None
+    except IsADirectoryError:
+        raise InputError(str(path), "is a directory, expected a JSON file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), f"cannot read: {exc}") from None
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise InputError(Location(str(path), line=exc.lineno), f"invalid JSON: {exc.msg}") from None
+
+
+def read_config(path: Path) -> Any:
+    """A configuration file's data: JSON for `.json` files (about ten times faster to read than
+    the same table in YAML, which matters for the large generated price layer), else YAML."""
+    return read_json(path) if path.suffix.lower() == ".json" else read_yaml(path)
+
+
 def _field_path(loc: tuple[int | str, ...]) -> str:
     parts: list[str] = []
     for item in loc:
@@ -133,8 +157,9 @@ def validation_problems(path: Path | str, exc: ValidationError) -> list[InputErr
 
 
 def validate_file(path: Path, model: type[ModelT]) -> ModelT:
-    """Read YAML at `path` and validate it as `model`; raise the first problem, carrying the rest."""
-    data = read_yaml(path)
+    """Read YAML (or JSON) at `path` and validate it as `model`; raise the first problem, carrying
+    the rest."""
+    data = read_config(path)
     if data is None:
         raise InputError(str(path), "file is empty")
     if not isinstance(data, dict):

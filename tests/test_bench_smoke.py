@@ -173,3 +173,10 @@ def test_quick_results_never_go_into_the_bench_readme(quick_run: tuple[Path, str
     done = _run(BENCH / "run.py", "--markdown", "--out", out, "--write-readme")
     assert done.returncode != 0
     assert "refusing" in done.stderr
+
+
+def test_encoder_benchmark_quick_run_compares_both_encoders() -> None:
+    result = _run(BENCH / "encoders.py", "--quick")
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    assert [row.split("|")[1].strip() for row in rows[1:]] == ["cl100k_base", "o200k_base"]

@@ -37,6 +37,14 @@ EXAMPLE_RUNS: dict[str, list[str]] = {
     "analyze-group": ["analyze", "examples/logs/", "--group-by", "feature", "-o", "markdown"],
     "formats": ["formats", "-o", "markdown"],
     "pricing-show": ["pricing", "show", "claude-sonnet-4-5-20250929"],
+    "pricing-providers": ["pricing", "list", "--providers"],
+    "pricing-show-bedrock": [
+        "pricing",
+        "show",
+        "bedrock/us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+    ],
+    "pricing-list-search": ["pricing", "list", "--provider", "groq", "--search", "llama"],
+    "pricing-list-hardware": ["pricing", "list", "--hardware"],
     "simulate-design-card": [
         "simulate",
         "--scenario",

@@ -69,10 +69,37 @@ def list_models(
         typer.Option(
             "--provider",
             metavar="P",
-            help="Only models billed by this provider.",
+            help="Only models billed by this provider (openai, bedrock, together, ...).",
             show_default=False,
         ),
     ] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search",
+            metavar="TEXT",
+            help="Only entries whose id or an alias contains TEXT (any case).",
+            show_default=False,
+        ),
+    ] = None,
+    hardware: Annotated[
+        bool,
+        typer.Option(
+            "--hardware", help="List the GPUs and CPU instances for self-hosting instead."
+        ),
+    ] = False,
+    self_hosted: Annotated[
+        bool,
+        typer.Option(
+            "--self-hosted", help="List the open models' architectures for self-hosting instead."
+        ),
+    ] = False,
+    providers: Annotated[
+        bool,
+        typer.Option(
+            "--providers", help="Count the models of each provider instead (what the table covers)."
+        ),
+    ] = False,
     pricing: PricingOpt = None,
     output: ListingOutputOpt = ListingFormat.table,
     out: OutOpt = None,
@@ -80,22 +107,57 @@ def list_models(
     """List every model of the active price table (layered --pricing files) with its prices.
 
     Prices are USD per 1M tokens as the table writes them; `costaudit pricing show MODEL` adds the
-    history and the rates billed after fallbacks.
+    history and the rates billed after fallbacks. --hardware and --self-hosted list the table's
+    other sections: what a GPU-hour costs and what each open model needs.
     """
-
+    if hardware + self_hosted + providers > 1:
+        raise _usage_error("--hardware", "give one of --hardware, --self-hosted and --providers")
     prices = active_prices(pricing)
+    if hardware or self_hosted:
+        if provider is not None:
+            raise _usage_error("--provider", "applies to models, not --hardware or --self-hosted")
+        section = "hardware" if hardware else "self_hosted"
+        names = [name for name in getattr(prices.table, section) if _matches(name, [], search)]
+        _emit_section(prices, section, names, output, out)
+        return
     ids = [
         model_id
         for model_id, model in prices.table.models.items()
-        if provider is None or model.provider.lower() == provider.lower()
+        if (provider is None or model.provider.lower() == provider.lower())
+        and _matches(model_id, model.aliases, search)
     ]
-    if provider is not None and not ids:
-        providers = sorted({model.provider for model in prices.table.models.values()})
-        raise InputError(
-            _tables_location(prices),
-            f"no model is billed by `{provider}` (providers: {', '.join(providers)})",
-        )
+    _check_provider(prices, provider)
+    if providers:
+        from costaudit.render import pricing as render
+
+        if output is ListingFormat.json:
+            from costaudit.jsonio import dumps
+
+            emit(dumps(render.providers_document(prices.table, ids, prices.files)), out)
+        else:
+            emit(render.providers_report(prices.table, ids, prices.files), out)
+        return
     _emit_listing(prices, ids, output, out)
+
+
+def _check_provider(prices: LoadedPrices, provider: str | None) -> None:
+    """An unknown --provider is bad input naming the providers the table has."""
+    if provider is None or any(
+        model.provider.lower() == provider.lower() for model in prices.table.models.values()
+    ):
+        return
+    known = sorted({model.provider for model in prices.table.models.values()})
+    raise InputError(
+        _tables_location(prices),
+        f"no model is billed by `{provider}` (providers: {', '.join(known)})",
+    )
+
+
+def _matches(name: str, aliases: list[str], search: str | None) -> bool:
+    if search is None:
+        return True
+    wanted = search.lower()
+    return any(wanted in candidate.lower() for candidate in (name, *aliases))
 
 
 @pricing_app.command("show")
@@ -109,22 +171,38 @@ def show(
     """Show everything the price table says about one model: every price, tier, batch price,
     history entry, alias, source and checked date, plus the rates the engine bills after fallbacks.
 
-    MODEL may be the id, an alias, or any name a log would carry (`openai/gpt-4o-2024-08-06`).
+    MODEL may be the id, an alias, or any name a log would carry (`openai/gpt-4o-2024-08-06`), or
+    the id of a hardware or self-hosted entry (`h100`, `llama-3.1-8b`).
     """
     from costaudit.core.pricing import ModelResolver
 
     prices = active_prices(pricing)
-    model_id = ModelResolver(prices.table).resolve(model)
-    if model_id is None:
+    for section in ("hardware", "self_hosted"):
+        if model in getattr(prices.table, section):
+            _emit_section(prices, section, [model], output, out, detailed=True)
+            return
+    resolution = ModelResolver(prices.table).explain(model)
+    if resolution is None:
         raise InputError(_tables_location(prices), _unknown_model_message(model, prices))
+    model_id = resolution.price_id
+    from costaudit.render import pricing as render
+
     if output is ListingFormat.json:
-        _emit_listing(prices, [model_id], output, out)
+        from costaudit.jsonio import dumps
+
+        document = render.listing_document(prices.table, [model_id], prices.files)
+        document["lookup"] = render.lookup_document(model, resolution, prices.table)
+        emit(dumps(document), out)
         return
     from costaudit.pricetable.sheet import rate_sheet
-    from costaudit.render.pricing import show_report
 
     entry = prices.table.models[model_id]
-    emit(show_report(model_id, entry, rate_sheet(entry)), out)
+    emit(
+        render.show_report(
+            model_id, entry, rate_sheet(entry), render.lookup_text(model, resolution, prices.table)
+        ),
+        out,
+    )
 
 
 @pricing_app.command("validate")
@@ -313,6 +391,28 @@ def _emit_listing(
         emit(render.listing_report(prices.table, ids, prices.files), out)
 
 
+def _emit_section(
+    prices: LoadedPrices,
+    section: str,
+    names: list[str],
+    output: ListingFormat,
+    out: Path | None,
+    *,
+    detailed: bool = False,
+) -> None:
+    """Hardware or self-hosted entries, as a table (or one entry in full) or as JSON."""
+    from costaudit.render import pricing as render
+
+    if output is ListingFormat.json:
+        from costaudit.jsonio import dumps
+
+        emit(dumps(render.section_document(prices.table, section, names, prices.files)), out)
+    elif detailed:
+        emit(render.entry_report(prices.table, section, names[0]), out)
+    else:
+        emit(render.section_report(prices.table, section, names, prices.files), out)
+
+
 def _report_problems(problems: list[InputError], files: int) -> None:
     for problem in problems:
         print_input_error(problem)
@@ -329,7 +429,9 @@ def _ok_summary(checks: list[FileCheck]) -> str:
 
     tables = [check.table for check in checks if check.table is not None]
     table = tables[0] if len(tables) == 1 else merge_tables(tables)
-    names = ", ".join(str(check.path) for check in checks)
+    from costaudit.render.pricing import shown_path
+
+    names = ", ".join(shown_path(check.path) for check in checks)
     layered = " layered" if len(tables) > 1 else ""
     return (
         f"OK: {names}{layered}: {len(table.models)} models, {len(table.hardware)} hardware, "

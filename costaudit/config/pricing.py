@@ -1,11 +1,15 @@
 """The price table: what a token, a GPU-hour and a self-hosted model cost, with where each number came from.
 
 Prices are USD per 1M tokens. Token classes follow the canonical request table: uncached input, cached
-input (cache reads), cache writes (5-minute and 1-hour) and output (reasoning included).
+input (cache reads), cache writes (5-minute and 1-hour) and output (reasoning included), plus the two
+parts some providers bill at their own rate: reasoning tokens (part of the output) and audio input
+tokens (part of the input).
 
 Fallbacks, so that a table only has to state what a provider actually publishes:
 - no `cached_input` → cache reads cost the input price (no discount);
 - no `cache_write` → cache writes cost the input price; no `cache_write_1h` → the `cache_write` price;
+- no `reasoning` → reasoning tokens cost the output price; no `audio_input` → audio input costs the
+  input price;
 - `batch` gives the batch price of each class, or a `discount` multiplier applied to every class it does
   not price (cache reads and writes included), so the provider's batch discount stacks with caching.
   Without `discount`, the multiplier is `batch.input / input`;
@@ -26,7 +30,15 @@ from costaudit.config.base import Duration, Fraction, Money, StrictModel
 
 ModelId = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S+$")]
 
-TOKEN_CLASSES = ("input", "cached_input", "cache_write", "cache_write_1h", "output")
+TOKEN_CLASSES = (
+    "input",
+    "cached_input",
+    "cache_write",
+    "cache_write_1h",
+    "output",
+    "reasoning",
+    "audio_input",
+)
 """Billed token classes, in the order the pricing engine uses them."""
 
 
@@ -43,6 +55,12 @@ class ClassPrices(StrictModel):
     """Input tokens written to the prompt cache (5-minute TTL). Omitted: billed as input."""
     cache_write_1h: Money | None = None
     """Input tokens written to the prompt cache with a 1-hour TTL. Omitted: billed as `cache_write`."""
+    reasoning: Money | None = None
+    """Reasoning (thinking) tokens, a part of the output, where the provider bills them at their own
+    rate. Omitted: billed as `output`."""
+    audio_input: Money | None = None
+    """Audio input tokens not read from the cache, where logs report them. Omitted: billed as
+    `input`."""
 
     @model_validator(mode="after")
     def _cached_not_above_input(self) -> Self:
@@ -67,6 +85,8 @@ class BatchPrices(StrictModel):
     cached_input: Money | None = None
     cache_write: Money | None = None
     cache_write_1h: Money | None = None
+    reasoning: Money | None = None
+    audio_input: Money | None = None
 
     @model_validator(mode="after")
     def _discount_or_input(self) -> Self:
@@ -270,6 +290,8 @@ class PriceTable(StrictModel):
     schema_version: Literal[1]
     effective: date
     """Date the table's prices were last brought up to date."""
+    about: str | None = None
+    """What the file is and how it was made (a generated table says how to rebuild it)."""
     models: dict[ModelId, ModelPrice] = {}
     hardware: dict[ModelId, Hardware] = {}
     self_hosted: dict[ModelId, SelfHostedModel] = {}

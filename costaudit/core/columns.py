@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-TOKEN_CLASSES = (
-    "input",
-    "cached_input",
-    "cache_write",
-    "cache_write_1h",
-    "output",
-    "reasoning",
-)
-"""The token classes, named as the price table names their prices. `input` includes cached and
-cache-written tokens, `cache_write` every cache write (`cache_write_1h` is its 1-hour subset), and
-`output` includes reasoning."""
+from costaudit.config.pricing import TOKEN_CLASSES
+
 TOKEN_COLUMNS = tuple(f"{name}_tokens" for name in TOKEN_CLASSES)
-"""The request table's column of each token class, in the same order."""
+"""The request table's column of each token class (config/pricing.py), in the same order. `input`
+includes cached, cache-written and audio input tokens; `cache_write` is every cache write
+(`cache_write_1h` its 1-hour subset); `output` includes reasoning; `audio_input` counts the audio
+input tokens not read from the cache."""
 TOKEN_SOURCES = ("usage", "tokenized", "estimated")
 """Where a row's token counts come from: provider-reported, counted here, or a stand-in tokenizer."""
 QUALITY_PREFIX = "quality:"

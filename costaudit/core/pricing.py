@@ -6,9 +6,12 @@ token counts are summed per (entry, period, tier, batch, group) and only those s
 `Decimal` prices. The result is exact and fast: a few hundred Decimal products for millions of rows.
 
 Billing rules (DESIGN.md §3):
-- uncached input = input − cached − cache writes (input is the provider-inclusive total);
-- cached reads at `cached_input`, 5-minute writes at `cache_write`, 1-hour writes at `cache_write_1h`;
-- output (reasoning included) at `output`;
+- uncached input = input − cached − cache writes − uncached audio (input is the provider-inclusive
+  total);
+- cached reads at `cached_input`, 5-minute writes at `cache_write`, 1-hour writes at `cache_write_1h`,
+  audio input not read from the cache at `audio_input` (else `input`);
+- output at `output`, except reasoning tokens (a part of it) at `reasoning` where the model has that
+  rate;
 - a tier re-prices the WHOLE request when its total input (cache included) is strictly above the
   tier's threshold;
 - batch requests at batch prices, the batch discount applying to every class the batch block does not
@@ -28,7 +31,15 @@ from decimal import Decimal
 import numpy as np
 import numpy.typing as npt
 
-from costaudit.config.pricing import BatchPrices, ClassPrices, ModelPrice, PriceTable, Tier
+from costaudit.config.pricing import (
+    TOKEN_CLASSES,
+    BatchPrices,
+    ClassPrices,
+    ModelPrice,
+    PriceTable,
+    Tier,
+)
+from costaudit.core import model_ids
 from costaudit.core.request_table import NAT, Category, RequestTable
 
 MILLION = Decimal(1_000_000)
@@ -44,25 +55,23 @@ class PriceTableInfo:
     """One hash of the layered tables (a CI baseline compares it to tell that prices changed)."""
 
 
-BILLED_CLASSES = ("input", "cached_input", "cache_write", "cache_write_1h", "output")
-PROVIDER_PREFIXES = frozenset(
-    {
-        "openai",
-        "anthropic",
-        "google",
-        "gemini",
-        "vertex_ai",
-        "models",
-        "deepseek",
-        "mistral",
-        "mistralai",
-    }
-)
-"""`prefix/model` names whose prefix only says who serves the model; `prefix/` is dropped to resolve."""
+@dataclass(frozen=True)
+class Resolution:
+    """How a logged model name reached its price-table entry."""
+
+    price_id: str
+    name: str
+    """The name that matched (the logged one, or one derived from it)."""
+    steps: tuple[str, ...]
+    """What was done to the logged name to find it (empty: matched as logged)."""
+    host: str | None = None
+    """The platform a dropped prefix named, when the name had one."""
 
 
 class ModelResolver:
-    """Logged model name → price-table id: exact id, alias, `match` regex, then known provider prefixes."""
+    """Logged model name → price-table id: exact id, alias or `match` regex, tried for the logged
+    name and then for each name `model_ids.candidates` derives from it (gateway prefixes dropped,
+    Bedrock ids unwrapped, snapshot suffixes dropped), as long as the entry may bill that platform."""
 
     def __init__(self, table: PriceTable) -> None:
         self.table = table
@@ -78,25 +87,37 @@ class ModelResolver:
             for model_id, model in table.models.items()
             if model.match
         ]
-        self._cache: dict[str, str | None] = {}
+        self._cache: dict[str, Resolution | None] = {}
 
     def resolve(self, name: str | None) -> str | None:
+        found = self.explain(name)
+        return found.price_id if found is not None else None
+
+    def explain(self, name: str | None) -> Resolution | None:
+        """The entry `name` resolves to and how, or None: an unresolved name stays unpriced."""
         if not name:
             return None
         if name not in self._cache:
             self._cache[name] = self._lookup(name)
         return self._cache[name]
 
-    def _lookup(self, name: str) -> str | None:
+    def _lookup(self, name: str) -> Resolution | None:
+        for candidate in model_ids.candidates(name):
+            price_id = self._find(candidate.name)
+            if price_id is None:
+                continue
+            entry = self.table.models[price_id]
+            if model_ids.accepts(candidate, entry.provider, entry.available_from):
+                return Resolution(price_id, candidate.name, candidate.steps, candidate.host)
+        return None
+
+    def _find(self, name: str) -> str | None:
         found = self._exact.get(name) or self._exact.get(name.lower())
         if found:
             return found
         for pattern, model_id in self._patterns:
             if pattern.fullmatch(name):
                 return model_id
-        prefix, _, rest = name.partition("/")
-        if rest and prefix.lower() in PROVIDER_PREFIXES:
-            return self._lookup(rest)
         return None
 
     def tokenizer_for(self, name: str | None) -> str:
@@ -116,8 +137,12 @@ class Rates:
     cache_write: Decimal
     cache_write_1h: Decimal
     output: Decimal
+    reasoning: Decimal
+    audio_input: Decimal
 
     def cost(self, tokens: BilledTokens) -> Decimal:
+        """Exact cost: every class's integer token sum × its rate. Reasoning tokens are part of the
+        output, so only their difference from the output rate is added for them."""
         total = (
             tokens.uncached_input * self.input
             + tokens.cached_input * self.cached_input
@@ -125,6 +150,10 @@ class Rates:
             + tokens.cache_write_1h * self.cache_write_1h
             + tokens.output * self.output
         )
+        if tokens.reasoning and self.reasoning != self.output:
+            total += tokens.reasoning * (self.reasoning - self.output)
+        if tokens.audio_input:
+            total += tokens.audio_input * self.audio_input
         return Decimal(total) / MILLION
 
 
@@ -138,6 +167,8 @@ def _standard_rates(prices: ClassPrices) -> dict[str, Decimal]:
         if prices.cache_write_1h is not None
         else cache_write,
         "output": prices.output,
+        "reasoning": prices.reasoning if prices.reasoning is not None else prices.output,
+        "audio_input": prices.audio_input if prices.audio_input is not None else prices.input,
     }
 
 
@@ -162,7 +193,7 @@ def class_rates(model: ModelPrice, period: int, tier: int, batch: bool) -> Rates
             return None
         discount = _batch_discount(span.batch or batch_prices, span.prices)
         explicit_allowed = tier_prices is None or tier_prices.batch is not None
-        for name in BILLED_CLASSES:
+        for name in TOKEN_CLASSES:
             explicit = getattr(batch_prices, name) if explicit_allowed else None
             rates[name] = explicit if explicit is not None else rates[name] * discount
     return Rates(**rates)
@@ -180,6 +211,8 @@ class BilledTokens:
     cache_write_1h: int
     output: int
     reasoning: int
+    audio_input: int = 0
+    """Audio input tokens not read from the cache (a part of `input`, not of `uncached_input`)."""
 
     @property
     def cache_write(self) -> int:
@@ -342,7 +375,9 @@ def aggregate_lines(
         "input": tokens["input_tokens"],
         "uncached_input": tokens["input_tokens"]
         - tokens["cached_input_tokens"]
-        - tokens["cache_write_tokens"],
+        - tokens["cache_write_tokens"]
+        - tokens["audio_input_tokens"],
+        "audio_input": tokens["audio_input_tokens"],
         "cached_input": tokens["cached_input_tokens"],
         "cache_write_5m": tokens["cache_write_tokens"] - tokens["cache_write_1h_tokens"],
         "cache_write_1h": tokens["cache_write_1h_tokens"],

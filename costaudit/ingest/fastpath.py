@@ -126,6 +126,7 @@ DETAIL_COUNTS = (
     ("input_tokens_details", "cache_write_tokens"),
     ("completion_tokens_details", "reasoning_tokens"),
     ("output_tokens_details", "reasoning_tokens"),
+    ("prompt_tokens_details", "audio_tokens"),
 )
 """Every count the fast path reads: Chat Completions names, then Responses API names."""
 
@@ -161,6 +162,7 @@ def _usage_columns(raw: RawCounts) -> dict[str, npt.NDArray[np.int64]]:
             ("completion_tokens_details", "reasoning_tokens"),
             ("output_tokens_details", "reasoning_tokens"),
         ),
+        "audio_input_tokens": np.zeros(len(chat), dtype=np.int64),
     }
 
 
@@ -180,6 +182,8 @@ def _check(raw: RawCounts, tokens: Mapping[str, npt.NDArray[np.int64]]) -> None:
         tokens["cached_input_tokens"] + tokens["cache_write_tokens"] > tokens["input_tokens"]
     ).any():
         raise NotFast("cached plus cache-write tokens exceed input tokens")
+    if (raw[("prompt_tokens_details", "audio_tokens")] > 0).any():
+        raise NotFast("audio input tokens (the record reader separates cached audio)")
     if (tokens["reasoning_tokens"] > tokens["output_tokens"]).any():
         raise NotFast("reasoning tokens exceed output tokens")
 

@@ -78,6 +78,8 @@ class Draft:
     cache_write_1h_tokens: int = 0
     output_tokens: int | None = None
     reasoning_tokens: int = 0
+    audio_input_tokens: int = 0
+    """Audio input tokens not read from the cache (a part of `input_tokens`)."""
     batch: bool = False
     messages: list[Message] | None = None
     completion: str | None = None
@@ -99,6 +101,12 @@ def _check_counts(draft: Draft) -> None:
     total = draft.input_tokens
     if total is not None and draft.cached_input_tokens + draft.cache_write_tokens > total:
         raise BadRecord("cached plus cache-write tokens exceed input tokens")
+    if (
+        total is not None
+        and draft.audio_input_tokens
+        and draft.cached_input_tokens + draft.cache_write_tokens + draft.audio_input_tokens > total
+    ):
+        raise BadRecord("cached, cache-write and audio input tokens exceed input tokens")
     if draft.cache_write_1h_tokens > draft.cache_write_tokens:
         raise BadRecord("1-hour cache-write tokens exceed cache-write tokens")
     if draft.output_tokens is not None and draft.reasoning_tokens > draft.output_tokens:
@@ -294,6 +302,7 @@ class TableBuilder:
         tokens["cache_write_1h_tokens"].append(draft.cache_write_1h_tokens)
         tokens["output_tokens"].append(draft.output_tokens or 0)
         tokens["reasoning_tokens"].append(draft.reasoning_tokens)
+        tokens["audio_input_tokens"].append(draft.audio_input_tokens)
         chunk.token_source.append(USAGE)
         if needs_output and draft.completion is None and not needs_input:
             self.problems.note("records with usage but no output count: output counted as 0")

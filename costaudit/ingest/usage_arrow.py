@@ -37,7 +37,13 @@ def is_usage_body(record: object) -> TypeGuard[Mapping[str, Any]]:
     )
 
 
-_DETAILS_IN = pa.struct([("cached_tokens", pa.int64()), ("cache_write_tokens", pa.int64())])
+_DETAILS_IN = pa.struct(
+    [
+        ("cached_tokens", pa.int64()),
+        ("cache_write_tokens", pa.int64()),
+        ("audio_tokens", pa.int64()),
+    ]
+)
 _DETAILS_OUT = pa.struct([("reasoning_tokens", pa.int64())])
 _FIELDS: list[pa.Field[Any]] = [
     pa.field("object", pa.string()),

@@ -33,7 +33,14 @@ from costaudit.errors import InputError
 WORKLOAD_SCHEMA = "costaudit.workload/1"
 METADATA_KEY = b"costaudit"
 PREFIX_COLUMN = "prefix_hashes"
-REQUIRED_COLUMNS = ("timestamp", "model", *TOKEN_COLUMNS, "batch")
+OPTIONAL_TOKEN_COLUMNS = ("audio_input_tokens",)
+"""Token columns added after workloads were first saved: absent means zero."""
+REQUIRED_COLUMNS = (
+    "timestamp",
+    "model",
+    *(name for name in TOKEN_COLUMNS if name not in OPTIONAL_TOKEN_COLUMNS),
+    "batch",
+)
 
 
 def _category_array(column: Category) -> pa.Array[Any]:
@@ -149,7 +156,7 @@ def _request_table(table: pa.Table, blocks: PrefixBlocks | None) -> RequestTable
         timestamp_ns=_timestamps(table.column("timestamp")),
         relative_time=_optional(table, "relative_time", np.bool_, False),
         model=_category(table.column("model")),
-        tokens={name: _numbers(table.column(name), np.int64, 0) for name in TOKEN_COLUMNS},
+        tokens={name: _optional(table, name, np.int64, 0) for name in TOKEN_COLUMNS},
         batch=_numbers(table.column("batch"), np.bool_, False),
         token_source=_token_sources(table),
         complexity=_optional(table, "complexity", np.float32, np.nan),

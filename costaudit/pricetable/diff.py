@@ -13,9 +13,16 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from costaudit.config.pricing import BatchPrices, ClassPrices, ModelPrice, PriceTable, Tier
+from costaudit.config.pricing import (
+    TOKEN_CLASSES,
+    BatchPrices,
+    ClassPrices,
+    ModelPrice,
+    PriceTable,
+    Tier,
+)
 
-PRICE_FIELDS = ("input", "cached_input", "cache_write", "cache_write_1h", "output")
+PRICE_FIELDS = TOKEN_CLASSES
 BATCH_FIELDS = ("discount", *PRICE_FIELDS)
 ATTRIBUTE_FIELDS = (
     "provider",

@@ -48,12 +48,25 @@ class LoadedPrices:
         )
 
 
-def default_price_table_path() -> Path:
-    """The packaged table; in a source checkout, the repository's `pricing/default.yaml`."""
-    packaged = importlib.resources.files("costaudit") / "pricing" / "default.yaml"
+def _packaged(name: str) -> Path:
+    """A file of the packaged price tables; in a source checkout, the repository's `pricing/`."""
+    packaged = importlib.resources.files("costaudit") / "pricing" / name
     if packaged.is_file():
         return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent.parent / "pricing" / "default.yaml"
+    return Path(__file__).resolve().parent.parent.parent / "pricing" / name
+
+
+def default_price_table_path() -> Path:
+    """The hand-curated packaged table (`pricing/default.yaml`)."""
+    return _packaged("default.yaml")
+
+
+def default_price_table_paths() -> list[Path]:
+    """The packaged default: the generated layer (`pricing/generated.json`, built from the
+    maintained datasets by `costaudit.pricetable.build`) under the hand-curated table, which wins."""
+    generated = _packaged("generated.json")
+    curated = default_price_table_path()
+    return [generated, curated] if generated.is_file() else [curated]
 
 
 def price_table_paths(explicit: Sequence[Path] | None) -> list[Path]:
@@ -63,7 +76,7 @@ def price_table_paths(explicit: Sequence[Path] | None) -> list[Path]:
     from_env = os.environ.get(PRICING_ENV, "").strip()
     if from_env:
         return [Path(item) for item in from_env.split(os.pathsep) if item.strip()]
-    return [default_price_table_path()]
+    return default_price_table_paths()
 
 
 def merge_tables(tables: Sequence[PriceTable]) -> PriceTable:
@@ -98,15 +111,24 @@ def merge_tables(tables: Sequence[PriceTable]) -> PriceTable:
 
 def dropped_names(tables: Sequence[PriceTable], paths: Sequence[Path]) -> list[str]:
     """Names (aliases, a `match` pattern) an earlier table gave a model that a later one replaced
-    without them.
+    without them, and that no longer resolve to any entry of the layered tables.
 
     Replacing an entry whole is the documented rule, but a negotiated-price override that forgets
     `aliases` silently turns every request logged under a dated snapshot name into an unpriced one.
+    A name the resolver still finds (`gpt-4o-2024-08-06` reaches `gpt-4o` by its snapshot suffix) is
+    not lost, and is not reported.
     """
+    from costaudit.core.pricing import ModelResolver
+
+    if not tables:
+        return []
     final: dict[str, ModelPrice] = {}
     for table in tables:
         final.update(table.models)
-    claimed = set(final) | {alias for entry in final.values() for alias in entry.aliases}
+    layered = PriceTable.model_construct(
+        schema_version=1, effective=tables[0].effective, models=final
+    )
+    resolver = ModelResolver(layered)
     warnings: list[str] = []
     for index in range(1, len(tables)):
         for model_id, entry in tables[index].models.items():
@@ -120,7 +142,7 @@ def dropped_names(tables: Sequence[PriceTable], paths: Sequence[Path]) -> list[s
             )
             if earlier is None:
                 continue
-            lost = [alias for alias in earlier.aliases if alias not in claimed]
+            lost = [alias for alias in earlier.aliases if resolver.resolve(alias) is None]
             if earlier.match is not None and entry.match is None:
                 lost.append(f"match `{earlier.match}`")
             if lost:

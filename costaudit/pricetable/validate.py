@@ -37,8 +37,8 @@ from costaudit.config.pricing import (
     PriceTable,
     Tier,
 )
-from costaudit.configfile import read_yaml, validation_problems
-from costaudit.core.pricing import BILLED_CLASSES, class_rates
+from costaudit.configfile import read_config, validation_problems
+from costaudit.core.pricing import class_rates
 from costaudit.errors import InputError, Location
 from costaudit.pricetable.layers import merge_tables
 
@@ -73,7 +73,7 @@ def known_encodings() -> frozenset[str]:
 def check_file(path: Path) -> FileCheck:
     """Read and validate one price table file, collecting every problem."""
     try:
-        data = read_yaml(path)
+        data = read_config(path)
     except InputError as error:
         return FileCheck(path, None, (error,))
     table, problems = table_problems(data, str(path))
@@ -368,7 +368,7 @@ def _batch_above_standard(model_id: str, model: ModelPrice, where: str) -> list[
                     f"batch {name} price {getattr(batch, name)} is above the standard "
                     f"{getattr(standard, name)}; a batch price is a discount",
                 )
-                for name in BILLED_CLASSES
+                for name in TOKEN_CLASSES
                 if getattr(batch, name) > getattr(standard, name)
             ]
     return problems

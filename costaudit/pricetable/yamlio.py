@@ -7,6 +7,7 @@ or exponents, so `0.000125` reads back exactly), small mappings inline, one mode
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -143,3 +144,42 @@ def dump_table(table: PriceTable, header: Iterable[str] = ()) -> str:
     )
     comments = [SCHEMA_COMMENT, *(f"# {line}".rstrip() for line in header)]
     return "\n".join(comments) + "\n\n" + body
+
+
+_NUMBER_MARK = "\x00number:"
+"""Prefix of a Decimal written as a JSON string first, turned back into a bare number afterwards."""
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return _NUMBER_MARK + format(value.normalize(), "f")
+    if isinstance(value, Mapping):
+        return {str(key): _json_ready(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(item) for item in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def dump_table_json(table: PriceTable) -> str:
+    """JSON text for `table`, one model per line (reviewable diffs), prices as exact bare numbers.
+
+    The same document as the YAML form; costaudit reads `.json` tables about ten times faster,
+    which is why the large generated layer is kept in this form.
+    """
+    import json
+
+    def dumps(value: Any) -> str:
+        text = json.dumps(_json_ready(value), ensure_ascii=False, separators=(", ", ": "))
+        return re.sub(r'"\\u0000number:([-0-9.]+)"', r"\1", text)
+
+    head = {"schema_version": table.schema_version, "effective": table.effective}
+    if table.about is not None:
+        head["about"] = table.about
+    lines = [f"  {dumps(key)}: {dumps(value)}," for key, value in head.items()]
+    models = [
+        f"    {dumps(model_id)}: {dumps(model_mapping(model))}"
+        for model_id, model in table.models.items()
+    ]
+    return "{\n" + "\n".join(lines) + '\n  "models": {\n' + ",\n".join(models) + "\n  }\n}\n"

@@ -16,7 +16,16 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from costaudit.config.pricing import BatchPrices, ClassPrices, ModelPrice, PriceTable, Tier
+from costaudit.config.pricing import (
+    TOKEN_CLASSES,
+    BatchPrices,
+    ClassPrices,
+    ModelPrice,
+    PriceTable,
+    Tier,
+)
+from costaudit.core.model_ids import canonical_provider
+from costaudit.core.pricing import Resolution
 from costaudit.jsonio import decimal_str
 from costaudit.pricetable.diff import ModelDiff, PriceChange, TableDiff
 from costaudit.pricetable.sheet import RateRow
@@ -24,8 +33,12 @@ from costaudit.render.money import tokens
 
 SCHEMA = "costaudit.pricing/1"
 DIFF_SCHEMA = "costaudit.pricing-diff/1"
-PRICE_FIELDS = ("input", "cached_input", "cache_write", "cache_write_1h", "output")
+PRICE_FIELDS = TOKEN_CLASSES
+"""Every price class, in JSON (keys only ever added: `reasoning` and `audio_input` came later)."""
+LISTED_FIELDS = ("input", "cached_input", "cache_write", "cache_write_1h", "output")
 COLUMN_LABELS = ("input", "cached", "write 5m", "write 1h", "output")
+"""The classes `pricing list` shows as columns; the others are named in its `other` column."""
+EXTRA_LABELS = {"reasoning": "reasoning", "audio_input": "audio in"}
 NOT_SET = "—"
 
 
@@ -151,7 +164,7 @@ def listing_report(
 ) -> list[RenderableType]:
     """The `pricing list` table: prices as written, per model."""
     view = Table(
-        title=f"Prices, USD per 1M tokens — effective {table.effective} ({', '.join(map(str, files))})",
+        title=f"Prices, USD per 1M tokens — effective {table.effective} ({', '.join(map(shown_path, files))})",
         title_justify="left",
     )
     view.add_column("model", overflow="fold")
@@ -166,7 +179,7 @@ def listing_report(
         view.add_row(
             model_id + (" *" if model.deprecated else ""),
             model.provider,
-            *(_shown(getattr(model, name)) for name in PRICE_FIELDS),
+            *(_shown(getattr(model, name)) for name in LISTED_FIELDS),
             _batch_cell(model.batch),
             _tiers_cell(model.tiers),
             tokens(model.context_window) if model.context_window else NOT_SET,
@@ -204,10 +217,20 @@ def _facts(model_id: str, model: ModelPrice) -> Table:
     return facts
 
 
+def _shown_classes(model: ModelPrice) -> tuple[list[str], list[str]]:
+    """The classes `show` lists for a model: the usual five, plus reasoning and audio input where
+    some price set of the model states them (their names, their column labels)."""
+    sets: list[ClassPrices] = [model, *model.tiers, *model.history]
+    sets += [tier for entry in model.history for tier in entry.tiers]
+    extra = [name for name in EXTRA_LABELS if any(getattr(s, name) is not None for s in sets)]
+    return [*LISTED_FIELDS, *extra], [*COLUMN_LABELS, *(EXTRA_LABELS[name] for name in extra)]
+
+
 def _written_prices(model: ModelPrice) -> Table:
+    names, labels = _shown_classes(model)
     view = Table(title="As written (USD per 1M tokens)", title_justify="left")
     view.add_column("prices")
-    for label in COLUMN_LABELS:
+    for label in labels:
         view.add_column(label, justify="right")
     view.add_column("batch")
     periods: list[tuple[str, ClassPrices, BatchPrices | None, Sequence[Tier]]] = [
@@ -215,13 +238,11 @@ def _written_prices(model: ModelPrice) -> Table:
     ]
     periods.append(("current", model, model.batch, model.tiers))
     for label, prices, batch, tiers in periods:
-        view.add_row(
-            label, *(_shown(getattr(prices, name)) for name in PRICE_FIELDS), _batch_text(batch)
-        )
+        view.add_row(label, *(_shown(getattr(prices, name)) for name in names), _batch_text(batch))
         for tier in tiers:
             view.add_row(
                 f"  > {tier.above_input_tokens:,} input",
-                *(_shown(getattr(tier, name)) for name in PRICE_FIELDS),
+                *(_shown(getattr(tier, name)) for name in names),
                 _batch_text(tier.batch),
             )
     return view
@@ -239,7 +260,8 @@ def _batch_text(batch: BatchPrices | None) -> str:
     return ", ".join(parts)
 
 
-def _billed_rates(rows: Sequence[RateRow]) -> Table:
+def _billed_rates(model: ModelPrice, rows: Sequence[RateRow]) -> Table:
+    names, labels = _shown_classes(model)
     view = Table(
         title="Billed rates after fallbacks (USD per 1M tokens) — what the engine charges",
         title_justify="left",
@@ -247,14 +269,14 @@ def _billed_rates(rows: Sequence[RateRow]) -> Table:
     view.add_column("period")
     view.add_column("request size")
     view.add_column("mode")
-    for label in COLUMN_LABELS:
+    for label in labels:
         view.add_column(label, justify="right")
     for row in rows:
         view.add_row(
             f"before {row.until}" if row.until else "current",
             _request_size(row),
             "batch" if row.batch else "standard",
-            *(_shown(getattr(row.rates, name)) for name in PRICE_FIELDS),
+            *(_shown(getattr(row.rates, name)) for name in names),
         )
     return view
 
@@ -265,9 +287,54 @@ def _request_size(row: RateRow) -> str:
     return f"> {row.above_input_tokens:,} input"
 
 
-def show_report(model_id: str, model: ModelPrice, rows: Sequence[RateRow]) -> list[RenderableType]:
-    """`pricing show MODEL`: facts, the prices as written, and the rates the engine bills."""
-    return [Group(_facts(model_id, model)), _written_prices(model), _billed_rates(rows)]
+def show_report(
+    model_id: str, model: ModelPrice, rows: Sequence[RateRow], lookup: str | None = None
+) -> list[RenderableType]:
+    """`pricing show MODEL`: how MODEL was found, facts, the prices as written, and the rates the
+    engine bills."""
+    parts: list[RenderableType] = [Text(lookup)] if lookup else []
+    return [
+        *parts,
+        Group(_facts(model_id, model)),
+        _written_prices(model),
+        _billed_rates(model, rows),
+    ]
+
+
+def _first_party(resolution: Resolution, table: PriceTable) -> str | None:
+    """The first party whose price a platform-prefixed name is billed at, when the platform has no
+    entry of its own for it."""
+    provider = table.models[resolution.price_id].provider
+    if resolution.host is None or canonical_provider(provider) == resolution.host:
+        return None
+    return provider
+
+
+def lookup_document(name: str, resolution: Resolution, table: PriceTable) -> dict[str, Any]:
+    """How a name reached its entry, for `pricing show --output json`."""
+    return {
+        "name": name,
+        "matched": resolution.name,
+        "steps": list(resolution.steps),
+        "platform": resolution.host,
+        "billed_at_first_party_price": _first_party(resolution, table),
+    }
+
+
+def lookup_text(name: str, resolution: Resolution, table: PriceTable) -> str | None:
+    """One line saying how `name` reached its entry; None when it is the entry's own id or alias."""
+    if not resolution.steps:
+        return (
+            None if name == resolution.price_id else f"`{name}` is a name of {resolution.price_id}."
+        )
+    text = f"`{name}` → {resolution.price_id}: {'; '.join(resolution.steps)}."
+    first_party = _first_party(resolution, table)
+    if first_party is not None:
+        text += (
+            f" The table has no {resolution.host} entry for it: billed at the first-party "
+            f"({first_party}) price."
+        )
+    return text
 
 
 def _pct(change: PriceChange) -> str:
@@ -315,3 +382,152 @@ def diff_report(diff: TableDiff, old: Path, new: Path) -> list[RenderableType]:
     if diff.unchanged:
         parts.append(Text("no model prices differ"))
     return parts
+
+
+# ------------------------------------------------------------------- hardware and self-hosted models
+
+SECTION_TITLES = {
+    "hardware": "Hardware for self-hosting, USD per hour per device",
+    "self_hosted": "Self-hosted model architectures",
+}
+HARDWARE_COLUMNS = (
+    ("kind", "kind"),
+    ("memory_gb", "memory GB"),
+    ("bandwidth_gbs", "GB/s"),
+    ("bf16_tflops", "bf16 TFLOPS"),
+    ("fp8_tflops", "fp8 TFLOPS"),
+    ("hourly", "hourly"),
+    ("spot_hourly", "spot"),
+)
+SELF_HOSTED_COLUMNS = (
+    ("params_b", "params (B)"),
+    ("layers", "layers"),
+    ("hidden", "hidden"),
+    ("heads", "heads"),
+    ("kv_heads", "kv heads"),
+    ("head_dim", "head dim"),
+    ("context_window", "context"),
+)
+
+
+def _plain(value: object) -> Any:
+    if isinstance(value, Decimal):
+        return decimal_str(value, exact=True)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _entry(table: PriceTable, section: str, name: str) -> Any:
+    entries: dict[str, Any] = getattr(table, section)
+    return entries[name]
+
+
+def section_document(
+    table: PriceTable, section: str, names: Sequence[str], files: Sequence[Path]
+) -> dict[str, Any]:
+    """`pricing list --hardware|--self-hosted` (and `show` of one entry) as JSON: every field of
+    each entry, decimals as strings."""
+    entries = []
+    for name in names:
+        entry = _entry(table, section, name)
+        fields = {key: _plain(value) for key, value in entry.model_dump().items()}
+        entries.append({"id": name, **fields})
+    return {
+        "schema": SCHEMA,
+        "effective": table.effective.isoformat(),
+        "files": [str(path) for path in files],
+        section: entries,
+    }
+
+
+def section_report(
+    table: PriceTable, section: str, names: Sequence[str], files: Sequence[Path]
+) -> list[RenderableType]:
+    columns = HARDWARE_COLUMNS if section == "hardware" else SELF_HOSTED_COLUMNS
+    view = Table(
+        title=f"{SECTION_TITLES[section]} — effective {table.effective} ({', '.join(map(shown_path, files))})",
+        title_justify="left",
+    )
+    view.add_column("id", overflow="fold")
+    for _field, label in columns:
+        view.add_column(label, justify="right", no_wrap=True)
+    for name in names:
+        entry = _entry(table, section, name)
+        view.add_row(
+            name,
+            *(str(_plain(getattr(entry, field)) or NOT_SET) for field, _label in columns),
+        )
+    hint = "`costaudit pricing show ID` prints one entry with its sources."
+    return [view, Text(f"{len(names)} entries. {hint}", style="dim")]
+
+
+def entry_report(table: PriceTable, section: str, name: str) -> list[RenderableType]:
+    """`pricing show h100`: every field of one hardware or self-hosted entry."""
+    entry = _entry(table, section, name)
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column()
+    facts.add_row("id", name)
+    facts.add_row("section", section.replace("_", "-"))
+    for key, value in entry.model_dump().items():
+        facts.add_row(key, str(_plain(value)) if value is not None else NOT_SET)
+    return [Group(facts)]
+
+
+# ------------------------------------------------------------------------------------------ coverage
+
+
+def _provider_counts(table: PriceTable, model_ids: Sequence[str]) -> list[tuple[str, int, int]]:
+    """(provider, models, deprecated models), most models first."""
+    counts: dict[str, list[int]] = {}
+    for model_id in model_ids:
+        model = table.models[model_id]
+        entry = counts.setdefault(model.provider, [0, 0])
+        entry[0] += 1
+        entry[1] += int(model.deprecated)
+    return sorted(
+        ((name, total, old) for name, (total, old) in counts.items()),
+        key=lambda row: (-row[1], row[0]),
+    )
+
+
+def providers_document(
+    table: PriceTable, model_ids: Sequence[str], files: Sequence[Path]
+) -> dict[str, Any]:
+    """`pricing list --providers` as JSON: how many models each provider bills."""
+    return {
+        "schema": SCHEMA,
+        "effective": table.effective.isoformat(),
+        "files": [str(path) for path in files],
+        "models": len(model_ids),
+        "providers": [
+            {"provider": name, "models": total, "deprecated": old}
+            for name, total, old in _provider_counts(table, model_ids)
+        ],
+    }
+
+
+def providers_report(
+    table: PriceTable, model_ids: Sequence[str], files: Sequence[Path]
+) -> list[RenderableType]:
+    rows = _provider_counts(table, model_ids)
+    view = Table(title="Models per provider", title_justify="left")
+    view.add_column("provider")
+    view.add_column("models", justify="right")
+    view.add_column("deprecated", justify="right")
+    for name, total, old in rows:
+        view.add_row(name, str(total), str(old))
+    summary = (
+        f"{len(model_ids)} models from {len(rows)} provider{'s' if len(rows) != 1 else ''}, "
+        f"effective {table.effective} ({', '.join(map(shown_path, files))})."
+    )
+    return [view, Text(summary, style="dim")]
+
+
+def shown_path(path: Path) -> str:
+    """A table file as the reader would type it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)

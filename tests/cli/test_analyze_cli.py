@@ -246,7 +246,7 @@ def test_binary_junk_exits_3(tmp_path: Path) -> None:
 
 
 def test_requests_without_usage_are_tokenized_offline(tmp_path: Path) -> None:
-    """o200k_base is not shipped offline: counts fall back to cl100k_base and are marked estimated."""
+    """o200k_base ships offline (bpe-openai's verified rank file): gpt-4o's counts are exact."""
     log = tmp_path / "requests.jsonl"
     log.write_text(
         json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "hello there"}]})
@@ -258,8 +258,36 @@ def test_requests_without_usage_are_tokenized_offline(tmp_path: Path) -> None:
     assert (
         doc["tokens"]["input"] == 9
     )  # 3 reply priming + 3 message framing + "user" (1) + "hello there" (2)
-    assert doc["token_sources"]["estimated"] == 9
-    assert "o200k_base tokenizer is not available offline" in err
+    assert doc["token_sources"] == {"usage": 0, "tokenized": 9, "estimated": 0}
+    assert "not available offline" not in err
+
+
+def test_an_encoding_that_is_not_offline_is_estimated_with_cl100k(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from costaudit.ingest.tokenizer import encoder_for
+
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "empty-cache"))
+    encoder_for.cache_clear()
+    prices = tmp_path / "prices.yaml"
+    prices.write_text(
+        "schema_version: 1\neffective: 2026-11-25\nmodels:\n  legacy:\n    provider: openai\n"
+        "    tokenizer: p50k_base\n    input: 1\n    output: 1\n    source: test\n"
+        "    checked: 2026-11-25\n",
+        encoding="utf-8",
+    )
+    log = tmp_path / "requests.jsonl"
+    log.write_text(
+        json.dumps({"model": "legacy", "messages": [{"role": "user", "content": "hello there"}]})
+        + "\n"
+    )
+    try:
+        code, out, err = run("analyze", str(log), "--pricing", str(prices), "-o", "json")
+    finally:
+        encoder_for.cache_clear()
+    assert code == 0
+    assert json.loads(out)["token_sources"] == {"usage": 0, "tokenized": 0, "estimated": 9}
+    assert "p50k_base tokenizer is not available offline" in err
 
 
 def test_unexpected_errors_exit_4_not_1(monkeypatch: pytest.MonkeyPatch) -> None:

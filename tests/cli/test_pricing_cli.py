@@ -132,11 +132,15 @@ def default_model_count() -> int:
 
 
 def test_validate_the_active_tables() -> None:
+    """The packaged default is the generated layer under the curated table, checked together."""
     code, out, err = run("pricing", "validate")
     assert (code, err) == (0, "")
     assert out.count("\n") == 1
     assert out.startswith("OK: ")
-    assert f"{default_model_count()} models" in out and "effective 2026-11-25" in out
+    assert "generated.json" in out and "default.yaml layered" in out
+    packaged = len(load_prices().table.models)
+    assert packaged >= 300 + default_model_count()
+    assert f"{packaged} models" in out and "effective 2026-11-25" in out
 
 
 def test_validate_layered_files() -> None:
@@ -148,13 +152,14 @@ def test_validate_layered_files() -> None:
 def test_validate_and_analyze_warn_when_an_override_drops_aliases(tmp_path: Path) -> None:
     override = tmp_path / "discount.yaml"
     override.write_text(
-        "schema_version: 1\neffective: 2026-11-01\nmodels:\n  gpt-4o:\n    provider: openai\n"
-        "    input: 2\n    output: 8\n    source: negotiated (test)\n    checked: 2026-11-01\n",
+        "schema_version: 1\neffective: 2026-11-01\nmodels:\n  open-mistral-nemo:\n"
+        "    provider: mistral\n    input: 0.1\n    output: 0.1\n    source: negotiated (test)\n"
+        "    checked: 2026-11-01\n",
         encoding="utf-8",
     )
     warning = (
-        f"warning: {override}: gpt-4o replaces the earlier entry whole and drops gpt-4o-2024-08-06, "
-        "gpt-4o-2024-11-20; requests logged under those names are unpriced unless the override "
+        f"warning: {override}: open-mistral-nemo replaces the earlier entry whole and drops "
+        "mistral-nemo; requests logged under those names are unpriced unless the override "
         "restates them\n"
     )
     code, out, err = run("pricing", "validate", DEFAULT, str(override))
@@ -166,7 +171,33 @@ def test_validate_and_analyze_warn_when_an_override_drops_aliases(tmp_path: Path
     )
     assert code == 0
     assert err.startswith(warning)
-    assert json.loads(out)["records"]["unpriced"] == 1254
+
+
+def test_an_override_that_drops_snapshot_aliases_still_prices_them(tmp_path: Path) -> None:
+    """Dated snapshot names still reach the override's entry by their suffix: no warning, and the
+    requests logged under them are billed at the override's prices."""
+    override = tmp_path / "discount.yaml"
+    override.write_text(
+        "schema_version: 1\neffective: 2026-11-01\nmodels:\n  gpt-4o:\n    provider: openai\n"
+        "    input: 2\n    output: 8\n    source: negotiated (test)\n    checked: 2026-11-01\n",
+        encoding="utf-8",
+    )
+    code, out, err = run("pricing", "validate", DEFAULT, str(override))
+    assert (code, err) == (0, "")
+    code, out, err = run(
+        "pricing",
+        "show",
+        "gpt-4o-2024-08-06",
+        "--pricing",
+        DEFAULT,
+        "--pricing",
+        str(override),
+        "-o",
+        "json",
+    )
+    assert code == 0
+    [model] = json.loads(out)["models"]
+    assert (model["id"], model["input"], model["output"]) == ("gpt-4o", "2", "8")
 
 
 def test_validate_reports_every_problem_with_file_and_field() -> None:
@@ -249,7 +280,7 @@ def test_import_litellm_writes_a_valid_table(tmp_path: Path) -> None:
         "2026-11-25",
     )
     assert (code, out) == (0, "")
-    assert "costaudit: 8 models imported; 5 skipped: " in err
+    assert "costaudit: 10 models imported; 3 skipped: " in err
     assert "1 not a text model (mode=embedding)" in err
     text = target.read_text(encoding="utf-8")
     assert text.startswith("# yaml-language-server: $schema=./price-table.schema.json\n")
@@ -303,7 +334,7 @@ def test_import_genai_prices_from_a_data_file() -> None:
     )
     assert code == 0
     assert "azure/gpt-4o:" in out and "  o3:\n" in out
-    assert "costaudit: 9 models imported; 3 skipped" in err
+    assert "costaudit: 10 models imported; 2 skipped" in err
 
 
 def test_import_genai_prices_unknown_provider_is_a_usage_error() -> None:
@@ -335,3 +366,108 @@ def test_pricing_without_a_command_prints_help_as_a_usage_error() -> None:
     code, out, err = run("pricing")
     assert (code, out) == (2, "")
     assert "list" in err and "validate" in err and "import" in err
+
+
+# ------------------------------------------------------------------- filters, hardware, self-hosted
+
+
+def test_list_filters_by_provider_and_search_together() -> None:
+    code, out, err = run(
+        "pricing", "list", "--provider", "groq", "--search", "LLAMA-3.3", "-o", "json"
+    )
+    assert (code, err) == (0, "")
+    models = json.loads(out)["models"]
+    assert models, "Groq serves Llama 3.3"
+    assert {model["provider"] for model in models} == {"groq"}
+    assert all(
+        any("llama-3.3" in name.lower() for name in (model["id"], *model["aliases"]))
+        for model in models
+    )
+
+
+def test_list_search_matches_aliases() -> None:
+    code, out, err = run("pricing", "list", "--search", "claude-sonnet-4-5-20250929", "-o", "json")
+    assert (code, err) == (0, "")
+    ids = [model["id"] for model in json.loads(out)["models"]]
+    assert "claude-sonnet-4-5" in ids, "found through its alias claude-sonnet-4-5-20250929"
+    assert all(
+        "claude-sonnet-4-5-20250929" in model_id
+        for model_id in ids
+        if model_id != "claude-sonnet-4-5"
+    )
+
+
+def test_list_search_without_matches_lists_nothing() -> None:
+    code, out, err = run("pricing", "list", "--search", "no-such-model-anywhere", "-o", "json")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["models"] == []
+
+
+def test_list_hardware() -> None:
+    code, out, err = run("pricing", "list", "--hardware", "-o", "json")
+    assert (code, err) == (0, "")
+    hardware = {entry["id"]: entry for entry in json.loads(out)["hardware"]}
+    assert hardware["h100"]["hourly"] == "2.69"
+    assert hardware["h100"]["memory_gb"] == "80"
+    code, out, err = run("pricing", "list", "--hardware")
+    assert (code, err) == (0, "")
+    assert "h100" in out and "2.69" in out and "10 entries" in out
+
+
+def test_list_self_hosted() -> None:
+    code, out, err = run("pricing", "list", "--self-hosted", "--search", "llama-3.1", "-o", "json")
+    assert (code, err) == (0, "")
+    models = json.loads(out)["self_hosted"]
+    assert [model["id"] for model in models] == ["llama-3.1-70b", "llama-3.1-8b"]
+    assert models[0]["kv_heads"] == 8
+
+
+def test_list_hardware_and_self_hosted_together_is_a_usage_error() -> None:
+    code, out, err = run("pricing", "list", "--hardware", "--self-hosted")
+    assert (code, out) == (2, "")
+    assert "--hardware" in err
+
+
+def test_show_a_hardware_entry() -> None:
+    code, out, err = run("pricing", "show", "h100")
+    assert (code, err) == (0, "")
+    assert "NVIDIA H100 80GB SXM" in out and "2.69" in out and "hardware.md" in out
+    code, out, err = run("pricing", "show", "h100", "-o", "json")
+    assert (code, err) == (0, "")
+    [entry] = json.loads(out)["hardware"]
+    assert (entry["id"], entry["bandwidth_gbs"], entry["bf16_tflops"]) == ("h100", "3350", "989")
+
+
+def test_show_says_when_a_platform_name_is_billed_at_the_first_party_price() -> None:
+    name = "bedrock/converse/global.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    code, out, err = run("pricing", "show", name, "-o", "json")
+    assert (code, err) == (0, "")
+    document = json.loads(out)
+    assert document["models"][0]["id"] == "claude-sonnet-4-5"
+    assert document["lookup"]["platform"] == "bedrock"
+    assert document["lookup"]["billed_at_first_party_price"] == "anthropic"
+    code, out, err = run("pricing", "show", name)
+    assert code == 0
+    assert "billed at the first-party (anthropic) price" in " ".join(out.split())
+
+
+def test_show_of_a_platform_entry_names_no_first_party() -> None:
+    code, out, err = run("pricing", "show", "azure/eu/gpt-4o", "-o", "json")
+    assert (code, err) == (0, "")
+    document = json.loads(out)
+    assert document["models"][0]["provider"] == "azure"
+    assert document["lookup"]["billed_at_first_party_price"] is None
+
+
+def test_list_providers_counts_the_models_each_provider_bills() -> None:
+    code, out, err = run("pricing", "list", "--providers", "-o", "json")
+    assert (code, err) == (0, "")
+    document = json.loads(out)
+    counts = {row["provider"]: row["models"] for row in document["providers"]}
+    assert sum(counts.values()) == document["models"] == len(load_prices().table.models)
+    covered = {"openai", "anthropic", "google", "xai", "deepseek", "mistral", "amazon", "cohere"}
+    covered |= {"together", "groq", "fireworks", "bedrock", "vertex"}
+    assert covered <= set(counts)
+    code, out, err = run("pricing", "list", "--providers", "--provider", "groq")
+    assert (code, err) == (0, "")
+    assert f"{counts['groq']} models from 1 provider, effective" in out

@@ -359,17 +359,20 @@ def test_unknown_models_are_unpriced_never_zero(
         ("gpt-4o-2024-08-06", "gpt-4o"),
         ("GPT-4o", "gpt-4o"),
         ("openai/gpt-4o", "gpt-4o"),
-        ("azure/gpt-4o", None),
+        ("azure/gpt-4o", "gpt-4o"),
+        ("gpt-4o-2024-11-20", "gpt-4o"),
         ("gpt-4o-2024-05-13", None),
         ("gpt-4", None),
+        ("together_ai/gpt-4o", "gpt-4o"),
+        ("deepinfra/meta-llama/Llama-3.1-8B-Instruct", None),
     ],
 )
-def test_model_names_resolve_only_to_exact_names(
+def test_model_names_resolve_to_known_names_only(
     make_table: MakeTable, logged: str, resolved: str | None
 ) -> None:
     table = make_table(
         **{
-            "gpt-4o": GPT_4O,
+            "gpt-4o": {**GPT_4O, "provider": "openai", "available_from": "2024-08-06"},
             "llama": {"input": 1, "output": 1, "match": r"meta-llama/Llama-3\.1-8B.*"},
         }
     )

@@ -81,6 +81,7 @@ def usage() -> Usage:
         write: int = 0,
         write_1h: int = 0,
         reasoning: int = 0,
+        audio: int = 0,
         batch: bool = False,
     ) -> dict[str, Any]:
         return {
@@ -91,6 +92,7 @@ def usage() -> Usage:
             "cache_write_1h_tokens": write_1h,
             "output_tokens": output_tokens,
             "reasoning_tokens": reasoning,
+            "audio_input_tokens": audio,
             "batch": batch,
         }
 

@@ -69,12 +69,14 @@ def test_first_party_providers_by_default_and_skips_counted() -> None:
         "gpt-5",
         "o3",
         "o4-mini-deep-research",
+        "o9-thinker",
     ]
     assert result.skipped == {
         "no input and output token price": 1,
         "prices `requests_kcount`, which costaudit cannot express": 1,
-        "prices `output_reasoning_mtok`, which costaudit cannot express": 1,
     }
+    thinker = result.table.models["o9-thinker"]
+    assert (thinker.output, thinker.reasoning) == (Decimal(4), Decimal(6))
 
 
 def test_dated_prices_become_history(table: PriceTable, make_requests: MakeRequests) -> None:

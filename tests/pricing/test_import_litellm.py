@@ -82,22 +82,77 @@ def test_imports_text_models_and_counts_what_it_skips() -> None:
     assert list(result.table.models) == [
         "claude-3-haiku-20240307",
         "claude-sonnet-4-5",
+        "dashscope/qwen-plus",
         "deepseek/deepseek-chat",
         "gemini/gemini-2.5-pro",
         "gpt-4o",
         "gpt-4o-mini",
         "o3",
+        "openrouter/vendor/thinker",
         "xai/grok-4",
     ]
     assert result.skipped == {
         "not a text model (mode=image_generation)": 1,
         "not a text model (mode=embedding)": 1,
-        "priced by `tiered_pricing` ranges (not imported)": 1,
         "no per-token input and output price": 1,
-        "bills reasoning tokens at their own rate (costaudit bills them as output)": 1,
     }
-    assert result.skipped_total == 5
+    assert result.skipped_total == 3
     assert result.table.effective == DAY
+
+
+def test_tiered_pricing_ranges_become_whole_request_tiers(
+    table: PriceTable, make_requests: MakeRequests
+) -> None:
+    """LiteLLM bills the range with `start < input <= end` for every token: 256,000 input tokens are
+    in the first range, 256,001 in the second."""
+    qwen = table.models["dashscope/qwen-plus"]
+    assert (qwen.input, qwen.output) == (Decimal("0.4"), Decimal("1.2"))
+    assert [(tier.above_input_tokens, tier.input, tier.output) for tier in qwen.tiers] == [
+        (256_000, Decimal("1.2"), Decimal("3.6"))
+    ]
+    first = make_requests(
+        {"model": "dashscope/qwen-plus", "input_tokens": 256_000, "output_tokens": 1000}
+    )
+    second = make_requests(
+        {"model": "dashscope/qwen-plus", "input_tokens": 256_001, "output_tokens": 1000}
+    )
+    assert price(table, first) == (256_000 * Decimal("0.4") + 1000 * Decimal("1.2")) / M
+    assert price(table, second) == (256_001 * Decimal("1.2") + 1000 * Decimal("3.6")) / M
+    assert price(table, second) == Decimal("0.3108012")
+
+
+def test_a_reasoning_rate_is_kept(table: PriceTable, make_requests: MakeRequests) -> None:
+    thinker = table.models["openrouter/vendor/thinker"]
+    assert (thinker.output, thinker.reasoning) == (Decimal(2), Decimal(3))
+    requests = make_requests(
+        {
+            "model": "openrouter/vendor/thinker",
+            "input_tokens": 1000,
+            "output_tokens": 500,
+            "reasoning_tokens": 300,
+        }
+    )
+    expected = (1000 * Decimal(1) + 200 * Decimal(2) + 300 * Decimal(3)) / M
+    assert price(table, requests) == expected == Decimal("0.0023")
+
+
+def test_gapped_ranges_are_skipped_with_the_reason() -> None:
+    gapped = {
+        "gap": {
+            "litellm_provider": "dashscope",
+            "mode": "chat",
+            "tiered_pricing": [
+                {"input_cost_per_token": 1e-06, "output_cost_per_token": 2e-06, "range": [0, 1000]},
+                {
+                    "input_cost_per_token": 2e-06,
+                    "output_cost_per_token": 4e-06,
+                    "range": [2000, 9000],
+                },
+            ],
+        }
+    }
+    result = convert_litellm(gapped, file_name="gap.json", imported=DAY)
+    assert result.skipped == {"`tiered_pricing` ranges that do not start at 0 or leave a gap": 1}
 
 
 def test_gpt_4o_prices_like_litellm(table: PriceTable, make_requests: MakeRequests) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from costaudit.core.pricing import ModelResolver
 from costaudit.pricetable.layers import PRICING_ENV, load_prices, merge_tables, price_table_paths
 from support import REPO
 
@@ -84,13 +85,28 @@ def test_merge_keeps_ids_sorted(one_model: Path) -> None:
     assert list(merged.models) == ["acme-support-8b", "gpt-4o", "o3"]
 
 
-def test_an_override_that_forgets_aliases_is_warned_about(one_model: Path) -> None:
-    prices = load_prices([DEFAULT, one_model])
+def test_an_override_that_forgets_aliases_is_warned_about(tmp_path: Path) -> None:
+    nemo = tmp_path / "nemo.yaml"
+    nemo.write_text(
+        "schema_version: 1\neffective: 2025-01-01\nmodels:\n  open-mistral-nemo:\n"
+        "    provider: mistral\n    input: 0.1\n    output: 0.1\n    source: test\n"
+        "    checked: 2025-01-01\n",
+        encoding="utf-8",
+    )
+    prices = load_prices([DEFAULT, nemo])
     assert prices.warnings == (
-        f"{one_model}: o3 replaces the earlier entry whole and drops o3-2025-04-16; requests "
-        "logged under those names are unpriced unless the override restates them",
+        f"{nemo}: open-mistral-nemo replaces the earlier entry whole and drops mistral-nemo; "
+        "requests logged under those names are unpriced unless the override restates them",
     )
     assert load_prices([DEFAULT]).warnings == ()
+
+
+def test_a_forgotten_snapshot_alias_that_still_resolves_is_not_warned_about(
+    one_model: Path,
+) -> None:
+    prices = load_prices([DEFAULT, one_model])
+    assert prices.warnings == ()
+    assert ModelResolver(prices.table).resolve("o3-2025-04-16") == "o3"
 
 
 def test_restated_or_moved_aliases_are_not_warned_about(tmp_path: Path) -> None:

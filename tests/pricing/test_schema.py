@@ -21,9 +21,15 @@ def test_committed_schema_matches_the_models() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    "path", sorted((REPO / "pricing").glob("*.yaml")), ids=lambda path: path.name
+TABLES = sorted(
+    path
+    for path in (REPO / "pricing").glob("*.yaml")
+    if "\nschema_version:" in path.read_text(encoding="utf-8")
 )
+"""The price tables among pricing/*.yaml (reconciled.yaml holds notes, not prices)."""
+
+
+@pytest.mark.parametrize("path", TABLES, ids=lambda path: path.name)
 def test_every_shipped_table_names_the_schema_on_its_first_line(path: Path) -> None:
     assert path.read_text(encoding="utf-8").splitlines()[0] == SCHEMA_COMMENT
 

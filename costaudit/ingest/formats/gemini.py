@@ -68,6 +68,20 @@ def apply_usage(draft: Draft, usage: Mapping[str, Any]) -> None:
     draft.cached_input_tokens = cached
     draft.output_tokens = candidates + thoughts
     draft.reasoning_tokens = thoughts
+    audio = _modality_count(usage, "promptTokensDetails", "AUDIO")
+    draft.audio_input_tokens = max(audio - _modality_count(usage, "cacheTokensDetails", "AUDIO"), 0)
+
+
+def _modality_count(usage: Mapping[str, Any], camel: str, modality: str) -> int:
+    """The `tokenCount` of one modality in a `[{modality, tokenCount}]` breakdown (0 when absent)."""
+    details = _get(usage, camel)
+    if not isinstance(details, list):
+        return 0
+    return sum(
+        _count(item, "tokenCount")
+        for item in details
+        if is_object(item) and str(item.get("modality", "")).upper() == modality
+    )
 
 
 def request_messages(request: Mapping[str, Any]) -> list[Message]:

@@ -163,6 +163,19 @@ def apply_usage(draft: Draft, usage: Mapping[str, Any]) -> None:
         input_details, "cache_write_tokens", "cache-write tokens"
     )
     draft.reasoning_tokens = optional_count(output_details, "reasoning_tokens", "reasoning tokens")
+    draft.audio_input_tokens = _uncached_audio(input_details)
+
+
+def _uncached_audio(input_details: object) -> int:
+    """`prompt_tokens_details.audio_tokens` less the audio read from the cache, when reported
+    (`cached_tokens_details.audio_tokens`): audio input not read from the cache, billed at its rate."""
+    audio = optional_count(input_details, "audio_tokens", "audio tokens")
+    if not audio or not isinstance(input_details, Mapping):
+        return audio
+    cached_audio = optional_count(
+        input_details.get("cached_tokens_details"), "audio_tokens", "cached audio tokens"
+    )
+    return max(audio - cached_audio, 0)
 
 
 def _request_groups(request: Mapping[str, Any]) -> dict[str, str]:

@@ -21,7 +21,18 @@ from pydantic import ValidationError
 
 from costaudit.config.pricing import ModelPrice, PriceTable
 
-CLASS_ORDER = ("input", "cached_input", "cache_write", "cache_write_1h", "output")
+CLASS_ORDER = (
+    "input",
+    "cached_input",
+    "cache_write",
+    "cache_write_1h",
+    "output",
+    "reasoning",
+    "audio_input",
+)
+EXPLICIT_IN_BATCH = ("input", "cached_input", "cache_write", "cache_write_1h", "output")
+"""Classes a batch block always states; reasoning and audio input without their own batch price get
+the batch discount (batch input over input), as the providers apply it to every token."""
 FALLBACK_TOKENIZER = "cl100k_base"
 
 
@@ -110,13 +121,17 @@ def price_fields(standard: PriceSet, batch: PriceSet | None = None) -> dict[str,
 def _complete_batch(standard: PriceSet, batch: PriceSet | None) -> dict[str, Ladder] | None:
     if batch is None:
         return None
-    return {name: batch.get(name, ladder) for name, ladder in standard.items()}
+    return {
+        name: batch.get(name, ladder)
+        for name, ladder in standard.items()
+        if name in EXPLICIT_IN_BATCH or name in batch
+    }
 
 
 def _prices_at(
     ladders: PriceSet, classes: Iterable[str], threshold: int | None
 ) -> dict[str, Decimal]:
-    return {name: plain_decimal(ladders[name].at(threshold)) for name in classes}
+    return {name: plain_decimal(ladders[name].at(threshold)) for name in classes if name in ladders}
 
 
 def guess_tokenizer(model_id: str) -> str:

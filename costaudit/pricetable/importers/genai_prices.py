@@ -23,8 +23,11 @@ chosen so the imported table prices what genai-prices would:
   pattern (the earlier provider's pattern covers those names, as genai-prices' provider order
   does); a pattern never covers another entry's exact names.
 
+`output_reasoning_mtok` → `reasoning` and `input_audio_mtok` → `audio_input` (audio input not read
+from the cache; cached audio is billed at the cache-read price).
+
 Models are skipped, and counted by reason, when they lack an input or output token price, or bill text
-tokens through a unit costaudit cannot express (a reasoning rate, per-request or per-character fees).
+tokens through a unit costaudit cannot express (per-request or per-character fees, a text-only rate).
 """
 
 from __future__ import annotations
@@ -71,10 +74,11 @@ PRICE_KEYS = (
     ("cache_write_5m_mtok", "cache_write"),
     ("cache_write_1h_mtok", "cache_write_1h"),
     ("output_mtok", "output"),
+    ("output_reasoning_mtok", "reasoning"),
+    ("input_audio_mtok", "audio_input"),
 )
 """genai-prices key → costaudit class; a later key for the same class wins (5m over generic)."""
 UNREPRESENTABLE_KEYS = (
-    "output_reasoning_mtok",
     "input_text_mtok",
     "output_text_mtok",
     "cache_text_read_mtok",

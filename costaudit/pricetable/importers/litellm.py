@@ -20,9 +20,15 @@ exactly as LiteLLM's own calculator would:
   max_output_tokens; a `deprecation_date` on or before the import day → `deprecated`;
 - `alias_of` entries become aliases of their target.
 
+- `output_cost_per_reasoning_token` → `reasoning`, `input_cost_per_audio_token` → `audio_input`
+  (each left out when it equals the price it falls back to: output, input);
+- `tiered_pricing` ranges (`start < input tokens <= end`, every token of the request at the range's
+  prices, as Alibaba Cloud bills Qwen) → the first range's prices as the base and a whole-request
+  tier above each later range's start.
+
 Entries are skipped, and counted by reason, when they are not text-generation models (`mode` other
-than chat, completion or responses), carry no per-token input and output price, bill reasoning tokens
-at their own rate (costaudit bills them as output), or price by `tiered_pricing` ranges.
+than chat, completion or responses), carry no per-token input and output price, or have
+`tiered_pricing` ranges with gaps.
 """
 
 from __future__ import annotations
@@ -56,13 +62,25 @@ PRICE_KEYS = {
     "cache_read_input_token_cost": "cached_input",
     "cache_creation_input_token_cost": "cache_write",
     "cache_creation_input_token_cost_above_1hr": "cache_write_1h",
+    "output_cost_per_reasoning_token": "reasoning",
+    "input_cost_per_audio_token": "audio_input",
 }
 PRICE_KEY_PATTERN = re.compile(
     r"^(?P<base>input_cost_per_token|output_cost_per_token|cache_read_input_token_cost"
-    r"|cache_creation_input_token_cost_above_1hr|cache_creation_input_token_cost)"
+    r"|cache_creation_input_token_cost_above_1hr|cache_creation_input_token_cost"
+    r"|output_cost_per_reasoning_token|input_cost_per_audio_token)"
     r"(?:_above_(?P<size>\d+)(?P<thousands>k?)_tokens)?(?P<batch>_batches)?$"
 )
-FALLBACK_CLASS = {"cached_input": "input", "cache_write": "input", "cache_write_1h": "cache_write"}
+FALLBACK_CLASS = {
+    "cached_input": "input",
+    "cache_write": "input",
+    "cache_write_1h": "cache_write",
+    "reasoning": "output",
+    "audio_input": "input",
+}
+SAME_AS_FALLBACK_DROPPED = ("reasoning", "audio_input")
+"""Classes left out when they cost exactly what they fall back to (most models state their reasoning
+rate equal to the output rate)."""
 """What a class costs when LiteLLM gives it no base price (the engine's fallbacks too)."""
 DOCUMENTATION_KEYS = frozenset({"sample_spec"})
 
@@ -109,13 +127,10 @@ def convert_entry(
     mode = raw.get("mode")
     if mode not in TEXT_MODES:
         raise SkipEntry(f"not a text model (mode={mode or 'missing'})")
-    if "tiered_pricing" in raw:
-        raise SkipEntry("priced by `tiered_pricing` ranges (not imported)")
     provider = str(raw.get("litellm_provider") or "unknown")
     standard, batch = _ladders(raw, inclusive=provider in INCLUSIVE_THRESHOLD_PROVIDERS)
     if "input" not in standard or "output" not in standard:
         raise SkipEntry("no per-token input and output price")
-    _reject_separate_reasoning_rate(raw, standard["output"])
     entry: dict[str, Any] = {"provider": provider, "tokenizer": guess_tokenizer(model_id)}
     entry.update(price_fields(standard, batch))
     entry.update(_limits(raw))
@@ -128,7 +143,8 @@ def convert_entry(
 def _ladders(
     raw: Mapping[str, Any], *, inclusive: bool
 ) -> tuple[dict[str, Ladder], dict[str, Ladder] | None]:
-    """Per-class ladders for standard and batch prices, read from every matching key."""
+    """Per-class ladders for standard and batch prices, read from every matching key and from the
+    `tiered_pricing` ranges."""
     bases: dict[tuple[str, bool], Decimal] = {}
     steps: dict[tuple[str, bool], list[tuple[int, Decimal]]] = {}
     for key, value in raw.items():
@@ -143,11 +159,56 @@ def _ladders(
         else:
             threshold = int(match["size"]) * (1000 if match["thousands"] else 1)
             steps.setdefault(slot, []).append((threshold - 1 if inclusive else threshold, price))
+    if "tiered_pricing" in raw:
+        _add_ranges(raw["tiered_pricing"], bases, steps)
     if ("cached_input", False) not in bases and "input_cost_per_token_cache_hit" in raw:
         bases[("cached_input", False)] = per_million(raw["input_cost_per_token_cache_hit"])
     standard = _side(bases, steps, batch=False)
     has_batch = ("input", True) in bases and ("output", True) in bases
     return standard, (_side(bases, steps, batch=True) if has_batch else None)
+
+
+def _add_ranges(
+    ranges: object,
+    bases: dict[tuple[str, bool], Decimal],
+    steps: dict[tuple[str, bool], list[tuple[int, Decimal]]],
+) -> None:
+    """`tiered_pricing: [{range: [start, end], <prices>}]` → base prices and whole-request steps.
+
+    LiteLLM picks the range with `start < input tokens <= end` and bills every token of the request
+    at it, as Alibaba Cloud bills Qwen by input length: a costaudit tier above `start`. The ranges
+    must start at 0 and follow each other without gaps; the last one is open-ended here.
+    """
+    if not isinstance(ranges, list) or not ranges:
+        raise SkipEntry("`tiered_pricing` that is not a list of ranges")
+    parsed = sorted((_range_bounds(item), item) for item in ranges)
+    previous_end = 0
+    for (start, end), item in parsed:
+        if start != previous_end:
+            raise SkipEntry("`tiered_pricing` ranges that do not start at 0 or leave a gap")
+        previous_end = end
+        for key, name in PRICE_KEYS.items():
+            value = item.get(key)
+            if value is None:
+                continue
+            if start == 0:
+                bases.setdefault((name, False), per_million(value))
+            else:
+                steps.setdefault((name, False), []).append((start, per_million(value)))
+
+
+def _range_bounds(item: object) -> tuple[int, int]:
+    bounds = item.get("range") if isinstance(item, Mapping) else None
+    if (
+        not isinstance(bounds, list)
+        or len(bounds) != 2
+        or not all(isinstance(value, int | float) for value in bounds)
+    ):
+        raise SkipEntry("a `tiered_pricing` range that is not [start, end]")
+    start, end = (int(value) for value in bounds)
+    if start < 0 or end <= start:
+        raise SkipEntry("a `tiered_pricing` range that is not [start, end]")
+    return start, end
 
 
 def _side(
@@ -162,7 +223,15 @@ def _side(
     falls back to below it, as LiteLLM bills a missing rate: a cache write or read at input price.
     """
     ladders: dict[str, Ladder] = {}
-    for name in ("input", "output", "cached_input", "cache_write", "cache_write_1h"):
+    for name in (
+        "input",
+        "output",
+        "cached_input",
+        "cache_write",
+        "cache_write_1h",
+        "reasoning",
+        "audio_input",
+    ):
         class_steps = tuple(sorted(steps.get((name, batch), [])))
         base = bases.get((name, batch))
         if base is None and class_steps:
@@ -170,13 +239,17 @@ def _side(
             base = fallback.base if fallback is not None else None
         if base is not None:
             ladders[name] = Ladder(base, class_steps)
+    for name in SAME_AS_FALLBACK_DROPPED:
+        fallback = ladders.get(FALLBACK_CLASS[name])
+        if name in ladders and fallback is not None and _same_prices(ladders[name], fallback):
+            del ladders[name]
     return ladders
 
 
-def _reject_separate_reasoning_rate(raw: Mapping[str, Any], output: Ladder) -> None:
-    reasoning = raw.get("output_cost_per_reasoning_token")
-    if reasoning is not None and per_million(reasoning) != output.base:
-        raise SkipEntry("bills reasoning tokens at their own rate (costaudit bills them as output)")
+def _same_prices(ladder: Ladder, other: Ladder) -> bool:
+    """Whether two ladders bill the same at every threshold either has."""
+    thresholds = [None, *sorted(ladder.thresholds() | other.thresholds())]
+    return all(ladder.at(threshold) == other.at(threshold) for threshold in thresholds)
 
 
 def _limits(raw: Mapping[str, Any]) -> dict[str, int]:
