@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal, Self
@@ -125,16 +126,60 @@ class FineTuning(StrictModel):
     source: str
 
 
-def _check_tiers(tiers: list[Tier], base: ClassPrices, where: str) -> None:
+# The table's consistency rules, each written once. Every rule returns ALL the problems it finds, so
+# `pricing validate` (costaudit.pricetable.validate) can list every one, while the validators below
+# refuse a table on the first.
+
+
+def tier_problems(tiers: Sequence[Tier], base_classes: set[str], prefix: str = "") -> list[str]:
+    """Tiers out of order or repeated, and each tier that misses a class the base prices."""
+    problems: list[str] = []
     thresholds = [tier.above_input_tokens for tier in tiers]
     if thresholds != sorted(set(thresholds)):
-        raise ValueError(f"{where}tiers must be in strictly ascending `above_input_tokens` order")
+        problems.append(f"{prefix}tiers must be in strictly ascending `above_input_tokens` order")
     for tier in tiers:
-        missing = base.priced_classes() - tier.priced_classes()
+        missing = base_classes - tier.priced_classes()
         if missing:
-            raise ValueError(
-                f"{where}tier above {tier.above_input_tokens} must also price {', '.join(sorted(missing))}"
+            problems.append(
+                f"{prefix}tier above {tier.above_input_tokens} must also price "
+                f"{', '.join(sorted(missing))}"
             )
+    return problems
+
+
+def history_problems(untils: Sequence[date]) -> list[str]:
+    """History entries must be oldest first, each `until` a different day."""
+    if list(untils) == sorted(set(untils)):
+        return []
+    return ["history entries must be oldest first with distinct `until` dates"]
+
+
+def unsorted_id_problems(ids: Sequence[str]) -> list[str]:
+    """Ids must be sorted (tables are read and diffed by people)."""
+    return [
+        f"ids must be sorted: move `{current}` before `{previous}`"
+        for previous, current in itertools.pairwise(ids)
+        if current < previous
+    ]
+
+
+def claimed_name_problems(names: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(owner, problem) for every name — a model id or alias, given as (name, owning id) — that two
+    models claim: a logged name must resolve to one entry."""
+    owner: dict[str, str] = {}
+    problems = []
+    for name, model_id in names:
+        claimant = owner.setdefault(name, model_id)
+        if claimant != model_id:
+            problems.append(
+                (model_id, f"name `{name}` is claimed by both `{claimant}` and `{model_id}`")
+            )
+    return problems
+
+
+def _refuse(problems: Sequence[str]) -> None:
+    if problems:
+        raise ValueError(problems[0])
 
 
 class ModelPrice(ClassPrices):
@@ -178,12 +223,11 @@ class ModelPrice(ClassPrices):
 
     @model_validator(mode="after")
     def _tiers_and_history_consistent(self) -> Self:
-        _check_tiers(self.tiers, self, "")
-        untils = [entry.until for entry in self.history]
-        if untils != sorted(set(untils)):
-            raise ValueError("history entries must be oldest first with distinct `until` dates")
+        _refuse(tier_problems(self.tiers, self.priced_classes()))
+        _refuse(history_problems([entry.until for entry in self.history]))
         for entry in self.history:
-            _check_tiers(entry.tiers, entry, f"history entry until {entry.until}: ")
+            prefix = f"history entry until {entry.until}: "
+            _refuse(tier_problems(entry.tiers, entry.priced_classes(), prefix))
         return self
 
     def price_periods(self) -> list[PricePeriod]:
@@ -303,20 +347,15 @@ class PriceTable(StrictModel):
     @field_validator("models", "hardware", "self_hosted")
     @classmethod
     def _ids_sorted(cls, value: dict[str, object]) -> dict[str, object]:
-        ids = list(value)
-        for previous, current in itertools.pairwise(ids):
-            if current < previous:
-                raise ValueError(f"ids must be sorted: move `{current}` before `{previous}`")
+        _refuse(unsorted_id_problems(list(value)))
         return value
 
     @model_validator(mode="after")
     def _aliases_unique(self) -> Self:
-        owner: dict[str, str] = {}
-        for model_id, model in self.models.items():
-            for name in (model_id, *model.aliases):
-                if name in owner and owner[name] != model_id:
-                    raise ValueError(
-                        f"name `{name}` is claimed by both `{owner[name]}` and `{model_id}`"
-                    )
-                owner[name] = model_id
+        names = [
+            (name, model_id)
+            for model_id, model in self.models.items()
+            for name in dict.fromkeys((model_id, *model.aliases))
+        ]
+        _refuse([problem for _, problem in claimed_name_problems(names)])
         return self

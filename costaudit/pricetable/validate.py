@@ -2,11 +2,12 @@
 
 Pydantic stops early in two ways: a model-level validator raises only its first finding, and it does
 not run at all once a field inside has failed (an unsorted id list goes unreported while one price is
-negative). The rules here re-check those structures on the raw data so one run lists everything, and
-add cross-checks that no single field can see:
+negative). So the table's consistency rules (written once, in costaudit.config.pricing) are applied
+here again to whatever parts of the raw data do parse, and every finding is listed; then come the
+cross-checks that no single field can see:
 
 - ids sorted, no name claimed twice, tiers ascending and complete, history oldest first
-  (the pydantic validators, reported in full);
+  (the rules the validators enforce, reported in full);
 - a batch price above the standard price of the same class (a batch API is a discount: a typo);
 - a `match` pattern that also matches another model's id or alias (one pattern reaching into
   another entry's names makes resolution depend on table order);
@@ -19,7 +20,6 @@ add cross-checks that no single field can see:
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +36,10 @@ from costaudit.config.pricing import (
     ModelPrice,
     PriceTable,
     Tier,
+    claimed_name_problems,
+    history_problems,
+    tier_problems,
+    unsorted_id_problems,
 )
 from costaudit.configfile import read_config, validation_problems
 from costaudit.core.pricing import class_rates
@@ -184,32 +188,21 @@ def _structure_problems(data: Mapping[str, Any], where: str) -> list[InputError]
 
 
 def _unsorted_ids(section: str, ids: list[str], where: str) -> list[InputError]:
-    return [
-        _problem(where, section, f"ids must be sorted: move `{current}` before `{previous}`")
-        for previous, current in itertools.pairwise(ids)
-        if current < previous
-    ]
+    return [_problem(where, section, message) for message in unsorted_id_problems(ids)]
 
 
 def _claimed_twice(models: Mapping[Any, Any], where: str) -> list[InputError]:
-    owner: dict[str, str] = {}
-    problems: list[InputError] = []
+    names: list[tuple[str, str]] = []
     for model_id, raw in models.items():
         aliases = raw.get("aliases") if isinstance(raw, Mapping) else None
-        names = [str(model_id)]
+        own = [str(model_id)]
         if isinstance(aliases, list):
-            names += [str(alias) for alias in aliases]
-        for name in dict.fromkeys(names):
-            claimant = owner.setdefault(name, str(model_id))
-            if claimant != str(model_id):
-                problems.append(
-                    _problem(
-                        where,
-                        f"models.{model_id}.aliases",
-                        f"name `{name}` is claimed by both `{claimant}` and `{model_id}`",
-                    )
-                )
-    return problems
+            own += [str(alias) for alias in aliases]
+        names += [(name, str(model_id)) for name in dict.fromkeys(own)]
+    return [
+        _problem(where, f"models.{owner}.aliases", message)
+        for owner, message in claimed_name_problems(names)
+    ]
 
 
 def _model_structure(model_id: str, raw: Mapping[str, Any], where: str) -> list[InputError]:
@@ -220,15 +213,10 @@ def _model_structure(model_id: str, raw: Mapping[str, Any], where: str) -> list[
         for message in tier_problems(_parsed(raw.get("tiers"), Tier), _priced(raw), "")
     ]
     history = _parsed(raw.get("history"), HistoryEntry)
-    untils = [entry.until for entry in history]
-    if untils != sorted(set(untils)):
-        problems.append(
-            _problem(
-                where,
-                f"{field}.history",
-                "history entries must be oldest first with distinct `until` dates",
-            )
-        )
+    problems += [
+        _problem(where, f"{field}.history", message)
+        for message in history_problems([entry.until for entry in history])
+    ]
     for entry in history:
         where_entry = f"history entry until {entry.until}: "
         problems += [
@@ -251,22 +239,6 @@ def _cached_above_input(raw: Mapping[str, Any], field: str, where: str) -> list[
             if not error["loc"]
         ]
     return []
-
-
-def tier_problems(tiers: Sequence[Tier], base_classes: set[str], prefix: str) -> list[str]:
-    """Every tier problem: order, duplicates, and each tier that misses a class the base prices."""
-    problems: list[str] = []
-    thresholds = [tier.above_input_tokens for tier in tiers]
-    if thresholds != sorted(set(thresholds)):
-        problems.append(f"{prefix}tiers must be in strictly ascending `above_input_tokens` order")
-    for tier in tiers:
-        missing = base_classes - tier.priced_classes()
-        if missing:
-            problems.append(
-                f"{prefix}tier above {tier.above_input_tokens} must also price "
-                f"{', '.join(sorted(missing))}"
-            )
-    return problems
 
 
 def _priced(raw: Mapping[str, Any]) -> set[str]:
