@@ -5,27 +5,47 @@ YAML floats are read as `Decimal` from their source text, so `0.15` in a price t
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from costaudit.errors import InputError, Location
 
+if TYPE_CHECKING:
+    import yaml
+
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
+MAX_YAML_VALUES = 1_000_000
+"""Values a configuration file may hold once its aliases are expanded. YAML aliases let a few hundred
+bytes stand for billions of values (the "billion laughs" file); validation would expand them all, so
+such a file is refused before anything else looks at it."""
+MAX_YAML_DEPTH = 100
+"""Nesting a configuration file may have (real ones have fewer than ten levels)."""
 
-_SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's C loader when PyYAML was built with it (several times faster), else the pure-Python one."""
 
+@functools.cache
+def _decimal_loader() -> type[yaml.SafeLoader]:
+    """A safe YAML loader that keeps floats exact as `Decimal` (libyaml's C loader when PyYAML was
+    built with it, several times faster). Built on first use: PyYAML is not needed to start when
+    the price tables come from the cache."""
+    import yaml
 
-class _DecimalSafeLoader(_SafeBase):  # type: ignore[valid-type,misc]
-    """Safe YAML loader that keeps floats exact as `Decimal`."""
+    base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class DecimalSafeLoader(base):  # type: ignore[valid-type,misc]
+        """Safe YAML loader that keeps floats exact as `Decimal`."""
+
+    DecimalSafeLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
+    return DecimalSafeLoader
 
 
 def _construct_decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
+    import yaml
+
     text = str(loader.construct_scalar(node)).replace("_", "")  # type: ignore[arg-type]
     lowered = text.lower()
     if lowered in {".inf", "+.inf"}:
@@ -42,11 +62,57 @@ def _construct_decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
         ) from exc
 
 
-_DecimalSafeLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
+def _expanded_size(root: yaml.Node) -> int:
+    """How many values the document holds with every alias expanded (a node reached twice counts
+    twice), stopping as soon as it passes MAX_YAML_VALUES; ValueError past MAX_YAML_DEPTH."""
+
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, expanded = stack.pop()
+        if depth > MAX_YAML_DEPTH:
+            raise ValueError(f"nested more than {MAX_YAML_DEPTH} levels deep")
+        if id(node) in sizes:
+            continue
+        children = _children(node)
+        if expanded or not children:
+            sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)
+            if sizes[id(node)] > MAX_YAML_VALUES:
+                return sizes[id(node)]
+            continue
+        stack.append((node, depth, True))
+        stack.extend((child, depth + 1, False) for child in children if id(child) not in sizes)
+    return sizes[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    import yaml
+
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [item for pair in node.value for item in pair]
+    return []
+
+
+def _load_yaml(text: str) -> Any:
+    """The document's data, after checking what its aliases expand to."""
+    loader = _decimal_loader()(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node) > MAX_YAML_VALUES:
+            raise ValueError(f"aliases expand to more than {MAX_YAML_VALUES:,} values")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def read_yaml(path: Path) -> Any:
     """Parse a YAML file safely; any problem becomes an `InputError` naming the file (and line)."""
+    import yaml
+
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -58,13 +124,16 @@ def read_yaml(path: Path) -> Any:
     except OSError as exc:
         raise InputError(str(path), f"cannot read: {exc.strerror}") from None
     try:
-        return yaml.load(text, Loader=_DecimalSafeLoader)  # noqa: S506 - a SafeLoader subclass
+        return _load_yaml(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None
         raise InputError(Location(str(path), line=line), f"invalid YAML: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise InputError(str(path), f"invalid YAML: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        reason = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+        raise InputError(str(path), f"refused: {reason}") from None
 
 
 def read_json(path: Path) -> Any:

@@ -27,12 +27,19 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 REQUIRE_SHARED_ENV = "COSTAUDIT_REQUIRE_SHARED_DATA"
 
 
+@pytest.fixture(scope="session")
+def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One price-table cache for the whole run, never the user's own."""
+    return tmp_path_factory.mktemp("costaudit-cache")
+
+
 @pytest.fixture(autouse=True)
-def _hermetic_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def _hermetic_env(monkeypatch: pytest.MonkeyPatch, _cache_dir: Path) -> None:
     """No user configuration leaks into tests, output has no colour, and rich never sizes to a tty."""
     for name in list(os.environ):
         if name.startswith("COSTAUDIT_") and name != REQUIRE_SHARED_ENV:
             monkeypatch.delenv(name)
+    monkeypatch.setenv("COSTAUDIT_CACHE_DIR", str(_cache_dir))
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")

@@ -6,19 +6,25 @@ override drops names (aliases, a `match` pattern) the entry it replaces had.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.resources
+import importlib.util
 import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+import pydantic
 from pydantic import ValidationError
 
 from costaudit.config.pricing import ModelPrice, PriceTable
 from costaudit.configfile import validate_file, validation_problems
 from costaudit.core.pricing import PriceTableInfo
+from costaudit.errors import InputError
 
 PRICING_ENV = "COSTAUDIT_PRICING"
 """Environment variable with the default list of price tables (separated like PATH)."""
@@ -155,19 +161,104 @@ def dropped_names(tables: Sequence[PriceTable], paths: Sequence[Path]) -> list[s
 
 
 def load_prices(explicit: Sequence[Path] | None = None) -> LoadedPrices:
-    """Load and layer the price tables the user asked for (or the default)."""
+    """Load and layer the price tables the user asked for (or the default).
+
+    The layered result is kept in a cache (see `CompiledPrices`), so the next run with the same files
+    validates one JSON document instead of parsing YAML and thousands of JSON prices again.
+    """
     paths = price_table_paths(explicit)
+    digests = tuple(_digest(path) for path in paths)
+    compiled = CompiledPrices.for_files(digests)
+    cached = compiled.load()
+    if cached is not None:
+        table, warnings = cached
+        return LoadedPrices(table=table, files=tuple(paths), digests=digests, warnings=warnings)
     tables = [validate_file(path, PriceTable) for path in paths]
-    digests = tuple(hashlib.sha256(path.read_bytes()).hexdigest() for path in paths)
     try:
         table = tables[0] if len(tables) == 1 else merge_tables(tables)
     except ValidationError as exc:
         problems = validation_problems(" + ".join(str(path) for path in paths), exc)
         problems[0].also = tuple(problems[1:])
         raise problems[0] from None
-    return LoadedPrices(
-        table=table,
-        files=tuple(paths),
-        digests=digests,
-        warnings=tuple(dropped_names(tables, paths)),
-    )
+    warnings = tuple(dropped_names(tables, paths))
+    compiled.save(table, warnings)
+    return LoadedPrices(table=table, files=tuple(paths), digests=digests, warnings=warnings)
+
+
+def _digest(path: Path) -> str:
+    """The sha256 of a price table file (a missing or unreadable one is bad input, exit 3)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        raise InputError(str(path), "file not found") from None
+    except IsADirectoryError:
+        raise InputError(str(path), "is a directory, expected a price table") from None
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
+
+
+CACHE_ENV = "COSTAUDIT_CACHE_DIR"
+"""Where validated price tables are kept between runs; empty turns the cache off."""
+SCHEMA_MODULES = ("costaudit.config.base", "costaudit.config.pricing")
+"""The modules whose rules a cached table was validated by: a change to either invalidates it."""
+
+
+@dataclass(frozen=True)
+class CompiledPrices:
+    """A layered, validated price table saved as one JSON document, keyed by what it was made of.
+
+    The key hashes the price files' contents, the validation rules (the source of the config
+    modules) and the pydantic version, so any change to any of them misses the cache. A cached table
+    is validated again when it is read (all of pydantic's checks, from one JSON document, which is
+    several times faster than reading the YAML and JSON files), so a damaged file cannot yield a
+    wrong price: it is ignored, like a missing one. Writing is best effort and atomic; a read-only
+    home directory only costs the speed-up.
+    """
+
+    path: Path | None
+
+    @classmethod
+    def for_files(cls, digests: Sequence[str]) -> CompiledPrices:
+        directory = _cache_dir()
+        if directory is None:
+            return cls(None)
+        key = hashlib.sha256()
+        key.update(f"pydantic {pydantic.VERSION}\n".encode())
+        for module in SCHEMA_MODULES:
+            origin = importlib.util.find_spec(module)
+            if origin is None or origin.origin is None:
+                return cls(None)
+            key.update(Path(origin.origin).read_bytes())
+        key.update("\n".join(digests).encode())
+        return cls(directory / f"prices-{key.hexdigest()[:32]}.json")
+
+    def load(self) -> tuple[PriceTable, tuple[str, ...]] | None:
+        if self.path is None:
+            return None
+        try:
+            document = orjson.loads(self.path.read_bytes())
+            table = PriceTable.model_validate(document["table"])
+            warnings = tuple(str(warning) for warning in document["warnings"])
+        except (OSError, orjson.JSONDecodeError, ValidationError, KeyError, TypeError):
+            return None
+        return table, warnings
+
+    def save(self, table: PriceTable, warnings: Sequence[str]) -> None:
+        if self.path is None:
+            return
+        document = {"table": table.model_dump(mode="json"), "warnings": list(warnings)}
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(
+                "wb", dir=self.path.parent, prefix=".prices-", delete=False
+            ) as handle:
+                handle.write(orjson.dumps(document))
+            Path(handle.name).replace(self.path)
+
+
+def _cache_dir() -> Path | None:
+    configured = os.environ.get(CACHE_ENV)
+    if configured is not None:
+        return Path(configured) if configured.strip() else None
+    base = os.environ.get("XDG_CACHE_HOME", "").strip()
+    return (Path(base) if base else Path.home() / ".cache") / "costaudit"

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from costaudit.config.pricing import PriceTable
 from costaudit.configfile import validate_file
+from costaudit.errors import InputError
 from costaudit.pricetable.validate import FileCheck, check_file, layered_problems
 from support import REPO, data_file
 
@@ -183,3 +185,21 @@ def test_tokenizer_ratio_keys_are_encodings(tmp_path: Path) -> None:
     assert [(p.location.field, p.message) for p in check_file(path).problems] == [
         ("tokenizers.o200k-base", "`o200k-base` is not a tiktoken encoding")
     ]
+
+
+def test_a_yaml_alias_bomb_is_refused_fast(tmp_path: Path) -> None:
+    """A few hundred bytes whose aliases expand to 10^12 values: refused before validation."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 12)]
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(lines) + "\n")
+    assert bomb.stat().st_size < 1000
+    with pytest.raises(InputError, match="aliases expand to more than 1,000,000 values"):
+        validate_file(bomb, PriceTable)
+
+
+def test_deep_nesting_is_refused(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("a: " + "[" * 150 + "]" * 150 + "\n")
+    with pytest.raises(InputError, match="deep"):
+        validate_file(deep, PriceTable)
