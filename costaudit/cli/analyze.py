@@ -57,7 +57,6 @@ SaveWorkloadOpt = Annotated[
 
 @handle_errors
 def analyze(
-    ctx: typer.Context,
     logs: LogsArg,
     log_format: FormatOpt = None,
     mapping: MapOpt = None,
@@ -84,7 +83,6 @@ def analyze(
     from costaudit.core.analysis import IngestFacts
     from costaudit.core.analysis import analyze as run_analysis
     from costaudit.core.pricing import ModelResolver
-    from costaudit.ingest.early import EarlyRead
     from costaudit.ingest.formats.generic import CANONICAL_FIELDS, DEFAULT_GROUP_FIELDS
     from costaudit.ingest.reader import ReadOptions, read_logs
 
@@ -102,8 +100,7 @@ def analyze(
     prices = active_prices(pricing)
     resolver = ModelResolver(prices.table)
     with progress("Reading logs") as tick:
-        early = ctx.obj if isinstance(ctx.obj, EarlyRead) else None
-        workload = read_logs(logs, options, resolver.tokenizer_for, progress=tick, early=early)
+        workload = read_logs(logs, options, resolver.tokenizer_for, progress=tick)
     facts = IngestFacts(workload.records_read, workload.problems.skipped, workload.problems.notes)
     result = run_analysis(workload.columns, prices.table, facts, group_by=groups, days=window_days)
     if save_workload is not None:

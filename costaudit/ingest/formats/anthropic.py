@@ -45,21 +45,25 @@ def detect(record: Mapping[str, Any]) -> bool:
 
 def apply_usage(draft: Draft, usage: Mapping[str, Any]) -> None:
     """Convert Anthropic usage to the canonical (OpenAI-inclusive) convention."""
-    uncached = token_count(usage.get("input_tokens", 0), "usage.input_tokens")
-    reads = optional_count(usage, "cache_read_input_tokens", "cache-read tokens")
-    writes = optional_count(usage, "cache_creation_input_tokens", "cache-creation tokens")
+    uncached = token_count(draft, usage.get("input_tokens", 0), "usage.input_tokens")
+    reads = optional_count(draft, usage, "cache_read_input_tokens", "cache-read tokens")
+    writes = optional_count(draft, usage, "cache_creation_input_tokens", "cache-creation tokens")
     split = usage.get("cache_creation")
-    one_hour = optional_count(split, "ephemeral_1h_input_tokens", "1-hour cache-creation tokens")
-    five_min = optional_count(split, "ephemeral_5m_input_tokens", "5-minute cache-creation tokens")
+    one_hour = optional_count(
+        draft, split, "ephemeral_1h_input_tokens", "1-hour cache-creation tokens"
+    )
+    five_min = optional_count(
+        draft, split, "ephemeral_5m_input_tokens", "5-minute cache-creation tokens"
+    )
     if is_object(split) and not writes:
         writes = one_hour + five_min
     draft.input_tokens = uncached + reads + writes
     draft.cached_input_tokens = reads
     draft.cache_write_tokens = writes
     draft.cache_write_1h_tokens = one_hour
-    draft.output_tokens = token_count(usage.get("output_tokens", 0), "usage.output_tokens")
+    draft.output_tokens = token_count(draft, usage.get("output_tokens", 0), "usage.output_tokens")
     draft.reasoning_tokens = optional_count(
-        usage.get("output_tokens_details"), "thinking_tokens", "thinking tokens"
+        draft, usage.get("output_tokens_details"), "thinking_tokens", "thinking tokens"
     )
     if usage.get("service_tier") == "batch":
         draft.batch = True

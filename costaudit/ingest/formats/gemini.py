@@ -53,17 +53,17 @@ def detect(record: Mapping[str, Any]) -> bool:
     return _body(record) is not None
 
 
-def _count(usage: Mapping[str, Any], camel: str) -> int:
+def _count(draft: Draft, usage: Mapping[str, Any], camel: str) -> int:
     key = camel if usage.get(camel) is not None else _snake(camel)
-    return optional_count(usage, key, camel)
+    return optional_count(draft, usage, key, camel)
 
 
 def apply_usage(draft: Draft, usage: Mapping[str, Any]) -> None:
-    prompt = _count(usage, "promptTokenCount")
-    tool_prompt = _count(usage, "toolUsePromptTokenCount")
-    candidates = _count(usage, "candidatesTokenCount")
-    thoughts = _count(usage, "thoughtsTokenCount")
-    cached = _count(usage, "cachedContentTokenCount")
+    prompt = _count(draft, usage, "promptTokenCount")
+    tool_prompt = _count(draft, usage, "toolUsePromptTokenCount")
+    candidates = _count(draft, usage, "candidatesTokenCount")
+    thoughts = _count(draft, usage, "thoughtsTokenCount")
+    cached = _count(draft, usage, "cachedContentTokenCount")
     draft.input_tokens = prompt + tool_prompt
     draft.cached_input_tokens = cached
     draft.output_tokens = candidates + thoughts

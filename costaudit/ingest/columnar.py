@@ -1,0 +1,301 @@
+"""The columnar path: a block of JSON lines parsed by pyarrow straight into typed columns.
+
+Parsing a large usage log record by record in Python costs several times the JSON parse itself. A
+format that offers a columnar extractor (`formats.Columnar`) names the fields it needs as a pyarrow
+schema; each block of whole lines is parsed into those columns by pyarrow's C++ reader (without the
+GIL, so blocks are parsed on worker threads while the reader goes on), and the extractor turns the
+columns into canonical ones and says which rows it takes. The rows it does not take, and every line
+of a block pyarrow cannot parse, go to the record path from memory, in order: the file is never read
+twice, and the validator judges both kinds of rows alike.
+
+Before a parsed block is used, each of its rows is proven to be exactly one line of the block, since
+pyarrow also accepts what the record path rejects line by line (two objects on one line, one object
+across lines): every non-blank line must start with `{` and end with `}`, and there must be as many
+rows as such lines. The block must also be valid UTF-8, which pyarrow does not check in the fields
+it skips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.json as pa_json
+
+from costaudit.ingest.validation import Counts
+
+Int64s = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+
+_ARROW_ERRORS = (pa.ArrowException, UnicodeDecodeError)
+_NEWLINE, _OPEN, _CLOSE, _RETURN = ord("\n"), ord("{"), ord("}"), ord("\r")
+_JSON_SPACE = b" \t\r"
+
+
+@dataclass(frozen=True)
+class RowLines:
+    """Where each parsed row of a block came from: `line[i]` is the row's line (0-based, within the
+    block), bytes `start[i]:end[i]` of the block are that line without its line break."""
+
+    line: Int64s
+    start: Int64s
+    end: Int64s
+
+    def text(self, data: bytes, row: int) -> bytes:
+        return data[int(self.start[row]) : int(self.end[row])]
+
+
+@dataclass(frozen=True)
+class ParsedBlock:
+    """A block of whole lines, with its columns when pyarrow parsed it one row per line."""
+
+    data: bytes
+    lines: int
+    batch: pa.RecordBatch | None
+    rows: RowLines | None
+
+
+@dataclass(frozen=True)
+class ColumnBlock:
+    """What a columnar extractor makes of a parsed block: canonical columns for every row, and
+    `take`, the rows it takes (the others are read by the record path)."""
+
+    take: Bools
+    counts: Counts
+    model: pa.Array[Any]
+    timestamp_ns: Int64s
+    batch: Bools
+
+    def slice(self, start: int, stop: int) -> ColumnBlock:
+        return ColumnBlock(
+            take=self.take[start:stop],
+            counts=self.counts.slice(start, stop),
+            model=self.model.slice(start, stop - start),
+            timestamp_ns=self.timestamp_ns[start:stop],
+            batch=self.batch[start:stop],
+        )
+
+    def models(self, keep: Bools) -> tuple[list[str], npt.NDArray[np.int32]]:
+        """The distinct model names of the rows in `keep`, first seen first, and each row's index."""
+        column = self.model if keep.all() else self.model.filter(pa.array(keep))
+        only = only_value(column)
+        if only is not None:
+            return [only], np.zeros(len(column), dtype=np.int32)
+        names, codes = distinct_strings(column)
+        return [name or "" for name in names], codes
+
+
+class ColumnarExtractor(Protocol):
+    """A format's vectorized extractor (see the module docstring)."""
+
+    schema: pa.Schema
+    """The fields to parse; anything else on a line is skipped by the C++ parser."""
+
+    def extract(self, batch: pa.RecordBatch, data: bytes, rows: RowLines) -> ColumnBlock:
+        """Canonical columns of a parsed block (`data` its bytes, `rows` where each row came from)."""
+        ...
+
+
+ColumnarLoader = Callable[[], ColumnarExtractor]
+
+
+def parse_block(data: bytes, schema: pa.Schema) -> ParsedBlock:
+    """Parse whole lines into `schema`'s columns; `batch` is None unless every row is one line.
+
+    Runs on a worker thread: pyarrow and numpy release the GIL for the heavy parts.
+    """
+    arr = np.frombuffer(data, dtype=np.uint8)
+    breaks = np.flatnonzero(arr == _NEWLINE)
+    lines = len(breaks)
+    if not data.isascii() and not _valid_utf8(data):
+        return ParsedBlock(data, lines, None, None)
+    try:
+        table = pa_json.read_json(
+            pa.BufferReader(data),  # type: ignore[arg-type]  # stubs list only Python files
+            read_options=pa_json.ReadOptions(use_threads=False, block_size=len(data) + 1),
+            parse_options=pa_json.ParseOptions(
+                explicit_schema=schema, unexpected_field_behavior="ignore"
+            ),
+        )
+    except _ARROW_ERRORS:
+        return ParsedBlock(data, lines, None, None)
+    rows = _one_line_each(data, arr, breaks, table.num_rows)
+    if rows is None:
+        return ParsedBlock(data, lines, None, None)
+    batches = table.combine_chunks().to_batches()
+    batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=schema)
+    return ParsedBlock(data, lines, batch, rows)
+
+
+def parse_and_extract(
+    data: bytes, extractor: ColumnarExtractor
+) -> tuple[ParsedBlock, ColumnBlock | None]:
+    """A block parsed, and its columns as the extractor makes them (None when it did not parse one
+    row per line). Runs on a worker thread."""
+    parsed = parse_block(data, extractor.schema)
+    if parsed.batch is None or parsed.rows is None:
+        return parsed, None
+    return parsed, extractor.extract(parsed.batch, parsed.data, parsed.rows)
+
+
+def _valid_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _one_line_each(
+    data: bytes, arr: npt.NDArray[np.uint8], breaks: Int64s, rows: int
+) -> RowLines | None:
+    """Each row's line when the block provably holds one object per non-blank line, else None."""
+    lines = len(breaks)
+    if rows == lines and lines:
+        starts = np.empty(lines, dtype=np.int64)
+        starts[0] = 0
+        starts[1:] = breaks[:-1] + 1
+        ends = breaks - (arr[breaks - 1] == _RETURN) if breaks[0] > 0 else breaks.copy()
+        if (
+            (arr[starts] == _OPEN).all()
+            and (ends > starts).all()
+            and (arr[ends - 1] == _CLOSE).all()
+        ):
+            return RowLines(np.arange(lines, dtype=np.int64), starts, ends)
+    return _one_line_each_slowly(data, breaks, rows)
+
+
+def _one_line_each_slowly(data: bytes, breaks: Int64s, rows: int) -> RowLines | None:
+    """The same proof for a block with blank lines or spaces around its objects."""
+    found_lines: list[int] = []
+    found_starts: list[int] = []
+    found_ends: list[int] = []
+    start = 0
+    for number, end in enumerate(breaks.tolist()):
+        text = data[start:end]
+        stripped = text.strip(_JSON_SPACE)
+        if stripped:
+            if not (stripped.startswith(b"{") and stripped.endswith(b"}")):
+                return None
+            found_lines.append(number)
+            found_starts.append(start)
+            found_ends.append(end)
+        start = end + 1
+    if len(found_lines) != rows:
+        return None
+    return RowLines(
+        np.asarray(found_lines, dtype=np.int64),
+        np.asarray(found_starts, dtype=np.int64),
+        np.asarray(found_ends, dtype=np.int64),
+    )
+
+
+# --- helpers for extractors: read arrow arrays without pandas ------------------------------------
+
+
+def nulls(array: Any) -> Bools:
+    """Which entries of an arrow array are null, from its validity bitmap."""
+    count = len(array)
+    if not array.null_count:
+        return np.zeros(count, dtype=np.bool_)
+    start = array.offset
+    bits = np.frombuffer(array.buffers()[0], dtype=np.uint8)
+    valid = np.unpackbits(bits, bitorder="little")[start : start + count]
+    return np.asarray(valid == 0, dtype=np.bool_)
+
+
+def values(array: Any, dtype: type[np.generic]) -> npt.NDArray[Any]:
+    """A primitive arrow array's values straight from its data buffer (nulls hold anything).
+
+    pyarrow's own conversions (`to_numpy`, `fill_null` with a Python value) import pandas, which
+    reading and pricing usage never need; a buffer view costs nothing.
+    """
+    start, count = array.offset, len(array)
+    data = array.buffers()[1]
+    if data is None or not count:
+        return np.zeros(count, dtype=dtype)
+    return np.frombuffer(data, dtype=dtype, count=start + count)[start:]
+
+
+def nested(struct: Any, *path: str) -> tuple[Any, Bools]:
+    """A field nested in structs, and where it or any struct on its path is null."""
+    missing = nulls(struct)
+    array = struct
+    for name in path:
+        array = array.field(name)
+        missing |= nulls(array)
+    return array, missing
+
+
+def counts_at(struct: Any, *path: str) -> tuple[Int64s, Bools]:
+    """int64 counts of a nested field (0 where absent) and where they are absent."""
+    array, missing = nested(struct, *path)
+    counts = values(array, np.int64)
+    return np.where(missing, 0, counts), missing
+
+
+def floats_at(struct: Any, *path: str) -> tuple[npt.NDArray[np.float64], Bools]:
+    """float64 values of a nested field (0 where absent) and where they are absent."""
+    array, missing = nested(struct, *path)
+    numbers = values(array, np.float64)
+    return np.where(missing, 0.0, numbers), missing
+
+
+def present(batch: pa.RecordBatch, name: str) -> Bools:
+    """Rows where a top-level field is present and not null."""
+    return ~nulls(batch.column(name))
+
+
+def nonempty_strings(array: Any) -> Bools:
+    """Rows holding a string of at least one character."""
+    count, start = len(array), array.offset
+    if not count:
+        return np.zeros(0, dtype=np.bool_)
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int32, count=start + count + 1)[start:]
+    return np.asarray((np.diff(offsets) > 0) & ~nulls(array), dtype=np.bool_)
+
+
+def string_in(array: Any, allowed: tuple[str, ...]) -> Bools:
+    """Rows holding one of the `allowed` strings (never a null row)."""
+    only = only_value(array)
+    if only is not None:
+        return np.full(len(array), only in allowed, dtype=np.bool_)
+    names, codes = distinct_strings(array)
+    wanted = np.array([name in allowed for name in names] or [False], dtype=np.bool_)
+    return np.asarray(wanted[codes], dtype=np.bool_) if len(codes) else np.zeros(0, np.bool_)
+
+
+def only_value(array: Any) -> str | None:
+    """The value of a string column whose rows all hold the same non-empty string (None otherwise):
+    the usual `object` or `model` column, checked on its buffers in one comparison."""
+    count, start = len(array), array.offset
+    if not count or array.null_count:
+        return None
+    _, offset_buffer, data_buffer = array.buffers()
+    offsets = np.frombuffer(offset_buffer, dtype=np.int32, count=start + count + 1)[start:]
+    width = int(offsets[1] - offsets[0])
+    if not width or int(offsets[-1] - offsets[0]) != width * count:
+        return None
+    data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]].reshape(
+        count, width
+    )
+    if not (data == data[0]).all():
+        return None
+    return str(data[0].tobytes().decode())
+
+
+def distinct_strings(array: Any) -> tuple[list[str | None], npt.NDArray[np.int32]]:
+    """A string column's distinct values in first-seen order (then None, if any row is null) and
+    each row's index into them, by pyarrow's hashing."""
+    encoded = array.dictionary_encode()
+    found: list[str | None] = encoded.dictionary.to_pylist()
+    codes = values(encoded.indices, np.int32).copy()
+    missing = nulls(encoded.indices)
+    if missing.any():
+        found.append(None)
+        codes[missing] = len(found) - 1
+    return found, codes

@@ -1,0 +1,196 @@
+"""The OpenAI format's columnar extractor: response bodies with `usage`, a block of lines at a time.
+
+It takes exactly the rows that `openai.extract` would read the same way from their counts, model and
+`created`/`created_at` time alone, and leaves every other row to it (see `UsageColumns.extract`), so
+a file reads the same whichever rows take which path. The counts it takes are handed to the
+validator under the same field names as the record path reads them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from costaudit.ingest.columnar import (
+    ColumnBlock,
+    RowLines,
+    counts_at,
+    floats_at,
+    nonempty_strings,
+    nulls,
+    present,
+    string_in,
+)
+from costaudit.ingest.formats.openai import OTHER_TIME_KEYS, RESPONSE_OBJECTS, WRAPPER_KEYS
+from costaudit.ingest.timestamps import NAT, epoch_numbers_to_ns
+from costaudit.ingest.validation import Counts, ReadCounts
+
+EXACT_FLOAT = 2.0**53
+"""Epoch numbers from this on are not exact in float64 (nanosecond epochs): the record path reads
+them as integers, so rows carrying them are left to it."""
+
+_DETAILS_IN = pa.struct([("cached_tokens", pa.int64()), ("cache_write_tokens", pa.int64())])
+_DETAILS_OUT = pa.struct([("reasoning_tokens", pa.int64())])
+_USAGE = pa.struct(
+    [
+        pa.field("prompt_tokens", pa.int64()),
+        pa.field("completion_tokens", pa.int64()),
+        pa.field("input_tokens", pa.int64()),
+        pa.field("output_tokens", pa.int64()),
+        pa.field("prompt_tokens_details", _DETAILS_IN),
+        pa.field("input_tokens_details", _DETAILS_IN),
+        pa.field("completion_tokens_details", _DETAILS_OUT),
+        pa.field("output_tokens_details", _DETAILS_OUT),
+    ]
+)
+_EMPTY = pa.struct([])
+_FIELDS: list[pa.Field[Any]] = [
+    pa.field("object", pa.string()),
+    pa.field("model", pa.string()),
+    pa.field("created", pa.float64()),
+    pa.field("created_at", pa.float64()),
+    pa.field("usage", _USAGE),
+    pa.field("custom_id", pa.string()),
+    pa.field("request", _EMPTY),
+    pa.field("response", _EMPTY),
+    *(pa.field(key, pa.string()) for key in OTHER_TIME_KEYS),
+]
+SCHEMA = pa.schema(_FIELDS)
+"""The fields pricing needs, plus those whose presence makes the record path read a line another
+way (a wrapper, another time key): a row carrying one is left to the record path. Such a field of
+another type makes the block unparseable, which sends it all to the record path: right, if slower."""
+
+FIELD_NAMES = (
+    "usage.prompt_tokens",
+    "usage.completion_tokens",
+    "usage.input_tokens",
+    "usage.output_tokens",
+    "cached tokens",
+    "cache-write tokens",
+    "reasoning tokens",
+)
+"""The names `openai.apply_usage` reads counts under (Chat Completions, then Responses names)."""
+_CHAT_KEYS = (b'"prompt_tokens"', b'"completion_tokens"')
+
+Int64s = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+
+
+class UsageColumns:
+    """OpenAI Chat Completions and Responses bodies with usage, as columns."""
+
+    schema = SCHEMA
+
+    def extract(self, batch: pa.RecordBatch, data: bytes, rows: RowLines) -> ColumnBlock:
+        """Columns of every row; `take` marks the rows read exactly as `openai.extract` reads them:
+
+        - a response body (`object` one of RESPONSE_OBJECTS, or absent with Chat counts) with a
+          `usage` object, a non-empty `model`, and none of the wrapper or other time keys;
+        - Chat counts (`prompt_tokens` and `completion_tokens` both given), or Responses counts
+          (`input_tokens` and `output_tokens`) on a line that names no Chat count at all: a Chat
+          count given as null makes the record path refuse the record, so it must decide;
+        - at most one of `created` and `created_at`, zero (no time) or an epoch it converts the
+          same way: positive, exact in float64 and within the nanosecond range.
+        """
+        usage = batch.column("usage")
+        prompt, no_prompt = counts_at(usage, "prompt_tokens")
+        completion, no_completion = counts_at(usage, "completion_tokens")
+        given, no_given = counts_at(usage, "input_tokens")
+        produced, no_produced = counts_at(usage, "output_tokens")
+        chat = ~no_prompt & ~no_completion
+        responses = no_prompt & no_completion & ~no_given & ~no_produced
+        body = string_in(batch.column("object"), RESPONSE_OBJECTS)
+        no_object = nulls(batch.column("object"))
+        take = (
+            ~nulls(usage)
+            & ((chat & (body | no_object)) | (responses & body))
+            & nonempty_strings(batch.column("model"))
+            & ~_any_present(batch, (*WRAPPER_KEYS, *OTHER_TIME_KEYS))
+        )
+        timestamp_ns, time_ok = _times(batch)
+        take &= time_ok
+        _leave_named_chat_counts(take, responses, data, rows)
+
+        def pick(chat_path: tuple[str, ...], responses_path: tuple[str, ...]) -> Int64s:
+            return np.where(
+                chat, counts_at(usage, *chat_path)[0], counts_at(usage, *responses_path)[0]
+            )
+
+        tokens = {
+            "input_tokens": np.where(chat, prompt, given),
+            "cached_input_tokens": pick(
+                ("prompt_tokens_details", "cached_tokens"),
+                ("input_tokens_details", "cached_tokens"),
+            ),
+            "cache_write_tokens": pick(
+                ("prompt_tokens_details", "cache_write_tokens"),
+                ("input_tokens_details", "cache_write_tokens"),
+            ),
+            "cache_write_1h_tokens": np.zeros(batch.num_rows, dtype=np.int64),
+            "output_tokens": np.where(chat, completion, produced),
+            "reasoning_tokens": pick(
+                ("completion_tokens_details", "reasoning_tokens"),
+                ("output_tokens_details", "reasoning_tokens"),
+            ),
+        }
+        return ColumnBlock(
+            take=take,
+            counts=Counts(tokens=tokens, read=_read_counts(tokens, chat)),
+            model=batch.column("model"),
+            timestamp_ns=timestamp_ns,
+            batch=np.zeros(batch.num_rows, dtype=np.bool_),
+        )
+
+
+def _any_present(batch: pa.RecordBatch, names: tuple[str, ...]) -> Bools:
+    found = np.zeros(batch.num_rows, dtype=np.bool_)
+    for name in names:
+        found |= present(batch, name)
+    return found
+
+
+def _times(batch: pa.RecordBatch) -> tuple[Int64s, Bools]:
+    """Each row's time in ns (NaT when none) and whether the columnar path may take it (above)."""
+    created, no_created = floats_at(batch.column("created"))
+    created_at, no_created_at = floats_at(batch.column("created_at"))
+    epoch = np.where(no_created, created_at, created)
+    timestamp_ns = epoch_numbers_to_ns(epoch)
+    readable = (epoch > 0) & (epoch < EXACT_FLOAT) & (timestamp_ns != NAT)
+    return timestamp_ns, (no_created | no_created_at) & ((epoch == 0) | readable)
+
+
+def _leave_named_chat_counts(take: Bools, responses: Bools, data: bytes, rows: RowLines) -> None:
+    """Leave to the record path the Responses rows whose line names a Chat count (given as null:
+    pyarrow cannot tell null from absent). Only blocks naming one at all are searched line by line."""
+    candidates = take & responses
+    if not candidates.any() or not any(key in data for key in _CHAT_KEYS):
+        return
+    for row in np.flatnonzero(candidates).tolist():
+        line = rows.text(data, row)
+        if any(key in line for key in _CHAT_KEYS):
+            take[row] = False
+
+
+def _read_counts(tokens: dict[str, Int64s], chat: Bools) -> ReadCounts:
+    """The five counts of each row as `openai.apply_usage` reads them, under its field names."""
+    size = len(chat)
+    columns = [
+        tokens["input_tokens"],
+        tokens["output_tokens"],
+        tokens["cached_input_tokens"],
+        tokens["cache_write_tokens"],
+        tokens["reasoning_tokens"],
+    ]
+    fields = np.empty((size, 5), dtype=np.int32)
+    fields[:, 0] = np.where(chat, 0, 2)
+    fields[:, 1] = np.where(chat, 1, 3)
+    fields[:, 2:] = (4, 5, 6)
+    return ReadCounts(
+        rows=np.repeat(np.arange(size, dtype=np.int64), 5),
+        fields=fields.ravel(),
+        values=np.stack(columns, axis=1).ravel(),
+        names=FIELD_NAMES,
+    )

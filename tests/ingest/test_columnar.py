@@ -1,0 +1,428 @@
+"""The columnar path reads a log exactly as the record path would, each line once, in one pass.
+
+Every test compares a read with the columnar path allowed to a read where the OpenAI format's
+columnar extractor is switched off (every record goes the record path): same table, same skipped
+records with the same reasons and `file:line` examples.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from costaudit.errors import InputError
+from costaudit.ingest import columnar, containers
+from costaudit.ingest.formats import openai
+from costaudit.ingest.reader import ReadOptions, Workload, read_logs
+
+
+def body(index: int, **usage: Any) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{index}",
+        "object": "chat.completion",
+        "created": 1755856800 + index,
+        "model": "gpt-4o-mini-2024-07-18" if index % 3 else "gpt-4o-2024-08-06",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "answer " * (index % 7)}}
+        ],
+        "usage": usage
+        or {
+            "prompt_tokens": 1000 + index,
+            "completion_tokens": 10 + index % 40,
+            "prompt_tokens_details": {"cached_tokens": (index % 5) * 128},
+            "completion_tokens_details": {"reasoning_tokens": index % 3},
+        },
+    }
+
+
+def response_body(index: int, **usage: Any) -> dict[str, Any]:
+    return {
+        "object": "response",
+        "created_at": 1768560502 + index,
+        "model": "gpt-4.1-2025-04-14",
+        "metadata": {},
+        "usage": usage
+        or {
+            "input_tokens": 12033 + index,
+            "input_tokens_details": {"cached_tokens": 11904},
+            "output_tokens": 44,
+            "output_tokens_details": {"reasoning_tokens": 4},
+        },
+    }
+
+
+def write(path: Path, records: Sequence[Mapping[str, Any] | bytes]) -> Path:
+    lines = [record if isinstance(record, bytes) else orjson.dumps(record) for record in records]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+class Read:
+    """Reads a log with the columnar path allowed or not, counting the records drafted one by one."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.monkeypatch = monkeypatch
+        self.drafted: list[Any] = []
+
+    def __call__(self, path: Path, *, columnar: bool = True, **options: Any) -> Workload:
+        self.drafted = []
+        extract = openai.extract
+
+        def counting(record: Mapping[str, Any]) -> Any:
+            self.drafted.append(record)
+            return extract(record)
+
+        with self.monkeypatch.context() as patch:
+            patch.setattr(openai, "extract", counting)
+            if not columnar:
+                patch.setattr(openai, "is_usage_body", lambda _record: False)
+            return read_logs(
+                [str(path)],
+                ReadOptions(chunk_rows=500, **options),
+                lambda _model: "cl100k_base",
+            )
+
+
+@pytest.fixture
+def read(monkeypatch: pytest.MonkeyPatch) -> Read:
+    return Read(monkeypatch)
+
+
+def same_table(left: Workload, right: Workload) -> None:
+    first, second = (
+        workload.requests.drop(columns="source").reset_index(drop=True)
+        for workload in (left, right)
+    )
+    pd.testing.assert_frame_equal(first, second, check_categorical=False)
+    assert left.records_read == right.records_read
+    assert left.problems.skipped == right.problems.skipped
+    assert left.problems.examples == right.problems.examples
+    assert left.problems.notes == right.problems.notes
+
+
+def test_usage_lines_give_the_same_table_both_ways(tmp_path: Path, read: Read) -> None:
+    path = write(tmp_path / "a.jsonl", [body(i) for i in range(3000)])
+    fast = read(path)
+    assert read.drafted == []  # every line went the columnar way
+    slow = read(path, columnar=False)
+    assert len(read.drafted) == 3000
+    assert fast.files[0].container == "jsonl" and fast.files[0].format == "openai"
+    same_table(fast, slow)
+    assert fast.records_read == 3000
+
+
+def test_responses_api_usage_and_gzip(tmp_path: Path, read: Read) -> None:
+    plain = write(tmp_path / "r.jsonl", [response_body(i) for i in range(50)])
+    packed = tmp_path / "r.jsonl.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    fast = read(packed)
+    assert read.drafted == []
+    same_table(fast, read(plain, columnar=False))
+    # 50 × 11,904 cached tokens, counted exactly
+    assert int(fast.requests["cached_input_tokens"].sum()) == 50 * 11904
+    assert int(fast.requests["input_tokens"].sum()) == 50 * 12033 + sum(range(50))
+
+
+ODD_LINES = {
+    "malformed": b"not json",
+    "negative prompt": orjson.dumps(body(5, prompt_tokens=-3, completion_tokens=1)),
+    "implausible prompt": orjson.dumps(body(5, prompt_tokens=10**13, completion_tokens=1)),
+    "prompt as text": orjson.dumps(body(5, prompt_tokens="ten", completion_tokens=1)),
+    "prompt as whole float": orjson.dumps(body(5, prompt_tokens=12.0, completion_tokens=1)),
+    "prompt null": orjson.dumps(body(5, prompt_tokens=None, completion_tokens=1)),
+    "completion absent": orjson.dumps(body(5, prompt_tokens=12)),
+    "cached above input": orjson.dumps(
+        body(5, prompt_tokens=10, completion_tokens=1, prompt_tokens_details={"cached_tokens": 50})
+    ),
+    "reasoning above output": orjson.dumps(
+        body(
+            5,
+            prompt_tokens=10,
+            completion_tokens=1,
+            completion_tokens_details={"reasoning_tokens": 5},
+        )
+    ),
+    "null details": orjson.dumps(
+        body(
+            5,
+            prompt_tokens=10,
+            completion_tokens=1,
+            prompt_tokens_details=None,
+            completion_tokens_details={"reasoning_tokens": None},
+        )
+    ),
+    "model null": orjson.dumps({**body(5), "model": None}),
+    "model empty": orjson.dumps({**body(5), "model": ""}),
+    "model long": orjson.dumps({**body(5), "model": "m" * 300}),
+    "usage null": orjson.dumps({**body(5), "usage": None}),
+    "usage empty": orjson.dumps({**body(5), "usage": {}}),
+    "created text": orjson.dumps({**body(5), "created": "yesterday"}),
+    "created negative": orjson.dumps({**body(5), "created": -5}),
+    "created zero": orjson.dumps({**body(5), "created": 0}),
+    "created in ns": orjson.dumps({**body(5), "created": 1755856800123456789}),
+    "created fractional": orjson.dumps({**body(5), "created": 1755856800.25}),
+    "created and created_at": orjson.dumps({**body(5), "created_at": 1755000000}),
+    "object list": orjson.dumps({**body(5), "object": "list"}),
+    "stream chunk": orjson.dumps({**body(5), "object": "chat.completion.chunk"}),
+    "no object": orjson.dumps({key: value for key, value in body(5).items() if key != "object"}),
+    "wrapper time": orjson.dumps({**body(5), "timestamp": "2026-01-01T00:00:00Z"}),
+    "wrapper time as number": orjson.dumps({**body(5), "ts": 1755856801}),
+    "gateway line": orjson.dumps(
+        {"request": {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}, **body(5)}
+    ),
+    "null request with metadata": orjson.dumps(
+        {**body(5), "request": None, "metadata": {"feature": "x"}}
+    ),
+    "batch line": orjson.dumps({"custom_id": "r-1", "response": {"body": body(5)}}),
+    "envelope": orjson.dumps({"data": [body(5), body(6)], "object": "list"}),
+    "two objects on a line": orjson.dumps(body(5)) + orjson.dumps(body(6)),
+    "one object on two lines": orjson.dumps(body(5)).replace(b'"usage":', b'\n"usage":'),
+    "byte-order mark": b"\xef\xbb\xbf" + orjson.dumps(body(5)),
+    "invalid UTF-8": orjson.dumps(body(5)).replace(b"answer", b"answ\xff"),
+    "duplicate key": orjson.dumps(body(5)).replace(b'"model"', b'"model":"x","model"', 1),
+    "count beyond int64": orjson.dumps(body(5)).replace(
+        b'"prompt_tokens":1005', b'"prompt_tokens":99999999999999999999'
+    ),
+    "responses with a chat count given as null": orjson.dumps(
+        response_body(5, input_tokens=7, output_tokens=2, prompt_tokens=None)
+    ),
+    "blank": b"   ",
+}
+
+
+BLOCK_WAY = {
+    "malformed",
+    "prompt as text",
+    "prompt as whole float",
+    "created text",
+    "wrapper time as number",
+    "two objects on a line",
+    "one object on two lines",
+    "byte-order mark",
+    "invalid UTF-8",
+    "duplicate key",
+    "count beyond int64",
+}
+"""Odd lines pyarrow cannot parse as the schema says (or not one row per line): their whole block
+goes the record way."""
+COLUMN_WAY = {
+    "negative prompt",
+    "implausible prompt",
+    "cached above input",
+    "reasoning above output",
+    "null details",
+    "model long",
+    "created zero",
+    "created fractional",
+    "no object",
+    "null request with metadata",
+    "blank",
+}
+"""Odd lines the columnar extractor takes (the validator judges their counts); every other odd line
+is left to the record path on its own."""
+
+
+@pytest.mark.parametrize("name", ODD_LINES)
+def test_an_odd_line_reads_as_the_record_path_reads_it(
+    tmp_path: Path, read: Read, name: str
+) -> None:
+    """Whatever the odd line is (past the first 50 records, which choose the columnar path),
+    nothing else changes: same table, same problems and examples. Only the odd line is drafted
+    one by one, unless pyarrow cannot parse it, which sends its block (here the whole file)."""
+    records: list[Mapping[str, Any] | bytes] = [body(i) for i in range(40)]
+    records += [response_body(i) for i in range(40)]
+    records += [ODD_LINES[name]] + [body(i) for i in range(41, 60)]
+    path = write(tmp_path / "b.jsonl", records)
+    fast = read(path)
+    drafted = len(read.drafted)
+    same_table(fast, read(path, columnar=False))
+    if name in BLOCK_WAY:
+        assert drafted >= 99
+    elif name in COLUMN_WAY:
+        assert drafted == 0
+    else:
+        assert drafted == (2 if name == "envelope" else 1)
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_row_failing_validation_is_skipped_with_its_line(
+    tmp_path: Path, read: Read, strict: bool
+) -> None:
+    bad = body(
+        5, prompt_tokens=10, completion_tokens=1, prompt_tokens_details={"cached_tokens": 50}
+    )
+    lines: list[Mapping[str, Any] | bytes] = [body(i) for i in range(10)]
+    path = write(tmp_path / "v.jsonl", [*lines, bad, b"", body(11)])
+    if strict:
+        with pytest.raises(InputError) as raised:
+            read(path, strict=True)
+        assert str(raised.value) == f"{path}:11: cached plus cache-write tokens exceed input tokens"
+        return
+    workload = read(path)
+    assert read.drafted == []  # judged by the validator on the columns, not drafted
+    assert workload.records_read == 12
+    assert dict(workload.problems.skipped) == {
+        "cached plus cache-write tokens exceed input tokens": 1
+    }
+    assert workload.problems.examples["cached plus cache-write tokens exceed input tokens"] == [
+        f"{path}:11"
+    ]
+
+
+def test_a_row_the_extractor_leaves_goes_to_the_record_path_alone(
+    tmp_path: Path, read: Read
+) -> None:
+    odd = {**body(500), "timestamp": "2026-01-01T00:00:00Z"}
+    path = write(tmp_path / "o.jsonl", [body(i) for i in range(500)] + [odd] + [body(501)])
+    workload = read(path)
+    assert read.drafted == [odd]
+    assert workload.records_read == 502
+    # the row keeps its place in the table: rows stay in line order
+    seconds = (workload.requests["timestamp"].astype("int64") // 10**9).tolist()
+    assert seconds[499:502] == [1755856800 + 499, 1767225600, 1755856800 + 501]
+
+
+def test_an_unparseable_block_goes_to_the_record_path_from_memory(
+    tmp_path: Path, read: Read, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A malformed line makes pyarrow refuse its block: that block's lines, and only those, are
+    drafted one by one; no line is read twice and the file is read once."""
+    monkeypatch.setattr(containers, "RECORD_BLOCK_BYTES", 16_384)
+    monkeypatch.setattr(containers, "COLUMNAR_BLOCK_BYTES", 16_384)
+    records: list[Mapping[str, Any] | bytes] = [body(i) for i in range(300)]
+    records[150] = b'{"model": "gpt-4o", "usage":'
+    path = write(tmp_path / "m.jsonl", records)
+    opened: list[str] = []
+    real_open = Path.open
+
+    def counting_open(self: Path, *args: Any, **kwargs: Any) -> Any:
+        opened.append(str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", counting_open)
+    fast = read(path)
+    assert opened == [str(path)]
+    assert 0 < len(read.drafted) < 100
+    assert fast.problems.examples == {"malformed JSON": [f"{path}:151"]}
+    same_table(fast, read(path, columnar=False))
+
+
+def test_a_null_count_is_skipped_by_both_paths(tmp_path: Path, read: Read) -> None:
+    """The rule for JSON null: a null input or output count is not a count, so the record is
+    skipped (never priced as 0); a null detail count (cached, cache-write, reasoning) is 0, as an
+    absent one is."""
+    lines = [
+        body(1, prompt_tokens=None, completion_tokens=5),
+        body(2, prompt_tokens=5, completion_tokens=None),
+        response_body(3, input_tokens=None, output_tokens=5),
+        body(
+            4, prompt_tokens=9, completion_tokens=5, prompt_tokens_details={"cached_tokens": None}
+        ),
+    ]
+    path = write(tmp_path / "n.jsonl", [body(0), *lines])
+    for workload in (read(path), read(path, columnar=False)):
+        assert dict(workload.problems.skipped) == {
+            "usage.prompt_tokens is not a whole number of tokens": 1,
+            "usage.completion_tokens is not a whole number of tokens": 1,
+            "usage.input_tokens is not a whole number of tokens": 1,
+        }
+        assert workload.requests["input_tokens"].tolist() == [1000, 9]
+        assert workload.requests["cached_input_tokens"].tolist() == [0, 0]
+
+
+counts = st.integers(min_value=0, max_value=5_000_000)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(st.tuples(counts, counts, counts, st.booleans()), min_size=1, max_size=30))
+def test_random_usage_matches_the_record_path(
+    rows: list[tuple[int, int, int, bool]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = tmp_path_factory.mktemp("fuzz") / "f.jsonl"
+    records: list[Mapping[str, Any] | bytes] = []
+    for index, (prompt, completion, cached, responses_api) in enumerate(rows):
+        if responses_api:
+            usage = {
+                "input_tokens": prompt,
+                "output_tokens": completion,
+                "input_tokens_details": {"cached_tokens": cached},
+            }
+            records.append(response_body(index, **usage))
+        else:
+            usage = {
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "prompt_tokens_details": {"cached_tokens": cached},
+            }
+            records.append(body(index, **usage))
+    write(path, records)
+    monkeypatch = pytest.MonkeyPatch()
+    try:
+        reading = Read(monkeypatch)
+        same_table(reading(path), reading(path, columnar=False))
+    finally:
+        monkeypatch.undo()
+
+
+def test_chat_and_responses_records_with_absent_details_mix(tmp_path: Path, read: Read) -> None:
+    """Absent detail objects, absent `object`, both APIs and their time keys in one file."""
+    chat = body(1, prompt_tokens=500, completion_tokens=20)
+    no_object = {key: value for key, value in body(2).items() if key != "object"}
+    responses = response_body(0, input_tokens=900, output_tokens=30)
+    path = write(tmp_path / "m.jsonl", [chat, no_object, responses, body(4)] * 300)
+    fast = read(path)
+    assert read.drafted == []
+    same_table(fast, read(path, columnar=False))
+    assert int(fast.requests["input_tokens"].sum()) == 300 * (500 + 1002 + 900 + 1004)
+
+
+def test_files_whose_first_records_are_not_usage_bodies_go_the_record_way(
+    tmp_path: Path, read: Read
+) -> None:
+    gateway = {
+        "request": {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
+        "response": body(1),
+    }
+    path = write(tmp_path / "g.jsonl", [gateway] + [body(i) for i in range(5)])
+    read(path)
+    assert len(read.drafted) == 6
+    assert not openai.is_usage_body(gateway)
+    assert openai.is_usage_body(body(1))
+    assert not openai.is_usage_body({**body(1), "timestamp": "2026-01-01T00:00:00Z"})
+
+
+def test_distinct_strings_of_sliced_columns_with_nulls() -> None:
+    column = pa.array(["gpt-4o", None, "gpt-4o-mini", "", "gpt-4o", "é", "gpt-4o-mini"])
+    for part in (column, column.slice(2, 4), column.slice(0, 0)):
+        values, codes = columnar.distinct_strings(part)
+        assert [values[code] for code in codes.tolist()] == part.to_pylist()
+        seen = list(dict.fromkeys(part.to_pylist()))
+        assert values == [value for value in seen if value is not None] + [None] * (None in seen)
+
+
+def test_a_column_of_one_repeated_value_is_recognised_on_its_buffers() -> None:
+    repeated = pa.array(["chat.completion"] * 5 + ["response"])
+    assert columnar.only_value(repeated.slice(0, 5)) == "chat.completion"
+    assert columnar.only_value(repeated) is None
+    assert columnar.only_value(repeated.slice(1, 5)) is None
+    assert columnar.only_value(pa.array(["a", None])) is None
+    assert columnar.only_value(pa.array(["ab", "a"])) is None
+
+
+def test_rows_are_proven_one_per_line() -> None:
+    schema = pa.schema([pa.field("a", pa.int64())])
+    good = columnar.parse_block(b'{"a":1}\n\n  {"a":2} \r\n{"a":3}\n', schema)
+    assert good.batch is not None and good.rows is not None
+    assert good.rows.line.tolist() == [0, 2, 3]
+    assert good.rows.text(good.data, 1) == b'  {"a":2} \r'
+    for data in (b'{"a":1}{"a":2}\n\n', b'{"a":1,\n"b":2}\n{"a":2}\n', b'{"a":1,"b":"\xff"}\n'):
+        assert columnar.parse_block(data, schema).batch is None
