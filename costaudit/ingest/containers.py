@@ -26,7 +26,7 @@ MAX_RECORD_BYTES = 64 << 20
 """Largest record read (64 MiB): far above any real log record (prompts and responses included),
 small enough that one record never takes more than a few hundred MB to parse."""
 TOO_LONG = f"record larger than {MAX_RECORD_BYTES >> 20} MiB (not read)"
-COLUMNAR_BLOCK_BYTES = 2 << 20
+COLUMNAR_BLOCK_BYTES = 1 << 20
 """JSON lines read the columnar way are parsed in blocks of about this many bytes of whole lines."""
 RECORD_BLOCK_BYTES = 1 << 18
 """JSON lines read the record way are read in blocks of about this many bytes (memory holds a few)."""
@@ -55,6 +55,7 @@ OVERSIZED = _Marker("OVERSIZED")
 """A record larger than MAX_RECORD_BYTES, passed over unread."""
 END = _Marker("END")
 
+BOM = b"\xef\xbb\xbf"
 ENVELOPE_KEYS = frozenset(
     {"data", "object", "page", "page_size", "total", "total_pages", "meta", "pagination"}
     | {"has_more", "next", "next_cursor", "cursor", "first_id", "last_id"}
@@ -174,25 +175,36 @@ def _skip_line(stream: BinaryIO, block_bytes: int) -> bytes:
             return data[end + 1 :]
 
 
-def line_records(number: int, line: bytes) -> list[Any]:
+def line_records(line: bytes) -> list[Any]:
     """The records of one non-blank JSON line: its object, the records of a paged response, or
     BAD_JSON. A byte-order mark that a concatenated file left at a line's start is ignored."""
     try:
         value = orjson.loads(line)
     except orjson.JSONDecodeError:
-        if not line.startswith(b"\xef\xbb\xbf"):
+        if not line.startswith(BOM):
             return [BAD_JSON]
-        return line_records(number, line[3:])
+        return line_records(line[len(BOM) :])
     return value["data"] if is_envelope(value) else [value]
 
 
 def block_records(first: int, block: bytes) -> Iterator[Record]:
     """(line number, record) of every record in a block of lines whose first line is `first`."""
-    for offset, line in enumerate(block.split(b"\n")[:-1]):
-        if line.strip():
-            number = first + offset
-            for record in line_records(number, line):
+    number = first - 1
+    for line in block.split(b"\n")[:-1]:
+        number += 1
+        if not line or line.isspace():
+            continue
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            for record in line_records(line):
                 yield number, record
+            continue
+        if type(value) is dict and "data" in value and is_envelope(value):
+            for record in value["data"]:
+                yield number, record
+        else:
+            yield number, value
 
 
 # --- JSON documents --------------------------------------------------------------------------------

@@ -6,8 +6,9 @@ Each input is opened once (`sources`), its compression recognised from its magic
 one run can mix files of different kinds, and standard input, pipes and FIFOs read like files.
 
 Records go the record path: each is parsed and handed to its format's extractor, which drafts it.
-A JSON-lines file whose format offers a columnar extractor, and whose first records all suit it, is
-also read the columnar way: blocks of lines are parsed into columns on worker threads, and each row
+A JSON-lines file whose format offers a columnar extractor, whose first records all suit it, and which
+is larger than one block (below that, importing pyarrow costs more than it saves), is also read the
+columnar way: blocks of lines are parsed into columns on worker threads, and each row
 the extractor does not take (and every line of a block that cannot be parsed that way) goes to the
 record path from memory, in order. Both paths feed the same table builder, whose validator judges
 every row's counts (`validation`). Only the compact table is kept.
@@ -219,8 +220,12 @@ class FileReader:
         fmt = self._chosen(file, head, "jsonl")
         if fmt is None:
             return
+        following = next(lines, None)
+        if following is not None:
+            seen.append(following)
+        small = following is None and sum(map(_size, seen)) <= containers.RECORD_BLOCK_BYTES
         every = chain(_drained(seen), lines)
-        if fmt.columnar is not None and self._suits(fmt, head):
+        if fmt.columnar is not None and not small and self._suits(fmt, head):
             blocks.block_bytes = containers.COLUMNAR_BLOCK_BYTES
             self._read_columnar(fmt, fmt.columnar.load(), file, every)
         else:
@@ -295,7 +300,7 @@ class FileReader:
                 file.report.records += row - start
             if row < len(take):
                 number = int(lines[row])
-                for value in line_records(number, rows.text(parsed.data, row)):
+                for value in line_records(rows.text(parsed.data, row)):
                     self._one(fmt, file, number, value)
             start = row + 1
         return True
@@ -326,6 +331,10 @@ class FileReader:
             file.builder.add(draft, file.name, number)
 
 
+def _size(block: bytes | object) -> int:
+    return len(block) if isinstance(block, bytes) else 0
+
+
 def _drained(kept: deque[bytes | object]) -> Iterator[bytes | object]:
     """The kept blocks, each let go as it is handed on."""
     while kept:
@@ -346,7 +355,7 @@ class _File:
             self.progress(self.builder.rows)
 
 
-PARSE_THREADS = max(1, min(4, os.cpu_count() or 1))
+PARSE_THREADS = max(2, min(4, os.cpu_count() or 1))
 PARSE_AHEAD = 2 * PARSE_THREADS
 
 

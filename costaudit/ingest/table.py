@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import operator
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import chain, compress
 from typing import Any, Protocol
 
 import numpy as np
@@ -94,39 +95,74 @@ class Draft:
     prefix_hashes: list[int] | None = None
     """Chained prefix-block hashes of the prompt (e.g. Mooncake `hash_ids`), for cache replay."""
     prefix_block_tokens: int | None = None
-    read_counts: list[tuple[str, int]] = field(default_factory=list)
-    """Every count the extractor read from the record, under the field it came from, in reading
-    order (`formats.common.token_count` adds them): what the validator checks for range."""
+    read_counts: list[str | int] = field(default_factory=list)
+    """Every count the extractor read from the record, in reading order, each after the name of the
+    field it came from: `[name, count, name, count, …]` (flat, so that drafts waiting to be judged
+    hold no extra objects for the garbage collector to walk). `formats.common.token_count` adds
+    them; the validator checks their range."""
 
 
 def draft_counts(drafts: Sequence[Draft]) -> Counts:
-    """The drafts' counts as the validator takes them (canonical columns plus the counts as read)."""
-    size = len(drafts)
+    """The drafts' counts as the validator takes them (canonical columns plus the counts as read).
 
-    def column(name: str) -> npt.NDArray[np.int64]:
-        return np.fromiter((clip(getattr(d, name) or 0) for d in drafts), np.int64, count=size)
+    Built column by column with C-level conversions: this runs for every record of a log."""
+    rows = list(map(_canonical, drafts))
+    tokens: dict[str, npt.NDArray[np.int64]] = {}
+    missing: dict[str, npt.NDArray[np.bool_] | None] = dict.fromkeys(TOKEN_COLUMNS)
+    try:
+        table = np.array(rows, dtype=np.int64).reshape(len(rows), len(TOKEN_COLUMNS))
+        tokens = {name: table[:, index] for index, name in enumerate(TOKEN_COLUMNS)}
+    except (TypeError, OverflowError):  # a missing (None) count, or a huge one in a direct draft
+        columns = zip(*rows, strict=True) if rows else [()] * len(TOKEN_COLUMNS)
+        for name, column in zip(TOKEN_COLUMNS, columns, strict=True):
+            tokens[name], missing[name] = _int64_or_missing(column)
+    sizes = np.fromiter(map(len, (draft.read_counts for draft in drafts)), np.int64, len(drafts))
+    flat = list(chain.from_iterable(draft.read_counts for draft in drafts))
+    values = _int64(flat[1::2])  # type: ignore[arg-type]  # every second item is a count
+    sizes //= 2
 
-    rows: list[int] = []
-    fields: list[int] = []
-    values: list[int] = []
-    names: dict[str, int] = {}
-    for row, draft in enumerate(drafts):
-        for name, value in draft.read_counts:
-            rows.append(row)
-            fields.append(names.setdefault(name, len(names)))
-            values.append(value)
+    def field(index: int) -> str:
+        return str(flat[2 * index])
+
+    input_missing = missing["input_tokens"]
     return Counts(
-        tokens={name: column(name) for name in TOKEN_COLUMNS},
+        tokens=tokens,
         read=ReadCounts(
-            np.asarray(rows, dtype=np.int64),
-            np.asarray(fields, dtype=np.int32),
-            np.asarray(values, dtype=np.int64),
-            list(names),
+            rows=np.repeat(np.arange(len(drafts), dtype=np.int64), sizes),
+            values=values,
+            field=field,
         ),
-        input_missing=np.fromiter((d.input_tokens is None for d in drafts), np.bool_, count=size),
-        output_missing=np.fromiter((d.output_tokens is None for d in drafts), np.bool_, count=size),
-        has_prompt=np.fromiter((d.messages is not None for d in drafts), np.bool_, count=size),
+        input_missing=input_missing,
+        output_missing=missing["output_tokens"],
+        has_prompt=(
+            np.fromiter((d.messages is not None for d in drafts), np.bool_, len(drafts))
+            if input_missing is not None
+            else None
+        ),
     )
+
+
+_canonical = operator.attrgetter(*TOKEN_COLUMNS)
+
+
+def _int64_or_missing(
+    values: Sequence[int | None],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_] | None]:
+    """A count column as int64 (0 where None) and where it is None (None when nowhere)."""
+    try:
+        return _int64(values), None  # type: ignore[arg-type]  # None raises TypeError
+    except TypeError:
+        absent = np.fromiter((value is None for value in values), np.bool_, len(values))
+        return _int64([0 if value is None else value for value in values]), absent
+
+
+def _int64(values: Sequence[int]) -> npt.NDArray[np.int64]:
+    """Counts as int64; counts read from logs are clipped already, but a draft built directly may
+    hold any int."""
+    try:
+        return np.asarray(values, dtype=np.int64)
+    except OverflowError:
+        return np.asarray([clip(value) for value in values], dtype=np.int64)
 
 
 class ColumnRows(Protocol):
@@ -228,8 +264,9 @@ class _Chunk:
     prefix_text: dict[int, tuple[str, str]] = field(default_factory=dict)
     """Rows whose prompt is to be hashed: (encoding, full prompt text)."""
     pending: _Pending = field(default_factory=_Pending)
-    segments: list[range | ColumnPiece] = field(default_factory=list)
-    """Runs of draft rows and column pieces, in the order they were added."""
+    segments: list[int | ColumnPiece] = field(default_factory=list)
+    """Column pieces in the order they were added, each after the number of draft rows added
+    before it (nothing is noted per draft: drafts between two pieces are one run)."""
     column_rows: int = 0
 
     def __len__(self) -> int:
@@ -239,15 +276,8 @@ class _Chunk:
         """Whether any draft needs tokens counted, a complexity score, a measurement or hashing."""
         return bool(self.pending.rows or self.complexity_text or self.measure or self.prefix_text)
 
-    def note_draft(self, row: int) -> None:
-        last = self.segments[-1] if self.segments else None
-        if isinstance(last, range) and last.stop == row:
-            self.segments[-1] = range(last.start, row + 1)
-        else:
-            self.segments.append(range(row, row + 1))
-
     def add_piece(self, piece: ColumnPiece) -> None:
-        self.segments.append(piece)
+        self.segments += (len(self.lines), piece)
         self.column_rows += len(piece)
 
     def assemble(
@@ -260,13 +290,16 @@ class _Chunk:
         piece's `piece_values`."""
         if not self.column_rows:
             return drafts[keep]
-        parts = [
-            drafts[segment.start : segment.stop][keep[segment.start : segment.stop]]
-            if isinstance(segment, range)
-            else piece_values(segment)
-            for segment in self.segments
-        ]
-        return np.concatenate(parts) if parts else drafts[keep]
+        parts = []
+        start = 0
+        for segment in self.segments:
+            if isinstance(segment, int):
+                parts.append(drafts[start:segment][keep[start:segment]])
+                start = segment
+            else:
+                parts.append(piece_values(segment))
+        parts.append(drafts[start:][keep[start:]])
+        return np.concatenate(parts)
 
 
 @dataclass(frozen=True)
@@ -347,13 +380,18 @@ class TableBuilder:
         self._chunk = _Chunk()
         self._in_flight: _InFlight | None = None
         self._workers = workers or Workers()
-        self._waiting: list[tuple[Draft | str, str, int | None]] = []
-        """Drafts (and skips, to keep their order) not yet judged by the validator."""
+        self._waiting: list[Draft | str] = []
+        """Drafts (and reasons of skipped records, to keep their order) not yet judged, with their
+        file and line in the lists beside."""
+        self._waiting_files: list[str] = []
+        self._waiting_lines: list[int | None] = []
         self._waiting_drafts = 0
 
     def add(self, draft: Draft, file: str, line: int) -> None:
         """Queue one draft; it is judged with the next batch, then appended or skipped and counted."""
-        self._waiting.append((draft, file, line))
+        self._waiting.append(draft)
+        self._waiting_files.append(file)
+        self._waiting_lines.append(line)
         self._waiting_drafts += 1
         if self._waiting_drafts >= JUDGE_ROWS:
             self._judge_waiting()
@@ -361,7 +399,9 @@ class TableBuilder:
     def skip(self, file: str, line: int | None, reason: str) -> None:
         """Count one record skipped by its reader, in order with the drafts before it."""
         if self._waiting:
-            self._waiting.append((reason, file, line))
+            self._waiting.append(reason)
+            self._waiting_files.append(file)
+            self._waiting_lines.append(line)
         else:
             self.problems.skip(file, line, reason)
 
@@ -398,12 +438,18 @@ class TableBuilder:
         if not self._waiting:
             return
         waiting, self._waiting = self._waiting, []
+        files, self._waiting_files = self._waiting_files, []
+        lines, self._waiting_lines = self._waiting_lines, []
+        drafts = (
+            waiting
+            if self._waiting_drafts == len(waiting)
+            else [item for item in waiting if isinstance(item, Draft)]
+        )
         self._waiting_drafts = 0
-        drafts = [item for item, _, _ in waiting if isinstance(item, Draft)]
-        verdict = judge(draft_counts(drafts))
+        verdict = judge(draft_counts(drafts))  # type: ignore[arg-type]
         reasons = verdict.reason.tolist()
         index = 0
-        for item, file, line in waiting:
+        for item, file, line in zip(waiting, files, lines, strict=True):
             if isinstance(item, str):
                 self.problems.skip(file, line, item)
                 continue
@@ -417,7 +463,6 @@ class TableBuilder:
     def _append(self, draft: Draft, file: str, line: int) -> None:
         chunk = self._chunk
         row = len(chunk.lines)
-        chunk.note_draft(row)
         chunk.lines.append(line)
         chunk.timestamps.append(draft.timestamp)
         chunk.relative.append(draft.relative_time)

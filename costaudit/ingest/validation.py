@@ -20,7 +20,7 @@ comes before the count rules: the record is skipped for what makes it unreadable
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,21 +50,29 @@ Bools = npt.NDArray[np.bool_]
 class ReadCounts:
     """Every count a reader took from the log, row after row, each row's in the order it was read.
 
-    Flat arrays: `rows[i]` is the row the i-th count belongs to (ascending), `fields[i]` indexes
-    `names` (the field it was read from, e.g. `usage.prompt_tokens`), `values[i]` is the count.
+    Flat: `rows[i]` is the row the i-th count belongs to (ascending), `values[i]` the count, and
+    `field(i)` names the field it was read from (e.g. `usage.prompt_tokens`); names are looked up
+    only for the few counts a reason is given for.
     """
 
     rows: Int64s
-    fields: npt.NDArray[np.int32]
     values: Int64s
-    names: Sequence[str]
+    field: Callable[[int], str]
+    offset: int = 0
+    """Where these counts start in what `field` numbers (after slicing)."""
 
     def slice(self, start: int, stop: int) -> ReadCounts:
         """The counts of rows start..stop, renumbered from 0."""
-        low, high = np.searchsorted(self.rows, [start, stop])
+        low, high = (int(at) for at in np.searchsorted(self.rows, [start, stop]))
         return ReadCounts(
-            self.rows[low:high] - start, self.fields[low:high], self.values[low:high], self.names
+            self.rows[low:high] - start, self.values[low:high], self.field, self.offset + low
         )
+
+    @classmethod
+    def none(cls, rows: int = 0) -> ReadCounts:
+        del rows
+        empty = np.zeros(0, dtype=np.int64)
+        return cls(empty, empty, lambda _index: "")
 
 
 @dataclass(frozen=True)
@@ -168,12 +176,10 @@ def _judge_read(read: ReadCounts, marks: _Marks) -> None:
         return
     where = np.flatnonzero(out_of_range)
     rows, first = np.unique(read.rows[where], return_index=True)
-    picked = where[first]
+    picked = where[first].tolist()
     texts = [
-        out_of_range_reason(read.names[field], value)
-        for field, value in zip(
-            read.fields[picked].tolist(), read.values[picked].tolist(), strict=True
-        )
+        out_of_range_reason(read.field(read.offset + index), int(read.values[index]))
+        for index in picked
     ]
     marks.mark_rows(rows, texts)
 

@@ -23,7 +23,7 @@ from costaudit.ingest.validation import COUNT_LIMIT, MAX_TOKENS
 def test_token_counts_in_any_numeric_spelling(value: object, expected: int) -> None:
     draft = Draft()
     assert token_count(draft, value, "tokens") == expected
-    assert draft.read_counts == [("tokens", expected)]
+    assert draft.read_counts == ["tokens", expected]
 
 
 @pytest.mark.parametrize(
@@ -58,7 +58,7 @@ def test_counts_out_of_range_are_read_clipped_and_left_to_the_validator(
     count is kept within ±COUNT_LIMIT so that sums of counts cannot wrap."""
     draft = Draft()
     assert token_count(draft, value, "tokens") == kept
-    assert draft.read_counts == [("tokens", kept)]
+    assert draft.read_counts == ["tokens", kept]
 
 
 def test_optional_counts_read_nothing_when_absent_or_null() -> None:
@@ -68,7 +68,7 @@ def test_optional_counts_read_nothing_when_absent_or_null() -> None:
     assert optional_count(draft, {}, "a", "a") == 0
     assert draft.read_counts == []
     assert optional_count(draft, {"a": "7"}, "a", "field a") == 7
-    assert draft.read_counts == [("field a", 7)]
+    assert draft.read_counts == ["field a", 7]
 
 
 @pytest.mark.parametrize(

@@ -45,11 +45,14 @@ def token_count(draft: Draft, value: object, field: str) -> int:
     (costaudit.ingest.validation), for which the count is noted on the draft; it is clipped to
     ±COUNT_LIMIT so that sums of counts stay exact and a count out of range stays out of range.
     """
-    number = _whole_number(value)
+    number = value if type(value) is int else _whole_number(value)
     if number is None:
         raise BadRecord(f"{field} is not a whole number of tokens")
-    number = clip(number)
-    draft.read_counts.append((field, number))
+    if not -COUNT_LIMIT <= number <= COUNT_LIMIT:
+        number = clip(number)
+    counts = draft.read_counts
+    counts.append(field)
+    counts.append(number)
     return number
 
 

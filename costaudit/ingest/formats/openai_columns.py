@@ -176,7 +176,6 @@ def _leave_named_chat_counts(take: Bools, responses: Bools, data: bytes, rows: R
 
 def _read_counts(tokens: dict[str, Int64s], chat: Bools) -> ReadCounts:
     """The five counts of each row as `openai.apply_usage` reads them, under its field names."""
-    size = len(chat)
     columns = [
         tokens["input_tokens"],
         tokens["output_tokens"],
@@ -184,13 +183,15 @@ def _read_counts(tokens: dict[str, Int64s], chat: Bools) -> ReadCounts:
         tokens["cache_write_tokens"],
         tokens["reasoning_tokens"],
     ]
-    fields = np.empty((size, 5), dtype=np.int32)
-    fields[:, 0] = np.where(chat, 0, 2)
-    fields[:, 1] = np.where(chat, 1, 3)
-    fields[:, 2:] = (4, 5, 6)
+
+    def field(index: int) -> str:
+        row, position = divmod(index, len(columns))
+        if position >= 2:
+            return FIELD_NAMES[position + 2]
+        return FIELD_NAMES[position if chat[row] else position + 2]
+
     return ReadCounts(
-        rows=np.repeat(np.arange(size, dtype=np.int64), 5),
-        fields=fields.ravel(),
+        rows=np.repeat(np.arange(len(chat), dtype=np.int64), len(columns)),
         values=np.stack(columns, axis=1).ravel(),
-        names=FIELD_NAMES,
+        field=field,
     )
