@@ -18,7 +18,7 @@ it skips.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -26,7 +26,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.json as pa_json
 
-from costaudit.ingest.validation import Counts
+from costaudit.ingest.table import RowGroups
+from costaudit.ingest.validation import Counts, Verdict, judge
 
 Int64s = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
@@ -69,24 +70,53 @@ class ColumnBlock:
     model: pa.Array[Any]
     timestamp_ns: Int64s
     batch: Bools
+    groups: RowGroups | None = None
+    verdict: Verdict | None = None
+    """The validator's verdict on every row (see `judged`)."""
+    model_names: list[str | None] | None = None
+    model_index: npt.NDArray[np.int32] | None = None
+    """Each row's index into `model_names` (see `judged`)."""
+
+    def judged(self) -> ColumnBlock:
+        """The block with its verdict and its model dictionary worked out once, on the worker
+        thread, rather than for each run of rows the reader adds (neither has side effects)."""
+        names, index = distinct_strings(self.model)
+        return replace(self, verdict=judge(self.counts), model_names=names, model_index=index)
 
     def slice(self, start: int, stop: int) -> ColumnBlock:
+        verdict = self.verdict
         return ColumnBlock(
             take=self.take[start:stop],
             counts=self.counts.slice(start, stop),
             model=self.model.slice(start, stop - start),
             timestamp_ns=self.timestamp_ns[start:stop],
             batch=self.batch[start:stop],
+            groups=None if self.groups is None else self.groups.slice(start, stop),
+            verdict=None
+            if verdict is None
+            else Verdict(verdict.reason[start:stop], verdict.reasons),
+            model_names=self.model_names,
+            model_index=None if self.model_index is None else self.model_index[start:stop],
         )
+
+    def judge(self) -> Verdict:
+        return self.verdict if self.verdict is not None else judge(self.counts)
 
     def models(self, keep: Bools) -> tuple[list[str], npt.NDArray[np.int32]]:
         """The distinct model names of the rows in `keep`, first seen first, and each row's index."""
-        column = self.model if keep.all() else self.model.filter(pa.array(keep))
-        only = only_value(column)
-        if only is not None:
-            return [only], np.zeros(len(column), dtype=np.int32)
-        names, codes = distinct_strings(column)
-        return [name or "" for name in names], codes
+        if self.model_names is None or self.model_index is None:
+            column = self.model if keep.all() else self.model.filter(pa.array(keep))
+            only = only_value(column)
+            if only is not None:
+                return [only], np.zeros(len(column), dtype=np.int32)
+            names, codes = distinct_strings(column)
+            return [name or "" for name in names], codes
+        index = self.model_index[keep]
+        used, first = np.unique(index, return_index=True)
+        order = used[np.argsort(first)]
+        position = np.empty(len(self.model_names), dtype=np.int32)
+        position[order] = np.arange(len(order), dtype=np.int32)
+        return [self.model_names[code] or "" for code in order.tolist()], position[index]
 
 
 class ColumnarExtractor(Protocol):
@@ -139,7 +169,7 @@ def parse_and_extract(
     parsed = parse_block(data, extractor.schema)
     if parsed.batch is None or parsed.rows is None:
         return parsed, None
-    return parsed, extractor.extract(parsed.batch, parsed.data, parsed.rows)
+    return parsed, extractor.extract(parsed.batch, parsed.data, parsed.rows).judged()
 
 
 def _valid_utf8(data: bytes) -> bool:
@@ -299,3 +329,77 @@ def distinct_strings(array: Any) -> tuple[list[str | None], npt.NDArray[np.int32
         found.append(None)
         codes[missing] = len(found) - 1
     return found, codes
+
+
+_ISO_SEPARATORS = {4: ord("-"), 7: ord("-"), 10: ord("T"), 13: ord(":"), 16: ord(":")}
+_ISO_DIGITS = [position for position in range(19) if position not in _ISO_SEPARATORS]
+_ZERO, _DOT, _ZULU = ord("0"), ord("."), ord("Z")
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+SAFE_YEARS = (1700, 2200)
+"""Years whose instants int64 nanoseconds hold with room to spare; others go the record way."""
+
+
+def iso_utc_ns(array: Any) -> tuple[Int64s, Bools]:
+    """Nanoseconds since the epoch of strings `YYYY-MM-DDTHH:MM:SS[.f…]Z` (1 to 9 fraction digits),
+    and which rows had such a string with a real date and time. The record path reads the same
+    strings to the same nanoseconds (`timestamps._iso_to_ns`); rows with any other spelling are
+    for it to read."""
+    count, start = len(array), array.offset
+    result = np.zeros(count, dtype=np.int64)
+    if not count or array.buffers()[2] is None:
+        return result, np.zeros(count, dtype=np.bool_)
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int32, count=start + count + 1)[start:]
+    data = np.frombuffer(array.buffers()[2], dtype=np.uint8)
+    begin, length = offsets[:-1].astype(np.int64), np.diff(offsets).astype(np.int64)
+    ok = ~nulls(array) & ((length == 20) | ((length >= 22) & (length <= 30)))
+    rows = np.flatnonzero(ok)
+    text = data[begin[rows, None] + np.arange(19)]
+    digits = text.astype(np.int64) - _ZERO
+    good = (digits[:, _ISO_DIGITS] >= 0).all(axis=1) & (digits[:, _ISO_DIGITS] <= 9).all(axis=1)
+    for position, separator in _ISO_SEPARATORS.items():
+        good &= text[:, position] == separator
+    good &= data[begin[rows] + length[rows] - 1] == _ZULU
+    fraction_ns, fraction_ok = _fractions(data, begin[rows], length[rows])
+    good &= fraction_ok
+
+    def number(*positions: int) -> Int64s:
+        value = np.zeros(len(rows), dtype=np.int64)
+        for position in positions:
+            value = value * 10 + digits[:, position]
+        return value
+
+    year, month, day = number(0, 1, 2, 3), number(5, 6), number(8, 9)
+    hour, minute, second = number(11, 12), number(14, 15), number(17, 18)
+    good &= (year >= SAFE_YEARS[0]) & (year <= SAFE_YEARS[1]) & (month >= 1) & (month <= 12)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    days_in_month = _DAYS_IN_MONTH[np.clip(month, 1, 12)] + (leap & (month == 2))
+    good &= (day >= 1) & (day <= days_in_month) & (hour <= 23) & (minute <= 59) & (second <= 59)
+    days = _days_from_civil(year, month, day)
+    seconds = ((days * 24 + hour) * 60 + minute) * 60 + second
+    result[rows] = np.where(good, seconds * 1_000_000_000 + fraction_ns, 0)
+    ok[rows] = good
+    return result, ok
+
+
+def _fractions(data: npt.NDArray[np.uint8], begin: Int64s, length: Int64s) -> tuple[Int64s, Bools]:
+    """Nanoseconds of the `.f…` part between the seconds and the `Z` (0 without one)."""
+    has = length > 20
+    places = np.arange(9)
+    width = np.where(has, length - 21, 0)
+    used = places < width[:, None]
+    index = np.where(used, begin[:, None] + 20 + places, 0)
+    digits = np.where(used, data[index].astype(np.int64) - _ZERO, 0)
+    ok = ~has | (data[np.where(has, begin + 19, 0)] == _DOT)
+    ok &= ((digits >= 0) & (digits <= 9)).all(axis=1)
+    return digits @ (10 ** (8 - places)).astype(np.int64), ok
+
+
+def _days_from_civil(year: Int64s, month: Int64s, day: Int64s) -> Int64s:
+    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's days_from_civil)."""
+    shifted = year - (month <= 2)
+    era = shifted // 400
+    year_of_era = shifted - era * 400
+    day_of_year = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    days: Int64s = era * 146_097 + day_of_era - 719_468
+    return days

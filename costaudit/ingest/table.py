@@ -40,7 +40,7 @@ from costaudit.ingest.tokenizer import (
     piece_texts,
     piece_totals,
 )
-from costaudit.ingest.validation import Counts, ReadCounts, clip, judge
+from costaudit.ingest.validation import Counts, ReadCounts, Verdict, clip, judge
 from costaudit.ingest.workers import Deferred, Workers
 
 USAGE, TOKENIZED, ESTIMATED = range(3)
@@ -165,8 +165,23 @@ def _int64(values: Sequence[int]) -> npt.NDArray[np.int64]:
         return np.asarray([clip(value) for value in values], dtype=np.int64)
 
 
+@dataclass(frozen=True)
+class RowGroups:
+    """Grouping values of a run of columnar rows: row i has `values[index[i]]` (-1: none). Rows
+    mostly share a few distinct sets (one per feature/tenant), so each set is kept once."""
+
+    values: list[dict[str, str]]
+    index: npt.NDArray[np.int32]
+
+    def slice(self, start: int, stop: int) -> RowGroups:
+        return RowGroups(self.values, self.index[start:stop])
+
+
 class ColumnRows(Protocol):
     """A run of rows read the columnar way (costaudit.ingest.columnar.ColumnBlock)."""
+
+    @property
+    def groups(self) -> RowGroups | None: ...
 
     @property
     def counts(self) -> Counts: ...
@@ -176,6 +191,10 @@ class ColumnRows(Protocol):
 
     @property
     def batch(self) -> npt.NDArray[np.bool_]: ...
+
+    def judge(self) -> Verdict:
+        """The validator's verdict on the rows' counts."""
+        ...
 
     def models(self, keep: npt.NDArray[np.bool_]) -> tuple[list[str], npt.NDArray[np.int32]]:
         """The model names of the rows in `keep` (first-seen order) and each such row's index."""
@@ -195,9 +214,21 @@ class ColumnPiece:
     timestamp: npt.NDArray[np.int64]
     tokens: dict[str, npt.NDArray[np.int64]]
     batch: npt.NDArray[np.bool_]
+    groups: RowGroups | None = None
+    """The rows' grouping values, keys already admitted (see TableBuilder._admit_group_keys)."""
 
     def __len__(self) -> int:
         return len(self.model)
+
+    def group_codes(self, key: str, categories: Categories) -> npt.NDArray[np.int32]:
+        """Each row's code for grouping key `key`, new values coded in the order rows show them."""
+        if self.groups is None:
+            return np.full(len(self), -1, dtype=np.int32)
+        codes = np.array(
+            [categories.code(values.get(key)) for values in self.groups.values] + [-1],
+            dtype=np.int32,
+        )
+        return codes[self.groups.index]
 
 
 def prompt_hash(model: str | None, messages: Sequence[Message]) -> int:
@@ -408,7 +439,7 @@ class TableBuilder:
     def add_columns(self, rows: ColumnRows, file: str, lines: npt.NDArray[np.int64]) -> None:
         """Judge a run of columnar rows (their line numbers in `lines`) and append the good ones."""
         self._judge_waiting()
-        verdict = judge(rows.counts)
+        verdict = rows.judge()
         for row, reason in verdict.skipped():
             self.problems.skip(file, int(lines[row]), reason)
         keep = verdict.keep
@@ -418,6 +449,11 @@ class TableBuilder:
         names, index = rows.models(keep)
         codes = np.fromiter((self.models.code(name) for name in names), np.int32, len(names))
         every = kept == len(keep)
+        groups = rows.groups
+        if groups is not None:
+            groups = self._admit_group_keys(
+                RowGroups(groups.values, groups.index if every else groups.index[keep])
+            )
         piece = ColumnPiece(
             model=codes[index],
             source=self.sources.code(file),
@@ -427,11 +463,33 @@ class TableBuilder:
                 for name, values in rows.counts.tokens.items()
             },
             batch=rows.batch if every else rows.batch[keep],
+            groups=groups,
         )
         chunk = self._chunk
         chunk.add_piece(piece)
         if len(chunk) >= self.chunk_rows:
             self._hand_off()
+
+    def _admit_group_keys(self, groups: RowGroups) -> RowGroups:
+        """The rows' groups with each key admitted as `_append_groups` admits a draft's: reserved
+        names are dropped, keys past MAX_GROUP_COLUMNS are dropped with a note per row. Sets are
+        taken in the order rows first show them, which is the order drafts would register keys."""
+        used, first = np.unique(groups.index[groups.index >= 0], return_index=True)
+        rows_with = np.bincount(groups.index[groups.index >= 0], minlength=len(groups.values))
+        admitted: list[dict[str, str]] = [{} for _ in groups.values]
+        for number in used[np.argsort(first)].tolist():
+            for key, value in groups.values[number].items():
+                if key in RESERVED_COLUMNS:
+                    continue
+                if len(self.group_values) >= MAX_GROUP_COLUMNS and key not in self.group_values:
+                    self.problems.note(
+                        f"more than {MAX_GROUP_COLUMNS} grouping keys: extra keys ignored",
+                        int(rows_with[number]),
+                    )
+                    continue
+                self.group_values.setdefault(key, Categories())
+                admitted[number][key] = value
+        return RowGroups(admitted, groups.index)
 
     def _judge_waiting(self) -> None:
         """Judge the queued drafts in one pass; append or skip each, and report queued skips, in order."""
@@ -719,18 +777,37 @@ class TableBuilder:
             self.measured[encoding].append(chunk.assemble(keep, drafts, constant(0, np.int64)))
         self._store_prefix(chunk, keep)
         for key, categories in self.group_values.items():
-            column = chunk.groups.get(key)
-            codes = (
-                np.fromiter(
-                    (categories.code(value) for value in column), dtype=np.int32, count=len(column)
-                )
-                if column is not None
-                else np.full(len(chunk.lines), -1, dtype=np.int32)
-            )
             if key not in parts.groups:
                 parts.groups[key] = [np.full(parts.rows, -1, dtype=np.int32)]
-            parts.groups[key].append(chunk.assemble(keep, codes, constant(-1, np.int32)))
+            parts.groups[key].append(self._group_codes(chunk, keep, key, categories))
         parts.rows += stored_rows
+
+    def _group_codes(
+        self, chunk: _Chunk, keep: npt.NDArray[np.bool_], key: str, categories: Categories
+    ) -> npt.NDArray[np.int32]:
+        """The chunk's codes for one grouping key, values coded in row order (drafts and pieces
+        alike); every draft's value is coded, kept or not, as before a row is dropped."""
+        column = chunk.groups.get(key)
+
+        def drafts(start: int, stop: int | None) -> npt.NDArray[np.int32]:
+            if column is None:
+                return np.full(int(keep[start:stop].sum()), -1, dtype=np.int32)
+            values = column[start:stop]
+            codes = np.fromiter(map(categories.code, values), dtype=np.int32, count=len(values))
+            return codes[keep[start:stop]]
+
+        if not chunk.column_rows:
+            return drafts(0, None)
+        parts = []
+        start = 0
+        for segment in chunk.segments:
+            if isinstance(segment, int):
+                parts.append(drafts(start, segment))
+                start = segment
+            else:
+                parts.append(segment.group_codes(key, categories))
+        parts.append(drafts(start, None))
+        return np.concatenate(parts)
 
     def _store_quality(self, chunk: _Chunk, keep: npt.NDArray[np.bool_], stored: int) -> None:
         parts = self.parts

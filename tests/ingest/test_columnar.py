@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from costaudit.errors import InputError
 from costaudit.ingest import columnar, containers
-from costaudit.ingest.formats import openai
+from costaudit.ingest.formats import anthropic, openai
 from costaudit.ingest.reader import ReadOptions, Workload, read_logs
 
 
@@ -445,3 +445,180 @@ def test_rows_are_proven_one_per_line() -> None:
     assert good.rows.text(good.data, 1) == b'  {"a":2} \r'
     for data in (b'{"a":1}{"a":2}\n\n', b'{"a":1,\n"b":2}\n{"a":2}\n', b'{"a":1,"b":"\xff"}\n'):
         assert columnar.parse_block(data, schema).batch is None
+
+
+# --- Anthropic Message Batches results -------------------------------------------------------------
+
+
+def batch_result(index: int, **changes: Any) -> dict[str, Any]:
+    usage = {
+        "input_tokens": 500 + index,
+        "cache_creation_input_tokens": 0 if index % 3 else 1024,
+        "cache_read_input_tokens": 2048 if index % 2 else 0,
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": 0 if index % 3 else 1024,
+            "ephemeral_1h_input_tokens": 0,
+        },
+        "output_tokens": 40 + index % 7,
+        "service_tier": "batch",
+    }
+    line: dict[str, Any] = {
+        "custom_id": f"job-{index}",
+        "timestamp": f"2026-10-01T00:{index // 60 % 60:02d}:{index % 60:02d}.{index % 1000:03d}Z",
+        "metadata": {"feature": ["chat", "search", "reports"][index % 3], "tenant": index % 4},
+        "result": {
+            "type": "succeeded",
+            "message": {
+                "id": f"msg_{index}",
+                "type": "message",
+                "model": "claude-sonnet-4-5-20250929" if index % 4 else "claude-haiku-4-5",
+                "content": [{"type": "text", "text": "(omitted)"}],
+                "usage": usage,
+            },
+        },
+    }
+    for path, value in changes.items():
+        *parents, last = path.split("__")
+        target = line
+        for key in parents:
+            target = target[key]
+        if value is DROP:
+            del target[last]
+        else:
+            target[last] = value
+    return line
+
+
+DROP = object()
+ANTHROPIC_ODD = {
+    "errored": orjson.dumps(batch_result(5, result={"type": "errored", "error": {"type": "x"}})),
+    "expired": orjson.dumps(batch_result(5, result={"type": "expired"})),
+    "no message": orjson.dumps(batch_result(5, result__message=DROP)),
+    "no usage": orjson.dumps(batch_result(5, result__message__usage=None)),
+    "input null": orjson.dumps(batch_result(5, result__message__usage__input_tokens=None)),
+    "input absent": orjson.dumps(batch_result(5, result__message__usage__input_tokens=DROP)),
+    "output null": orjson.dumps(batch_result(5, result__message__usage__output_tokens=None)),
+    "negative read": orjson.dumps(
+        batch_result(5, result__message__usage__cache_read_input_tokens=-4)
+    ),
+    "split only": orjson.dumps(
+        batch_result(
+            5,
+            result__message__usage__cache_creation_input_tokens=DROP,
+            result__message__usage__cache_creation={
+                "ephemeral_5m_input_tokens": 100,
+                "ephemeral_1h_input_tokens": 28,
+            },
+        )
+    ),
+    "1h above writes": orjson.dumps(
+        batch_result(
+            5,
+            result__message__usage__cache_creation_input_tokens=10,
+            result__message__usage__cache_creation={"ephemeral_1h_input_tokens": 11},
+        )
+    ),
+    "thinking above output": orjson.dumps(
+        batch_result(5, result__message__usage__output_tokens_details={"thinking_tokens": 900})
+    ),
+    "model empty": orjson.dumps(batch_result(5, result__message__model="")),
+    "no timestamp": orjson.dumps(batch_result(5, timestamp=DROP)),
+    "timestamp whole second": orjson.dumps(batch_result(5, timestamp="2026-10-01T00:00:00Z")),
+    "timestamp offset": orjson.dumps(batch_result(5, timestamp="2026-10-01T02:00:00+02:00")),
+    "timestamp garbage": orjson.dumps(batch_result(5, timestamp="yesterday")),
+    "timestamp empty": orjson.dumps(batch_result(5, timestamp="")),
+    "timestamp number": orjson.dumps(batch_result(5, timestamp=1790812800)),
+    "another time key": orjson.dumps(batch_result(5, created_at="2026-10-01T00:00:00Z")),
+    "metadata scalars": orjson.dumps(
+        batch_result(5, metadata={"a": "x", "b": 2, "c": 1.5, "d": True, "e": None})
+    ),
+    "metadata nested": orjson.dumps(batch_result(5, metadata={"team": "a", "deep": {"x": 1}})),
+    "metadata null": orjson.dumps(batch_result(5, metadata=None)),
+    "metadata empty": orjson.dumps(batch_result(5, metadata={})),
+    "metadata spaced": orjson.dumps(batch_result(5)).replace(b'"metadata":', b'"metadata" : '),
+    "metadata also in text": orjson.dumps(
+        batch_result(5, result__message__content=[{"type": "text", "text": '{"metadata":1}'}])
+    ),
+    "metadata also nested": orjson.dumps(batch_result(5, result__message__metadata={"a": "b"})),
+    "metadata text": orjson.dumps(batch_result(5, metadata="feature=x")),
+    "custom_id null": orjson.dumps(batch_result(5, custom_id=None)),
+}
+ANTHROPIC_COLUMN_WAY = {
+    "negative read",
+    "split only",
+    "1h above writes",
+    "thinking above output",
+    "no timestamp",
+    "timestamp whole second",
+    "metadata scalars",
+    "metadata null",
+    "metadata empty",
+    "metadata spaced",
+    "metadata also in text",
+}
+ANTHROPIC_BLOCK_WAY = {"timestamp number", "metadata text"}
+
+
+class ReadAnthropic(Read):
+    def __call__(self, path: Path, *, columnar: bool = True, **options: Any) -> Workload:
+        self.drafted = []
+        extract = anthropic.extract
+
+        def counting(record: Mapping[str, Any]) -> Any:
+            self.drafted.append(record)
+            return extract(record)
+
+        with self.monkeypatch.context() as patch:
+            patch.setattr(anthropic, "extract", counting)
+            if not columnar:
+                patch.setattr(anthropic, "is_batch_result", lambda _record: False)
+            return read_logs(
+                [str(path)], ReadOptions(chunk_rows=500, **options), lambda _model: "cl100k_base"
+            )
+
+
+@pytest.mark.parametrize("name", ANTHROPIC_ODD)
+def test_an_odd_batch_result_reads_as_the_record_path_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    read = ReadAnthropic(monkeypatch)
+    records: list[Mapping[str, Any] | bytes] = [batch_result(i) for i in range(80)]
+    records += [ANTHROPIC_ODD[name]] + [batch_result(i) for i in range(81, 100)]
+    path = write(tmp_path / "batch.jsonl", records)
+    fast = read(path, group_fields=("feature",))
+    drafted = len(read.drafted)
+    slow = read(path, columnar=False, group_fields=("feature",))
+    same_table(fast, slow)
+    assert fast.files[0].format == "anthropic"
+    if name in ANTHROPIC_BLOCK_WAY:
+        assert 1 < drafted < 60
+    elif name in ANTHROPIC_COLUMN_WAY:
+        assert drafted == 0
+    else:
+        assert drafted == 1
+
+
+def test_batch_results_with_groups_and_errors_match_the_record_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read = ReadAnthropic(monkeypatch)
+    records: list[Mapping[str, Any] | bytes] = []
+    for index in range(2000):
+        if index % 97 == 5:
+            records.append(batch_result(index, result={"type": "errored"}))
+        else:
+            records.append(batch_result(index))
+    path = write(tmp_path / "batch.jsonl", records)
+    fast = read(path)
+    assert len(read.drafted) == len(range(5, 2000, 97))  # only the errored results, one by one
+    slow = read(path, columnar=False)
+    same_table(fast, slow)
+    assert fast.problems.skipped == {"batch result errored (not billed)": 21}
+    assert set(fast.requests["feature"].dropna()) == {"chat", "search", "reports"}
+    # input = uncached + cache reads + cache writes (Anthropic's input excludes both)
+    expected = sum(
+        500 + i + (0 if i % 3 else 1024) + (2048 if i % 2 else 0)
+        for i in range(2000)
+        if i % 97 != 5
+    )
+    assert int(fast.requests["input_tokens"].sum()) == expected

@@ -64,7 +64,12 @@ def builtin_formats(
     otel_format = otel.OtelFormat(group_fields=tuple(group_fields))
     return [
         Format(otel.NAME, otel.detect, otel_format.extract),
-        Format(anthropic.NAME, anthropic.detect, anthropic.extract),
+        Format(
+            anthropic.NAME,
+            anthropic.detect,
+            anthropic.extract,
+            columnar=Columnar(anthropic.is_batch_result, anthropic.batch_result_columns),
+        ),
         Format(gemini.NAME, gemini.detect, gemini.extract),
         Format(litellm.NAME, litellm.detect, litellm.extract),
         Format(langfuse.NAME, langfuse.detect, langfuse.extract),

@@ -6,14 +6,18 @@ split into 5-minute and 1-hour TTLs by `cache_creation.ephemeral_{5m,1h}_input_t
 are already inside `output_tokens`. Batch result lines (`{custom_id, result: {type, message}}`) are
 billed at batch prices; results that did not succeed were not billed and are skipped with their type.
 Responses carry no timestamp, so a logging wrapper's `timestamp`-like key is used when present.
+
+Batch result lines, the large Anthropic log, are also read the columnar way (`anthropic_columns`,
+loaded on demand since it needs pyarrow).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from costaudit.ingest.formats.common import (
+    TIMESTAMP_KEYS,
     content_text,
     dig,
     first_timestamp,
@@ -25,6 +29,9 @@ from costaudit.ingest.formats.common import (
 )
 from costaudit.ingest.problems import BadRecord
 from costaudit.ingest.table import Draft, Message
+
+if TYPE_CHECKING:
+    from costaudit.ingest.columnar import ColumnarExtractor
 
 NAME = "anthropic"
 
@@ -126,3 +133,23 @@ def extract(record: Mapping[str, Any]) -> Draft:
     if draft.model is None:
         raise BadRecord("no model name")
     return draft
+
+
+def is_batch_result(record: Mapping[str, Any]) -> bool:
+    """A Message Batches result line with no time but a `timestamp` string: the records the
+    columnar extractor is for (a file whose first records all are is read the columnar way;
+    errored results among them are left to `extract` one by one)."""
+    timestamp = record.get("timestamp")
+    return (
+        record.get("custom_id") is not None
+        and is_object(record.get("result"))
+        and (timestamp is None or isinstance(timestamp, str))
+        and not any(record.get(key) is not None for key in TIMESTAMP_KEYS if key != "timestamp")
+    )
+
+
+def batch_result_columns() -> ColumnarExtractor:
+    """The columnar extractor of batch result lines."""
+    from costaudit.ingest.formats.anthropic_columns import BatchResultColumns
+
+    return BatchResultColumns()
