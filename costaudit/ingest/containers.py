@@ -357,6 +357,9 @@ class JsonSplitter:
                     if pos >= len(data) or data[pos] == _BACKSLASH:
                         break
                     in_string, pos = False, pos + 1
+                    if depth <= 0:  # the item was this one string
+                        self.pos = pos
+                        return OVERSIZED
                     continue
                 match = _BRACKET_OR_QUOTE.search(data, pos)
                 if match is None:
@@ -386,6 +389,8 @@ class JsonSplitter:
             if not self._fill(self.pos):
                 break
         start, self.pos = self.pos, max(end, self.pos + 1)
+        if end - start > self.limit:
+            return OVERSIZED
         return self.data[start:end] if end > start else None
 
     def _pass_over_scalar(self) -> _Marker:
@@ -428,6 +433,7 @@ def json_document(stream: BinaryIO) -> Iterator[Record]:
 # --- CSV -------------------------------------------------------------------------------------------
 
 CSV_FIELD_LIMIT = 2**31 - 1
+_CSV_QUOTED = re.compile(rb'(?:[^"]++|"")*+')
 UNCLOSED_QUOTE = "a quoted CSV field is never closed (the rest of the file would be one cell)"
 CSV_BLOCK_BYTES = 1 << 20
 
@@ -531,14 +537,17 @@ class CsvRecords:
 
     def _scan_quoted(self, data: bytes, pos: int) -> tuple[int, bool]:
         """Inside quotes: (the position after the closing quote, True), or (where the data read so
-        far ends, False), counting the line breaks passed."""
-        end = data.find(b'"', pos)
-        if end >= 0:
+        far stops being judgeable, False), counting the line breaks passed. Quoted text and `""`
+        pairs are skipped in one regex step; a quote or CR that ends the data read so far may be
+        the first half of `""` or CRLF, so it is kept for the next read."""
+        end = _CSV_QUOTED.match(data, pos).end()  # type: ignore[union-attr]  # matches empty
+        if end < len(data) - 1 or (end == len(data) - 1 and self.eof):
             self.line += _line_breaks(data[pos:end])
             return end + 1, True
-        stop = len(data) - (1 if data.endswith(b"\r") and not self.eof else 0)
-        self.line += _line_breaks(data[pos:stop])
-        return stop, False
+        if end == len(data) and data.endswith(b"\r") and not self.eof:
+            end -= 1
+        self.line += _line_breaks(data[pos:end])
+        return end, False
 
 
 def _csv_step(state: str, data: bytes, pos: int, delimiter: int) -> tuple[str, int]:

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from itertools import chain, islice
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+import numpy as np
+
 from costaudit.core.prompt_cache import PrefixBlocks
 from costaudit.core.request_table import RequestColumns
 from costaudit.errors import InputError
@@ -289,7 +291,7 @@ class FileReader:
         assert rows is not None
         lines = rows.line + first
         take = block.take
-        left = [row for row, taken in enumerate(take.tolist()) if not taken]
+        left = np.flatnonzero(~take).tolist()
         if len(left) * DEFERRED_SHARE > len(take):
             self._record_block(fmt, file, first, parsed.data)
             return False

@@ -68,12 +68,6 @@ class ReadCounts:
             self.rows[low:high] - start, self.values[low:high], self.field, self.offset + low
         )
 
-    @classmethod
-    def none(cls, rows: int = 0) -> ReadCounts:
-        del rows
-        empty = np.zeros(0, dtype=np.int64)
-        return cls(empty, empty, lambda _index: "")
-
 
 @dataclass(frozen=True)
 class Counts:

@@ -95,6 +95,23 @@ def test_an_oversized_item_of_a_json_array_is_passed_over(read: Read, tmp_path: 
 
 
 @pytest.mark.usefixtures("small_limit")
+@pytest.mark.parametrize("block", [64, 100_000])
+def test_oversized_strings_and_numbers_in_a_json_array_are_passed_over_alone(
+    read: Read, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    monkeypatch.setattr(containers, "JSON_BLOCK_BYTES", block)
+    record = b'{"model": "gpt-4o", "input_tokens": 7, "output_tokens": 1}'
+    huge_text = b'"' + b'ab\\"' * LIMIT + b'"'
+    huge_number = b"9" * (3 * LIMIT)
+    path = tmp_path / "items.json"
+    path.write_bytes(b"[" + b", ".join([huge_text, record, huge_number, record]) + b"]")
+    workload = read(path)
+    assert workload.records_read == 4
+    assert workload.problems.examples[TOO_LONG] == [f"{path}:1", f"{path}:3"]
+    assert workload.requests["input_tokens"].tolist() == [7, 7]
+
+
+@pytest.mark.usefixtures("small_limit")
 def test_one_huge_line_without_a_line_break_in_the_head(read: Read, tmp_path: Path) -> None:
     """A first record longer than the sniffed head makes the file a JSON document: the splitter
     passes over it in linear time and reads the records after it."""
