@@ -448,12 +448,18 @@ def _csv_record_pattern(delimiter: str) -> re.Pattern[bytes]:
 
 
 class CsvRecords:
-    """Cuts a CSV stream into records (byte strings ending with their line break) with the line
-    each ends on; a record larger than MAX_RECORD_BYTES comes as OVERSIZED (passed over unread)."""
+    """Cuts a CSV stream into rows (lists of cells, as the csv module parses them) with the line
+    each record ends on; a record larger than MAX_RECORD_BYTES comes as OVERSIZED (passed over
+    unread).
+
+    Stretches of whole lines without a quote, a CR or a NUL are split directly: there every line is
+    one record and the csv module's cells are the pieces between delimiters. Elsewhere each record
+    is cut by a pattern that follows the csv module's quoting, then parsed by the csv module."""
 
     def __init__(self, stream: BinaryIO, delimiter: str, name: str) -> None:
         self.stream = stream
         self.delimiter = ord(delimiter)
+        self.separator = delimiter
         self.pattern = _csv_record_pattern(delimiter)
         self.name = name
         self.limit = MAX_RECORD_BYTES
@@ -464,14 +470,21 @@ class CsvRecords:
         """The line an oversized record starts on."""
         self.eof = False
 
-    def __iter__(self) -> Iterator[tuple[int, bytes | _Marker]]:
+    def __iter__(self) -> Iterator[tuple[int, list[str] | _Marker]]:
         while True:
+            plain = self._plain_lines()
+            if plain:
+                yield from plain
+                continue
             match = self.pattern.match(self.data, self.pos)
             if match is not None and (match.end() < len(self.data) or self.eof):
                 record = match.group()
                 self.pos = match.end()
                 self.line += _line_breaks(record)
-                yield self.line, record if len(record) <= self.limit else OVERSIZED
+                if len(record) > self.limit:
+                    yield self.line, OVERSIZED
+                else:
+                    yield self.line, _csv_row(record, self.separator)
                 continue
             if self.pos == len(self.data) and self.eof:
                 return
@@ -479,12 +492,35 @@ class CsvRecords:
                 self._pass_over()
                 yield self.line, OVERSIZED
                 continue
-            if self._more() or match is not None:
+            if self._more() or match is not None or self.pos == len(self.data):
                 continue
             if not self.data.endswith((b"\n", b"\r")):
                 self.data += b"\n"
                 continue
             raise InputError(Location(self.name, line=self.line + 1), UNCLOSED_QUOTE)
+
+    def _plain_lines(self) -> list[tuple[int, list[str] | _Marker]]:
+        """The rows of the whole lines from the current position when none holds a quote, a CR or a
+        NUL (see the class docstring); empty when there are none such."""
+        end = self.data.rfind(b"\n", self.pos) + 1
+        if end <= self.pos:
+            return []
+        stretch = self.data[self.pos : end]
+        if b'"' in stretch or b"\r" in stretch or b"\x00" in stretch:
+            return []
+        self.pos = end
+        rows: list[tuple[int, list[str] | _Marker]] = []
+        separator, limit, line = self.separator, self.limit, self.line
+        for text in stretch.decode("utf-8").split("\n")[:-1]:
+            line += 1
+            if len(text) >= limit:
+                rows.append(
+                    (line, OVERSIZED if len(text.encode()) > limit else text.split(separator))
+                )
+            else:
+                rows.append((line, text.split(separator) if text else []))
+        self.line = line
+        return rows
 
     def _more(self) -> bool:
         """Read more (at least as much as is kept, for linear time); False at the end."""
@@ -587,15 +623,13 @@ def csv_rows(stream: BinaryIO, delimiter: str, name: str) -> Iterator[Record]:
     records = iter(CsvRecords(stream, delimiter, name))
     header: list[str] | None = None
     first_line: int | None = None
-    for line, record in records:
-        if record is OVERSIZED:
+    for line, row in records:
+        if isinstance(row, _Marker):
             if header is None:
                 raise InputError(Location(name, line=line), f"CSV header {TOO_LONG}")
             yield (first_line or line), OVERSIZED
             first_line = None
             continue
-        assert isinstance(record, bytes)
-        row = _csv_row(record, delimiter)
         if header is None:
             header = row
             continue

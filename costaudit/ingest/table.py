@@ -46,8 +46,9 @@ from costaudit.ingest.workers import Deferred, Workers
 USAGE, TOKENIZED, ESTIMATED = range(3)
 
 DEFAULT_CHUNK_ROWS = 65_536
-JUDGE_ROWS = 1_024
-"""Drafts are judged this many at a time (one vectorized pass of the validator per batch)."""
+JUDGE_ROWS = 256
+"""Drafts are judged this many at a time: one vectorized pass of the validator per batch, and few
+enough waiting drafts that they rarely outlive the garbage collector's young generations."""
 TEXT_CHARS_PER_CHUNK = 8_000_000
 """A chunk is also finished once it holds this much prompt text, so logs with long prompts stay in
 bounded memory (text lives only until its chunk is tokenized, scored and hashed)."""
