@@ -613,32 +613,23 @@ def _line_breaks(text: bytes) -> int:
 def csv_rows(stream: BinaryIO, delimiter: str, name: str) -> Iterator[Record]:
     """Rows of a CSV (or TSV) file as dicts of strings; empty cells are missing values.
 
-    Records are cut by CsvRecords (bounded, with line numbers) and parsed by the csv module; rows
-    are keyed by the header's names as csv.DictReader keys them, and numbered as it numbers them (a
-    row after blank lines takes the first blank line's number). Cells may be large (exports put
-    whole prompts and JSON bodies in them), so the csv module's 128 KiB field limit is lifted; the
-    record limit bounds them instead.
+    Records are cut by CsvRecords (bounded, with line numbers) and parsed as the csv module parses
+    them; rows are keyed by the header's names and numbered by the line they end on, as
+    csv.DictReader keys and numbers them, and blank rows are passed over as it passes them over.
+    Cells may be large (exports put whole prompts and JSON bodies in them), so the csv module's
+    128 KiB field limit is lifted; the record limit bounds them instead.
     """
     csv.field_size_limit(CSV_FIELD_LIMIT)
-    records = iter(CsvRecords(stream, delimiter, name))
     header: list[str] | None = None
-    first_line: int | None = None
-    for line, row in records:
+    for line, row in CsvRecords(stream, delimiter, name):
         if isinstance(row, _Marker):
             if header is None:
                 raise InputError(Location(name, line=line), f"CSV header {TOO_LONG}")
-            yield (first_line or line), OVERSIZED
-            first_line = None
-            continue
-        if header is None:
+            yield line, OVERSIZED
+        elif header is None:
             header = row
-            continue
-        if first_line is None:
-            first_line = line
-        if not row:
-            continue
-        yield first_line, _keyed(header, row)
-        first_line = None
+        elif row:
+            yield line, _keyed(header, row)
 
 
 def _csv_row(record: bytes, delimiter: str) -> list[str]:

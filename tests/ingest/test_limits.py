@@ -5,7 +5,9 @@ Limits are lowered with monkeypatch so the tests stay small; the behaviour at 64
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,6 +16,8 @@ from pathlib import Path
 import orjson
 import pytest
 import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from costaudit.errors import InputError
 from costaudit.ingest import containers
@@ -184,7 +188,7 @@ def test_csv_rows_match_the_csv_module(read: Read, tmp_path: Path) -> None:
     )
     workload = read(path)
     assert workload.requests["input_tokens"].tolist() == [1, 2, 3, 4]
-    # a row after a blank line is numbered by the blank line, as csv.DictReader numbers it
+    # rows are numbered by the line they end on, as csv.DictReader numbers them
     assert workload.problems.examples == {"negative input tokens": [f"{path}:8", f"{path}:9"]}
 
 
@@ -224,3 +228,38 @@ def test_a_zstd_file_cut_in_half_is_an_error(read: Read, tmp_path: Path) -> None
     assert done.stdout == ""
     assert f"{path}: compressed data is cut off or corrupt" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _dict_reader_rows(text: str) -> list[tuple[int, dict[str, str | None]]]:
+    """What csv.DictReader makes of the text, numbered as it numbers rows (the reference)."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows = []
+    for row in reader:
+        cells = {key: (value if value != "" else None) for key, value in row.items()}
+        rows.append((reader.line_num, {k: v for k, v in cells.items() if k is not None}))
+    return rows
+
+
+cells = st.text(alphabet=st.sampled_from('ab ,"\n\r'), max_size=6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(st.lists(cells, min_size=1, max_size=4), min_size=1, max_size=12),
+    ending=st.sampled_from(["\n", "\r\n", "\r"]),
+    plain=st.booleans(),
+)
+def test_csv_rows_are_cut_and_numbered_as_csv_dictreader_does(
+    rows: list[list[str]], ending: str, plain: bool
+) -> None:
+    """Written by csv.writer (quoted where needed) or, without quotes or line breaks in cells,
+    joined by hand (the plain stretches the reader splits directly)."""
+    out = io.StringIO(newline="")
+    if plain:
+        clean = [[cell.translate(str.maketrans("", "", '",\n\r')) for cell in row] for row in rows]
+        out.write("".join(",".join(row) + ending for row in [["h1", "h2", "h3"], *clean]))
+    else:
+        csv.writer(out, lineterminator=ending).writerows([["h1", "h2", "h3"], *rows])
+    text = out.getvalue()
+    got = list(containers.csv_rows(io.BytesIO(text.encode()), ",", "t.csv"))
+    assert got == _dict_reader_rows(text)
