@@ -46,7 +46,7 @@ class RowLines:
     start: Int64s
     end: Int64s
 
-    def text(self, data: bytes, row: int) -> bytes:
+    def text(self, data: bytes | bytearray, row: int) -> bytes | bytearray:
         return data[int(self.start[row]) : int(self.end[row])]
 
 
@@ -54,7 +54,7 @@ class RowLines:
 class ParsedBlock:
     """A block of whole lines, with its columns when pyarrow parsed it one row per line."""
 
-    data: bytes
+    data: bytes | bytearray
     lines: int
     batch: pa.RecordBatch | None
     rows: RowLines | None
@@ -125,7 +125,9 @@ class ColumnarExtractor(Protocol):
     schema: pa.Schema
     """The fields to parse; anything else on a line is skipped by the C++ parser."""
 
-    def extract(self, batch: pa.RecordBatch, data: bytes, rows: RowLines) -> ColumnBlock:
+    def extract(
+        self, batch: pa.RecordBatch, data: bytes | bytearray, rows: RowLines
+    ) -> ColumnBlock:
         """Canonical columns of a parsed block (`data` its bytes, `rows` where each row came from)."""
         ...
 
@@ -133,7 +135,7 @@ class ColumnarExtractor(Protocol):
 ColumnarLoader = Callable[[], ColumnarExtractor]
 
 
-def parse_block(data: bytes, schema: pa.Schema) -> ParsedBlock:
+def parse_block(data: bytes | bytearray, schema: pa.Schema) -> ParsedBlock:
     """Parse whole lines into `schema`'s columns; `batch` is None unless every row is one line.
 
     Runs on a worker thread: pyarrow and numpy release the GIL for the heavy parts.
@@ -162,7 +164,7 @@ def parse_block(data: bytes, schema: pa.Schema) -> ParsedBlock:
 
 
 def parse_and_extract(
-    data: bytes, extractor: ColumnarExtractor
+    data: bytes | bytearray, extractor: ColumnarExtractor
 ) -> tuple[ParsedBlock, ColumnBlock | None]:
     """A block parsed, and its columns as the extractor makes them (None when it did not parse one
     row per line). Runs on a worker thread."""
@@ -172,7 +174,7 @@ def parse_and_extract(
     return parsed, extractor.extract(parsed.batch, parsed.data, parsed.rows).judged()
 
 
-def _valid_utf8(data: bytes) -> bool:
+def _valid_utf8(data: bytes | bytearray) -> bool:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
@@ -181,7 +183,7 @@ def _valid_utf8(data: bytes) -> bool:
 
 
 def _one_line_each(
-    data: bytes, arr: npt.NDArray[np.uint8], breaks: Int64s, rows: int
+    data: bytes | bytearray, arr: npt.NDArray[np.uint8], breaks: Int64s, rows: int
 ) -> RowLines | None:
     """Each row's line when the block provably holds one object per non-blank line, else None."""
     lines = len(breaks)
@@ -199,7 +201,7 @@ def _one_line_each(
     return _one_line_each_slowly(data, breaks, rows)
 
 
-def _one_line_each_slowly(data: bytes, breaks: Int64s, rows: int) -> RowLines | None:
+def _one_line_each_slowly(data: bytes | bytearray, breaks: Int64s, rows: int) -> RowLines | None:
     """The same proof for a block with blank lines or spaces around its objects."""
     found_lines: list[int] = []
     found_starts: list[int] = []

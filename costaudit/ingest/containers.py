@@ -26,7 +26,7 @@ MAX_RECORD_BYTES = 64 << 20
 """Largest record read (64 MiB): far above any real log record (prompts and responses included),
 small enough that one record never takes more than a few hundred MB to parse."""
 TOO_LONG = f"record larger than {MAX_RECORD_BYTES >> 20} MiB (not read)"
-COLUMNAR_BLOCK_BYTES = 1 << 20
+COLUMNAR_BLOCK_BYTES = 4 << 20
 """JSON lines read the columnar way are parsed in blocks of about this many bytes of whole lines."""
 RECORD_BLOCK_BYTES = 1 << 18
 """JSON lines read the record way are read in blocks of about this many bytes (memory holds a few)."""
@@ -39,7 +39,9 @@ Record = tuple[int, Any]
 """(line or item number, parsed value — or BAD_JSON / OVERSIZED) of one record."""
 
 
-class _Marker:
+class Marker:
+    """A stand-in for a record that is not there to be read (see BAD_JSON, OVERSIZED)."""
+
     __slots__ = ("name",)
 
     def __init__(self, name: str) -> None:
@@ -49,11 +51,11 @@ class _Marker:
         return self.name
 
 
-BAD_JSON = _Marker("BAD_JSON")
+BAD_JSON = Marker("BAD_JSON")
 """A record that is not valid JSON."""
-OVERSIZED = _Marker("OVERSIZED")
+OVERSIZED = Marker("OVERSIZED")
 """A record larger than MAX_RECORD_BYTES, passed over unread."""
-END = _Marker("END")
+END = Marker("END")
 
 BOM = b"\xef\xbb\xbf"
 ENVELOPE_KEYS = frozenset(
@@ -123,48 +125,49 @@ class LineBlocks:
     MAX_RECORD_BYTES comes as OVERSIZED instead (scanned past, never held).
 
     Blocks are about `block_bytes` long; the reader may change it between blocks (small while the
-    format is recognised and for the record path, large for the columnar path)."""
+    format is recognised and for the record path, large for the columnar path). Each block is a
+    fresh bytearray the stream is read straight into; only the start of a line that goes on in
+    the next read is copied, to the front of the next block."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: io.BufferedIOBase) -> None:
         self.stream = stream
         self.block_bytes = RECORD_BLOCK_BYTES
 
-    def __iter__(self) -> Iterator[bytes | _Marker]:
+    def __iter__(self) -> Iterator[bytearray | Marker]:
         limit = MAX_RECORD_BYTES
-        partial: list[bytes] = []
-        """The start of a line that goes on in the next read."""
-        partial_bytes = 0
         carry = b""
-        while data := carry or self.stream.read(min(self.block_bytes, limit)):
-            carry = b""
-            if partial:
-                end = data.find(b"\n")
-                if end < 0:
-                    partial.append(data)
-                    partial_bytes += len(data)
-                    if partial_bytes > limit:
-                        partial, partial_bytes = [], 0
-                        yield OVERSIZED
-                        carry = _skip_line(self.stream, min(self.block_bytes, limit))
-                    continue
-                if partial_bytes + end > limit:
-                    partial, partial_bytes = [], 0
+        """The start of a line that goes on in the next read."""
+        while True:
+            size = min(max(self.block_bytes, len(carry)), limit)
+            block = bytearray(len(carry) + size)
+            block[: len(carry)] = carry
+            got = self.stream.readinto(memoryview(block)[len(carry) :])
+            filled = len(carry) + got
+            if not got:
+                if carry:
+                    yield OVERSIZED if len(carry) > limit else bytearray(carry + b"\n")
+                return
+            cut = block.rfind(b"\n", 0, filled) + 1
+            if not cut:
+                carry = bytes(memoryview(block)[:filled])
+                if len(carry) > limit:
+                    carry = b""
                     yield OVERSIZED
-                    carry = data[end + 1 :]
-                    continue
-            cut = data.rfind(b"\n") + 1
-            if partial:
-                yield b"".join((*partial, data[:cut]))
-                partial, partial_bytes = [], 0
-            elif cut:
-                yield data if cut == len(data) else data[:cut]
-            if cut < len(data):
-                partial, partial_bytes = [data[cut:]], len(data) - cut
-        if partial:
-            yield b"".join(partial) + b"\n"
+                    carry = _skip_line(self.stream, size)
+                continue
+            first = block.find(b"\n", 0, cut)
+            if len(carry) and first > limit:  # the line that went on from before is too long
+                yield OVERSIZED
+                del block[: first + 1]
+                cut -= first + 1
+                filled -= first + 1
+            carry = bytes(memoryview(block)[cut:filled])
+            del block[cut:]
+            if cut:
+                yield block
 
 
-def _skip_line(stream: BinaryIO, block_bytes: int) -> bytes:
+def _skip_line(stream: io.BufferedIOBase, block_bytes: int) -> bytes:
     """Read past the rest of an over-long line; what follows its line break (b"" at the end)."""
     while True:
         data = stream.read(block_bytes)
@@ -175,7 +178,7 @@ def _skip_line(stream: BinaryIO, block_bytes: int) -> bytes:
             return data[end + 1 :]
 
 
-def line_records(line: bytes) -> list[Any]:
+def line_records(line: bytes | bytearray) -> list[Any]:
     """The records of one non-blank JSON line: its object, the records of a paged response, or
     BAD_JSON. A byte-order mark that a concatenated file left at a line's start is ignored."""
     try:
@@ -187,7 +190,7 @@ def line_records(line: bytes) -> list[Any]:
     return value["data"] if is_envelope(value) else [value]
 
 
-def block_records(first: int, block: bytes) -> Iterator[Record]:
+def block_records(first: int, block: bytes | bytearray) -> Iterator[Record]:
     """(line number, record) of every record in a block of lines whose first line is `first`."""
     number = first - 1
     for line in block.split(b"\n")[:-1]:
@@ -323,7 +326,7 @@ class JsonSplitter:
             self.pos = len(self.data)
         return BAD_JSON
 
-    def _nested(self) -> bytes | _Marker | None:
+    def _nested(self) -> bytes | Marker | None:
         start, depth, resume = self.pos, 0, self.pos
         while True:
             for match in _JSON_TOKEN.finditer(self.data, resume):
@@ -343,7 +346,7 @@ class JsonSplitter:
                 return None
             resume, start = resume - start, 0
 
-    def _pass_over(self, depth: int, resume: int) -> _Marker | None:
+    def _pass_over(self, depth: int, resume: int) -> Marker | None:
         """Scan to the end of an item too large to keep, dropping what is scanned (OVERSIZED), or
         to the end of the file when it never ends (None: a cut-off item)."""
         self.pos = resume
@@ -378,7 +381,7 @@ class JsonSplitter:
                 self.pos = len(self.data)
                 return None
 
-    def _scalar(self) -> bytes | _Marker | None:
+    def _scalar(self) -> bytes | Marker | None:
         while True:
             match = _JSON_SCALAR.match(self.data, self.pos)
             end = match.end() if match else self.pos
@@ -393,7 +396,7 @@ class JsonSplitter:
             return OVERSIZED
         return self.data[start:end] if end > start else None
 
-    def _pass_over_scalar(self) -> _Marker:
+    def _pass_over_scalar(self) -> Marker:
         """Drop the rest of a scalar too large to keep."""
         while self._fill(len(self.data)):
             match = _JSON_SCALAR.match(self.data, 0)
@@ -404,11 +407,11 @@ class JsonSplitter:
         return OVERSIZED
 
 
-def _parsed(raw: bytes | _Marker | None) -> Any:
+def _parsed(raw: bytes | Marker | None) -> Any:
     """orjson's reading of one item's bytes, or BAD_JSON (also for a cut-off item, None)."""
     if raw is None:
         return BAD_JSON
-    if isinstance(raw, _Marker):
+    if isinstance(raw, Marker):
         return raw
     try:
         return orjson.loads(raw)
@@ -470,7 +473,7 @@ class CsvRecords:
         """The line an oversized record starts on."""
         self.eof = False
 
-    def __iter__(self) -> Iterator[tuple[int, list[str] | _Marker]]:
+    def __iter__(self) -> Iterator[tuple[int, list[str] | Marker]]:
         while True:
             plain = self._plain_lines()
             if plain:
@@ -499,7 +502,7 @@ class CsvRecords:
                 continue
             raise InputError(Location(self.name, line=self.line + 1), UNCLOSED_QUOTE)
 
-    def _plain_lines(self) -> list[tuple[int, list[str] | _Marker]]:
+    def _plain_lines(self) -> list[tuple[int, list[str] | Marker]]:
         """The rows of the whole lines from the current position when none holds a quote, a CR or a
         NUL (see the class docstring); empty when there are none such."""
         end = self.data.rfind(b"\n", self.pos) + 1
@@ -509,7 +512,7 @@ class CsvRecords:
         if b'"' in stretch or b"\r" in stretch or b"\x00" in stretch:
             return []
         self.pos = end
-        rows: list[tuple[int, list[str] | _Marker]] = []
+        rows: list[tuple[int, list[str] | Marker]] = []
         separator, limit, line = self.separator, self.limit, self.line
         for text in stretch.decode("utf-8").split("\n")[:-1]:
             line += 1
@@ -622,7 +625,7 @@ def csv_rows(stream: BinaryIO, delimiter: str, name: str) -> Iterator[Record]:
     csv.field_size_limit(CSV_FIELD_LIMIT)
     header: list[str] | None = None
     for line, row in CsvRecords(stream, delimiter, name):
-        if isinstance(row, _Marker):
+        if isinstance(row, Marker):
             if header is None:
                 raise InputError(Location(name, line=line), f"CSV header {TOO_LONG}")
             yield line, OVERSIZED

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import os
 import zlib
 from collections import deque
@@ -25,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import chain, islice
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,6 +40,7 @@ from costaudit.ingest.containers import (
     OVERSIZED,
     TOO_LONG,
     LineBlocks,
+    Marker,
     Record,
     block_records,
     csv_rows,
@@ -71,6 +73,8 @@ columnar way (it is not the kind of log the head promised)."""
 PROGRESS_RECORDS = 8192
 
 Progress = Callable[[int], None]
+Block = bytearray | Marker
+"""A block of JSON lines, or a line that cannot be read (OVERSIZED)."""
 
 
 @dataclass(frozen=True)
@@ -200,17 +204,17 @@ class FileReader:
         file.report.format = fmt.name
         return fmt
 
-    def _read_json_lines(self, file: _File, stream: BinaryIO) -> None:
+    def _read_json_lines(self, file: _File, stream: io.BufferedIOBase) -> None:
         """JSON lines, block by block: the first blocks are kept while the format is recognised from
         their records, then every block is read the record way or the columnar way."""
         blocks = LineBlocks(stream)
         lines = iter(blocks)
-        seen: deque[bytes | object] = deque()
+        seen: deque[Block] = deque()
         head: list[Record] = []
         number = 1
         for block in lines:
             seen.append(block)
-            if isinstance(block, bytes):
+            if not isinstance(block, Marker):
                 wanted = DETECTION_RECORDS - len(head)
                 head.extend(islice(block_records(number, block), wanted))
                 number += block.count(b"\n")
@@ -242,15 +246,17 @@ class FileReader:
             and all(is_object(value) and suits(value) for _, value in head)
         )
 
-    def _read_lines(self, fmt: Format, file: _File, blocks: Iterable[bytes | object]) -> None:
+    def _read_lines(self, fmt: Format, file: _File, blocks: Iterable[Block]) -> None:
         number = 1
         for block in blocks:
             number = self._record_block(fmt, file, number, block)
             file.tick()
 
-    def _record_block(self, fmt: Format, file: _File, first: int, block: bytes | object) -> int:
+    def _record_block(
+        self, fmt: Format, file: _File, first: int, block: bytes | bytearray | Marker
+    ) -> int:
         """Read a block of lines (or one OVERSIZED line) the record way; the next line's number."""
-        if not isinstance(block, bytes):
+        if isinstance(block, Marker):
             self._one(fmt, file, first, block)
             return first + 1
         for number, value in block_records(first, block):
@@ -262,7 +268,7 @@ class FileReader:
         fmt: Format,
         extractor: ColumnarExtractor,
         file: _File,
-        blocks: Iterator[bytes | object],
+        blocks: Iterator[Block],
     ) -> None:
         from costaudit.ingest.columnar import parse_and_extract
 
@@ -272,7 +278,7 @@ class FileReader:
         for block, result in worked:
             if result is None or result[1] is None:
                 number = self._record_block(fmt, file, number, block)
-                record_way += isinstance(block, bytes)
+                record_way += not isinstance(block, Marker)
             else:
                 parsed, columns = result
                 taken = self._columnar_block(fmt, file, number, parsed, columns)
@@ -333,11 +339,11 @@ class FileReader:
             file.builder.add(draft, file.name, number)
 
 
-def _size(block: bytes | object) -> int:
-    return len(block) if isinstance(block, bytes) else 0
+def _size(block: Block) -> int:
+    return 0 if isinstance(block, Marker) else len(block)
 
 
-def _drained(kept: deque[bytes | object]) -> Iterator[bytes | object]:
+def _drained(kept: deque[Block]) -> Iterator[Block]:
     """The kept blocks, each let go as it is handed on."""
     while kept:
         yield kept.popleft()
@@ -366,20 +372,20 @@ class _WorkAhead:
     ahead of the reader, yielded in order with their item; None for the other items, and for every
     item once `working` is turned off."""
 
-    def __init__(self, items: Iterator[bytes | object], work: Callable[[bytes], Any]) -> None:
+    def __init__(self, items: Iterator[Block], work: Callable[[bytearray], Any]) -> None:
         self.items = items
         self.work = work
         self.working = True
 
-    def __iter__(self) -> Iterator[tuple[bytes | object, Any]]:
-        queue: deque[tuple[bytes | object, Future[Any] | None]] = deque()
+    def __iter__(self) -> Iterator[tuple[Block, Any]]:
+        queue: deque[tuple[Block, Future[Any] | None]] = deque()
         with ThreadPoolExecutor(PARSE_THREADS, thread_name_prefix="costaudit-parse") as pool:
             try:
                 while True:
                     while len(queue) < PARSE_AHEAD and (item := next(self.items, None)) is not None:
                         work = (
                             pool.submit(self.work, item)
-                            if self.working and isinstance(item, bytes)
+                            if self.working and not isinstance(item, Marker)
                             else None
                         )
                         queue.append((item, work))

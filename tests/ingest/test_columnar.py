@@ -219,9 +219,12 @@ BLOCK_WAY = {
     "invalid UTF-8",
     "duplicate key",
     "count beyond int64",
+    "wrapper time",
+    "gateway line",
+    "batch line",
 }
-"""Odd lines pyarrow cannot parse as the schema says (or not one row per line): their whole block
-goes the record way."""
+"""Odd lines pyarrow cannot parse as the schema says (or not one row per line), and lines giving a
+wrapper or another time key a value (declared null): their whole block goes the record way."""
 COLUMN_WAY = {
     "negative prompt",
     "implausible prompt",
@@ -289,7 +292,7 @@ def test_a_row_failing_validation_is_skipped_with_its_line(
 def test_a_row_the_extractor_leaves_goes_to_the_record_path_alone(
     tmp_path: Path, read: Read
 ) -> None:
-    odd = {**body(500), "timestamp": "2026-01-01T00:00:00Z"}
+    odd = {**body(500), "created_at": 1767225600}  # with `created` too: the record path decides
     path = write(tmp_path / "o.jsonl", [body(i) for i in range(500)] + [odd] + [body(501)])
     workload = read(path)
     assert read.drafted == [odd]
@@ -556,7 +559,7 @@ ANTHROPIC_COLUMN_WAY = {
     "metadata spaced",
     "metadata also in text",
 }
-ANTHROPIC_BLOCK_WAY = {"timestamp number", "metadata text"}
+ANTHROPIC_BLOCK_WAY = {"timestamp number", "metadata text", "another time key"}
 
 
 class ReadAnthropic(Read):

@@ -57,11 +57,11 @@ _FIELDS: list[pa.Field[Any]] = [
     pa.field("result", pa.struct([pa.field("type", pa.string()), pa.field("message", _MESSAGE)])),
     pa.field("timestamp", pa.string()),
     pa.field("metadata", pa.struct([])),
-    *(pa.field(key, pa.string()) for key in OTHER_TIME_KEYS),
+    *(pa.field(key, pa.null()) for key in OTHER_TIME_KEYS),
 ]
 SCHEMA = pa.schema(_FIELDS)
-"""What pricing and grouping need; another time key makes the row the record path's (of another
-type than a string, it makes the block unparseable, which sends it all there: right, if slower)."""
+"""What pricing and grouping need. Another time key is declared null: a line that gives one a
+value makes its block unparseable, which sends the block to the record path (right, if slower)."""
 
 FIELD_NAMES = (
     "usage.input_tokens",
@@ -85,7 +85,9 @@ class BatchResultColumns:
 
     schema = SCHEMA
 
-    def extract(self, batch: pa.RecordBatch, data: bytes, rows: RowLines) -> ColumnBlock:
+    def extract(
+        self, batch: pa.RecordBatch, data: bytes | bytearray, rows: RowLines
+    ) -> ColumnBlock:
         """Columns of every row; `take` marks the rows read exactly as `anthropic.extract` reads
         them: a `custom_id`, a succeeded result whose message has a non-empty model and a usage
         with input and output counts (a count given as null is the record path's to refuse), no
@@ -114,8 +116,6 @@ class BatchResultColumns:
             & nonempty_strings(message.field("model"))
             & (readable_time | ~present(batch, "timestamp"))
         )
-        for key in OTHER_TIME_KEYS:
-            take &= ~present(batch, key)
         groups = _metadata_groups(data, rows, take & present(batch, "metadata"), take)
         split = ~nested(usage, "cache_creation")[1]
         return ColumnBlock(
@@ -153,7 +153,9 @@ def _counts(read: list[Int64s], split: Bools) -> Counts:
     )
 
 
-def _metadata_groups(data: bytes, rows: RowLines, with_metadata: Bools, take: Bools) -> RowGroups:
+def _metadata_groups(
+    data: bytes | bytearray, rows: RowLines, with_metadata: Bools, take: Bools
+) -> RowGroups:
     """Each row's groups from its `metadata` object (marks `take` False where it cannot be read
     here). The object is cut from the line: the only `"metadata"` in it, then a `{` whose first
     `}` closes it (it is flat when the bytes up to there parse: JSON objects are self-delimiting).
@@ -186,7 +188,8 @@ def _parsed_groups(text: bytes | None, values: list[dict[str, str]]) -> int:
     return len(values) - 1
 
 
-def _metadata_text(line: bytes) -> bytes | None:
+def _metadata_text(line: bytes | bytearray) -> bytes | None:
+    """The text of the line's metadata object, when it can be cut out (see _metadata_groups)."""
     at = line.find(_METADATA)
     if at < 0 or line.find(_METADATA, at + 1) >= 0:
         return None
@@ -194,4 +197,4 @@ def _metadata_text(line: bytes) -> bytes | None:
     if colon is None or line[colon.end() : colon.end() + 1] != b"{":
         return None
     end = line.find(b"}", colon.end())
-    return None if end < 0 else line[colon.end() : end + 1]
+    return None if end < 0 else bytes(line[colon.end() : end + 1])
