@@ -1,41 +1,78 @@
-"""Read log files of any supported format into one canonical request table.
+"""Read log files of any supported format into one canonical request table, through one pipeline.
 
-Each file's container (JSON lines, JSON array/document, CSV, Parquet; gzip/zstd or plain) is sniffed from
-its first bytes, then its format from its first records, so one run can mix files of different kinds.
-Records stream through in chunks; only the compact table is kept.
+Each input is opened once (`sources`), its compression recognised from its magic bytes, its container
+(JSON lines, JSON array/document, CSV/TSV, Parquet) sniffed once from the head of that same stream
+(`containers`), its format chosen from its first records; then the stream is read front to back, so
+one run can mix files of different kinds, and standard input, pipes and FIFOs read like files.
+
+Records go the record path: each is parsed and handed to its format's extractor, which drafts it.
+A JSON-lines file whose format offers a columnar extractor, whose first records all suit it, and which
+is larger than one block (below that, importing pyarrow costs more than it saves), is also read the
+columnar way: blocks of lines are parsed into columns on worker threads, and each row
+the extractor does not take (and every line of a block that cannot be parsed that way) goes to the
+record path from memory, in order. Both paths feed the same table builder, whose validator judges
+every row's counts (`validation`). Only the compact table is kept.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
-import re
+import os
 import zlib
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, BinaryIO
+from itertools import chain, islice
+from typing import TYPE_CHECKING, Any
 
-import orjson
+import numpy as np
 
 from costaudit.core.prompt_cache import PrefixBlocks
 from costaudit.core.request_table import RequestTable
 from costaudit.errors import InputError
-from costaudit.ingest import fastpath
+from costaudit.ingest import containers
+from costaudit.ingest.containers import (
+    BAD_JSON,
+    HEAD_BYTES,
+    OVERSIZED,
+    TOO_LONG,
+    LineBlocks,
+    Marker,
+    Record,
+    block_records,
+    csv_rows,
+    json_document,
+    line_records,
+    parquet_rows,
+    sniff,
+)
 from costaudit.ingest.formats import Format, builtin_formats
 from costaudit.ingest.formats.common import is_object
 from costaudit.ingest.problems import BadRecord, Problems
-from costaudit.ingest.sources import Source, expand_sources
+from costaudit.ingest.sources import Source, expand_sources, with_head
 from costaudit.ingest.table import DEFAULT_CHUNK_ROWS, Draft, TableBuilder
 
 if TYPE_CHECKING:
-    from costaudit.ingest.early import EarlyRead
+    from costaudit.ingest.columnar import ColumnarExtractor, ColumnBlock, ParsedBlock
+
+__all__ = ["BAD_JSON", "FileReport", "Logs", "ReadOptions", "read_logs"]
 
 DETECTION_RECORDS = 50
 """How many leading records may be looked at to recognise a file's format."""
-CSV_BATCH_ROWS = 16_384
-CSV_FIELD_LIMIT = 2**31 - 1
+DEFERRED_SHARE = 4
+"""A parsed block of which more than 1/DEFERRED_SHARE of the rows go to the record path goes there
+whole (cheaper than interleaving many short runs)."""
+GIVE_UP_BLOCKS = 4
+"""After this many blocks in a row read wholly by the record path, a file stops being parsed the
+columnar way (it is not the kind of log the head promised)."""
+PROGRESS_RECORDS = 8192
 
 Progress = Callable[[int], None]
+Block = bytearray | Marker
+"""A block of JSON lines, or a line that cannot be read (OVERSIZED)."""
 
 
 @dataclass(frozen=True)
@@ -49,10 +86,9 @@ class ReadOptions:
     strict: bool = False
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     prefix_block_tokens: int | None = None
+    """Hash prompt text into chained blocks of this many tokens (for prompt-cache replay); None = skip."""
     measure_encodings: tuple[str, ...] = ()
     """Also count prompts with these encodings (those available offline), for per-request tokenizer ratios."""
-
-    """Hash prompt text into chained blocks of this many tokens (for prompt-cache replay); None = skip."""
 
 
 @dataclass
@@ -74,295 +110,9 @@ class Logs:
     estimated_encodings: set[str]
 
 
-Record = tuple[int, Any]
-"""(line or item number, parsed value or the bad raw value) of one record."""
-
-
-class _BadJson:
-    __slots__ = ()
-
-
-BAD_JSON = _BadJson()
-
-
-def _json_lines(stream: BinaryIO) -> Iterator[Record]:
-    """One record per non-blank line; a line holding a paged API response yields its records."""
-    for number, line in enumerate(stream, 1):
-        if not line.strip():
-            continue
-        try:
-            value = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            yield number, BAD_JSON
-            continue
-        for record in value["data"] if _is_envelope(value) else (value,):
-            yield number, record
-
-
-JSON_BLOCK_BYTES = 3 << 18
-"""How much of a JSON array/document is read at a time (768 KiB, which with the 256 KiB read buffer
-keeps reading under 1 MiB); memory holds one block plus one item."""
-
-_JSON_TOKEN = re.compile(rb'[{}\[\]]|"(?:[^"\\]++|\\.)*+"|"', re.DOTALL)
-"""A bracket, a whole string (skipped in one step), or a lone quote: a string the block cut off."""
-_JSON_GAP = re.compile(rb"[\s,]*")
-_JSON_SCALAR = re.compile(rb'[^\s,\[\]{}"]+')
-_WHITESPACE = re.compile(rb"\s*")
-_LEADING = re.compile(rb"[\s\xef\xbb\xbf]*")
-_OPEN, _CLOSE, _QUOTE = frozenset(b"{["), frozenset(b"}]"), ord('"')
-ENVELOPE_KEYS = frozenset(
-    {"data", "object", "page", "page_size", "total", "total_pages", "meta", "pagination"}
-    | {"has_more", "next", "next_cursor", "cursor", "first_id", "last_id"}
-)
-"""Keys of a paged API response `{"data": [records…], …}` (LiteLLM /spend/logs/v2, Helicone, OpenAI lists)."""
-
-
-class _End:
-    __slots__ = ()
-
-
-END = _End()
-_MISS = object()
-FAST_GUESSES = 8
-_OBJECT_END = re.compile(rb"\}(?=\s*[,\]])")
-
-
-class JsonSplitter:
-    """Cuts a JSON array — or a sequence of concatenated JSON values — into its top-level items.
-
-    Only brackets and string boundaries are scanned (a string is skipped by one regex step), so each
-    item's bytes can be handed to orjson whole while the file is read in bounded blocks: an array
-    larger than memory is read item by item. A cut-off or garbled tail becomes one BAD_JSON item.
-
-    Fast path for arrays of objects: the item most likely ends at the next `}` followed by `,` or
-    `]`, and if the bytes up to there parse, that IS the item (JSON values are self-delimiting, so a
-    parse that succeeds from the item's true start cannot stop early). A few such guesses inside the
-    current block are tried before the exact scan; they make arrays read about as fast as lines.
-    """
-
-    def __init__(self, stream: BinaryIO) -> None:
-        self.stream = stream
-        self.data = b""
-        self.pos = 0
-        self.eof = False
-
-    def _fill(self, keep_from: int) -> bool:
-        """Drop the bytes before `keep_from` and read the next block; False at the end of the file."""
-        block = b"" if self.eof else self.stream.read(JSON_BLOCK_BYTES)
-        if not block:
-            self.eof = True
-            return False
-        self.data = self.data[keep_from:] + block
-        self.pos -= keep_from
-        return True
-
-    def _skip(self, pattern: re.Pattern[bytes]) -> bool:
-        """Skip what `pattern` matches at the current position; False when the file ends first."""
-        while True:
-            match = pattern.match(self.data, self.pos)
-            self.pos = match.end() if match else self.pos
-            if self.pos < len(self.data):
-                return True
-            if not self._fill(self.pos):
-                return False
-
-    def open_array(self) -> bool:
-        """Consume the opening `[`; False when the content is not an array after all."""
-        if not self._skip(_LEADING) or self.data[self.pos] != ord("["):
-            return False
-        self.pos += 1
-        return True
-
-    def next_item(self, in_array: bool) -> Any:
-        """The next top-level item, parsed; BAD_JSON for a garbled one, END after the last."""
-        if not self._skip(_JSON_GAP if in_array else _WHITESPACE):
-            return END
-        first = self.data[self.pos]
-        if in_array and first == ord("]"):
-            self.pos += 1
-            return self._trailing()
-        if in_array and first == ord("{"):
-            found = self._guess_object()
-            if found is not _MISS:
-                return found
-        if first in _OPEN or first == _QUOTE:
-            return _parsed(self._nested())
-        return _parsed(self._scalar())
-
-    def _guess_object(self) -> Any:
-        """The fast path (see the class docstring); _MISS when no guess in this block parses."""
-        start = search_from = self.pos
-        for _ in range(FAST_GUESSES):
-            match = _OBJECT_END.search(self.data, search_from)
-            if match is None:
-                break
-            search_from = match.end()
-            try:
-                value = orjson.loads(self.data[start:search_from])
-            except orjson.JSONDecodeError:
-                continue
-            self.pos = search_from
-            return value
-        return _MISS
-
-    def _trailing(self) -> Any:
-        """After the closing `]` only whitespace may follow; anything else is one garbled item."""
-        if not self._skip(_WHITESPACE):
-            return END
-        self.pos = len(self.data)
-        while self._fill(self.pos):
-            self.pos = len(self.data)
-        return BAD_JSON
-
-    def _nested(self) -> bytes | None:
-        start, depth, resume = self.pos, 0, self.pos
-        while True:
-            for match in _JSON_TOKEN.finditer(self.data, resume):
-                char = self.data[match.start()]
-                if char == _QUOTE and match.end() - match.start() == 1:
-                    resume = match.start()
-                    break
-                resume = match.end()
-                depth += 1 if char in _OPEN else -1 if char in _CLOSE else 0
-                if depth <= 0:
-                    self.pos = resume
-                    return self.data[start:resume]
-            if not self._fill(start):
-                self.pos = len(self.data)
-                return None
-            resume, start = resume - start, 0
-
-    def _scalar(self) -> bytes | None:
-        while True:
-            match = _JSON_SCALAR.match(self.data, self.pos)
-            end = match.end() if match else self.pos
-            if end < len(self.data) or not self._fill(self.pos):
-                break
-        start, self.pos = self.pos, max(end, self.pos + 1)
-        return self.data[start:end] if end > start else None
-
-
-def _parsed(raw: bytes | None) -> Any:
-    """orjson's reading of one item's bytes, or BAD_JSON (also for a cut-off item, None)."""
-    if raw is None:
-        return BAD_JSON
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return BAD_JSON
-
-
-def _is_envelope(value: object) -> bool:
-    return (
-        is_object(value)
-        and isinstance(value.get("data"), list)
-        and all(key in ENVELOPE_KEYS for key in value)
-    )
-
-
-def _json_document(stream: BinaryIO) -> Iterator[Record]:
-    """Items of a JSON array, streamed; or whole JSON values (objects) one after another.
-
-    A paged API response `{"data": [...], "page": …}` yields the records inside it.
-    """
-    splitter = JsonSplitter(stream)
-    in_array = splitter.open_array()
-    number = 0
-    while not isinstance(value := splitter.next_item(in_array), _End):
-        for record in value["data"] if not in_array and _is_envelope(value) else (value,):
-            number += 1
-            yield number, record
-
-
-def _csv_rows(stream: BinaryIO, delimiter: str) -> Iterator[Record]:
-    """Rows of a CSV (or TSV) file as dicts of strings; empty cells are missing values.
-
-    Cells may be large (exports put whole prompts and JSON bodies in them), so the csv module's
-    128 KiB field limit is lifted. The text wrapper is detached at the end so that it never closes
-    (or warns about) the byte stream its caller owns.
-    """
-    csv.field_size_limit(CSV_FIELD_LIMIT)
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
-    try:
-        reader = csv.DictReader(text, delimiter=delimiter)
-        for row in reader:
-            yield (
-                reader.line_num,
-                {
-                    key: (value if value != "" else None)
-                    for key, value in row.items()
-                    if key is not None
-                },
-            )
-    finally:
-        text.detach()
-
-
-def _parquet_rows(stream: BinaryIO) -> Iterator[Record]:
-    """Rows of a Parquet file, one record batch at a time; a corrupt file is an OSError (exit 3)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    data = stream if stream.seekable() else io.BytesIO(stream.read())
-    number = 0
-    try:
-        parquet = pq.ParquetFile(data)
-        for batch in parquet.iter_batches(batch_size=CSV_BATCH_ROWS):
-            for row in batch.to_pylist():
-                number += 1
-                yield number, row
-    except pa.ArrowException as exc:
-        raise OSError(f"not a readable Parquet file: {exc}") from None
-
-
-SNIFF_LINES = 20
-
-
-def _looks_like_json_lines(head: bytes) -> bool:
-    """JSON lines when most of the first complete lines are JSON objects on their own.
-
-    A pretty-printed document has almost no such lines; a JSON-lines file whose first line is
-    garbled still has many. Without one complete line in the head (a very long first record), the
-    document reader is used: it splits concatenated objects just as well, line breaks or not.
-    """
-    objects = others = 0
-    for line in head.split(b"\n")[:-1][:SNIFF_LINES]:
-        if not line.strip():
-            continue
-        try:
-            parsed = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            others += 1
-            continue
-        if isinstance(parsed, dict):
-            objects += 1
-        else:
-            others += 1
-    return objects > 0 and objects >= others
-
-
-def _container(stream: BinaryIO) -> tuple[str, Iterator[Record]]:
-    """Recognise the container from the first bytes: Parquet, JSON array/object, JSON lines or CSV."""
-    head = stream.peek(65_536)[:65_536] if hasattr(stream, "peek") else b""
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head.startswith(b"PAR1"):
-        return "parquet", _parquet_rows(stream)
-    if stripped.startswith(b"["):
-        return "json", _json_document(stream)
-    if stripped.startswith(b"{"):
-        if _looks_like_json_lines(stripped):
-            return "jsonl", _json_lines(stream)
-        return "json", _json_document(stream)
-    if not stripped:
-        return "empty", iter(())
-    if b"\x00" in head[:4096]:
-        return "binary", iter(())
-    header = head.split(b"\n", 1)[0]
-    return "csv", _csv_rows(stream, "\t" if header.count(b"\t") > header.count(b",") else ",")
-
-
 class FileReader:
-    """Reads one file: picks its format, then turns every record into drafts for the builder."""
+    """Reads one input: picks its format, then turns every record into drafts (or columns) for the
+    builder."""
 
     def __init__(self, formats: list[Format], options: ReadOptions, problems: Problems) -> None:
         self.formats = formats
@@ -388,139 +138,181 @@ class FileReader:
             name, f"not a log format costaudit recognises ({container}); use --format or --map"
         )
 
-    def read(
-        self,
-        source: Source,
-        builder: TableBuilder,
-        progress: Progress | None,
-        early: EarlyRead | None = None,
-    ) -> FileReport:
+    def read(self, source: Source, builder: TableBuilder, progress: Progress | None) -> FileReport:
         """Read one input; anything wrong with the file as a whole is an InputError naming it."""
         report = FileReport(name=source.name, format="(empty)")
-        if self._read_fast(source, builder, report, progress, early):
-            return report
-        with source.open() as stream:
-            try:
-                self._read_stream(source.name, stream, builder, report, progress)
-            except (csv.Error, UnicodeDecodeError) as exc:
-                where = f"after record {report.records}" if report.records else "at the start"
-                raise InputError(
-                    source.name, f"unreadable {report.container} {where}: {exc}"
-                ) from None
-            except (EOFError, zlib.error) as exc:
-                raise InputError(
-                    source.name, f"compressed data is cut off or corrupt ({exc})"
-                ) from None
-            except OSError as exc:
-                raise InputError(source.name, f"cannot read ({exc})") from None
-        return report
-
-    def _fast_candidate(self, stream: BinaryIO, name: str) -> bool:
-        """Plain OpenAI usage lines (judged from the first lines) that the vectorized reader can take."""
-        if self.options.mapping or self.options.format not in (None, "openai"):
-            return False
-        head_bytes = stream.peek(1 << 20)[: 1 << 20] if hasattr(stream, "peek") else b""
-        if not head_bytes.lstrip().startswith(b"{") or not _looks_like_json_lines(
-            head_bytes.lstrip()
-        ):
-            return False
-        head: list[Record] = []
-        for number, line in enumerate(head_bytes.split(b"\n")[:-1][:DETECTION_RECORDS], 1):
-            try:
-                head.append((number, orjson.loads(line)))
-            except orjson.JSONDecodeError:
-                return False
-        if not head:
-            return False
-        try:
-            fmt = self._choose(head, "jsonl", name)
-        except InputError:
-            return False
-        return fmt.name == "openai" and fastpath.eligible([value for _, value in head])
-
-    def _read_fast(
-        self,
-        source: Source,
-        builder: TableBuilder,
-        report: FileReport,
-        progress: Progress | None,
-        early: EarlyRead | None,
-    ) -> bool:
-        """Read a file with the vectorized reader when it fits; False means "read it record by record"."""
-        if source.path is None:
-            return False
         try:
             with source.open() as stream:
-                if not self._fast_candidate(stream, source.name):
-                    if early is not None:
-                        early.decline(source.path)
-                    return False
-            batches = fastpath.read_usage_file(
-                source.path, fastpath.block_bytes(self.options.chunk_rows), early
-            )
-        except (fastpath.NotFast, OSError, EOFError, zlib.error):
-            return False
-        for batch in batches:
-            builder.add_usage_batch(source.name, batch)
-            report.records += batch.rows
-            if progress is not None:
-                progress(builder.rows)
-        report.format, report.container = "openai", "jsonl"
-        return True
+                self._read_stream(source.name, stream, builder, report, progress)
+        except (csv.Error, UnicodeDecodeError) as exc:
+            where = f"after record {report.records}" if report.records else "at the start"
+            raise InputError(source.name, f"unreadable {report.container} {where}: {exc}") from None
+        except (EOFError, zlib.error) as exc:
+            raise InputError(
+                source.name, f"compressed data is cut off or corrupt ({exc})"
+            ) from None
+        except OSError as exc:
+            raise InputError(source.name, f"cannot read ({exc})") from None
+        return report
 
     def _read_stream(
         self,
         name: str,
-        stream: BinaryIO,
+        stream: Any,
         builder: TableBuilder,
         report: FileReport,
         progress: Progress | None,
     ) -> None:
-        container, records = _container(stream)
+        head, stream = with_head(stream, HEAD_BYTES)
+        container, delimiter = sniff(head)
         report.container = container
         if container == "binary":
             raise InputError(name, "binary data, not a log file")
-        try:
-            self._read_records(name, container, records, builder, report, progress)
-        finally:
-            if isinstance(records, Generator):
-                records.close()
-
-    def _read_records(
-        self,
-        name: str,
-        container: str,
-        records: Iterator[Record],
-        builder: TableBuilder,
-        report: FileReport,
-        progress: Progress | None,
-    ) -> None:
-        head = [record for _, record in zip(range(DETECTION_RECORDS), records, strict=False)]
-        if not head:
-            self.problems.note(f"{name}: empty file, no records")
+        file = _File(name, builder, report, progress)
+        if container == "jsonl":
+            self._read_json_lines(file, stream)
             return
-        fmt = self._choose(head, container, name)
-        report.format = fmt.name
-        for number, value in _resume(head, records):
-            self._one(fmt, name, number, value, builder, report)
-            if progress is not None and not report.records % 8192:
-                progress(builder.rows)
+        records: Iterator[Record] = iter(())
+        if container == "json":
+            records = json_document(stream)
+        elif container == "csv":
+            records = csv_rows(stream, delimiter, name)
+        elif container == "parquet":
+            records = parquet_rows(stream)
+        head_records = list(islice(records, DETECTION_RECORDS))
+        fmt = self._chosen(file, head_records, container)
+        if fmt is not None:
+            for count, (number, value) in enumerate(chain(head_records, records), 1):
+                self._one(fmt, file, number, value)
+                if not count % PROGRESS_RECORDS:
+                    file.tick()
 
-    def _one(
+    def _chosen(self, file: _File, head: list[Record], container: str) -> Format | None:
+        if not head:
+            self.problems.note(f"{file.name}: empty file, no records")
+            return None
+        fmt = self._choose(head, container, file.name)
+        file.report.format = fmt.name
+        return fmt
+
+    def _read_json_lines(self, file: _File, stream: io.BufferedIOBase) -> None:
+        """JSON lines, block by block: the first blocks are kept while the format is recognised from
+        their records, then every block is read the record way or the columnar way."""
+        blocks = LineBlocks(stream)
+        lines = iter(blocks)
+        seen: deque[Block] = deque()
+        head: list[Record] = []
+        number = 1
+        for block in lines:
+            seen.append(block)
+            if not isinstance(block, Marker):
+                wanted = DETECTION_RECORDS - len(head)
+                head.extend(islice(block_records(number, block), wanted))
+                number += block.count(b"\n")
+            else:
+                head.append((number, block))
+                number += 1
+            if len(head) >= DETECTION_RECORDS:
+                break
+        fmt = self._chosen(file, head, "jsonl")
+        if fmt is None:
+            return
+        following = next(lines, None)
+        if following is not None:
+            seen.append(following)
+        small = following is None and sum(map(_size, seen)) <= containers.RECORD_BLOCK_BYTES
+        every = chain(_drained(seen), lines)
+        if fmt.columnar is not None and not small and self._suits(fmt, head):
+            blocks.block_bytes = containers.COLUMNAR_BLOCK_BYTES
+            self._read_columnar(fmt, fmt.columnar.load(), file, every)
+        else:
+            self._read_lines(fmt, file, every)
+
+    def _suits(self, fmt: Format, head: list[Record]) -> bool:
+        """Read the columnar way when no mapping is given and every first record suits it."""
+        suits = fmt.columnar.suits if fmt.columnar is not None else None
+        return (
+            suits is not None
+            and not self.options.mapping
+            and all(is_object(value) and suits(value) for _, value in head)
+        )
+
+    def _read_lines(self, fmt: Format, file: _File, blocks: Iterable[Block]) -> None:
+        number = 1
+        for block in blocks:
+            number = self._record_block(fmt, file, number, block)
+            file.tick()
+
+    def _record_block(
+        self, fmt: Format, file: _File, first: int, block: bytes | bytearray | Marker
+    ) -> int:
+        """Read a block of lines (or one OVERSIZED line) the record way; the next line's number."""
+        if isinstance(block, Marker):
+            self._one(fmt, file, first, block)
+            return first + 1
+        for number, value in block_records(first, block):
+            self._one(fmt, file, number, value)
+        return first + block.count(b"\n")
+
+    def _read_columnar(
         self,
         fmt: Format,
-        file: str,
-        number: int,
-        value: object,
-        builder: TableBuilder,
-        report: FileReport,
+        extractor: ColumnarExtractor,
+        file: _File,
+        blocks: Iterator[Block],
     ) -> None:
+        from costaudit.ingest.columnar import parse_and_extract
+
+        number = 1
+        record_way = 0
+        worked = _WorkAhead(blocks, functools.partial(parse_and_extract, extractor=extractor))
+        for block, result in worked:
+            if result is None or result[1] is None:
+                number = self._record_block(fmt, file, number, block)
+                record_way += not isinstance(block, Marker)
+            else:
+                parsed, columns = result
+                taken = self._columnar_block(fmt, file, number, parsed, columns)
+                record_way = 0 if taken else record_way + 1
+                number += parsed.lines
+            file.tick()
+            if record_way >= GIVE_UP_BLOCKS:
+                worked.working = False
+
+    def _columnar_block(
+        self, fmt: Format, file: _File, first: int, parsed: ParsedBlock, block: ColumnBlock
+    ) -> bool:
+        """Add a parsed block's rows: runs the extractor takes as columns, the rows between them
+        the record way. False when the whole block went the record way."""
+        rows = parsed.rows
+        assert rows is not None
+        lines = rows.line + first
+        take = block.take
+        left = np.flatnonzero(~take).tolist()
+        if len(left) * DEFERRED_SHARE > len(take):
+            self._record_block(fmt, file, first, parsed.data)
+            return False
+        start = 0
+        for row in (*left, len(take)):
+            if row > start:
+                file.builder.add_columns(block.slice(start, row), file.name, lines[start:row])
+                file.report.records += row - start
+            if row < len(take):
+                number = int(lines[row])
+                for value in line_records(rows.text(parsed.data, row)):
+                    self._one(fmt, file, number, value)
+            start = row + 1
+        return True
+
+    def _one(self, fmt: Format, file: _File, number: int, value: object) -> None:
         """One record → its drafts (none for records that are not billed calls, e.g. non-GenAI spans).
 
         A format may return a BadRecord among its drafts when one call inside a multi-call record
         (one span of an OTLP batch) is unusable: it is skipped on its own, the others are kept.
         """
         try:
+            if value is OVERSIZED:
+                raise BadRecord(TOO_LONG)
             if value is BAD_JSON:
                 raise BadRecord("malformed JSON")
             if not is_object(value):
@@ -529,18 +321,73 @@ class FileReader:
         except BadRecord as bad:
             drafts = [bad]
         for draft in (drafts,) if isinstance(drafts, Draft) else drafts:
-            report.records += 1
+            file.report.records += 1
             if isinstance(draft, BadRecord):
-                self.problems.skip(file, number, draft.reason)
+                file.builder.skip(file.name, number, draft.reason)
                 continue
             if draft.model is None:
                 draft.model = self.options.default_model
-            builder.add(draft, file, number)
+            file.builder.add(draft, file.name, number)
 
 
-def _resume(head: list[Record], rest: Iterator[Record]) -> Iterator[Record]:
-    yield from head
-    yield from rest
+def _size(block: Block) -> int:
+    return 0 if isinstance(block, Marker) else len(block)
+
+
+def _drained(kept: deque[Block]) -> Iterator[Block]:
+    """The kept blocks, each let go as it is handed on."""
+    while kept:
+        yield kept.popleft()
+
+
+@dataclass
+class _File:
+    """The input being read, and where its rows go."""
+
+    name: str
+    builder: TableBuilder
+    report: FileReport
+    progress: Progress | None
+
+    def tick(self) -> None:
+        if self.progress is not None:
+            self.progress(self.builder.rows)
+
+
+PARSE_THREADS = max(2, min(4, os.cpu_count() or 1))
+PARSE_AHEAD = 2 * PARSE_THREADS
+
+
+class _WorkAhead:
+    """`work(block)` for the byte blocks among `items`, computed on worker threads a few blocks
+    ahead of the reader, yielded in order with their item; None for the other items, and for every
+    item once `working` is turned off."""
+
+    def __init__(self, items: Iterator[Block], work: Callable[[bytearray], Any]) -> None:
+        self.items = items
+        self.work = work
+        self.working = True
+
+    def __iter__(self) -> Iterator[tuple[Block, Any]]:
+        queue: deque[tuple[Block, Future[Any] | None]] = deque()
+        with ThreadPoolExecutor(PARSE_THREADS, thread_name_prefix="costaudit-parse") as pool:
+            try:
+                while True:
+                    while len(queue) < PARSE_AHEAD and (item := next(self.items, None)) is not None:
+                        work = (
+                            pool.submit(self.work, item)
+                            if self.working and not isinstance(item, Marker)
+                            else None
+                        )
+                        queue.append((item, work))
+                    if not queue:
+                        return
+                    item, future = queue.popleft()
+                    yield item, future.result() if future is not None else None
+            finally:
+                for _, future in queue:
+                    if future is not None:
+                        future.cancel()
 
 
 def read_logs(
@@ -548,10 +395,8 @@ def read_logs(
     options: ReadOptions,
     tokenizer_for: Callable[[str | None], str],
     progress: Progress | None = None,
-    early: EarlyRead | None = None,
 ) -> Logs:
-    """Read every input named by `specs` into one canonical request table (a file whose parse
-    `early` started is taken from it)."""
+    """Read every input named by `specs` into one canonical request table."""
     problems = Problems(strict=options.strict)
     formats = builtin_formats(options.mapping, options.group_fields)
     if options.format and options.format not in {fmt.name for fmt in formats}:
@@ -567,9 +412,7 @@ def read_logs(
 
     reader = FileReader(formats, options, problems)
     try:
-        reports = [
-            reader.read(source, builder, progress, early) for source in expand_sources(specs)
-        ]
+        reports = [reader.read(source, builder, progress) for source in expand_sources(specs)]
         columns = builder.finish()
     finally:
         builder.close()

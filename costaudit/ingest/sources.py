@@ -1,7 +1,11 @@
-"""Turn what the user typed (files, globs, directories, `-`) into readable byte streams.
+"""Turn what the user typed (files, globs, directories, `-`) into byte streams, each opened once.
 
-Compression is recognised from the file's magic bytes, not its name, so `logs.jsonl` that is really
-gzip still reads, and `.gz`/`.zst` files are streamed without being unpacked on disk.
+An input is opened once and read once, front to back, as a stream: nothing is reopened and nothing
+seeks, so standard input, `/dev/stdin`, pipes, FIFOs and process substitution (`<(zcat log.gz)`)
+read like files. Compression is recognised from the content's magic bytes, not its name, so
+`logs.jsonl` that is really gzip still reads, and `.gz`/`.zst` files are streamed without being
+unpacked on disk; a compressed stream must reach its end marker, so a file cut short is an error,
+never a shorter log. A UTF-8 byte-order mark at the start of the content is dropped.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from costaudit.errors import InputError
 
@@ -22,8 +26,8 @@ READ_BUFFER_BYTES = 1 << 18
 """Files are read through a 256 KiB buffer: fewer system calls, and the first records can be sniffed
 even when lines are long (logged prompts)."""
 GZIP_MAGIC = b"\x1f\x8b"
-
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+BOM = b"\xef\xbb\xbf"
 LOG_SUFFIXES = (
     ".jsonl",
     ".ndjson",
@@ -38,85 +42,134 @@ LOG_SUFFIXES = (
 )
 """Files picked up when a directory is given (compressed variants end in .gz/.zst)."""
 
+if TYPE_CHECKING:
+    Stream = io.BufferedReader[Any]
+    """A buffered binary stream (it can `peek`), whatever it reads from."""
+else:
+    Stream = io.BufferedReader
+
 
 @dataclass(frozen=True)
 class Source:
-    """One input: a path on disk, or standard input when `path` is None."""
+    """One input: a path (a file, FIFO or /dev/fd/N), or standard input when `path` is None."""
 
     name: str
     path: Path | None
 
     @contextlib.contextmanager
-    def open(self) -> Iterator[BinaryIO]:
-        """A binary stream of the (decompressed) content; every layer is closed afterwards."""
-        raw: BinaryIO
+    def open(self) -> Iterator[Stream]:
+        """The content as one buffered stream: decompressed, without a byte-order mark. The input
+        is opened here and only here; every layer is closed afterwards (standard input excepted)."""
+        raw: Stream
         if self.path is None:
-            raw = sys.stdin.buffer
+            raw = _buffered(sys.stdin.buffer)
         else:
             try:
-                raw = self.path.open("rb", buffering=READ_BUFFER_BYTES)
+                raw = _buffered(self.path.open("rb", buffering=READ_BUFFER_BYTES))
             except FileNotFoundError:
                 raise InputError(self.name, "file not found") from None
             except IsADirectoryError:
                 raise InputError(self.name, "is a directory") from None
             except OSError as exc:
                 raise InputError(self.name, f"cannot read: {exc.strerror}") from None
-        stream = decompressed(raw, self.name)
         try:
-            yield stream
+            yield without_bom(decompressed(raw, self.name))
         finally:
-            if stream is not raw:
-                stream.close()
             if self.path is not None:
                 raw.close()
 
 
-def decompressed(raw: BinaryIO, name: str) -> BinaryIO:
-    """Wrap `raw` in a decompressor when its first bytes say it is gzip or zstd."""
-    buffered = (
-        raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(cast("io.RawIOBase", raw))
-    )
-    head = buffered.peek(4)[:4]
-    if head.startswith(GZIP_MAGIC):
-        unpacked = gzip.GzipFile(fileobj=buffered, mode="rb")
+def _buffered(stream: BinaryIO) -> Stream:
+    if isinstance(stream, io.BufferedReader):
+        return stream
+    return io.BufferedReader(_Borrowed(stream), READ_BUFFER_BYTES)
+
+
+def with_head(stream: Stream, size: int) -> tuple[bytes, Stream]:
+    """The first `size` bytes of the stream (fewer only at its end), and a stream that still starts
+    with them. A pipe may deliver less than asked for in one read, so the head is read until it is
+    complete, then replayed in front of the rest."""
+    head = stream.peek(size)[:size]
+    if len(head) >= size:
+        return head, stream
+    head = stream.read(size)
+    return head, io.BufferedReader(_Replay(head, stream), READ_BUFFER_BYTES)
+
+
+def without_bom(stream: Stream) -> Stream:
+    head, stream = with_head(stream, len(BOM))
+    if head == BOM:
+        stream.read(len(BOM))
+    return stream
+
+
+def decompressed(raw: Stream, name: str) -> Stream:
+    """`raw`, decompressed when its first bytes say it is gzip or zstd."""
+    magic, raw = with_head(raw, 4)
+    if magic.startswith(GZIP_MAGIC):
+        unpacked = gzip.GzipFile(fileobj=raw, mode="rb")
         return io.BufferedReader(unpacked, buffer_size=READ_BUFFER_BYTES)
-
-    if head.startswith(ZSTD_MAGIC):
-        try:
-            import zstandard
-        except ImportError:  # pragma: no cover - zstandard is a dependency
-            raise InputError(
-                name, "zstd-compressed, but the zstandard package is missing"
-            ) from None
-        reader = zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)
-        return io.BufferedReader(
-            _ZstdRaw(reader, zstandard.ZstdError), buffer_size=READ_BUFFER_BYTES
-        )
-
-    return buffered
+    if magic.startswith(ZSTD_MAGIC):
+        return io.BufferedReader(_Zstd(raw), buffer_size=READ_BUFFER_BYTES)
+    return raw
 
 
-class _ZstdRaw(io.RawIOBase):
-    """A zstd stream reader whose decoding errors are OSErrors, like gzip's, so a corrupt file is
-    reported as an unreadable input (exit 3) instead of escaping as an internal error."""
+class _Borrowed(io.RawIOBase):
+    """A readable view of a stream owned by someone else: closing the view leaves it open."""
 
-    def __init__(self, reader: BinaryIO, error: type[Exception]) -> None:
+    def __init__(self, stream: BinaryIO) -> None:
         super().__init__()
-        self._reader = reader
-        self._error = error
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class _Replay(_Borrowed):
+    """`head` (already read from `stream`), then the rest of `stream`."""
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        super().__init__(stream)
+        self._head = memoryview(head)
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            size = min(len(buffer), len(self._head))
+            buffer[:size] = self._head[:size]
+            self._head = self._head[size:]
+            return size
+        return super().readinto(buffer)
+
+
+class _Zstd(io.RawIOBase):
+    """zstd frames decoded by pyarrow's codec, which, unlike a plain stream reader, reports a
+    stream that ends inside a frame; decoding errors are OSErrors (exit 3), like gzip's, and a
+    stream cut short is an EOFError, as gzip's is."""
+
+    def __init__(self, raw: Stream) -> None:
+        super().__init__()
+        import pyarrow as pa
+
+        self._errors: tuple[type[Exception], ...] = (pa.ArrowException, OSError)
+        self._stream = pa.CompressedInputStream(pa.PythonFile(_Borrowed(raw), mode="r"), "zstd")
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
         try:
-            return int(self._reader.readinto(buffer))  # type: ignore[attr-defined]
-        except self._error as exc:
+            data = self._stream.read(len(buffer))
+        except self._errors as exc:
+            if "Truncated" in str(exc):
+                raise EOFError("zstd data ends inside a frame") from None
             raise OSError(f"corrupt zstd data: {exc}") from None
-
-    def close(self) -> None:
-        self._reader.close()
-        super().close()
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _directory_files(directory: Path) -> list[Path]:
@@ -168,8 +221,3 @@ def expand_sources(specs: Sequence[str]) -> list[Source]:
     if not sources:
         raise InputError("(inputs)", "no log files given")
     return sources
-
-
-def iter_lines(stream: BinaryIO) -> Iterator[bytes]:
-    """Lines of a binary stream, read in large blocks for speed."""
-    yield from stream

@@ -3,28 +3,35 @@
 Every log format becomes the same table: one row per billed LLM call, token counts in the OpenAI
 convention (input_tokens INCLUDES cached and cache-written tokens; output_tokens INCLUDES reasoning).
 The builder keeps plain Python lists for at most one chunk of records; each full chunk is converted to
-compact numpy arrays, so memory follows the size of the request table, not of the raw log.
+compact numpy arrays, so memory follows the size of the request table, not of the raw log. Rows read
+the columnar way arrive as arrays (`add_columns`) and join the same chunks, so the table keeps the
+order of the log whichever way each row was read. Every row's counts are judged by one validator
+(costaudit.ingest.validation) before it joins a chunk: drafts a batch at a time, columns a run at a
+time.
 Prompt text lives only inside the chunk being built: it is tokenized, scored for complexity and hashed,
 then dropped; it never reaches the table.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import operator
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from itertools import chain, compress
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from costaudit.core.columns import TOKEN_COLUMNS
+from costaudit.core.columns import RESERVED_COLUMNS, TOKEN_COLUMNS
 from costaudit.core.complexity import text_parts, with_length
 from costaudit.core.prompt_cache import chained_block_hashes
 from costaudit.core.request_table import Category, RequestTable
-from costaudit.ingest.problems import BadRecord, Problems
-from costaudit.ingest.timestamps import epoch_numbers_to_ns, to_epoch_ns
+from costaudit.ingest.problems import Problems
+from costaudit.ingest.timestamps import to_epoch_ns
 from costaudit.ingest.tokenizer import (
     PromptPieces,
     chat_prompt_pieces,
@@ -33,33 +40,20 @@ from costaudit.ingest.tokenizer import (
     piece_texts,
     piece_totals,
 )
+from costaudit.ingest.validation import Counts, ReadCounts, Verdict, clip, judge
 from costaudit.ingest.workers import Deferred, Workers
-
-if TYPE_CHECKING:
-    from costaudit.ingest.fastpath import UsageBatch
 
 USAGE, TOKENIZED, ESTIMATED = range(3)
 
 DEFAULT_CHUNK_ROWS = 65_536
+JUDGE_ROWS = 256
+"""Drafts are judged this many at a time: one vectorized pass of the validator per batch, and few
+enough waiting drafts that they rarely outlive the garbage collector's young generations."""
 TEXT_CHARS_PER_CHUNK = 8_000_000
 """A chunk is also finished once it holds this much prompt text, so logs with long prompts stay in
 bounded memory (text lives only until its chunk is tokenized, scored and hashed)."""
 
 MAX_GROUP_COLUMNS = 32
-RESERVED_COLUMNS = frozenset(
-    {
-        "timestamp",
-        "model",
-        "price_id",
-        "batch",
-        "token_source",
-        "complexity",
-        "prompt_hash",
-        "relative_time",
-        "source",
-        *TOKEN_COLUMNS,
-    }
-)
 
 Message = tuple[str, str, str | None]
 """(role, text content, optional name) of one chat message."""
@@ -90,27 +84,140 @@ class Draft:
     prefix_hashes: list[int] | None = None
     """Chained prefix-block hashes of the prompt (e.g. Mooncake `hash_ids`), for cache replay."""
     prefix_block_tokens: int | None = None
+    read_counts: list[str | int] = field(default_factory=list)
+    """Every count the extractor read from the record, in reading order, each after the name of the
+    field it came from: `[name, count, name, count, …]` (flat, so that drafts waiting to be judged
+    hold no extra objects for the garbage collector to walk). `formats.common.token_count` adds
+    them; the validator checks their range."""
 
 
-def _check_counts(draft: Draft) -> None:
-    """Reject impossible usage (e.g. more cached than total input) instead of pricing it."""
-    for name in TOKEN_COLUMNS:
-        value = getattr(draft, name)
-        if value is not None and value < 0:
-            raise BadRecord(f"negative {name.replace('_', ' ')}")
-    total = draft.input_tokens
-    if total is not None and draft.cached_input_tokens + draft.cache_write_tokens > total:
-        raise BadRecord("cached plus cache-write tokens exceed input tokens")
-    if (
-        total is not None
-        and draft.audio_input_tokens
-        and draft.cached_input_tokens + draft.cache_write_tokens + draft.audio_input_tokens > total
-    ):
-        raise BadRecord("cached, cache-write and audio input tokens exceed input tokens")
-    if draft.cache_write_1h_tokens > draft.cache_write_tokens:
-        raise BadRecord("1-hour cache-write tokens exceed cache-write tokens")
-    if draft.output_tokens is not None and draft.reasoning_tokens > draft.output_tokens:
-        raise BadRecord("reasoning tokens exceed output tokens")
+def draft_counts(drafts: Sequence[Draft]) -> Counts:
+    """The drafts' counts as the validator takes them (canonical columns plus the counts as read).
+
+    Built column by column with C-level conversions: this runs for every record of a log."""
+    rows = list(map(_canonical, drafts))
+    tokens: dict[str, npt.NDArray[np.int64]] = {}
+    missing: dict[str, npt.NDArray[np.bool_] | None] = dict.fromkeys(TOKEN_COLUMNS)
+    try:
+        table = np.array(rows, dtype=np.int64).reshape(len(rows), len(TOKEN_COLUMNS))
+        tokens = {name: table[:, index] for index, name in enumerate(TOKEN_COLUMNS)}
+    except (TypeError, OverflowError):  # a missing (None) count, or a huge one in a direct draft
+        columns = zip(*rows, strict=True) if rows else [()] * len(TOKEN_COLUMNS)
+        for name, column in zip(TOKEN_COLUMNS, columns, strict=True):
+            tokens[name], missing[name] = _int64_or_missing(column)
+    sizes = np.fromiter(map(len, (draft.read_counts for draft in drafts)), np.int64, len(drafts))
+    flat = list(chain.from_iterable(draft.read_counts for draft in drafts))
+    values = _int64(flat[1::2])  # type: ignore[arg-type]  # every second item is a count
+    sizes //= 2
+
+    def field(index: int) -> str:
+        return str(flat[2 * index])
+
+    input_missing = missing["input_tokens"]
+    return Counts(
+        tokens=tokens,
+        read=ReadCounts(
+            rows=np.repeat(np.arange(len(drafts), dtype=np.int64), sizes),
+            values=values,
+            field=field,
+        ),
+        input_missing=input_missing,
+        output_missing=missing["output_tokens"],
+        has_prompt=(
+            np.fromiter((d.messages is not None for d in drafts), np.bool_, len(drafts))
+            if input_missing is not None
+            else None
+        ),
+    )
+
+
+_canonical = operator.attrgetter(*TOKEN_COLUMNS)
+
+
+def _int64_or_missing(
+    values: Sequence[int | None],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_] | None]:
+    """A count column as int64 (0 where None) and where it is None (None when nowhere)."""
+    try:
+        return _int64(values), None  # type: ignore[arg-type]  # None raises TypeError
+    except TypeError:
+        absent = np.fromiter((value is None for value in values), np.bool_, len(values))
+        return _int64([0 if value is None else value for value in values]), absent
+
+
+def _int64(values: Sequence[int]) -> npt.NDArray[np.int64]:
+    """Counts as int64; counts read from logs are clipped already, but a draft built directly may
+    hold any int."""
+    try:
+        return np.asarray(values, dtype=np.int64)
+    except OverflowError:
+        return np.asarray([clip(value) for value in values], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class RowGroups:
+    """Grouping values of a run of columnar rows: row i has `values[index[i]]` (-1: none). Rows
+    mostly share a few distinct sets (one per feature/tenant), so each set is kept once."""
+
+    values: list[dict[str, str]]
+    index: npt.NDArray[np.int32]
+
+    def slice(self, start: int, stop: int) -> RowGroups:
+        return RowGroups(self.values, self.index[start:stop])
+
+
+class ColumnRows(Protocol):
+    """A run of rows read the columnar way (costaudit.ingest.columnar.ColumnBlock)."""
+
+    @property
+    def groups(self) -> RowGroups | None: ...
+
+    @property
+    def counts(self) -> Counts: ...
+
+    @property
+    def timestamp_ns(self) -> npt.NDArray[np.int64]: ...
+
+    @property
+    def batch(self) -> npt.NDArray[np.bool_]: ...
+
+    def judge(self) -> Verdict:
+        """The validator's verdict on the rows' counts."""
+        ...
+
+    def models(self, keep: npt.NDArray[np.bool_]) -> tuple[list[str], npt.NDArray[np.int32]]:
+        """The model names of the rows in `keep` (first-seen order) and each such row's index."""
+        ...
+
+
+def _piece_tokens(piece: ColumnPiece, name: str) -> npt.NDArray[np.int64]:
+    return piece.tokens[name]
+
+
+@dataclass(frozen=True)
+class ColumnPiece:
+    """Validated columnar rows, waiting in a chunk for their turn to be stored."""
+
+    model: npt.NDArray[np.int32]
+    source: int
+    timestamp: npt.NDArray[np.int64]
+    tokens: dict[str, npt.NDArray[np.int64]]
+    batch: npt.NDArray[np.bool_]
+    groups: RowGroups | None = None
+    """The rows' grouping values, keys already admitted (see TableBuilder._admit_group_keys)."""
+
+    def __len__(self) -> int:
+        return len(self.model)
+
+    def group_codes(self, key: str, categories: Categories) -> npt.NDArray[np.int32]:
+        """Each row's code for grouping key `key`, new values coded in the order rows show them."""
+        if self.groups is None:
+            return np.full(len(self), -1, dtype=np.int32)
+        codes = np.array(
+            [categories.code(values.get(key)) for values in self.groups.values] + [-1],
+            dtype=np.int32,
+        )
+        return codes[self.groups.index]
 
 
 def prompt_hash(model: str | None, messages: Sequence[Message]) -> int:
@@ -147,6 +254,12 @@ class _Pending:
 
 @dataclass
 class _Chunk:
+    """Rows on their way into the table: drafts as lists, columnar rows as pieces, in log order.
+
+    The lists hold one entry per draft (`row` below always counts drafts); `segments` says how
+    draft runs and column pieces interleave.
+    """
+
     lines: list[int] = field(default_factory=list)
     timestamps: list[object] = field(default_factory=list)
     relative: list[bool] = field(default_factory=list)
@@ -166,17 +279,47 @@ class _Chunk:
     text_chars: int = 0
     """Prompt text held by this chunk (it is dropped when the chunk is flushed)."""
     measure: dict[int, PromptPieces] = field(default_factory=dict)
-
-    measured: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
-
     """Rows whose prompt is counted with every offline encoding (for tokenizer ratios)."""
+    measured: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
     prefix_text: dict[int, tuple[str, str]] = field(default_factory=dict)
-
     """Rows whose prompt is to be hashed: (encoding, full prompt text)."""
     pending: _Pending = field(default_factory=_Pending)
+    segments: list[int | ColumnPiece] = field(default_factory=list)
+    """Column pieces in the order they were added, each after the number of draft rows added
+    before it (nothing is noted per draft: drafts between two pieces are one run)."""
+    column_rows: int = 0
 
     def __len__(self) -> int:
-        return len(self.lines)
+        return len(self.lines) + self.column_rows
+
+    def has_background_work(self) -> bool:
+        """Whether any draft needs tokens counted, a complexity score, a measurement or hashing."""
+        return bool(self.pending.rows or self.complexity_text or self.measure or self.prefix_text)
+
+    def add_piece(self, piece: ColumnPiece) -> None:
+        self.segments += (len(self.lines), piece)
+        self.column_rows += len(piece)
+
+    def assemble(
+        self,
+        keep: npt.NDArray[np.bool_],
+        drafts: npt.NDArray[Any],
+        piece_values: Callable[[ColumnPiece], npt.NDArray[Any]],
+    ) -> npt.NDArray[Any]:
+        """One column of the chunk in row order: the kept draft rows' `drafts` values and each
+        piece's `piece_values`."""
+        if not self.column_rows:
+            return drafts[keep]
+        parts = []
+        start = 0
+        for segment in self.segments:
+            if isinstance(segment, int):
+                parts.append(drafts[start:segment][keep[start:segment]])
+                start = segment
+            else:
+                parts.append(piece_values(segment))
+        parts.append(drafts[start:][keep[start:]])
+        return np.concatenate(parts)
 
 
 @dataclass(frozen=True)
@@ -185,9 +328,9 @@ class _InFlight:
 
     chunk: _Chunk
     scored_rows: list[int]
-    partial_scores: Deferred[list[float]]
+    partial_scores: Deferred[list[float]] | None
     """Complexity of those rows before the length signal (the length needs the counted tokens)."""
-    counting: Future[None]
+    counting: Future[None] | None
 
 
 class Categories:
@@ -257,20 +400,116 @@ class TableBuilder:
         self._chunk = _Chunk()
         self._in_flight: _InFlight | None = None
         self._workers = workers or Workers()
-        self._current_file = ""
+        self._waiting: list[Draft | str] = []
+        """Drafts (and reasons of skipped records, to keep their order) not yet judged, with their
+        file and line in the lists beside."""
+        self._waiting_files: list[str] = []
+        self._waiting_lines: list[int | None] = []
+        self._waiting_drafts = 0
 
     def add(self, draft: Draft, file: str, line: int) -> None:
-        """Validate one draft and append it; a bad draft is skipped and counted."""
-        try:
-            _check_counts(draft)
-        except BadRecord as bad:
-            self.problems.skip(file, line, bad.reason)
+        """Queue one draft; it is judged with the next batch, then appended or skipped and counted."""
+        self._waiting.append(draft)
+        self._waiting_files.append(file)
+        self._waiting_lines.append(line)
+        self._waiting_drafts += 1
+        if self._waiting_drafts >= JUDGE_ROWS:
+            self._judge_waiting()
+
+    def skip(self, file: str, line: int | None, reason: str) -> None:
+        """Count one record skipped by its reader, in order with the drafts before it."""
+        if self._waiting:
+            self._waiting.append(reason)
+            self._waiting_files.append(file)
+            self._waiting_lines.append(line)
+        else:
+            self.problems.skip(file, line, reason)
+
+    def add_columns(self, rows: ColumnRows, file: str, lines: npt.NDArray[np.int64]) -> None:
+        """Judge a run of columnar rows (their line numbers in `lines`) and append the good ones."""
+        self._judge_waiting()
+        verdict = rows.judge()
+        for row, reason in verdict.skipped():
+            self.problems.skip(file, int(lines[row]), reason)
+        keep = verdict.keep
+        kept = int(keep.sum())
+        if not kept:
             return
-        if draft.input_tokens is None and draft.messages is None:
-            self.problems.skip(file, line, "no token usage and no prompt to count")
-            return
+        names, index = rows.models(keep)
+        codes = np.fromiter((self.models.code(name) for name in names), np.int32, len(names))
+        every = kept == len(keep)
+        groups = rows.groups
+        if groups is not None:
+            groups = self._admit_group_keys(
+                RowGroups(groups.values, groups.index if every else groups.index[keep])
+            )
+        piece = ColumnPiece(
+            model=codes[index],
+            source=self.sources.code(file),
+            timestamp=rows.timestamp_ns if every else rows.timestamp_ns[keep],
+            tokens={
+                name: values if every else values[keep]
+                for name, values in rows.counts.tokens.items()
+            },
+            batch=rows.batch if every else rows.batch[keep],
+            groups=groups,
+        )
         chunk = self._chunk
-        row = len(chunk)
+        chunk.add_piece(piece)
+        if len(chunk) >= self.chunk_rows:
+            self._hand_off()
+
+    def _admit_group_keys(self, groups: RowGroups) -> RowGroups:
+        """The rows' groups with each key admitted as `_append_groups` admits a draft's: reserved
+        names are dropped, keys past MAX_GROUP_COLUMNS are dropped with a note per row. Sets are
+        taken in the order rows first show them, which is the order drafts would register keys."""
+        used, first = np.unique(groups.index[groups.index >= 0], return_index=True)
+        rows_with = np.bincount(groups.index[groups.index >= 0], minlength=len(groups.values))
+        admitted: list[dict[str, str]] = [{} for _ in groups.values]
+        for number in used[np.argsort(first)].tolist():
+            for key, value in groups.values[number].items():
+                if key in RESERVED_COLUMNS:
+                    continue
+                if len(self.group_values) >= MAX_GROUP_COLUMNS and key not in self.group_values:
+                    self.problems.note(
+                        f"more than {MAX_GROUP_COLUMNS} grouping keys: extra keys ignored",
+                        int(rows_with[number]),
+                    )
+                    continue
+                self.group_values.setdefault(key, Categories())
+                admitted[number][key] = value
+        return RowGroups(admitted, groups.index)
+
+    def _judge_waiting(self) -> None:
+        """Judge the queued drafts in one pass; append or skip each, and report queued skips, in order."""
+        if not self._waiting:
+            return
+        waiting, self._waiting = self._waiting, []
+        files, self._waiting_files = self._waiting_files, []
+        lines, self._waiting_lines = self._waiting_lines, []
+        drafts = (
+            waiting
+            if self._waiting_drafts == len(waiting)
+            else [item for item in waiting if isinstance(item, Draft)]
+        )
+        self._waiting_drafts = 0
+        verdict = judge(draft_counts(drafts))  # type: ignore[arg-type]
+        reasons = verdict.reason.tolist()
+        index = 0
+        for item, file, line in zip(waiting, files, lines, strict=True):
+            if isinstance(item, str):
+                self.problems.skip(file, line, item)
+                continue
+            code = reasons[index]
+            index += 1
+            if code >= 0:
+                self.problems.skip(file, line, verdict.reasons[code])
+            else:
+                self._append(item, file, line or 0)
+
+    def _append(self, draft: Draft, file: str, line: int) -> None:
+        chunk = self._chunk
+        row = len(chunk.lines)
         chunk.lines.append(line)
         chunk.timestamps.append(draft.timestamp)
         chunk.relative.append(draft.relative_time)
@@ -370,42 +609,10 @@ class TableBuilder:
             return None
         return draft.prefix_hashes
 
-    def add_usage_batch(self, file: str, batch: UsageBatch) -> None:
-        """Append a block of already-validated usage rows (the fast path): no text, no groups."""
-        self.flush()
-        rows = batch.rows
-        parts = self.parts
-        timestamps = epoch_numbers_to_ns(batch.epoch)
-
-        codes = np.array([self.models.code(name) for name in batch.model_names], dtype=np.int32)
-        parts.add("timestamp", timestamps)
-        parts.add("relative_time", np.zeros(rows, dtype=np.bool_))
-        parts.add("model", codes[batch.model_index])
-        parts.add("source", np.full(rows, self.sources.code(file), dtype=np.int32))
-        for name in TOKEN_COLUMNS:
-            parts.add(name, batch.tokens[name])
-        parts.add("batch", np.zeros(rows, dtype=np.bool_))
-        parts.add("token_source", np.full(rows, USAGE, dtype=np.int8))
-        parts.add("complexity", np.full(rows, np.nan, dtype=np.float32))
-        parts.add("prompt_hash", np.zeros(rows, dtype=np.uint64))
-        self._store_absent_columns(rows)
-        parts.rows += rows
-
-    def _store_absent_columns(self, rows: int) -> None:
-        """Group, label, measured-count and prefix columns for rows that carry none of them."""
-        parts = self.parts
-        for key in self.group_values:
-            parts.groups.setdefault(key, [np.full(parts.rows, -1, dtype=np.int32)]).append(
-                np.full(rows, -1, dtype=np.int32)
-            )
-        for model in parts.quality:
-            parts.quality[model].append(np.full(rows, np.nan))
-        for encoding in self.measured:
-            self.measured[encoding].append(np.zeros(rows, dtype=np.int64))
-        parts.prefix_counts.append(np.zeros(rows, dtype=np.int64))
-
     def flush(self) -> None:
-        """Finish every chunk still open: count pending tokens, convert timestamps, store arrays."""
+        """Finish every chunk still open: judge waiting drafts, count pending tokens, convert
+        timestamps, store arrays."""
+        self._judge_waiting()
         self._hand_off()
         self._complete_in_flight()
 
@@ -414,12 +621,18 @@ class TableBuilder:
 
         tiktoken releases the GIL while it encodes, so the counting of one chunk overlaps with the
         scoring of its text (in a worker process for large chunks) and with the parsing of the next
-        chunk; the chunk handed off before is completed here, so at most two chunks hold text.
+        chunk; the chunk handed off before is completed here, so at most two chunks hold text. A
+        chunk with nothing to count (usage only, or columnar rows) is stored at once.
         """
         chunk = self._chunk
         if not len(chunk):
             return
         self._chunk = _Chunk()
+        if not chunk.has_background_work():
+            self._complete_in_flight()
+            self._measure(chunk)
+            self._complete(_InFlight(chunk, [], None, None))
+            return
         worker = ThreadPoolExecutor(max_workers=1)
         counting = worker.submit(self._count_pending, chunk)
         worker.shutdown(wait=False)
@@ -436,15 +649,19 @@ class TableBuilder:
 
     def _complete_in_flight(self) -> None:
         in_flight = self._in_flight
-        if in_flight is None:
-            return
-        self._in_flight = None
+        if in_flight is not None:
+            self._in_flight = None
+            self._complete(in_flight)
+
+    def _complete(self, in_flight: _InFlight) -> None:
         chunk = in_flight.chunk
-        in_flight.counting.result()
-        input_tokens = chunk.tokens["input_tokens"]
-        scores = in_flight.partial_scores.result()
-        for row, score in zip(in_flight.scored_rows, scores, strict=True):
-            chunk.complexity[row] = with_length(score, input_tokens[row])
+        if in_flight.counting is not None:
+            in_flight.counting.result()
+        if in_flight.partial_scores is not None:
+            input_tokens = chunk.tokens["input_tokens"]
+            scores = in_flight.partial_scores.result()
+            for row, score in zip(in_flight.scored_rows, scores, strict=True):
+                chunk.complexity[row] = with_length(score, input_tokens[row])
         self._hash_prompts(chunk)
 
         timestamps, bad_time = to_epoch_ns(chunk.timestamps)
@@ -508,7 +725,7 @@ class TableBuilder:
         rows = list(chunk.measure)
         pieces = [chunk.measure[row] for row in rows]
         for encoding in self.measure_encodings:
-            column = np.zeros(len(chunk), dtype=np.int64)
+            column = np.zeros(len(chunk.lines), dtype=np.int64)
             if rows:
                 column[rows] = count_pieces(encoder_for(encoding), pieces)
             chunk.measured[encoding] = column
@@ -516,59 +733,97 @@ class TableBuilder:
     def _store(
         self, chunk: _Chunk, timestamps: npt.NDArray[np.int64], keep: npt.NDArray[np.bool_]
     ) -> None:
+        """Append the chunk's kept draft rows and its column pieces, in order, to the table parts."""
         parts = self.parts
-        parts.add("timestamp", timestamps[keep])
-        parts.add("relative_time", np.asarray(chunk.relative, dtype=np.bool_)[keep])
-        parts.add("model", np.asarray(chunk.models, dtype=np.int32)[keep])
-        parts.add("source", np.asarray(chunk.sources, dtype=np.int32)[keep])
-        for name, values in chunk.tokens.items():
-            parts.add(name, np.asarray(values, dtype=np.int64)[keep])
-        parts.add("batch", np.asarray(chunk.batch, dtype=np.bool_)[keep])
-        parts.add("token_source", np.asarray(chunk.token_source, dtype=np.int8)[keep])
-        parts.add("complexity", np.asarray(chunk.complexity, dtype=np.float32)[keep])
-        parts.add("prompt_hash", np.asarray(chunk.prompt_hash, dtype=np.uint64)[keep])
-        stored_rows = int(keep.sum())
-        self._store_quality(chunk, keep)
-        for encoding, counts in chunk.measured.items():
-            self.measured[encoding].append(counts[keep])
 
+        def put(
+            name: str,
+            drafts: npt.NDArray[Any],
+            pieces: Callable[[ColumnPiece], npt.NDArray[Any]],
+        ) -> None:
+            parts.add(name, chunk.assemble(keep, drafts, pieces))
+
+        def constant(value: object, dtype: npt.DTypeLike) -> Callable[[ColumnPiece], Any]:
+            return lambda piece: np.full(len(piece), value, dtype=dtype)
+
+        put("timestamp", timestamps, lambda piece: piece.timestamp)
+        put("relative_time", np.asarray(chunk.relative, np.bool_), constant(False, np.bool_))
+        put("model", np.asarray(chunk.models, np.int32), lambda piece: piece.model)
+        put(
+            "source",
+            np.asarray(chunk.sources, np.int32),
+            lambda piece: np.full(len(piece), piece.source, np.int32),
+        )
+        for name, values in chunk.tokens.items():
+            put(name, np.asarray(values, np.int64), functools.partial(_piece_tokens, name=name))
+        put("batch", np.asarray(chunk.batch, np.bool_), lambda piece: piece.batch)
+        put("token_source", np.asarray(chunk.token_source, np.int8), constant(USAGE, np.int8))
+        put("complexity", np.asarray(chunk.complexity, np.float32), constant(np.nan, np.float32))
+        put("prompt_hash", np.asarray(chunk.prompt_hash, np.uint64), constant(0, np.uint64))
+        stored_rows = int(keep.sum()) + chunk.column_rows
+        self._store_quality(chunk, keep, stored_rows)
+        for encoding in self.measured:
+            drafts = chunk.measured.get(encoding, np.zeros(len(chunk.lines), np.int64))
+            self.measured[encoding].append(chunk.assemble(keep, drafts, constant(0, np.int64)))
         self._store_prefix(chunk, keep)
         for key, categories in self.group_values.items():
-            column = chunk.groups.get(key)
-            codes = (
-                np.fromiter(
-                    (categories.code(value) for value in column), dtype=np.int32, count=len(column)
-                )[keep]
-                if column is not None
-                else np.full(stored_rows, -1, dtype=np.int32)
-            )
             if key not in parts.groups:
                 parts.groups[key] = [np.full(parts.rows, -1, dtype=np.int32)]
-            parts.groups[key].append(codes)
+            parts.groups[key].append(self._group_codes(chunk, keep, key, categories))
         parts.rows += stored_rows
 
-    def _store_quality(self, chunk: _Chunk, keep: npt.NDArray[np.bool_]) -> None:
+    def _group_codes(
+        self, chunk: _Chunk, keep: npt.NDArray[np.bool_], key: str, categories: Categories
+    ) -> npt.NDArray[np.int32]:
+        """The chunk's codes for one grouping key, values coded in row order (drafts and pieces
+        alike); every draft's value is coded, kept or not, as before a row is dropped."""
+        column = chunk.groups.get(key)
+
+        def drafts(start: int, stop: int | None) -> npt.NDArray[np.int32]:
+            if column is None:
+                return np.full(int(keep[start:stop].sum()), -1, dtype=np.int32)
+            values = column[start:stop]
+            codes = np.fromiter(map(categories.code, values), dtype=np.int32, count=len(values))
+            return codes[keep[start:stop]]
+
+        if not chunk.column_rows:
+            return drafts(0, None)
+        parts = []
+        start = 0
+        for segment in chunk.segments:
+            if isinstance(segment, int):
+                parts.append(drafts(start, segment))
+                start = segment
+            else:
+                parts.append(segment.group_codes(key, categories))
+        parts.append(drafts(start, None))
+        return np.concatenate(parts)
+
+    def _store_quality(self, chunk: _Chunk, keep: npt.NDArray[np.bool_], stored: int) -> None:
         parts = self.parts
         for model in chunk.quality.keys() | parts.quality.keys():
             if model not in parts.quality:
                 parts.quality[model] = [np.full(parts.rows, np.nan)]
             column = chunk.quality.get(model)
-            values = (
-                np.asarray(column, dtype=np.float64)[keep]
-                if column is not None
-                else np.full(int(keep.sum()), np.nan)
+            if column is None:
+                parts.quality[model].append(np.full(stored, np.nan))
+                continue
+            drafts = np.asarray(column, dtype=np.float64)
+            parts.quality[model].append(
+                chunk.assemble(keep, drafts, lambda piece: np.full(len(piece), np.nan))
             )
-            parts.quality[model].append(values)
 
     def _store_prefix(self, chunk: _Chunk, keep: npt.NDArray[np.bool_]) -> None:
-        kept = [
-            hashes for hashes, wanted in zip(chunk.prefix, keep.tolist(), strict=True) if wanted
-        ]
         counts = np.fromiter(
-            (len(h) if h is not None else 0 for h in kept), dtype=np.int64, count=len(kept)
+            (len(h) if h is not None else 0 for h in chunk.prefix),
+            dtype=np.int64,
+            count=len(chunk.prefix),
         )
-        self.parts.prefix_counts.append(counts)
-        if counts.any():
+        self.parts.prefix_counts.append(
+            chunk.assemble(keep, counts, lambda piece: np.zeros(len(piece), np.int64))
+        )
+        if counts[keep].any():
+            kept = compress(chunk.prefix, keep.tolist())
             flat = [value for hashes in kept if hashes for value in hashes]
             self.parts.prefix_hashes.append(np.asarray(flat, dtype=np.uint64))
 
@@ -585,7 +840,7 @@ class TableBuilder:
     def rows(self) -> int:
         """Rows read so far (for progress), stored or not yet stored."""
         in_flight = len(self._in_flight.chunk) if self._in_flight is not None else 0
-        return self.parts.rows + in_flight + len(self._chunk)
+        return self.parts.rows + in_flight + len(self._chunk) + self._waiting_drafts
 
     def finish(self) -> RequestTable:
         """The canonical request table (see module docstring for the column meanings)."""

@@ -54,7 +54,7 @@ def test_analyze_of_a_usage_log_prints_everything_and_never_imports_pandas(
     assert report["cost"]["total_usd"] == "0.00063"
     assert "costaudit: 3 records, 3 priced" in done.stderr
     imported = _imported(done.stderr)
-    assert {"numpy", "pyarrow", "pydantic"} <= imported
+    assert {"numpy", "pydantic"} <= imported
     assert not {"pandas", "rich", "matplotlib", "tiktoken"} & imported
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import pytest
 
 from costaudit.ingest.formats.common import (
-    MAX_TOKENS,
     included_input,
     joined_tags,
     json_value,
+    optional_count,
     token_count,
 )
 from costaudit.ingest.problems import BadRecord
+from costaudit.ingest.table import Draft
+from costaudit.ingest.validation import COUNT_LIMIT, MAX_TOKENS
 
 
 @pytest.mark.parametrize(
@@ -19,33 +21,54 @@ from costaudit.ingest.problems import BadRecord
     [(12, 12), ("12", 12), (" +12 ", 12), (12.0, 12), ("12.0", 12), ("1e3", 1000), (0, 0)],
 )
 def test_token_counts_in_any_numeric_spelling(value: object, expected: int) -> None:
-    assert token_count(value, "tokens") == expected
+    draft = Draft()
+    assert token_count(draft, value, "tokens") == expected
+    assert draft.read_counts == ["tokens", expected]
 
 
 @pytest.mark.parametrize(
-    ("value", "reason"),
+    "value",
+    [12.5, "twelve", "²", True, None, [1], float("nan"), float("inf")],
+)
+def test_what_is_not_a_whole_number_is_refused_while_reading(value: object) -> None:
+    draft = Draft()
+    with pytest.raises(BadRecord) as raised:
+        token_count(draft, value, "usage.prompt_tokens")
+    assert raised.value.reason == "usage.prompt_tokens is not a whole number of tokens"
+    assert draft.read_counts == []
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
     [
-        (-1, "negative tokens"),
-        ("-3", "negative tokens"),
-        (-2.0, "negative tokens"),
-        ("-" + "9" * 5000, "negative tokens"),
-        (12.5, "tokens is not a whole number of tokens"),
-        ("twelve", "tokens is not a whole number of tokens"),
-        ("²", "tokens is not a whole number of tokens"),
-        (True, "tokens is not a whole number of tokens"),
-        (None, "tokens is not a whole number of tokens"),
-        ([1], "tokens is not a whole number of tokens"),
-        (float("nan"), "tokens is not a whole number of tokens"),
-        (float("inf"), "tokens is not a whole number of tokens"),
-        (MAX_TOKENS + 1, "implausible tokens"),
-        ("9" * 5000, "implausible tokens"),
-        (1e300, "implausible tokens"),
+        (-1, -1),
+        ("-3", -3),
+        (-2.0, -2),
+        ("-" + "9" * 5000, -COUNT_LIMIT),
+        (MAX_TOKENS + 1, MAX_TOKENS + 1),
+        ("9" * 5000, COUNT_LIMIT),
+        (1e300, COUNT_LIMIT),
+        (2**70, COUNT_LIMIT),
     ],
 )
-def test_unusable_token_counts(value: object, reason: str) -> None:
-    with pytest.raises(BadRecord) as raised:
-        token_count(value, "tokens")
-    assert raised.value.reason.startswith(reason)
+def test_counts_out_of_range_are_read_clipped_and_left_to_the_validator(
+    value: object, kept: int
+) -> None:
+    """Range is judged by the validator (tests/ingest/test_validation.py), not while reading; the
+    count is kept within ±COUNT_LIMIT so that sums of counts cannot wrap."""
+    draft = Draft()
+    assert token_count(draft, value, "tokens") == kept
+    assert draft.read_counts == ["tokens", kept]
+
+
+def test_optional_counts_read_nothing_when_absent_or_null() -> None:
+    draft = Draft()
+    assert optional_count(draft, {"a": None}, "a", "a") == 0
+    assert optional_count(draft, None, "a", "a") == 0
+    assert optional_count(draft, {}, "a", "a") == 0
+    assert draft.read_counts == []
+    assert optional_count(draft, {"a": "7"}, "a", "field a") == 7
+    assert draft.read_counts == ["field a", 7]
 
 
 @pytest.mark.parametrize(

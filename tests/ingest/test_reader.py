@@ -11,8 +11,8 @@ import pytest
 
 from costaudit.core.analysis import IngestFacts, analyze
 from costaudit.errors import InputError
-from costaudit.ingest import reader
-from costaudit.ingest.reader import BAD_JSON
+from costaudit.ingest import containers
+from costaudit.ingest.containers import BAD_JSON
 from support import Column, MakeTable, Read
 
 
@@ -59,8 +59,8 @@ def test_mixed_files_are_each_detected_on_their_own(read: Read) -> None:
 
 
 def _split(data: bytes, block: int, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    monkeypatch.setattr(reader, "JSON_BLOCK_BYTES", block)
-    return [value for _, value in reader._json_document(io.BufferedReader(io.BytesIO(data)))]
+    monkeypatch.setattr(containers, "JSON_BLOCK_BYTES", block)
+    return [value for _, value in containers.json_document(io.BufferedReader(io.BytesIO(data)))]
 
 
 TRICKY = [

@@ -1,15 +1,16 @@
 """The log formats costaudit reads, in the order they are tried when detecting a file's format.
 
 Each format has a name, `detect(record) -> bool` and `extract(record) -> Draft | list[Draft | BadRecord]`
-for JSON records, and optionally `detect_columns(columns) -> bool` for CSV/Parquet files, whose rows are
-handed to `extract` as records of strings. More specific formats come first; `generic` is last.
+for JSON records, optionally `detect_columns(columns) -> bool` for CSV/Parquet files, whose rows are
+handed to `extract` as records of strings, and optionally a columnar extractor that reads blocks of
+JSON lines as columns (costaudit.ingest.columnar). More specific formats come first; `generic` is last.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from costaudit.ingest.formats import (
     anthropic,
@@ -25,19 +26,33 @@ from costaudit.ingest.formats import (
 from costaudit.ingest.problems import BadRecord
 from costaudit.ingest.table import Draft
 
+if TYPE_CHECKING:
+    from costaudit.ingest.columnar import ColumnarLoader
+
 Extractor = Callable[[Mapping[str, Any]], "Draft | Sequence[Draft | BadRecord]"]
 """One record → one draft, or several (an OTLP batch of spans), possibly none (nothing billed in it);
 a BadRecord in the list skips that one call with its reason."""
 
 
 @dataclass(frozen=True)
+class Columnar:
+    """A format's columnar extractor: `suits(record)` tells, from the first records of a JSON-lines
+    file, whether to read it the columnar way; `load()` gives the extractor (it imports pyarrow)."""
+
+    suits: Callable[[Mapping[str, Any]], bool]
+    load: ColumnarLoader
+
+
+@dataclass(frozen=True)
 class Format:
-    """A log format: how to recognise its records and how to turn one into drafts."""
+    """A log format: how to recognise its records and how to turn one into drafts, and optionally
+    how to read blocks of its JSON lines as columns."""
 
     name: str
     detect: Callable[[Mapping[str, Any]], bool]
     extract: Extractor
     detect_columns: Callable[[list[str]], bool] | None = None
+    columnar: Columnar | None = None
 
 
 def builtin_formats(
@@ -49,12 +64,22 @@ def builtin_formats(
     otel_format = otel.OtelFormat(group_fields=tuple(group_fields))
     return [
         Format(otel.NAME, otel.detect, otel_format.extract),
-        Format(anthropic.NAME, anthropic.detect, anthropic.extract),
+        Format(
+            anthropic.NAME,
+            anthropic.detect,
+            anthropic.extract,
+            columnar=Columnar(anthropic.is_batch_result, anthropic.batch_result_columns),
+        ),
         Format(gemini.NAME, gemini.detect, gemini.extract),
         Format(litellm.NAME, litellm.detect, litellm.extract),
         Format(langfuse.NAME, langfuse.detect, langfuse.extract),
         Format(helicone.NAME, helicone.detect, helicone.extract),
-        Format(openai.NAME, openai.detect, openai.extract),
+        Format(
+            openai.NAME,
+            openai.detect,
+            openai.extract,
+            columnar=Columnar(openai.is_usage_body, openai.usage_columns),
+        ),
         Format(traces.AZURE, traces.detect_azure, traces.extract_azure),
         Format(traces.MOONCAKE, traces.detect_mooncake, traces.extract_mooncake),
         Format(traces.BURSTGPT, traces.detect_burstgpt, traces.extract_burstgpt),

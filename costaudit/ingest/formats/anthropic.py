@@ -6,14 +6,18 @@ split into 5-minute and 1-hour TTLs by `cache_creation.ephemeral_{5m,1h}_input_t
 are already inside `output_tokens`. Batch result lines (`{custom_id, result: {type, message}}`) are
 billed at batch prices; results that did not succeed were not billed and are skipped with their type.
 Responses carry no timestamp, so a logging wrapper's `timestamp`-like key is used when present.
+
+Batch result lines, the large Anthropic log, are also read the columnar way (`anthropic_columns`,
+loaded on demand since it needs pyarrow).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from costaudit.ingest.formats.common import (
+    TIMESTAMP_KEYS,
     content_text,
     dig,
     first_timestamp,
@@ -25,6 +29,9 @@ from costaudit.ingest.formats.common import (
 )
 from costaudit.ingest.problems import BadRecord
 from costaudit.ingest.table import Draft, Message
+
+if TYPE_CHECKING:
+    from costaudit.ingest.columnar import ColumnarExtractor
 
 NAME = "anthropic"
 
@@ -45,21 +52,25 @@ def detect(record: Mapping[str, Any]) -> bool:
 
 def apply_usage(draft: Draft, usage: Mapping[str, Any]) -> None:
     """Convert Anthropic usage to the canonical (OpenAI-inclusive) convention."""
-    uncached = token_count(usage.get("input_tokens", 0), "usage.input_tokens")
-    reads = optional_count(usage, "cache_read_input_tokens", "cache-read tokens")
-    writes = optional_count(usage, "cache_creation_input_tokens", "cache-creation tokens")
+    uncached = token_count(draft, usage.get("input_tokens", 0), "usage.input_tokens")
+    reads = optional_count(draft, usage, "cache_read_input_tokens", "cache-read tokens")
+    writes = optional_count(draft, usage, "cache_creation_input_tokens", "cache-creation tokens")
     split = usage.get("cache_creation")
-    one_hour = optional_count(split, "ephemeral_1h_input_tokens", "1-hour cache-creation tokens")
-    five_min = optional_count(split, "ephemeral_5m_input_tokens", "5-minute cache-creation tokens")
+    one_hour = optional_count(
+        draft, split, "ephemeral_1h_input_tokens", "1-hour cache-creation tokens"
+    )
+    five_min = optional_count(
+        draft, split, "ephemeral_5m_input_tokens", "5-minute cache-creation tokens"
+    )
     if is_object(split) and not writes:
         writes = one_hour + five_min
     draft.input_tokens = uncached + reads + writes
     draft.cached_input_tokens = reads
     draft.cache_write_tokens = writes
     draft.cache_write_1h_tokens = one_hour
-    draft.output_tokens = token_count(usage.get("output_tokens", 0), "usage.output_tokens")
+    draft.output_tokens = token_count(draft, usage.get("output_tokens", 0), "usage.output_tokens")
     draft.reasoning_tokens = optional_count(
-        usage.get("output_tokens_details"), "thinking_tokens", "thinking tokens"
+        draft, usage.get("output_tokens_details"), "thinking_tokens", "thinking tokens"
     )
     if usage.get("service_tier") == "batch":
         draft.batch = True
@@ -122,3 +133,23 @@ def extract(record: Mapping[str, Any]) -> Draft:
     if draft.model is None:
         raise BadRecord("no model name")
     return draft
+
+
+def is_batch_result(record: Mapping[str, Any]) -> bool:
+    """A Message Batches result line with no time but a `timestamp` string: the records the
+    columnar extractor is for (a file whose first records all are is read the columnar way;
+    errored results among them are left to `extract` one by one)."""
+    timestamp = record.get("timestamp")
+    return (
+        record.get("custom_id") is not None
+        and is_object(record.get("result"))
+        and (timestamp is None or isinstance(timestamp, str))
+        and not any(record.get(key) is not None for key in TIMESTAMP_KEYS if key != "timestamp")
+    )
+
+
+def batch_result_columns() -> ColumnarExtractor:
+    """The columnar extractor of batch result lines."""
+    from costaudit.ingest.formats.anthropic_columns import BatchResultColumns
+
+    return BatchResultColumns()

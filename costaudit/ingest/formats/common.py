@@ -1,4 +1,4 @@
-"""Helpers every reader shares: validated token counts, nested look-ups, text from message content."""
+"""Helpers every reader shares: token counts as read, nested look-ups, text from message content."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any, TypeGuard
 import orjson
 
 from costaudit.ingest.problems import BadRecord
+from costaudit.ingest.table import Draft
+from costaudit.ingest.validation import COUNT_LIMIT, MAX_TOKENS, clip
 
-MAX_TOKENS = 10**12
-"""More tokens than any single call can carry: a count above it is corrupt data, not usage (and would
-overflow the table's int64 sums)."""
+__all__ = ["MAX_TOKENS"]
 
 MAX_DIGITS = 18
 """Longer digit strings are not read as numbers at all (Python refuses very long ones)."""
@@ -36,19 +36,23 @@ def is_object(value: object) -> TypeGuard[Mapping[str, Any]]:
     return type(value) is dict or isinstance(value, Mapping)
 
 
-def token_count(value: object, field: str) -> int:
-    """A token count as an int.
+def token_count(draft: Draft, value: object, field: str) -> int:
+    """A token count read from field `field` of the record being drafted, as an int.
 
     Strings of digits are accepted (OTLP encodes int64 as strings, CSV cells are strings), and so are
-    whole floats such as `12.0` (pandas writes integer columns with gaps that way).
+    whole floats such as `12.0` (pandas writes integer columns with gaps that way). Anything else is
+    refused here. Whether the number is a plausible count is not judged here but by the validator
+    (costaudit.ingest.validation), for which the count is noted on the draft; it is clipped to
+    ±COUNT_LIMIT so that sums of counts stay exact and a count out of range stays out of range.
     """
-    number = _whole_number(value)
+    number = value if type(value) is int else _whole_number(value)
     if number is None:
         raise BadRecord(f"{field} is not a whole number of tokens")
-    if number < 0:
-        raise BadRecord(f"negative {field}")
-    if number > MAX_TOKENS:
-        raise BadRecord(f"implausible {field} (more than {MAX_TOKENS:,} tokens)")
+    if not -COUNT_LIMIT <= number <= COUNT_LIMIT:
+        number = clip(number)
+    counts = draft.read_counts
+    counts.append(field)
+    counts.append(number)
     return number
 
 
@@ -74,15 +78,15 @@ def _digits(text: str, unsigned: str) -> int:
     """A signed digit string's value; one too long to be a count only keeps its sign and size."""
     if len(unsigned) <= MAX_DIGITS:
         return int(text)
-    return -1 if text.startswith("-") else MAX_TOKENS + 1
+    return -COUNT_LIMIT if text.startswith("-") else COUNT_LIMIT
 
 
-def optional_count(container: object, key: str, field: str) -> int:
+def optional_count(draft: Draft, container: object, key: str, field: str) -> int:
     """`container[key]` as a token count, 0 when the container or the key is missing or null."""
     if not is_object(container):
         return 0
     value = container.get(key)
-    return 0 if value is None else token_count(value, field)
+    return 0 if value is None else token_count(draft, value, field)
 
 
 def dig(record: Mapping[str, Any], *path: str) -> Any:

@@ -53,32 +53,33 @@ def detect(record: Mapping[str, Any]) -> bool:
     return _body(record) is not None
 
 
-def _count(usage: Mapping[str, Any], camel: str) -> int:
+def _count(draft: Draft, usage: Mapping[str, Any], camel: str) -> int:
     key = camel if usage.get(camel) is not None else _snake(camel)
-    return optional_count(usage, key, camel)
+    return optional_count(draft, usage, key, camel)
 
 
 def apply_usage(draft: Draft, usage: Mapping[str, Any]) -> None:
-    prompt = _count(usage, "promptTokenCount")
-    tool_prompt = _count(usage, "toolUsePromptTokenCount")
-    candidates = _count(usage, "candidatesTokenCount")
-    thoughts = _count(usage, "thoughtsTokenCount")
-    cached = _count(usage, "cachedContentTokenCount")
+    prompt = _count(draft, usage, "promptTokenCount")
+    tool_prompt = _count(draft, usage, "toolUsePromptTokenCount")
+    candidates = _count(draft, usage, "candidatesTokenCount")
+    thoughts = _count(draft, usage, "thoughtsTokenCount")
+    cached = _count(draft, usage, "cachedContentTokenCount")
     draft.input_tokens = prompt + tool_prompt
     draft.cached_input_tokens = cached
     draft.output_tokens = candidates + thoughts
     draft.reasoning_tokens = thoughts
-    audio = _modality_count(usage, "promptTokensDetails", "AUDIO")
-    draft.audio_input_tokens = max(audio - _modality_count(usage, "cacheTokensDetails", "AUDIO"), 0)
+    audio = _modality_count(draft, usage, "promptTokensDetails", "AUDIO")
+    cached_audio = _modality_count(draft, usage, "cacheTokensDetails", "AUDIO")
+    draft.audio_input_tokens = max(audio - cached_audio, 0)
 
 
-def _modality_count(usage: Mapping[str, Any], camel: str, modality: str) -> int:
+def _modality_count(draft: Draft, usage: Mapping[str, Any], camel: str, modality: str) -> int:
     """The `tokenCount` of one modality in a `[{modality, tokenCount}]` breakdown (0 when absent)."""
     details = _get(usage, camel)
     if not isinstance(details, list):
         return 0
     return sum(
-        _count(item, "tokenCount")
+        _count(draft, item, "tokenCount")
         for item in details
         if is_object(item) and str(item.get("modality", "")).upper() == modality
     )

@@ -149,7 +149,7 @@ class GenericFormat:
             value = self.get(record, name)
             if _missing(value):
                 continue
-            setattr(draft, name, token_count(value, name.replace("_", " ")))
+            setattr(draft, name, token_count(draft, value, name.replace("_", " ")))
 
     def _text(self, record: Mapping[str, Any], draft: Draft) -> None:
         messages = self.get(record, "messages")

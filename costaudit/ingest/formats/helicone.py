@@ -57,15 +57,15 @@ def _apply_usage(draft: Draft, record: Mapping[str, Any]) -> None:
     prompt = record.get("prompt_tokens")
     if prompt is None or prompt == "":
         raise BadRecord("no prompt_tokens")
-    reads = optional_count(record, "prompt_cache_read_tokens", "prompt_cache_read_tokens")
-    writes = optional_count(record, "prompt_cache_write_tokens", "prompt_cache_write_tokens")
-    audio_in = optional_count(record, "prompt_audio_tokens", "prompt_audio_tokens")
-    audio_out = optional_count(record, "completion_audio_tokens", "completion_audio_tokens")
-    draft.input_tokens = token_count(prompt, "prompt_tokens") + reads + writes + audio_in
+    reads = optional_count(draft, record, "prompt_cache_read_tokens", "prompt_cache_read_tokens")
+    writes = optional_count(draft, record, "prompt_cache_write_tokens", "prompt_cache_write_tokens")
+    audio_in = optional_count(draft, record, "prompt_audio_tokens", "prompt_audio_tokens")
+    audio_out = optional_count(draft, record, "completion_audio_tokens", "completion_audio_tokens")
+    draft.input_tokens = token_count(draft, prompt, "prompt_tokens") + reads + writes + audio_in
     draft.cached_input_tokens = reads
     draft.cache_write_tokens = writes
     draft.output_tokens = (
-        optional_count(record, "completion_tokens", "completion_tokens") + audio_out
+        optional_count(draft, record, "completion_tokens", "completion_tokens") + audio_out
     )
 
 

@@ -129,7 +129,7 @@ def _apply_details(draft: Draft, details: Mapping[str, Any]) -> None:
     parts = UsageParts()
     for key, value in details.items():
         if value is not None:
-            parts.add(str(key), token_count(value, f"usage_details.{key}"))
+            parts.add(str(key), token_count(draft, value, f"usage_details.{key}"))
     totals = parts.reports_totals()
     draft.input_tokens = (
         parts.bare_input if totals and parts.bare_input is not None else parts.input
@@ -150,8 +150,8 @@ def _apply_legacy_usage(draft: Draft, usage: Mapping[str, Any]) -> None:
     produced = _pick(usage, "output", "completionTokens")
     if given is None and produced is None:
         raise BadRecord("generation without token usage")
-    draft.input_tokens = token_count(given or 0, "usage.input")
-    draft.output_tokens = token_count(produced or 0, "usage.output")
+    draft.input_tokens = token_count(draft, given or 0, "usage.input")
+    draft.output_tokens = token_count(draft, produced or 0, "usage.output")
 
 
 def _io_messages(value: object) -> list[Message] | None:

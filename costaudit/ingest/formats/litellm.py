@@ -75,20 +75,27 @@ def _apply_usage(draft: Draft, record: Mapping[str, Any], extra: Mapping[str, An
     counts = record if "prompt_tokens" in record else record.get("usage")
     if not is_object(counts):
         raise BadRecord("no prompt_tokens")
-    prompt = token_count(counts.get("prompt_tokens") or 0, "prompt_tokens")
-    completion = token_count(counts.get("completion_tokens") or 0, "completion_tokens")
+    prompt = token_count(draft, counts.get("prompt_tokens") or 0, "prompt_tokens")
+    completion = token_count(draft, counts.get("completion_tokens") or 0, "completion_tokens")
     details = extra.get("prompt_tokens_details")
-    reads = optional_count(extra, "cache_read_input_tokens", "cache_read_input_tokens") or (
-        optional_count(details, "cached_tokens", "prompt_tokens_details.cached_tokens")
+    reads = optional_count(draft, extra, "cache_read_input_tokens", "cache_read_input_tokens") or (
+        optional_count(draft, details, "cached_tokens", "prompt_tokens_details.cached_tokens")
     )
     writes = optional_count(
-        extra, "cache_creation_input_tokens", "cache_creation_input_tokens"
-    ) or (optional_count(details, "cache_creation_tokens", "prompt_tokens_details.cache_creation"))
+        draft, extra, "cache_creation_input_tokens", "cache_creation_input_tokens"
+    ) or (
+        optional_count(
+            draft, details, "cache_creation_tokens", "prompt_tokens_details.cache_creation"
+        )
+    )
     one_hour = optional_count(
-        extra.get("cache_creation"), "ephemeral_1h_input_tokens", "1-hour cache-creation tokens"
+        draft,
+        extra.get("cache_creation"),
+        "ephemeral_1h_input_tokens",
+        "1-hour cache-creation tokens",
     )
     reasoning = optional_count(
-        extra.get("completion_tokens_details"), "reasoning_tokens", "reasoning tokens"
+        draft, extra.get("completion_tokens_details"), "reasoning_tokens", "reasoning tokens"
     )
     draft.input_tokens = included_input(prompt, reads, writes)
     draft.cached_input_tokens = reads

@@ -10,14 +10,18 @@ Accepted line shapes:
 
 OpenAI's `prompt_tokens`/`input_tokens` already include cached tokens, and `completion_tokens` include
 reasoning tokens — the canonical convention, so counts are taken as they are.
+
+Response bodies with usage, the commonest large log, are also read the columnar way
+(`openai_columns`, loaded on demand since it needs pyarrow).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from costaudit.ingest.formats.common import (
+    TIMESTAMP_KEYS,
     content_text,
     dig,
     first_timestamp,
@@ -30,8 +34,15 @@ from costaudit.ingest.formats.common import (
 from costaudit.ingest.problems import BadRecord
 from costaudit.ingest.table import Draft, Message
 
+if TYPE_CHECKING:
+    from costaudit.ingest.columnar import ColumnarExtractor
+
 NAME = "openai"
 HTTP_ERROR = 400
+RESPONSE_OBJECTS = ("chat.completion", "response", "text_completion")
+WRAPPER_KEYS = ("custom_id", "request", "response")
+OTHER_TIME_KEYS = tuple(key for key in TIMESTAMP_KEYS if key not in {"created", "created_at"})
+"""Time keys a response body does not carry itself: a logging wrapper's, which win over `created`."""
 
 
 def _is_response_body(record: Mapping[str, Any]) -> bool:
@@ -145,35 +156,43 @@ def _completion_text(response: Mapping[str, Any]) -> str:
 def apply_usage(draft: Draft, usage: Mapping[str, Any]) -> None:
     """Chat (`prompt_tokens`…) or Responses (`input_tokens`…) usage; both include cached and reasoning."""
     if "prompt_tokens" in usage or "completion_tokens" in usage:
-        draft.input_tokens = token_count(usage.get("prompt_tokens", 0), "usage.prompt_tokens")
+        draft.input_tokens = token_count(
+            draft, usage.get("prompt_tokens", 0), "usage.prompt_tokens"
+        )
         draft.output_tokens = token_count(
-            usage.get("completion_tokens", 0), "usage.completion_tokens"
+            draft, usage.get("completion_tokens", 0), "usage.completion_tokens"
         )
         input_details = usage.get("prompt_tokens_details")
         output_details = usage.get("completion_tokens_details")
     elif "input_tokens" in usage or "output_tokens" in usage:
-        draft.input_tokens = token_count(usage.get("input_tokens", 0), "usage.input_tokens")
-        draft.output_tokens = token_count(usage.get("output_tokens", 0), "usage.output_tokens")
+        draft.input_tokens = token_count(draft, usage.get("input_tokens", 0), "usage.input_tokens")
+        draft.output_tokens = token_count(
+            draft, usage.get("output_tokens", 0), "usage.output_tokens"
+        )
         input_details = usage.get("input_tokens_details")
         output_details = usage.get("output_tokens_details")
     else:
         raise BadRecord("`usage` has no token counts")
-    draft.cached_input_tokens = optional_count(input_details, "cached_tokens", "cached tokens")
-    draft.cache_write_tokens = optional_count(
-        input_details, "cache_write_tokens", "cache-write tokens"
+    draft.cached_input_tokens = optional_count(
+        draft, input_details, "cached_tokens", "cached tokens"
     )
-    draft.reasoning_tokens = optional_count(output_details, "reasoning_tokens", "reasoning tokens")
-    draft.audio_input_tokens = _uncached_audio(input_details)
+    draft.cache_write_tokens = optional_count(
+        draft, input_details, "cache_write_tokens", "cache-write tokens"
+    )
+    draft.reasoning_tokens = optional_count(
+        draft, output_details, "reasoning_tokens", "reasoning tokens"
+    )
+    draft.audio_input_tokens = _uncached_audio(draft, input_details)
 
 
-def _uncached_audio(input_details: object) -> int:
+def _uncached_audio(draft: Draft, input_details: object) -> int:
     """`prompt_tokens_details.audio_tokens` less the audio read from the cache, when reported
     (`cached_tokens_details.audio_tokens`): audio input not read from the cache, billed at its rate."""
-    audio = optional_count(input_details, "audio_tokens", "audio tokens")
+    audio = optional_count(draft, input_details, "audio_tokens", "audio tokens")
     if not audio or not isinstance(input_details, Mapping):
         return audio
     cached_audio = optional_count(
-        input_details.get("cached_tokens_details"), "audio_tokens", "cached audio tokens"
+        draft, input_details.get("cached_tokens_details"), "audio_tokens", "cached audio tokens"
     )
     return max(audio - cached_audio, 0)
 
@@ -222,8 +241,9 @@ def _reject_failed_batch_line(record: Mapping[str, Any]) -> None:
 def _split(
     record: Mapping[str, Any],
 ) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None, bool]:
-    """(request, response, batch) of any accepted line shape."""
-    if "custom_id" in record:
+    """(request, response, batch) of any accepted line shape (a null `custom_id`, `request` or
+    `response` is the same as an absent one)."""
+    if record.get("custom_id") is not None:
         _reject_failed_batch_line(record)
         body = dig(record, "response", "body")
         if is_object(body):
@@ -253,10 +273,27 @@ def extract(record: Mapping[str, Any]) -> Draft:
         if response.get("object") == "chat.completion.chunk" and not response.get("usage"):
             raise BadRecord("stream chunk without usage (not a billed call)")
         _fill_from_response(draft, response)
-    if "request" in record or "response" in record:
+    if record.get("request") is not None or record.get("response") is not None:
         extra = string_groups(record.get("metadata"))
         if extra:
             draft.groups = {**extra, **(draft.groups or {})}
     if draft.model is None:
         raise BadRecord("no model name")
     return draft
+
+
+def is_usage_body(record: Mapping[str, Any]) -> bool:
+    """A response body with `usage`, no wrapper and no time but its own: the records the columnar
+    extractor takes (a file whose first records all are is read the columnar way)."""
+    return (
+        is_object(record.get("usage"))
+        and record.get("object") in (None, *RESPONSE_OBJECTS)
+        and not any(record.get(key) is not None for key in (*WRAPPER_KEYS, *OTHER_TIME_KEYS))
+    )
+
+
+def usage_columns() -> ColumnarExtractor:
+    """The columnar extractor of usage bodies."""
+    from costaudit.ingest.formats.openai_columns import UsageColumns
+
+    return UsageColumns()

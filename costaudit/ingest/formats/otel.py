@@ -131,11 +131,11 @@ def _first(attrs: Mapping[str, object], keys: Sequence[str]) -> object:
     return None
 
 
-def _count(attrs: Mapping[str, object], keys: Sequence[str]) -> int | None:
+def _count(draft: Draft, attrs: Mapping[str, object], keys: Sequence[str]) -> int | None:
     for key in keys:
         value = attrs.get(key)
         if value is not None and value != "":
-            return token_count(value, key)
+            return token_count(draft, value, key)
     return None
 
 
@@ -154,11 +154,11 @@ def is_inference_span(attrs: Mapping[str, object]) -> bool:
 
 
 def _apply_usage(draft: Draft, attrs: Mapping[str, object]) -> None:
-    reported = _count(attrs, INPUT_KEYS)
-    output = _count(attrs, OUTPUT_KEYS)
-    reads = _count(attrs, CACHE_READ_KEYS) or 0
-    writes = _count(attrs, CACHE_WRITE_KEYS) or 0
-    reasoning = _count(attrs, REASONING_KEYS) or 0
+    reported = _count(draft, attrs, INPUT_KEYS)
+    output = _count(draft, attrs, OUTPUT_KEYS)
+    reads = _count(draft, attrs, CACHE_READ_KEYS) or 0
+    writes = _count(draft, attrs, CACHE_WRITE_KEYS) or 0
+    reasoning = _count(draft, attrs, REASONING_KEYS) or 0
     if reported is not None:
         draft.input_tokens = included_input(reported, reads, writes)
         draft.cached_input_tokens = reads

@@ -41,11 +41,10 @@ def detect_azure(record: Mapping[str, Any]) -> bool:
 
 
 def extract_azure(record: Mapping[str, Any]) -> Draft:
-    return Draft(
-        timestamp=record.get("TIMESTAMP"),
-        input_tokens=token_count(record.get("ContextTokens"), "ContextTokens"),
-        output_tokens=token_count(record.get("GeneratedTokens"), "GeneratedTokens"),
-    )
+    draft = Draft(timestamp=record.get("TIMESTAMP"))
+    draft.input_tokens = token_count(draft, record.get("ContextTokens"), "ContextTokens")
+    draft.output_tokens = token_count(draft, record.get("GeneratedTokens"), "GeneratedTokens")
+    return draft
 
 
 def detect_mooncake(record: Mapping[str, Any]) -> bool:
@@ -83,10 +82,10 @@ def extract_mooncake(record: Mapping[str, Any]) -> Draft:
     draft = Draft(
         timestamp=trace_offset(record.get("timestamp"), "milliseconds", "timestamp"),
         relative_time=True,
-        input_tokens=token_count(record.get("input_length"), "input_length"),
-        output_tokens=token_count(record.get("output_length"), "output_length"),
-        model=model_name(record.get("model")),
     )
+    draft.input_tokens = token_count(draft, record.get("input_length"), "input_length")
+    draft.output_tokens = token_count(draft, record.get("output_length"), "output_length")
+    draft.model = model_name(record.get("model"))
     draft.prefix_hashes = _hashes(record.get("hash_ids"))
     if draft.prefix_hashes is not None:
         draft.prefix_block_tokens = MOONCAKE_BLOCK_TOKENS
@@ -109,9 +108,9 @@ def extract_burstgpt(record: Mapping[str, Any]) -> Draft:
         timestamp=trace_offset(record.get("Timestamp"), "seconds", "Timestamp"),
         relative_time=True,
         model=_burstgpt_model(record.get("Model")),
-        input_tokens=token_count(record.get("Request tokens"), "Request tokens"),
-        output_tokens=token_count(record.get("Response tokens"), "Response tokens"),
     )
+    draft.input_tokens = token_count(draft, record.get("Request tokens"), "Request tokens")
+    draft.output_tokens = token_count(draft, record.get("Response tokens"), "Response tokens")
     groups: dict[str, str] = {}
     put_group(groups, "log_type", record.get("Log Type"))
     draft.groups = groups or None

@@ -1,0 +1,201 @@
+"""The Anthropic format's columnar extractor: Message Batches result lines, a block at a time.
+
+It takes exactly the rows that `anthropic.extract` reads from a succeeded result's model and usage,
+the line's `timestamp` (in the `YYYY-MM-DDTHH:MM:SS[.f]Z` form) and its flat `metadata` (groups),
+and leaves every other row to it: errored and expired results, other time keys or spellings, nested
+metadata. The counts it takes are handed to the validator under the names the record path reads
+them with, clipped as the record path clips them before adding them up.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+import pyarrow as pa
+
+from costaudit.ingest.columnar import (
+    ColumnBlock,
+    RowLines,
+    counts_at,
+    iso_utc_ns,
+    nested,
+    nonempty_strings,
+    nulls,
+    present,
+    string_in,
+)
+from costaudit.ingest.formats.common import TIMESTAMP_KEYS, string_groups
+from costaudit.ingest.table import RowGroups
+from costaudit.ingest.timestamps import NAT
+from costaudit.ingest.validation import COUNT_LIMIT, Counts, ReadCounts
+
+OTHER_TIME_KEYS = tuple(key for key in TIMESTAMP_KEYS if key != "timestamp")
+
+_CACHE_SPLIT = pa.struct(
+    [
+        pa.field("ephemeral_1h_input_tokens", pa.int64()),
+        pa.field("ephemeral_5m_input_tokens", pa.int64()),
+    ]
+)
+_USAGE = pa.struct(
+    [
+        pa.field("input_tokens", pa.int64()),
+        pa.field("cache_read_input_tokens", pa.int64()),
+        pa.field("cache_creation_input_tokens", pa.int64()),
+        pa.field("cache_creation", _CACHE_SPLIT),
+        pa.field("output_tokens", pa.int64()),
+        pa.field("output_tokens_details", pa.struct([pa.field("thinking_tokens", pa.int64())])),
+    ]
+)
+_MESSAGE = pa.struct([pa.field("model", pa.string()), pa.field("usage", _USAGE)])
+_FIELDS: list[pa.Field[Any]] = [
+    pa.field("custom_id", pa.string()),
+    pa.field("result", pa.struct([pa.field("type", pa.string()), pa.field("message", _MESSAGE)])),
+    pa.field("timestamp", pa.string()),
+    pa.field("metadata", pa.struct([])),
+    *(pa.field(key, pa.null()) for key in OTHER_TIME_KEYS),
+]
+SCHEMA = pa.schema(_FIELDS)
+"""What pricing and grouping need. Another time key is declared null: a line that gives one a
+value makes its block unparseable, which sends the block to the record path (right, if slower)."""
+
+FIELD_NAMES = (
+    "usage.input_tokens",
+    "cache-read tokens",
+    "cache-creation tokens",
+    "1-hour cache-creation tokens",
+    "5-minute cache-creation tokens",
+    "usage.output_tokens",
+    "thinking tokens",
+)
+"""The names `anthropic.apply_usage` reads counts under, in its order."""
+_METADATA = b'"metadata"'
+_COLON = re.compile(rb"[ \t\r\n]*:[ \t\r\n]*")
+
+Int64s = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+
+
+class BatchResultColumns:
+    """Anthropic Message Batches result lines, as columns."""
+
+    schema = SCHEMA
+
+    def extract(
+        self, batch: pa.RecordBatch, data: bytes | bytearray, rows: RowLines
+    ) -> ColumnBlock:
+        """Columns of every row; `take` marks the rows read exactly as `anthropic.extract` reads
+        them: a `custom_id`, a succeeded result whose message has a non-empty model and a usage
+        with input and output counts (a count given as null is the record path's to refuse), no
+        time key but `timestamp` in the form above, and `metadata` absent or a flat object."""
+        result: Any = batch.column("result")
+        message, no_message = nested(result, "message")
+        usage, no_usage = nested(message, "usage")
+        succeeded = string_in(result.field("type"), ("succeeded",)) & ~nulls(result)
+        read = [
+            counts_at(usage, "input_tokens"),
+            counts_at(usage, "cache_read_input_tokens"),
+            counts_at(usage, "cache_creation_input_tokens"),
+            counts_at(usage, "cache_creation", "ephemeral_1h_input_tokens"),
+            counts_at(usage, "cache_creation", "ephemeral_5m_input_tokens"),
+            counts_at(usage, "output_tokens"),
+            counts_at(usage, "output_tokens_details", "thinking_tokens"),
+        ]
+        timestamp_ns, readable_time = iso_utc_ns(batch.column("timestamp"))
+        take = (
+            present(batch, "custom_id")
+            & succeeded
+            & ~no_message
+            & ~no_usage
+            & ~read[0][1]
+            & ~read[5][1]
+            & nonempty_strings(message.field("model"))
+            & (readable_time | ~present(batch, "timestamp"))
+        )
+        groups = _metadata_groups(data, rows, take & present(batch, "metadata"), take)
+        split = ~nested(usage, "cache_creation")[1]
+        return ColumnBlock(
+            take=take,
+            counts=_counts(
+                [np.clip(values, -COUNT_LIMIT, COUNT_LIMIT) for values, _ in read], split
+            ),
+            model=message.field("model"),
+            timestamp_ns=np.where(readable_time, timestamp_ns, NAT),
+            batch=np.ones(batch.num_rows, dtype=np.bool_),
+            groups=groups,
+        )
+
+
+def _counts(read: list[Int64s], split: Bools) -> Counts:
+    """Canonical counts as `anthropic.apply_usage` makes them: total input = uncached + cache reads
+    + cache writes; writes are the 1-hour plus 5-minute split when only the split is given."""
+    uncached, reads, writes, one_hour, five_minutes, output, thinking = read
+    writes = np.where(split & (writes == 0), one_hour + five_minutes, writes)
+    tokens = {
+        "input_tokens": uncached + reads + writes,
+        "cached_input_tokens": reads,
+        "cache_write_tokens": writes,
+        "cache_write_1h_tokens": one_hour,
+        "output_tokens": output,
+        "reasoning_tokens": thinking,
+        "audio_input_tokens": np.zeros(len(uncached), dtype=np.int64),
+    }
+    return Counts(
+        tokens=tokens,
+        read=ReadCounts(
+            rows=np.repeat(np.arange(len(uncached), dtype=np.int64), len(read)),
+            values=np.stack(read, axis=1).ravel(),
+            field=lambda index: FIELD_NAMES[index % len(FIELD_NAMES)],
+        ),
+    )
+
+
+def _metadata_groups(
+    data: bytes | bytearray, rows: RowLines, with_metadata: Bools, take: Bools
+) -> RowGroups:
+    """Each row's groups from its `metadata` object (marks `take` False where it cannot be read
+    here). The object is cut from the line: the only `"metadata"` in it, then a `{` whose first
+    `}` closes it (it is flat when the bytes up to there parse: JSON objects are self-delimiting).
+    Lines mostly repeat a few metadata objects, each parsed once."""
+    values: list[dict[str, str]] = []
+    index = np.full(len(take), -1, dtype=np.int32)
+    seen: dict[bytes | None, int] = {None: -1}
+    for row in np.flatnonzero(with_metadata).tolist():
+        text = _metadata_text(rows.text(data, row))
+        code = seen.get(text)
+        if code is None:
+            code = seen[text] = _parsed_groups(text, values)
+        if code < 0:
+            take[row] = False
+        else:
+            index[row] = code
+    return RowGroups(values, index)
+
+
+def _parsed_groups(text: bytes | None, values: list[dict[str, str]]) -> int:
+    """Index of the groups of a metadata object's text, appended to `values`; -1 when it does not
+    parse (not flat, after all)."""
+    try:
+        metadata = orjson.loads(text) if text is not None else None
+    except orjson.JSONDecodeError:
+        return -1
+    if not isinstance(metadata, dict):
+        return -1
+    values.append(string_groups(metadata))
+    return len(values) - 1
+
+
+def _metadata_text(line: bytes | bytearray) -> bytes | None:
+    """The text of the line's metadata object, when it can be cut out (see _metadata_groups)."""
+    at = line.find(_METADATA)
+    if at < 0 or line.find(_METADATA, at + 1) >= 0:
+        return None
+    colon = _COLON.match(line, at + len(_METADATA))
+    if colon is None or line[colon.end() : colon.end() + 1] != b"{":
+        return None
+    end = line.find(b"}", colon.end())
+    return None if end < 0 else bytes(line[colon.end() : end + 1])
