@@ -11,7 +11,6 @@ import enum
 import functools
 import os
 import sys
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
@@ -96,6 +95,8 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
             console = stderr_console()
             console.print(f"[bold red]internal error:[/] {type(error).__name__}: {error}")
             if os.environ.get("COSTAUDIT_DEBUG"):
+                import traceback
+
                 console.print(traceback.format_exc(), markup=False)
             else:
                 console.print(

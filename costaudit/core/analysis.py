@@ -168,8 +168,26 @@ def monthly(
 
 
 def percentiles(values: npt.NDArray[Any]) -> dict[int, float]:
-    """PERCENTILES of `values`, from one partial sort."""
-    points = np.percentile(values, PERCENTILES)
+    """PERCENTILES of `values` by linear interpolation between closest ranks (numpy's default
+    method, computed the same way to the last bit), from one partial sort.
+
+    Written out rather than calling `np.percentile`, which imports numpy.ma for a helper: a tenth of
+    the work of a small `analyze` run."""
+    count = len(values)
+    share = np.asarray(PERCENTILES, dtype=np.float64) / 100
+    virtual = (count - 1) * share
+    lower = np.floor(virtual)
+    upper = lower + 1
+    beyond = virtual >= count - 1
+    lower[beyond] = upper[beyond] = -1
+    lower[virtual < 0] = upper[virtual < 0] = 0
+    below, above = lower.astype(np.intp), upper.astype(np.intp)
+    ranks = sorted({0, count - 1, *(below % count).tolist(), *(above % count).tolist()})
+    ordered = np.partition(values, ranks)
+    low, high = ordered[below], ordered[above]
+    weight = virtual - below
+    step = high - low
+    points = np.where(weight >= 0.5, high - step * (1 - weight), low + step * weight)
     return {p: float(value) for p, value in zip(PERCENTILES, points.tolist(), strict=True)}
 
 

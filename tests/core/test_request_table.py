@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from costaudit.core.analysis import hourly_requests, token_source_shares
+from costaudit.core.analysis import PERCENTILES, hourly_requests, percentiles, token_source_shares
 from costaudit.core.request_table import NAT, RequestTable, exact_sum
 from costaudit.ingest.problems import Problems
 from costaudit.ingest.table import Draft, TableBuilder
@@ -122,3 +124,14 @@ def test_hourly_counts_fill_the_hours_without_requests() -> None:
         ("2026-10-01T01:00:00+00:00", 0),
         ("2026-10-01T02:00:00+00:00", 1),
     ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.integers(0, 2**40), min_size=1, max_size=300)
+    | st.lists(st.floats(0, 1, allow_nan=False), min_size=1, max_size=300)
+)
+def test_percentiles_are_numpys_to_the_last_bit(values: list[float]) -> None:
+    array = np.asarray(values)
+    expected = np.percentile(array, PERCENTILES).tolist()
+    assert list(percentiles(array.copy()).values()) == expected
