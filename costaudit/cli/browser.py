@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
+import functools
 import json
 import os
 import queue
@@ -87,6 +89,17 @@ class Visit:
         return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", self.pdf))
 
 
+def _as_fds_3_and_4(commands: int, replies: int) -> None:
+    """In the child before exec: the command pipe as descriptor 3 and the reply pipe as 4, where
+    `--remote-debugging-pipe` expects them (moved above 9 first, so neither overwrites the other)."""
+    high_commands = fcntl.fcntl(commands, fcntl.F_DUPFD, 10)
+    high_replies = fcntl.fcntl(replies, fcntl.F_DUPFD, 10)
+    os.dup2(high_commands, 3)
+    os.dup2(high_replies, 4)
+    os.close(high_commands)
+    os.close(high_replies)
+
+
 class Browser:
     """One headless Chromium; `visit` opens a page in a fresh tab."""
 
@@ -111,17 +124,14 @@ class Browser:
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         try:
             self._process = subprocess.Popen(  # noqa: S603 - a browser found on PATH, fixed arguments
-                [
-                    "/bin/sh",
-                    "-c",
-                    f'exec "$@" 3<&{commands_read} 4>&{replies_write}',
-                    "sh",
-                    *arguments,
-                ],
-                pass_fds=(commands_read, replies_write),
+                arguments,
                 stdin=subprocess.DEVNULL,
                 stdout=self._log,
                 stderr=self._log,
+                # Only descriptors 3 and 4 are handed over (Python opens every other one
+                # non-inheritable), so nothing else of this process reaches the browser.
+                close_fds=False,
+                preexec_fn=functools.partial(_as_fds_3_and_4, commands_read, replies_write),
             )
         except OSError as exc:
             raise BrowserError(f"cannot start {executable}: {exc}") from None
@@ -164,7 +174,10 @@ class Browser:
         message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
         if session is not None:
             message["sessionId"] = session
-        os.write(self._commands, json.dumps(message).encode() + b"\0")
+        try:
+            os.write(self._commands, json.dumps(message).encode() + b"\0")
+        except OSError as exc:
+            raise BrowserError(f"the browser is gone ({exc}):\n{self.log()}") from None
         return self._next_id
 
     def call(

@@ -315,7 +315,7 @@ def _cost_by_group(
         + (f" (top {len(rows)}; {more} more in the table)" if more else "")
     )
     if shown:
-        ax.legend(loc="lower right", title="model", title_fontsize=8)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), title="model", title_fontsize=8)
     return fig
 
 

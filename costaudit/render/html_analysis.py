@@ -8,6 +8,7 @@ from decimal import Decimal
 from costaudit.core.analysis import Analysis, CostRow, TokenPercentiles
 from costaudit.core.breakdown import CostOverTime, GroupBreakdown
 from costaudit.core.complexity import CLASS_NAMES, COMPLEX_FROM, SIMPLE_BELOW
+from costaudit.jsonio import decimal_str
 from costaudit.render.analysis import records_line, unpriced_hint, unpriced_note, window_line
 from costaudit.render.charts import Chart, analysis_charts, file_safe
 from costaudit.render.html_page import (
@@ -80,7 +81,9 @@ def _summary(analysis: Analysis) -> Html:
         card("Monthly cost", monthly, f"30-day month{left_out}", main=True),
         card(
             "Total cost",
-            figure_value("total-cost", usd(analysis.total_cost), analysis.total_cost),
+            figure_value(
+                "total-cost", usd(analysis.total_cost), decimal_str(analysis.total_cost, exact=True)
+            ),
             f"over the window{left_out}",
         ),
         card(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from costaudit.core.regress import Comparison, Verdict
 from costaudit.render.charts import check_charts, movers
-from costaudit.render.check import STATUS_TEXT, headline
+from costaudit.render.check import headline
 from costaudit.render.html_page import (
     Child,
     Column,
@@ -46,7 +46,7 @@ def _banner(verdict: Verdict) -> Html:
             "h2",
             figure_value(
                 "verdict",
-                ("✅ " if passed else "❌ ") + title,
+                ("✓ " if passed else "✗ ") + title,
                 "passed" if passed else "failed",
                 inline=True,
             ),
@@ -82,6 +82,16 @@ def _changes(verdict: Verdict) -> Html:
     return section("changes", "What changed", body, lead=lead)
 
 
+STATUS = {
+    "pass": "pass",
+    "regression": "regression",
+    "over_budget": "over budget",
+    "new": "new",
+    "removed": "removed",
+}
+"""Verdict words (no emoji: a reader's fonts may lack them, and print shows them as boxes)."""
+
+
 def _status(comparison: Comparison) -> Html:
     tone = (
         "tag bad"
@@ -90,7 +100,7 @@ def _status(comparison: Comparison) -> Html:
         if comparison.status == "pass"
         else "tag"
     )
-    return el("span", STATUS_TEXT[comparison.status], class_=tone)
+    return el("span", STATUS[comparison.status], class_=tone)
 
 
 def _row(comparison: Comparison) -> Row:

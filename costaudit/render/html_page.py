@@ -17,9 +17,11 @@ import hashlib
 import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from costaudit import __version__
 from costaudit.core.pricing import PriceTableInfo
+from costaudit.jsonio import decimal_str
 from costaudit.render.charts import Chart, inline_svg
 
 
@@ -57,14 +59,15 @@ def el(tag: str, *children: Child, **attrs: str | int | None) -> Html:
 def figure_value(
     name: str, shown: str, exact: object = None, *, inline: bool = False, **attrs: str | None
 ) -> Html:
-    """A key figure: the rounded text people read, with its exact value in `data-value` (tests and
-    scripts compare it with the JSON document)."""
+    """A key figure: the rounded text people read, with the value the JSON document gives in
+    `data-value` (money as its decimal string, to the micro-dollar unless passed as a string)."""
+    value = decimal_str(exact) if isinstance(exact, Decimal) else exact
     return el(
         "span",
         shown,
         class_="figure" if inline else "value",
         data_figure=name,
-        data_value=None if exact is None else str(exact),
+        data_value=None if value is None else str(value),
         **attrs,
     )
 
