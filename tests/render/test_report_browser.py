@@ -26,6 +26,7 @@ from costaudit.render.money import count, usd
 from report_inputs import Hostile, run
 
 REQUIRE_BROWSER_ENV = "COSTAUDIT_REQUIRE_BROWSER"
+"""Kept by tests/conftest.py's clean environment, like COSTAUDIT_REQUIRE_SHARED_DATA."""
 WIDTH = 1280
 FIGURES = """[...document.querySelectorAll('[data-figure]')].map(node => ({
   figure: node.dataset.figure, scenario: node.dataset.scenario || null,
