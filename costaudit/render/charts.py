@@ -24,7 +24,7 @@ from costaudit.render.money import count, percent, usd
 
 if TYPE_CHECKING:
     from costaudit.core.analysis import Analysis, CostRow
-    from costaudit.core.breakdown import CostOverTime, GroupBreakdown
+    from costaudit.core.breakdown import CostOverTime, CostPeriod, GroupBreakdown
     from costaudit.core.regress import Comparison, Verdict
     from costaudit.core.simulate.details import HostingDetails, PromptCacheDetails
     from costaudit.core.simulate.engine import ScenarioResult, SimulationResult
@@ -319,17 +319,20 @@ def _cost_by_group(
     return fig
 
 
-def _period_labels(timeline: CostOverTime) -> list[str]:
+def period_label(timeline: CostOverTime, period: CostPeriod, *, long: bool = False) -> str:
+    """`Mon 11-16` or `11-16 14:00` (UTC); `day 3` or `hour 7` of a trace with relative times."""
     if timeline.relative:
-        unit = "h" if timeline.unit == "hour" else "day "
-        first = timeline.periods[0].start
         width = 3600 if timeline.unit == "hour" else 86400
-        return [
-            f"{unit}{int((period.start - first).total_seconds() // width) + 1}"
-            for period in timeline.periods
-        ]
-    shape = "%m-%d %H:00" if timeline.unit == "hour" else "%a %m-%d"
-    return [period.start.strftime(shape) for period in timeline.periods]
+        return f"{timeline.unit} {int(period.start.timestamp()) // width + 1}"
+    if long:
+        return period.start.strftime(
+            "%Y-%m-%d %H:00" if timeline.unit == "hour" else "%Y-%m-%d (%a)"
+        )
+    return period.start.strftime("%m-%d %H:00" if timeline.unit == "hour" else "%a %m-%d")
+
+
+def _period_labels(timeline: CostOverTime) -> list[str]:
+    return [period_label(timeline, period) for period in timeline.periods]
 
 
 def _cost_over_time(plt: Any, timeline: CostOverTime, colours: dict[str, str]) -> Any:
@@ -447,16 +450,28 @@ def _complexity(plt: Any, analysis: Analysis) -> Any:
 
 def _hourly(plt: Any, analysis: Analysis) -> Any:
     fig, ax = plt.subplots(figsize=(8, 3.4))
-    hours = [hour for hour, _ in analysis.hourly_requests]
     values = [value for _, value in analysis.hourly_requests]
+    relative = analysis.window.start is None
+    if relative:
+        # Trace times count from the start of the trace: hours since then, not dates.
+        hours: list[Any] = [int(hour.timestamp()) // 3600 for hour, _ in analysis.hourly_requests]
+        width: float = 1.0
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("hours since the trace started")
+    else:
+        hours = [hour for hour, _ in analysis.hourly_requests]
+        width = 1 / 24
     if hours:
-        ax.fill_between(hours, values, step="post", color=NEUTRAL, alpha=0.25, linewidth=0)
-        ax.plot(hours, values, drawstyle="steps-post", color=NEUTRAL, linewidth=1.2)
-        fig.autofmt_xdate()
+        ax.bar(hours, values, width=width, align="edge", color=NEUTRAL, linewidth=0)
+        if not relative:
+            fig.autofmt_xdate()
     else:
         ax.text(0.5, 0.5, "no timestamps", ha="center", va="center", transform=ax.transAxes)
+    ax.grid(axis="x", visible=False)
     ax.set_ylabel("requests per hour")
-    ax.set_title("Requests per hour (UTC)")
+    ax.set_title("Requests per hour" + ("" if relative else " (UTC)"))
     return fig
 
 

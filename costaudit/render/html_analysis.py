@@ -10,7 +10,7 @@ from costaudit.core.breakdown import CostOverTime, GroupBreakdown
 from costaudit.core.complexity import CLASS_NAMES, COMPLEX_FROM, SIMPLE_BELOW
 from costaudit.jsonio import decimal_str
 from costaudit.render.analysis import records_line, unpriced_hint, unpriced_note, window_line
-from costaudit.render.charts import Chart, analysis_charts, file_safe
+from costaudit.render.charts import Chart, analysis_charts, file_safe, period_label
 from costaudit.render.html_page import (
     Cell,
     Child,
@@ -257,15 +257,9 @@ def _timeline(analysis: Analysis, charts: dict[str, Chart]) -> Html | None:
         return section(
             "time", "Cost over time", el("p", "No timestamps in these logs, so no cost over time.")
         )
-    shape = "%Y-%m-%d %H:00" if timeline.unit == "hour" else "%Y-%m-%d (%a)"
-    first = timeline.periods[0].start
     rows: list[Row] = []
     for period in timeline.periods:
-        when = (
-            f"+{(period.start - first).total_seconds() / (3600 if timeline.unit == 'hour' else 86400):.0f} {timeline.unit}s"
-            if timeline.relative
-            else period.start.strftime(shape)
-        )
+        when = period_label(timeline, period, long=True)
         top = period.models[0] if period.models else None
         rows.append(
             [
