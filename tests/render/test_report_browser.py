@@ -59,8 +59,8 @@ def ink(screenshot: bytes) -> tuple[tuple[int, int], float, int]:
 
     image = Image.open(io.BytesIO(screenshot)).convert("RGB")
     pixels = image.width * image.height
-    histogram = image.getcolors(maxcolors=pixels) or []
-    white = sum(number for number, colour in histogram if min(colour) >= 250)
+    histogram: list[tuple[int, tuple[int, int, int]]] = image.getcolors(maxcolors=pixels) or []  # type: ignore[assignment]
+    white = sum(number for number, (red, green, blue) in histogram if min(red, green, blue) >= 250)
     return image.size, 1 - white / pixels, len(histogram)
 
 
