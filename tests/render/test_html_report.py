@@ -66,9 +66,7 @@ def _assert_self_contained_and_escaped(html: str) -> Page:
     # One script element, ours; no element that loads anything.
     assert page.tags.count("script") == 1
     assert html.lower().count("<script") == 1
-    assert not {"img", "iframe", "object", "embed", "link", "audio", "video"} & set(page.tags) - {
-        "link"
-    }
+    assert not {"img", "iframe", "object", "embed", "audio", "video", "source"} & set(page.tags)
     for tag, name, value in page.attributes:
         assert name != "src", (tag, value)
         if name in {"href", "xlink:href"}:

@@ -157,3 +157,33 @@ def test_a_blank_page_fails_the_screenshot_check(chromium: Browser, tmp_path: Pa
     assert not looks_like_a_report(visit.screenshot)
     (_, height), inked, _ = ink(visit.screenshot)
     assert inked < 0.001 and height < 1500
+
+
+SORT_BY_REQUESTS = """(() => {
+  const table = document.querySelector('table[data-table="models"]');
+  const header = [...table.querySelectorAll('th')].find(th => th.textContent === 'requests');
+  const column = [...header.parentNode.children].indexOf(header);
+  const read = () => [...table.tBodies[0].rows].map(row => row.cells[column].textContent);
+  const before = read();
+  header.click();
+  const first = read();
+  header.click();
+  return {before, first, second: read(), sort: header.getAttribute('aria-sort')};
+})()"""
+
+
+def test_clicking_a_column_header_sorts_the_table(
+    chromium: Browser, hostile: Hostile, tmp_path: Path
+) -> None:
+    """The page's one script: numbers sort as numbers (by their exact value, not their text)."""
+    page = tmp_path / "analyze.html"
+    assert (
+        run("analyze", str(hostile.log), *hostile.pricing(), "-o", "html", "--out", str(page))[0]
+        == 0
+    )
+    visit = chromium.visit(page, width=WIDTH, inspect=SORT_BY_REQUESTS)
+    assert visit.console_errors == []
+    order = visit.result
+    assert order["first"] == sorted(order["before"], key=int, reverse=True)
+    assert order["second"] == sorted(order["before"], key=int)
+    assert order["sort"] == "ascending"
