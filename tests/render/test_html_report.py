@@ -138,6 +138,23 @@ def test_check_report_puts_the_verdict_first(hostile: Hostile, tmp_path: Path) -
     assert "No input changed since the baseline" in text
 
 
+def test_check_report_says_what_changed_and_the_movers(hostile: Hostile, tmp_path: Path) -> None:
+    """Prices raised after the baseline was written: the report names the cause and leads with the
+    scenario that grew."""
+    baseline = tmp_path / "baseline.json"
+    common = ["-s", str(hostile.scenario), "-b", str(baseline), *hostile.pricing()]
+    assert run("check", *common, "--update-baseline")[0] == 0
+    hostile.prices.write_text(hostile.prices.read_text().replace("output: 8.00", "output: 80.00"))
+    html, _ = _report("check", *common, "--max-increase", "1%", out=tmp_path / "check.html")
+    page = _assert_self_contained_and_escaped(html)
+    text = "".join(page.text)
+    assert "Cost check failed" in text
+    assert "prices: the price tables differ from the ones the baseline was computed with" in text
+    movers = text.split("Top movers", 2)[2]
+    assert movers.index("as logged") < movers.index("self-hosted")
+    assert "regression" in movers
+
+
 def test_html_needs_no_matplotlib_until_a_chart_is_drawn() -> None:
     """The report modules import matplotlib only when they draw: `analyze -o json` never loads it."""
     done = subprocess.run(
