@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 demo: $(STAMP)
 	$(BIN)/costaudit analyze examples/logs/
+	$(BIN)/costaudit analyze examples/logs/ --group-by feature --output html --out demo-report.html
+	@echo "HTML report: $(CURDIR)/demo-report.html (open it in a browser; it needs no network)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -25,6 +25,8 @@ on every machine; set COSTAUDIT_HYPOTHESIS_PROFILE=default to explore new exampl
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 REQUIRE_SHARED_ENV = "COSTAUDIT_REQUIRE_SHARED_DATA"
+REQUIRE_BROWSER_ENV = "COSTAUDIT_REQUIRE_BROWSER"
+"""Set by .ci/run: the report browser tests fail, instead of skipping, when Chromium is missing."""
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +39,7 @@ def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _hermetic_env(monkeypatch: pytest.MonkeyPatch, _cache_dir: Path) -> None:
     """No user configuration leaks into tests, output has no colour, and rich never sizes to a tty."""
     for name in list(os.environ):
-        if name.startswith("COSTAUDIT_") and name != REQUIRE_SHARED_ENV:
+        if name.startswith("COSTAUDIT_") and name not in {REQUIRE_SHARED_ENV, REQUIRE_BROWSER_ENV}:
             monkeypatch.delenv(name)
     monkeypatch.setenv("COSTAUDIT_CACHE_DIR", str(_cache_dir))
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)

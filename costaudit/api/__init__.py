@@ -126,9 +126,11 @@ def analyze(
     model: str | None = None,
     strict: bool = False,
     progress: Progress | None = None,
+    timeline: bool = True,
 ) -> Analysis:
     """Price every request and describe the traffic: totals, monthly cost, per model and group,
-    token percentiles, complexity distribution and problems.
+    token percentiles, complexity distribution and problems (and, unless `timeline=False`, the cost
+    per day or hour, which takes one more pricing pass).
 
     `logs` is what `read_logs` returned, a request table, a DataFrame with the canonical column names,
     or log paths (read with the reading options given here). The monthly figure scales the cost of the
@@ -155,6 +157,7 @@ def analyze(
         facts,
         group_by=group_by,
         days=Decimal(days) if days is not None else None,
+        timeline=timeline,
     )
     return replace(result, pricing=prices.info())
 

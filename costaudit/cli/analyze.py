@@ -12,6 +12,7 @@ from costaudit.cli.common import (
     active_prices,
     emit,
     handle_errors,
+    html_destination,
     progress,
     say,
 )
@@ -83,6 +84,7 @@ def analyze(
     from costaudit.ingest.formats.generic import CANONICAL_FIELDS, DEFAULT_GROUP_FIELDS
 
     window_days = parse_days(days)
+    html_destination(output, out)
     groups = split_list(group_by)
     columns = (*CANONICAL_FIELDS, *DEFAULT_GROUP_FIELDS, *groups)
     prices = active_prices(pricing)
@@ -98,10 +100,16 @@ def analyze(
             prompt_hashes=save_workload is not None,
             progress=tick,
         )
-    result = api.analyze(read, prices=prices, group_by=groups, days=window_days)
+    result = api.analyze(
+        read,
+        prices=prices,
+        group_by=groups,
+        days=window_days,
+        timeline=output is OutputFormat.html or plots is not None,
+    )
     if save_workload is not None:
         api.save_workload(read, save_workload)
-    _emit_report(result, output, out)
+    _emit_report(result, output, out, logs)
     if plots is not None:
         from costaudit.render.plots import analysis_plots
 
@@ -109,10 +117,14 @@ def analyze(
     _summary_line(result, out, plots, save_workload)
 
 
-def _emit_report(result: Analysis, output: OutputFormat, out: Path | None) -> None:
+def _emit_report(result: Analysis, output: OutputFormat, out: Path | None, logs: list[str]) -> None:
     from costaudit.render import analysis as render
 
-    if output is OutputFormat.table:
+    if output is OutputFormat.html:
+        from costaudit.render.html_analysis import analysis_html
+
+        emit(analysis_html(result, sources=logs), out)
+    elif output is OutputFormat.table:
         from costaudit.render.analysis_table import analysis_report
 
         emit(analysis_report(result), out)

@@ -15,6 +15,7 @@ from costaudit.cli.common import (
     active_prices,
     emit,
     handle_errors,
+    html_destination,
     progress,
     say,
     write_text,
@@ -120,6 +121,7 @@ def check(
     from costaudit import api
     from costaudit.core.regress import parse_percent
 
+    html_destination(output, out)
     increase_pct = _parse(parse_percent, max_increase, "--max-increase")
     increase_usd = _parse(_usd, max_increase_usd, "--max-increase-usd")
     budget_usd = _parse(_usd, budget, "--budget")
@@ -204,8 +206,12 @@ def _report(
         emit(dumps(render.check_document(decided)), out)
     elif output is OutputFormat.markdown:
         emit(markdown, out)
+    elif output is OutputFormat.html:
+        from costaudit.render.html_check import check_html
+
+        emit(check_html(decided), out)
     elif output is OutputFormat.csv:
-        raise InputError("--output", "check reports as table, json or markdown")
+        raise InputError("--output", "check reports as table, json, markdown or html")
     else:
         emit([render.check_table(decided)], out)
     if junit is not None:

@@ -34,6 +34,16 @@ class OutputFormat(enum.StrEnum):
     json = "json"
     csv = "csv"
     markdown = "markdown"
+    html = "html"
+
+
+def html_destination(output: OutputFormat, out: Path | None) -> None:
+    """An HTML page is a file to open in a browser: refuse to pour it onto a terminal."""
+    if output is OutputFormat.html and out is None and sys.stdout.isatty():
+        raise typer.BadParameter(
+            "an HTML report is a file to open in a browser: add --out FILE (or redirect stdout)",
+            param_hint="--output html",
+        )
 
 
 def stderr_console() -> Console:

@@ -3,10 +3,18 @@
 Sections sit between `<!-- BEGIN generated:NAME -->` and `<!-- END generated:NAME -->` markers: the
 `--help` of every command, and the real output of example runs. A test regenerates them and fails when
 the README has drifted, so the documentation cannot lie about the tool.
+
+It also writes the HTML reports the README shows (docs/reports/<name>.html) and, with Chromium
+installed, their screenshots (<name>.png). Screenshots differ in their bytes from one machine's fonts to
+another's, so the drift test does not compare them: it regenerates each page and compares it with the
+committed one (chart drawings left out: their figures are in the tables), and checks that each PNG
+carries, in a text field, the digest of the page it was taken of.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import re
@@ -175,10 +183,101 @@ def python_example_section() -> str:
     )
 
 
+REPORT_DIR = REPO / "docs" / "reports"
+REPORTS: dict[str, list[str]] = {
+    "analyze": ["analyze", "examples/logs/", "--group-by", "feature"],
+    "simulate": ["simulate", "--scenario", "examples/scenarios/app-logs.yaml"],
+    "check": [
+        "check",
+        "--scenario",
+        "examples/ci/costaudit.yaml",
+        "--baseline",
+        "examples/ci/costaudit-baseline.json",
+        "--budget",
+        "5000",
+    ],
+}
+"""The HTML reports the README shows (a screenshot of each, and the page itself in docs/reports/)."""
+SHOT_WIDTH = 1100
+SHOT_HEIGHT = 1400
+"""Screenshots show the top of each page, at a width where the page is laid out as on a laptop."""
+PAGE_DIGEST_KEY = "costaudit-page-sha256"
+"""PNG text field: the digest of the page the screenshot was taken of (see `page_digest`)."""
+_CHART = re.compile(r"<svg\b.*?</svg>", re.S)
+
+
+def report_command(name: str) -> list[str]:
+    """The command the README shows for a report (the output file name is the reader's choice)."""
+    return [*REPORTS[name], "-o", "html", "--out", f"{name}-report.html"]
+
+
+def report_page(name: str, out: Path) -> str:
+    """Run the report's command writing to `out`; the page with this checkout's path taken out."""
+    _invoke([*REPORTS[name], "-o", "html", "--out", str(out)])
+    return out.read_text(encoding="utf-8").replace(f"{REPO}{os.sep}", "")
+
+
+def chart_free(page: str) -> str:
+    """The page without its chart drawings: matplotlib's SVG output changes between its releases,
+    while every figure a chart shows is also in the page's tables."""
+    return _CHART.sub("<svg/>", page)
+
+
+def page_digest(page: str) -> str:
+    return hashlib.sha256(chart_free(page).encode()).hexdigest()
+
+
+def reports_section() -> str:
+    """Each report's command and a screenshot linking to the page."""
+    return "\n".join(
+        f"```console\n$ costaudit {shlex.join(report_command(name))}\n```\n\n"
+        f"[![costaudit {name} HTML report](docs/reports/{name}.png)](docs/reports/{name}.html)\n"
+        for name in REPORTS
+    )
+
+
+def write_reports() -> list[str]:
+    """Write docs/reports/<name>.html and, when Chromium is installed, its screenshot; returns what
+    could not be done."""
+    from costaudit.cli.browser import browser, find_chromium
+
+    REPORT_DIR.mkdir(parents=True, exist_ok=True)
+    pages = {}
+    for name in REPORTS:
+        path = REPORT_DIR / f"{name}.html"
+        pages[name] = report_page(name, path)
+        path.write_text(pages[name], encoding="utf-8")
+    if find_chromium() is None:
+        return ["screenshots not taken: Chromium is not installed (apt-get install chromium)"]
+    with browser() as chromium:
+        for name, page in pages.items():
+            visit = chromium.visit(
+                REPORT_DIR / f"{name}.html",
+                width=SHOT_WIDTH,
+                height=SHOT_HEIGHT,
+                clip_height=SHOT_HEIGHT,
+            )
+            _save_screenshot(visit.screenshot, page_digest(page), REPORT_DIR / f"{name}.png")
+    return []
+
+
+def _save_screenshot(png: bytes, digest: str, path: Path) -> None:
+    """The screenshot, reduced to a 256-colour palette (a fifth of the size, no visible change), with
+    the digest of its page in a text field."""
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    image = Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=256)
+    info = PngInfo()
+    info.add_text(PAGE_DIGEST_KEY, digest)
+    image.save(path, optimize=True, pnginfo=info)
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "cli-help": help_section,
     "python-api": python_example_section,
     "design-card-guide": guide_comparison,
+    "html-reports": reports_section,
     **{name: _example(name) for name in EXAMPLE_RUNS},
 }
 
@@ -194,6 +293,9 @@ def regenerate(text: str) -> str:
 
 
 def main() -> None:
+    if "--check" not in sys.argv[1:]:
+        for problem in write_reports():
+            sys.stderr.write(f"warning: {problem}\n")
     stale = []
     for document in DOCUMENTS:
         if not document.exists():

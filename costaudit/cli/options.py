@@ -26,8 +26,8 @@ OutputOpt = Annotated[
     typer.Option(
         "--output",
         "-o",
-        metavar="table|json|csv|markdown",
-        help="Report format.",
+        metavar="table|json|csv|markdown|html",
+        help="Report format (html: one self-contained page with charts; use with --out FILE).",
         case_sensitive=False,
     ),
 ]

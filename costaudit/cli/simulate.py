@@ -12,6 +12,7 @@ from costaudit.cli.common import (
     active_prices,
     emit,
     handle_errors,
+    html_destination,
     progress,
     say,
 )
@@ -75,6 +76,7 @@ def simulate(
     """
     from costaudit import api
 
+    html_destination(output, out)
     prices = active_prices(pricing)
     results = []
     for path in scenario:
@@ -85,7 +87,7 @@ def simulate(
             )
         with progress("Simulating scenarios"):
             results.append(api.simulate(loaded, prices=prices, workload=built))
-    _emit(results, output, out)
+    _emit(results, output, out, [str(path) for path in scenario])
     if plots is not None:
         from costaudit.render.plots import simulation_plots
 
@@ -98,10 +100,16 @@ def simulate(
             say(f"{label} written to {written}")
 
 
-def _emit(results: list[SimulationResult], output: OutputFormat, out: Path | None) -> None:
+def _emit(
+    results: list[SimulationResult], output: OutputFormat, out: Path | None, sources: list[str]
+) -> None:
     from costaudit.render import simulation as render
 
-    if output is OutputFormat.json:
+    if output is OutputFormat.html:
+        from costaudit.render.html_simulation import simulation_html
+
+        emit(simulation_html(results, sources), out)
+    elif output is OutputFormat.json:
         from costaudit.jsonio import dumps
 
         documents = [render.simulation_document(result) for result in results]

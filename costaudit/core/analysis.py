@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from costaudit.config.pricing import PriceTable
+from costaudit.core.breakdown import CostOverTime, GroupBreakdown, cost_over_time, group_breakdowns
 from costaudit.core.columns import TOKEN_SOURCES
 from costaudit.core.complexity import CLASS_NAMES, COMPLEX_FROM, SIMPLE_BELOW, complexity_classes
 from costaudit.core.freshness import FreshnessWarning, freshness_warnings, request_times
@@ -135,6 +136,12 @@ class Analysis:
     """Tokenizers that were not available offline, so a stand-in counted their text."""
     pricing: PriceTableInfo | None = None
     """The price tables used (files, date, hash); filled in by the API, which loaded them."""
+    extrapolation_factor: Decimal | None = None
+    """Monthly = window cost × this (days per month / window days); None without a window."""
+    group_breakdowns: list[GroupBreakdown] = field(default_factory=list)
+    """Each `--group-by` key's values with their cost split by model (for stacked bars)."""
+    cost_over_time: CostOverTime | None = None
+    """Cost per day (or hour) split by model."""
 
 
 def observed_window(requests: RequestTable, days: Decimal | None) -> Window:
@@ -375,8 +382,10 @@ def analyze(
     *,
     group_by: Sequence[str] = (),
     days: Decimal | None = None,
+    timeline: bool = True,
 ) -> Analysis:
-    """Price and describe a request table."""
+    """Price and describe a request table. `timeline=False` leaves out the cost per day or hour,
+    which takes one more pricing pass (the HTML report and the plots show it; the tables do not)."""
     assignment = assign(requests, table)
     if "provider" in group_by and "provider" not in requests.groups:
         requests = requests.with_group("provider", provider_column(assignment, table))
@@ -410,6 +419,9 @@ def analyze(
             lines, facts, freshness_warnings(table, request_times(requests, assignment)), window
         ),
         estimated_encodings=facts.estimated_encodings,
+        extrapolation_factor=monthly(Decimal(1), window),
+        group_breakdowns=group_breakdowns(lines, group_by, lambda cost: monthly(cost, window)),
+        cost_over_time=cost_over_time(requests, table, assignment) if timeline else None,
     )
 
 

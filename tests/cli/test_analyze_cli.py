@@ -168,13 +168,24 @@ def test_save_workload_round_trips_the_request_table(tmp_path: Path) -> None:
     assert set(table.group("user").values()) == {"alice", "bob", None}
 
 
-def test_plots_writes_four_pngs(tmp_path: Path) -> None:
-    code, _, err = run("analyze", SMALL, "--pricing", PRICES, "--plots", str(tmp_path / "plots"))
+def test_plots_write_one_png_per_chart(tmp_path: Path) -> None:
+    code, _, err = run(
+        "analyze",
+        SMALL,
+        "--pricing",
+        PRICES,
+        "--group-by",
+        "feature",
+        "--plots",
+        str(tmp_path / "plots"),
+    )
     assert code == 0, err
     names = sorted(p.name for p in (tmp_path / "plots").iterdir())
     assert names == [
         "complexity_histogram.png",
+        "cost_by_feature.png",
         "cost_by_model.png",
+        "cost_over_time.png",
         "requests_per_hour.png",
         "tokens_histogram.png",
     ]

@@ -54,6 +54,8 @@ def test_design_card_example_reproduces_90000_a_month() -> None:
     # 100,000 requests/day cost $0.03 each on GPT-4 Turbo: far above any self-hosting break-even
     assert Decimal(hosting["break_even"]["api_usd_per_request"]) == Decimal("0.03")
     assert 0 < hosting["break_even"]["requests_per_day"] < 100_000
+    # ... and the plot marks where the traffic is today: 100,000 requests over one day.
+    assert hosting["break_even"]["current_requests_per_day"] == 100_000
 
 
 def test_logs_workload_with_relative_paths_and_cli_override(tmp_path: Path) -> None:

@@ -128,6 +128,8 @@ class BreakEvenPoint:
 class BreakEvenDetails:
     requests_per_day: int | None
     """Daily volume from which self-hosting is cheaper (None: not within the sweep)."""
+    current_requests_per_day: int | None
+    """The daily volume of the requests this fleet serves now (None without a time window)."""
     api_usd_per_request: Decimal
     points: list[BreakEvenPoint]
 

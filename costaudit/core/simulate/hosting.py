@@ -147,6 +147,7 @@ def host(
         if sweep is None
         else BreakEvenDetails(
             requests_per_day=sweep.requests_per_day,
+            current_requests_per_day=_per_day(len(rows), context.workload.days),
             api_usd_per_request=api_per_request,
             points=[
                 BreakEvenPoint(
@@ -156,6 +157,13 @@ def host(
             ],
         ),
     )
+
+
+def _per_day(requests: int, days: Decimal | None) -> int | None:
+    """Requests a day over the workload's window, to mark today's volume on the break-even sweep."""
+    if not days:
+        return None
+    return int((Decimal(requests) / days).to_integral_value())
 
 
 def _api_cost_per_request(state: State, rows: npt.NDArray[np.int64], context: Context) -> Decimal:
