@@ -167,8 +167,17 @@ def python_example_section() -> str:
     )
 
 
+def scenario_keys_section() -> str:
+    """Every key of a scenario file, from the JSON Schema of scenario files."""
+    from costaudit.pricetable.schema import scenario_schema_text
+    from costaudit.render.scenario_reference import scenario_reference
+
+    return scenario_reference(json.loads(scenario_schema_text()))
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "cli-help": help_section,
+    "scenario-keys": scenario_keys_section,
     "python-api": python_example_section,
     "design-card-guide": guide_comparison,
     **{name: _example(name) for name in EXAMPLE_RUNS},
