@@ -274,8 +274,9 @@ def _breakdown_keys(result: SimulationResult) -> list[str]:
 def breakdown_table(result: SimulationResult, by: str) -> Table:
     from rich.table import Table
 
-    table = Table(title=f"Monthly cost by {by}", title_justify="left")
-    table.add_column(by, overflow="fold")
+    title = f"Monthly cost by {by}"
+    table = Table(title=title, title_justify="left", min_width=len(title))
+    table.add_column(by, no_wrap=True)
     for scenario in result.scenarios:
         table.add_column(scenario.name, justify="right", overflow="fold")
     for name, row in breakdown_rows(result, by):
@@ -319,7 +320,8 @@ def forecast_title(forecast: Forecast) -> str:
 def forecast_table(forecast: Forecast) -> Table:
     from rich.table import Table
 
-    table = Table(title=forecast_title(forecast), title_justify="left")
+    title = forecast_title(forecast)
+    table = Table(title=title, title_justify="left", min_width=len(title))
     table.add_column("")
     for scenario in forecast.scenarios:
         table.add_column(scenario.name, justify="right", overflow="fold")

@@ -17,7 +17,7 @@ from decimal import Decimal
 import numpy as np
 
 from costaudit.config.pricing import PriceTable
-from costaudit.core.pricing import CostLine, ModelResolver, aggregate_lines, assign
+from costaudit.core.pricing import NO_MODEL, CostLine, ModelResolver, aggregate_lines, assign
 from costaudit.core.request_table import Category, RequestTable
 from costaudit.core.simulate.select import UnknownField, field_column
 from costaudit.core.simulate.state import Attribution, State, Workload
@@ -26,6 +26,8 @@ from costaudit.core.simulate.state import Attribution, State, Workload
 @dataclass(frozen=True)
 class ModelCost:
     model: str
+    """The price-table entry (so a logged `gpt-4o-2024-08-06` and a routed `gpt-4o` are one row), the
+    logged name when it has none, or a self-hosted fleet."""
     requests: int
     monthly_usd: Decimal | None
     unpriced_requests: int
@@ -147,7 +149,7 @@ def _by_model(
     for line in _token_lines(state, table, None, resolver):
         priced = line.cost is not None
         window.add(
-            line.model,
+            line.price_id or line.model,
             line.tokens.requests,
             line.cost or Decimal(0),
             0 if priced else line.tokens.requests,
@@ -156,8 +158,8 @@ def _by_model(
         model = charge.paid_by.model
         for code in sorted(set(model.codes.tolist())):
             count = int((model.codes == code).sum())
-            name = model.names[code] if code >= 0 else None
-            window.add(name, 0, charge.usd_per_request * count)
+            name = model.names[code] if code >= 0 else NO_MODEL
+            window.add(resolver.resolve(name) or name, 0, charge.usd_per_request * count)
     for cost in state.fixed:
         hosted = scale.workload.represented(len(cost.paid_by.tokens)) if cost.fleet else 0
         fixed.add(cost.label, hosted, cost.monthly_usd)
