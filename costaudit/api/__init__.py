@@ -46,6 +46,9 @@ LogInputs = PathLike | Sequence[PathLike]
 """Log files, directories, glob patterns, or `-` for standard input."""
 Progress = Callable[[int], None]
 """Called with the number of records read so far."""
+DEFAULT_GROUP_VALUES = 25
+"""Without `group_by`, `check` records the cost of every grouping field with at most this many values
+(feature, team, stream; not user ids), so it can name the groups whose cost moved."""
 PREFIX_BLOCK_TOKENS = 64
 """Granularity of the prompt hashes kept for prompt-cache replay (every provider's cache
 granularity is a multiple)."""
@@ -319,6 +322,7 @@ def _check_run(
 ) -> CheckRun:
     from costaudit.api.checking import check_run
     from costaudit.api.scenarios import check_group_by
+    from costaudit.core.simulate.select import few_valued_fields
     from costaudit.errors import Location
 
     prices = prices or load_prices()
@@ -330,6 +334,8 @@ def _check_run(
         loaded, prices=prices, logs=logs, workload=workload, group_by=keys, progress=progress
     )
     check_group_by(built, from_file, Location(str(loaded.path), field="check"))
+    if not keys:
+        keys = few_valued_fields(built.workload.requests, DEFAULT_GROUP_VALUES)
     result = simulate(loaded, prices=prices, workload=built, group_by=keys)
     return check_run(loaded, built, prices, result, only)
 

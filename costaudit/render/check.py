@@ -96,8 +96,8 @@ def check_table(verdict: Verdict) -> Table:
 def headline(verdict: Verdict) -> str:
     if verdict.passed:
         return "costaudit check passed: no scenario grew past its thresholds"
-    count = len(verdict.failures)
-    statuses = {c.status for c in verdict.failures}
+    failures = verdict.failures
+    statuses = {c.status for c in failures}
     kind = (
         "regressed"
         if "regression" in statuses
@@ -105,7 +105,12 @@ def headline(verdict: Verdict) -> str:
         if "over_budget" in statuses
         else "with more unpriced requests"
     )
-    return f"costaudit check failed: {count} scenario{'s' if count != 1 else ''} {kind}"
+    scenarios = len({c.name for c in failures if c.group is None})
+    groups = len([c for c in failures if c.group is not None])
+    counted = [f"{scenarios} scenario{'s' if scenarios != 1 else ''}"] if scenarios else []
+    if groups:
+        counted.append(f"{groups} group{'s' if groups != 1 else ''}")
+    return f"costaudit check failed: {' and '.join(counted)} {kind}"
 
 
 def check_markdown(verdict: Verdict) -> str:

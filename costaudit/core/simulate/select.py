@@ -38,6 +38,17 @@ def known_fields(requests: RequestTable) -> list[str]:
     return [*BUILT_IN_FIELDS, *sorted(requests.groups)]
 
 
+def few_valued_fields(requests: RequestTable, limit: int) -> list[str]:
+    """Grouping fields with between 2 and `limit` distinct values (feature, team, stream — not user
+    ids): the ones whose costs are worth recording by default."""
+    found = []
+    for key, column in sorted(requests.groups.items()):
+        present = len(column.present_codes()) + int(bool((column.codes < 0).any()))
+        if 2 <= present <= limit:
+            found.append(key)
+    return found
+
+
 def unknown_field_message(key: str, requests: RequestTable) -> str:
     """`the workload has no `x` field (it has: …; did you mean `y`?)`."""
     fields = known_fields(requests)
