@@ -44,7 +44,13 @@ EXAMPLE_RUNS: dict[str, list[str]] = {
         "-o",
         "markdown",
     ],
-    "simulate-app-logs": ["simulate", "--scenario", "examples/scenarios/app-logs.yaml"],
+    "simulate-app-logs": [
+        "simulate",
+        "--scenario",
+        "examples/scenarios/app-logs.yaml",
+        "--group-by",
+        "feature",
+    ],
     "check-ci": [
         "check",
         "--scenario",
