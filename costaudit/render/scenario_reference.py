@@ -54,7 +54,7 @@ def _plain_members(members: list[Schema]) -> list[Schema]:
     """Union members worth naming: no null, and no string form of a number (a Decimal's)."""
     kept = [member for member in members if member.get("type") != "null"]
     if any(member.get("type") == "number" for member in kept):
-        kept = [m for m in kept if not (m.get("type") == "string" and "pattern" in m)]
+        kept = [m for m in kept if m.get("type") != "string"]
     return kept
 
 
@@ -95,13 +95,14 @@ def _refs(schema: Any) -> list[str]:
 
 
 def _suffix(prop: Schema) -> str:
-    """How a path continues into a property's model: `[]` through a list, `.<key>` through a map."""
+    """How a path continues into a property's model: `[]` through a list, `.<name>` through a map."""
     members = [m for m in prop.get("anyOf", [prop]) if m.get("type") != "null"]
     for member in members:
         if member.get("type") == "array":
-            return "[]"
-        if member.get("type") == "object" and "additionalProperties" in member:
-            return ".<name>"
+            return "[]" + _suffix(member.get("items", {}))
+        values = member.get("additionalProperties")
+        if member.get("type") == "object" and isinstance(values, dict):
+            return ".<name>" + _suffix(values)
     return ""
 
 
