@@ -140,7 +140,30 @@ def check_markdown(verdict: Verdict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _comparison_fields(c: Comparison) -> dict[str, Any]:
+    return {
+        "status": c.status,
+        "before_usd": decimal_str(c.before),
+        "after_usd": decimal_str(c.after),
+        "delta_usd": decimal_str(c.delta_usd),
+        "delta_pct": _pct_str(c.delta_pct),
+    }
+
+
+def _mover_document(mover: Mover) -> dict[str, Any]:
+    return {
+        "by": mover.by,
+        "name": mover.name,
+        "before_usd": decimal_str(mover.before_usd),
+        "after_usd": decimal_str(mover.after_usd),
+        "delta_usd": decimal_str(mover.delta_usd),
+        "delta_pct": _pct_str(mover.delta_pct),
+    }
+
+
 def check_document(verdict: Verdict) -> dict[str, Any]:
+    """The simulate document plus the verdict: one entry per scenario in `verdict.scenarios` (as
+    always), and the group limits of the scenario file's `check:` section in `verdict.groups`."""
     result, baseline = _checked(verdict)
     document = simulation_document(result)
     document["schema"] = "costaudit.check/1"
@@ -151,27 +174,18 @@ def check_document(verdict: Verdict) -> dict[str, Any]:
         "scenarios": [
             {
                 "name": c.name,
-                "status": c.status,
-                "before_usd": decimal_str(c.before),
-                "after_usd": decimal_str(c.after),
-                "delta_usd": decimal_str(c.delta_usd),
-                "delta_pct": _pct_str(c.delta_pct),
-                "group": None if c.group is None else {"by": c.group[0], "value": c.group[1]},
+                **_comparison_fields(c),
                 "unpriced_before": c.unpriced_before,
                 "unpriced_after": c.unpriced_after,
-                "movers": [
-                    {
-                        "by": m.by,
-                        "name": m.name,
-                        "before_usd": decimal_str(m.before_usd),
-                        "after_usd": decimal_str(m.after_usd),
-                        "delta_usd": decimal_str(m.delta_usd),
-                        "delta_pct": _pct_str(m.delta_pct),
-                    }
-                    for m in c.movers
-                ],
+                "movers": [_mover_document(mover) for mover in c.movers],
             }
             for c in verdict.comparisons
+            if c.group is None
+        ],
+        "groups": [
+            {"scenario": c.name, "by": c.group[0], "value": c.group[1], **_comparison_fields(c)}
+            for c in verdict.comparisons
+            if c.group is not None
         ],
     }
     document["compared_to"] = {

@@ -106,25 +106,21 @@ check:
     code, out, err = check(project, "-o", "json")
     assert code == 1
     verdict = json.loads(out)["verdict"]
-    rows = {
-        (s["name"], None if s["group"] is None else s["group"]["value"]): s
-        for s in verdict["scenarios"]
+    scenarios = {s["name"]: s["status"] for s in verdict["scenarios"]}
+    groups = {(g["scenario"], g["by"], g["value"]): g["status"] for g in verdict["groups"]}
+    assert scenarios == {"production": "pass", "mini": "over_budget"}  # production grew < 50 %
+    assert groups == {
+        ("production", "feature", "chat"): "regression",
+        ("mini", "feature", "chat"): "regression",
     }
-    assert rows[("production", None)]["status"] == "pass"  # grew, but less than 50 %
-    assert rows[("production", "chat")]["status"] == "regression"
-    assert rows[("mini", None)]["status"] == "over_budget"
     assert any(
         reason.startswith("production · feature=chat: monthly cost +")
         for reason in verdict["reasons"]
     )
     # A command-line limit replaces the file's default, not the per-scenario or per-group ones.
     code, out, _ = check(project, "-o", "json", "--max-increase", "1%")
-    statuses = {
-        (s["name"], s["group"] is None): s["status"]
-        for s in json.loads(out)["verdict"]["scenarios"]
-    }
-    assert statuses[("production", True)] == "regression"
-    assert statuses[("mini", True)] == "regression"  # past 1 %, and still over its $1 budget
+    statuses = {s["name"]: s["status"] for s in json.loads(out)["verdict"]["scenarios"]}
+    assert statuses == {"production": "regression", "mini": "regression"}  # mini: also over $1
     code, _, err = check(project, "--max-increase", "1%")
     assert code == 1
     assert "costaudit check failed: 2 scenarios and 2 groups regressed" in err

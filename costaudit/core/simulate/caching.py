@@ -301,14 +301,16 @@ def _ttl_curve(
     return [TtlPoint(ttl, replay_with(ttl).hit_rate) for ttl in TTL_CURVE_S]
 
 
-def _replayable(state: State, config: PromptCache, context: Context) -> npt.NDArray[np.bool_]:
-    """Requests whose prompt prefix is known (hashes, or a stated shared prefix); others keep their
-    logged cache use, since nothing can be said about them."""
+def _replayable(
+    state: State, selected: npt.NDArray[np.bool_], context: Context
+) -> npt.NDArray[np.bool_]:
+    """The selected requests whose prompt prefix is known (hashes, or a stated shared prefix); others
+    keep their logged cache use, since nothing can be said about them."""
     blocks = context.workload.requests.prefix_blocks
     if blocks is None:
-        return np.ones(state.size, dtype=np.bool_)
-    known = blocks.block_counts[state.origin] > 0
-    unknown = int((~known).sum())
+        return selected
+    known = (blocks.block_counts[state.origin] > 0) & selected
+    unknown = context.workload.represented(int((selected & ~known).sum()))
     if unknown:
         state.notes.append(
             f"{unknown:,} requests have no prompt text or prefix hashes: their logged cache use is kept"
@@ -362,7 +364,7 @@ def apply_prompt_cache(state: State, config: PromptCache, context: Context) -> N
             skipped += int((selected & (state.codes == code)).sum())
             continue
         by_rule.setdefault(rule, []).append(code)
-    replayable = _replayable(state, config, context) & selected
+    replayable = _replayable(state, selected, context)
     groups = [
         _replay_group(
             state,
