@@ -242,3 +242,32 @@ def test_too_long_fail_stops_the_scenario(
         )
     assert caught.value.field == "scenarios[0].hosting.too_long"
     assert "1 requests do not fit m's 4,096-token context window" in caught.value.message
+
+
+def test_a_selector_that_selects_nothing_changes_nothing_and_says_so(
+    make_table: MakeTable, traffic: Workload
+) -> None:
+    result = run(
+        hosting_table(make_table),
+        traffic,
+        {"name": "base"},
+        {"name": "host", "hosting": {"model": "m", "gpu": "h", "applies_to": {"feature": "math"}}},
+    )
+    assert monthly(result, "host") == monthly(result, "base") == 3 * cost("10", "30") * 30
+    assert result.scenarios[1].notes == (
+        "hosting: `applies_to` selects no request, so it changes nothing",
+    )
+
+
+def test_hosting_where_no_request_fits_is_an_error(
+    make_table: MakeTable, make_requests: MakeRequests
+) -> None:
+    workload = requests(make_requests, ("big", "review", 17_000, False))
+    with pytest.raises(ScenarioProblem) as caught:
+        run(
+            hosting_table(make_table),
+            workload,
+            {"name": "h", "hosting": {"model": "m", "gpu": "h"}},
+        )
+    assert caught.value.field == "scenarios[0].hosting.model"
+    assert "none of the requests fits m's 4,096-token context window" in caught.value.message

@@ -169,6 +169,10 @@ def run_scenario(
         if config is None:
             continue
         context.step = name
+        selector = getattr(config, "applies_to", None)
+        if selector is not None and state.size and not context.selected(state, selector).any():
+            state.notes.append(f"{name}: `applies_to` selects no request, so it changes nothing")
+            continue
         if name == "routing":
             _route(state, config, context)
         else:

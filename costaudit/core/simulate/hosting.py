@@ -114,7 +114,13 @@ def host(
     `fixed_monthly_usd` (a fine-tune's amortised training) is paid whatever the traffic, so the
     break-even sweep counts it on the self-hosted side.
     """
+    selected = len(rows)
     rows, fit = _fitting(state, rows, hosting, context)
+    if selected and not len(rows):
+        raise context.problem(
+            "model",
+            f"none of the requests fits {hosting.model}'s {fit.context_window:,}-token context window",
+        )
     model = context.table.self_hosted[hosting.model]
     hardware = context.table.hardware[hosting.gpu]
     outputs = np.maximum(state.tokens["output_tokens"][rows], 1)
