@@ -213,4 +213,5 @@ def test_a_preset_aimed_at_another_providers_traffic_is_an_error(make_table: Mak
             {"name": "wrong", "prompt_cache": {"preset": "anthropic-1h"}},
         )
     assert caught.value.field == "scenarios[1].prompt_cache.preset"
-    assert "anthropic cache rule" in caught.value.message and "openai" in caught.value.message
+    assert "a cache rule for anthropic models" in caught.value.message
+    assert "the cached traffic is on openai models" in caught.value.message

@@ -337,7 +337,7 @@ def _check_preset(
         found = ", ".join(sorted(providers)) or "no priced model"
         raise context.problem(
             "preset",
-            f"`{config.preset}` is a {wanted} cache rule, but the cached traffic is on {found} models: "
+            f"`{config.preset}` is a cache rule for {wanted} models, but the cached traffic is on {found} models: "
             f"leave `preset` out (each model gets its provider's rule) or narrow `applies_to`",
         )
     others = sorted(provider for provider in providers if provider != wanted)
