@@ -5,7 +5,10 @@ YAML floats are read as `Decimal` from their source text, so `0.15` in a price t
 
 from __future__ import annotations
 
+import difflib
 import functools
+import types
+import typing
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -196,11 +199,65 @@ def _is_union_tag(item: int | str, models: set[str]) -> bool:
     )
 
 
-def validation_problems(path: Path | str, exc: ValidationError) -> list[InputError]:
+def _members(annotation: Any) -> list[Any]:
+    """The types a field may hold: union members, with `Annotated` and None stripped."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _members(typing.get_args(annotation)[0])
+    if origin is typing.Union or origin is types.UnionType:
+        return [member for arg in typing.get_args(annotation) for member in _members(arg)]
+    return [] if annotation is type(None) else [annotation]
+
+
+def _step(annotation: Any, item: int | str) -> list[Any]:
+    """The types found one location step (a field name, list index or mapping key) below a type."""
+    found: list[Any] = []
+    for member in _members(annotation):
+        origin = typing.get_origin(member)
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            field = member.model_fields.get(str(item))
+            if field is not None:
+                found.append(field.annotation)
+        elif origin in (list, tuple) and isinstance(item, int):
+            found += [typing.get_args(member)[0]]
+        elif origin is dict and isinstance(item, str):
+            found += [typing.get_args(member)[1]]
+    return found
+
+
+def allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The keys a mapping at `loc` (the path to an unknown key, the key itself excluded) accepts."""
+    current: list[Any] = [model]
+    for item in loc:
+        current = [found for annotation in current for found in _step(annotation, item)]
+    keys: list[str] = []
+    for annotation in current:
+        for member in _members(annotation):
+            if isinstance(member, type) and issubclass(member, BaseModel):
+                keys += list(member.model_fields)
+    return list(dict.fromkeys(keys))
+
+
+def _unknown_key_message(model: type[BaseModel] | None, loc: tuple[int | str, ...]) -> str:
+    """`unknown key `gpt` (did you mean `gpu`?)`, with the closest valid key when one is close."""
+    key = str(loc[-1]) if loc else ""
+    keys = allowed_keys(model, loc[:-1]) if model is not None and loc else []
+    close = difflib.get_close_matches(key, keys, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key `{key}` (did you mean `{close[0]}`?)"
+    if keys:
+        return f"unknown key `{key}` (valid keys: {', '.join(keys)})"
+    return "unknown key (check the spelling)"
+
+
+def validation_problems(
+    path: Path | str, exc: ValidationError, model: type[BaseModel] | None = None
+) -> list[InputError]:
     """One `InputError` per pydantic error, each naming the dotted field and a plain message.
 
     When a value may take several forms (a number or a range, a constant or a distribution), pydantic
     reports one error per form; only the errors that are not merely "wrong form" are kept for a field.
+    An unknown key is named with the closest valid key of `model` at that place, when one is close.
     """
     models = _model_names(BaseModel)
     by_field: dict[str, list[tuple[str, str]]] = {}
@@ -208,7 +265,7 @@ def validation_problems(path: Path | str, exc: ValidationError) -> list[InputErr
         loc = tuple(item for item in error["loc"] if not _is_union_tag(item, models))
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
-            message = "unknown key (check the spelling)"
+            message = _unknown_key_message(model, loc)
         elif error["type"] == "missing":
             message = "required key is missing"
         by_field.setdefault(_field_path(loc), []).append((str(error["type"]), message))
@@ -236,7 +293,7 @@ def validate_file(path: Path, model: type[ModelT]) -> ModelT:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = validation_problems(path, exc)
+        problems = validation_problems(path, exc, model)
         first = problems[0]
         first.also = tuple(problems[1:])
         raise first from None

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from costaudit.core.request_table import RequestTable
+from costaudit.errors import InputError
 from costaudit.ingest import reader
 from costaudit.ingest.reader import Logs
 from costaudit.pricetable import layers
@@ -45,6 +46,9 @@ LogInputs = PathLike | Sequence[PathLike]
 """Log files, directories, glob patterns, or `-` for standard input."""
 Progress = Callable[[int], None]
 """Called with the number of records read so far."""
+DEFAULT_GROUP_VALUES = 25
+"""Without `group_by`, `check` records the cost of every grouping field with at most this many values
+(feature, team, stream; not user ids), so it can name the groups whose cost moved."""
 PREFIX_BLOCK_TOKENS = 64
 """Granularity of the prompt hashes kept for prompt-cache replay (every provider's cache
 granularity is a multiple)."""
@@ -181,9 +185,13 @@ def scenario_workload(
     prices: LoadedPrices | None = None,
     logs: LogInputs | None = None,
     workload: PathLike | LoadedWorkload | None = None,
+    group_by: Sequence[str] = (),
     progress: Progress | None = None,
 ) -> LoadedWorkload:
-    """The traffic a scenario runs on: `logs` or a saved `workload` win over the file's own source."""
+    """The traffic a scenario runs on: `logs` or a saved `workload` win over the file's own source.
+
+    `group_by` names grouping fields to keep from logs beyond those every reader keeps (user,
+    feature, tags, team, metadata keys)."""
     from costaudit.api.scenarios import LoadedWorkload, build_workload
 
     if isinstance(workload, LoadedWorkload):
@@ -194,6 +202,7 @@ def scenario_workload(
         logs=_specs(logs) if logs is not None else None,
         saved=Path(workload) if workload is not None else None,
         progress=progress,
+        group_by=group_by,
     )
 
 
@@ -204,21 +213,28 @@ def simulate(
     logs: LogInputs | None = None,
     workload: PathLike | LoadedWorkload | None = None,
     seed: int | None = None,
+    group_by: Sequence[str] = (),
+    months: int | None = None,
     progress: Progress | None = None,
 ) -> SimulationResult:
-    """Every scenario of a scenario file: its monthly cost and savings against the baseline.
+    """Every scenario of a scenario file: its monthly cost and savings against the baseline, broken
+    down by model and by each `group_by` field (feature, user, tags, provider, …).
 
     The traffic is the file's own workload unless `logs` or a saved `workload` (a Parquet file, or
-    what `scenario_workload` returned) is given.
+    what `scenario_workload` returned) is given. `months` adds a month-by-month forecast with the
+    workload's declared or fitted growth, and each scenario's cumulative saving.
     """
-    from costaudit.core.simulate.engine import simulate as run_scenarios
+    from costaudit.api.scenarios import check_group_by, simulate_loaded
 
     prices = prices or load_prices()
     loaded = _loaded(scenario, prices, seed)
     built = scenario_workload(
-        loaded, prices=prices, logs=logs, workload=workload, progress=progress
+        loaded, prices=prices, logs=logs, workload=workload, group_by=group_by, progress=progress
     )
-    result = run_scenarios(built.workload, loaded.config, prices.table)
+    check_group_by(built, group_by, "--group-by")
+    if months is not None and months < 1:
+        raise InputError("--months", "give a number of months of at least 1")
+    result = simulate_loaded(loaded, built, prices.table, group_by, months)
     return replace(result, pricing=prices.info())
 
 
@@ -233,24 +249,30 @@ def check(
     max_increase_usd: Decimal | int | None = None,
     budget_usd: Decimal | int | None = None,
     only: Sequence[str] | None = None,
+    group_by: Sequence[str] = (),
     progress: Progress | None = None,
 ) -> Verdict:
     """Recompute the scenario file and compare each scenario's monthly cost with the baseline file.
 
     A scenario fails when it grew more than `max_increase_pct` percent or `max_increase_usd` dollars,
-    or is above `budget_usd`; `verdict.passed` says whether all passed. Each change is attributed to
-    what changed since the baseline (prices, traffic, prompts, the scenario file).
+    is above `budget_usd`, or leaves more requests unpriced than the baseline; the scenario file's
+    `check:` section adds limits per scenario and per group (the arguments here replace its defaults).
+    `verdict.passed` says whether all passed. Each change is attributed to what changed since the
+    baseline (prices, traffic, prompts, the scenario file), with the models and groups (`group_by`
+    and the file's `check.group_by`) whose cost moved most.
     """
     from costaudit.api.checking import verdict
-    from costaudit.core.regress import Thresholds
+    from costaudit.core.regress import Thresholds, limits_from
 
-    run = _check_run(scenario, prices, logs, workload, only, progress)
-    limits = Thresholds(
+    prices = prices or load_prices()
+    loaded = _loaded(scenario, prices, None)
+    run = _check_run(loaded, prices, logs, workload, only, group_by, progress)
+    command_line = Thresholds(
         max_increase_pct=_decimal(max_increase_pct),
         max_increase_usd=_decimal(max_increase_usd),
         budget_usd=_decimal(budget_usd),
     )
-    return verdict(run, Path(baseline), limits)
+    return verdict(run, Path(baseline), limits_from(loaded.config.check, command_line))
 
 
 def update_baseline(
@@ -261,14 +283,16 @@ def update_baseline(
     logs: LogInputs | None = None,
     workload: PathLike | LoadedWorkload | None = None,
     only: Sequence[str] | None = None,
+    group_by: Sequence[str] = (),
     progress: Progress | None = None,
 ) -> BaselineUpdate:
-    """Write the baseline file from a fresh run of the scenario file (what `check` compares with)."""
+    """Write the baseline file from a fresh run of the scenario file (what `check` compares with),
+    with each scenario's cost per model and per `group_by` (and `check.group_by`) value."""
     from costaudit.api.checking import write_baseline
 
     prices = prices or load_prices()
     loaded = _loaded(scenario, prices, None)
-    run = _check_run(loaded, prices, logs, workload, only, progress)
+    run = _check_run(loaded, prices, logs, workload, only, group_by, progress)
     return write_baseline(run, loaded.path, Path(baseline))
 
 
@@ -296,16 +320,26 @@ def _check_run(
     logs: LogInputs | None,
     workload: PathLike | LoadedWorkload | None,
     only: Sequence[str] | None,
+    group_by: Sequence[str],
     progress: Progress | None,
 ) -> CheckRun:
     from costaudit.api.checking import check_run
+    from costaudit.api.scenarios import check_group_by
+    from costaudit.core.simulate.select import few_valued_fields
+    from costaudit.errors import Location
 
     prices = prices or load_prices()
     loaded = _loaded(scenario, prices, None)
+    settings = loaded.config.check
+    from_file = settings.group_keys() if settings else []
+    keys = list(dict.fromkeys([*group_by, *from_file]))
     built = scenario_workload(
-        loaded, prices=prices, logs=logs, workload=workload, progress=progress
+        loaded, prices=prices, logs=logs, workload=workload, group_by=keys, progress=progress
     )
-    result = simulate(loaded, prices=prices, workload=built)
+    check_group_by(built, from_file, Location(str(loaded.path), field="check"))
+    if not keys:
+        keys = few_valued_fields(built.workload.requests, DEFAULT_GROUP_VALUES)
+    result = simulate(loaded, prices=prices, workload=built, group_by=keys)
     return check_run(loaded, built, prices, result, only)
 
 

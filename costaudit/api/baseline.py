@@ -7,10 +7,13 @@
   "scenario_file": "costaudit.yaml",
   "hashes": {"price_table": "…", "scenario_file": "…", "workload": "…", "prompts": {"prompts/system.md": "…"}},
   "workload": {"requests": 100000, "days": "1", "tokens": 200000000},
-  "scenarios": {"current": {"monthly_usd": "90000"}}
+  "scenarios": {"current": {"monthly_usd": "90000", "unpriced_requests": 0,
+                "breakdown": {"models": {"gpt-4-turbo": "90000"}, "groups": {"feature": {"chat": "90000"}}}}}
 }
 ```
 Money is a decimal string. The file has no timestamp, so the same inputs always write the same bytes.
+`unpriced_requests` and `breakdown` were added later: a baseline without them is still read (then
+`check` cannot compare unpriced requests or name the models and groups that moved).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import orjson
 
 from costaudit import __version__
 from costaudit.core.columns import TOKEN_COLUMNS
-from costaudit.core.regress import Fingerprint
+from costaudit.core.regress import Figures, Fingerprint
 from costaudit.core.request_table import RequestTable
 from costaudit.errors import InputError, Location
 from costaudit.jsonio import decimal_str, dumps
@@ -36,9 +39,13 @@ SCHEMA = "costaudit.api.baseline/1"
 @dataclass(frozen=True)
 class Baseline:
     path: Path
-    monthly: dict[str, Decimal | None]
+    figures: dict[str, Figures]
     fingerprint: Fingerprint
     workload: dict[str, Any]
+
+    @property
+    def monthly(self) -> dict[str, Decimal | None]:
+        return {name: figures.monthly_usd for name, figures in self.figures.items()}
 
 
 def workload_digest(requests: RequestTable) -> str:
@@ -83,12 +90,12 @@ def read_baseline(path: Path) -> Baseline:
     scenarios = document.get("scenarios")
     if not isinstance(scenarios, dict):
         raise InputError(Location(str(path), field="scenarios"), "missing or not an object")
-    monthly = {}
+    figures = {}
     for name, entry in scenarios.items():
         where = Location(str(path), field=f"scenarios.{name}.monthly_usd")
         if not isinstance(entry, dict) or "monthly_usd" not in entry:
             raise InputError(where, "required key is missing")
-        monthly[name] = _decimal(entry["monthly_usd"], where)
+        figures[name] = _figures(entry, _decimal(entry["monthly_usd"], where), path, name)
     hashes = document.get("hashes") or {}
     fingerprint = Fingerprint(
         prices=str(hashes.get("price_table", "")),
@@ -97,12 +104,59 @@ def read_baseline(path: Path) -> Baseline:
         prompts=dict(hashes.get("prompts") or {}),
         tool_version=str(document.get("tool_version", "")),
     )
-    return Baseline(path, monthly, fingerprint, dict(document.get("workload") or {}))
+    return Baseline(path, figures, fingerprint, dict(document.get("workload") or {}))
+
+
+def _amounts(value: object, path: Path, where: str) -> dict[str, Decimal | None]:
+    if not isinstance(value, dict):
+        raise InputError(Location(str(path), field=where), "not an object")
+    return {
+        str(name): _decimal(amount, Location(str(path), field=f"{where}.{name}"))
+        for name, amount in value.items()
+    }
+
+
+def _figures(entry: dict[str, Any], monthly: Decimal | None, path: Path, name: str) -> Figures:
+    """A stored scenario: its monthly cost, and what later versions record beside it."""
+    unpriced = entry.get("unpriced_requests")
+    if unpriced is not None and (not isinstance(unpriced, int) or unpriced < 0):
+        raise InputError(
+            Location(str(path), field=f"scenarios.{name}.unpriced_requests"),
+            "not a number of requests",
+        )
+    stored = entry.get("breakdown")
+    if stored is None:
+        return Figures(monthly, unpriced)
+    where = f"scenarios.{name}.breakdown"
+    if not isinstance(stored, dict):
+        raise InputError(Location(str(path), field=where), "not an object")
+    groups = stored.get("groups") or {}
+    if not isinstance(groups, dict):
+        raise InputError(Location(str(path), field=f"{where}.groups"), "not an object")
+    return Figures(
+        monthly,
+        unpriced,
+        _amounts(stored.get("models") or {}, path, f"{where}.models"),
+        {
+            str(key): _amounts(values, path, f"{where}.groups.{key}")
+            for key, values in groups.items()
+        },
+    )
+
+
+def _breakdown_document(figures: Figures) -> dict[str, Any]:
+    return {
+        "models": {name: decimal_str(value) for name, value in (figures.models or {}).items()},
+        "groups": {
+            key: {name: decimal_str(value) for name, value in values.items()}
+            for key, values in figures.groups.items()
+        },
+    }
 
 
 def baseline_document(
     scenario_file: str,
-    monthly: dict[str, Decimal | None],
+    figures: dict[str, Figures],
     fingerprint: Fingerprint,
     workload: dict[str, Any],
 ) -> str:
@@ -119,7 +173,12 @@ def baseline_document(
             },
             "workload": workload,
             "scenarios": {
-                name: {"monthly_usd": decimal_str(value)} for name, value in monthly.items()
+                name: {
+                    "monthly_usd": decimal_str(value.monthly_usd),
+                    "unpriced_requests": value.unpriced_requests,
+                    "breakdown": _breakdown_document(value),
+                }
+                for name, value in figures.items()
             },
         }
     )

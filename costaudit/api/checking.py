@@ -11,8 +11,17 @@ from pathlib import Path
 from costaudit import __version__
 from costaudit.api.baseline import baseline_document, read_baseline
 from costaudit.api.scenarios import LoadedScenario, LoadedWorkload
-from costaudit.core.regress import ComparedTo, Fingerprint, Thresholds, Verdict, compare
-from costaudit.core.simulate.engine import SimulationResult
+from costaudit.core.regress import (
+    NO_GROUP,
+    ComparedTo,
+    Figures,
+    Fingerprint,
+    Limits,
+    Verdict,
+    compare,
+)
+from costaudit.core.simulate.breakdown import Breakdown
+from costaudit.core.simulate.engine import ScenarioResult, SimulationResult
 from costaudit.errors import InputError
 from costaudit.jsonio import MICRO
 from costaudit.pricetable.layers import LoadedPrices
@@ -20,12 +29,40 @@ from costaudit.pricetable.layers import LoadedPrices
 
 @dataclass(frozen=True)
 class CheckRun:
-    """A scenario file computed for the gate: its result, each scenario's monthly figure as the
-    baseline stores it (to the micro-dollar) and what it was computed from."""
+    """A scenario file computed for the gate: its result, each scenario's figures as the baseline
+    stores them (money to the micro-dollar) and what it was computed from."""
 
     result: SimulationResult
-    monthly: dict[str, Decimal | None]
+    figures: dict[str, Figures]
     fingerprint: Fingerprint
+
+    @property
+    def monthly(self) -> dict[str, Decimal | None]:
+        return {name: figures.monthly_usd for name, figures in self.figures.items()}
+
+
+def _micro(value: Decimal | None) -> Decimal | None:
+    return value.quantize(MICRO) if value is not None else None
+
+
+def _stored(
+    breakdown: Breakdown,
+) -> tuple[dict[str, Decimal | None], dict[str, dict[str, Decimal | None]]]:
+    models = {row.model: _micro(row.monthly_usd) for row in breakdown.models}
+    groups = {
+        key: {
+            row.group if row.group is not None else NO_GROUP: _micro(row.monthly_usd)
+            for row in rows
+        }
+        for key, rows in breakdown.groups.items()
+    }
+    return models, groups
+
+
+def figures_of(scenario: ScenarioResult) -> Figures:
+    """What the baseline records for a scenario (and what `check` compares with it)."""
+    models, groups = _stored(scenario.breakdown)
+    return Figures(_micro(scenario.monthly_usd), scenario.unpriced_requests, models, groups)
 
 
 @dataclass(frozen=True)
@@ -51,10 +88,7 @@ def check_run(
             if name not in known:
                 raise InputError("--only", f"no scenario named `{name}` in {loaded.path}")
         result = replace(result, scenarios=[s for s in result.scenarios if s.name in only])
-    monthly = {
-        s.name: s.monthly_usd.quantize(MICRO) if s.monthly_usd is not None else None
-        for s in result.scenarios
-    }
+    figures = {s.name: figures_of(s) for s in result.scenarios}
     fingerprint = Fingerprint(
         prices=prices.digest,
         scenario_file=loaded.digest,
@@ -62,13 +96,13 @@ def check_run(
         prompts=built.prompt_files,
         tool_version=__version__,
     )
-    return CheckRun(result, monthly, fingerprint)
+    return CheckRun(result, figures, fingerprint)
 
 
-def verdict(run: CheckRun, baseline: Path, limits: Thresholds) -> Verdict:
+def verdict(run: CheckRun, baseline: Path, limits: Limits) -> Verdict:
     """Compare a run with the committed baseline (a missing baseline is bad input: exit 3)."""
     stored = read_baseline(baseline)
-    decided = compare(stored.monthly, run.monthly, limits, stored.fingerprint, run.fingerprint)
+    decided = compare(stored.figures, run.figures, limits, stored.fingerprint, run.fingerprint)
     return replace(
         decided, simulation=run.result, compared_to=ComparedTo(str(baseline), stored.monthly)
     )
@@ -84,7 +118,7 @@ def write_baseline(run: CheckRun, scenario: Path, baseline: Path) -> BaselineUpd
         "days": None if workload.days is None else format(workload.days.normalize(), "f"),
         "tokens": workload.tokens,
     }
-    text = baseline_document(Path(relative).as_posix(), run.monthly, run.fingerprint, summary)
+    text = baseline_document(Path(relative).as_posix(), run.figures, run.fingerprint, summary)
     write_file(baseline, text)
     return BaselineUpdate(baseline, previous, run.monthly)
 

@@ -21,6 +21,10 @@ from costaudit.core.analysis import observed_window
 from costaudit.core.crossref import scenario_problems
 from costaudit.core.freshness import freshness_warnings, request_times
 from costaudit.core.pricing import ModelResolver, assign
+from costaudit.core.simulate.context import ScenarioProblem
+from costaudit.core.simulate.engine import SimulationResult
+from costaudit.core.simulate.engine import simulate as run_scenarios
+from costaudit.core.simulate.select import known_fields, unknown_field_message
 from costaudit.core.simulate.state import Workload
 from costaudit.core.simulate.synthetic import StreamPrompt, generate
 from costaudit.errors import InputError, Location
@@ -96,11 +100,13 @@ def _from_logs(
     config: ScenarioFile,
     resolver: ModelResolver,
     progress: Callable[[int], None] | None,
+    group_by: Sequence[str],
 ) -> LoadedWorkload:
     options = ReadOptions(
         format=spec.format,
         mapping=spec.map,
         default_model=spec.model,
+        group_fields=tuple(group_by),
         prefix_block_tokens=PREFIX_BLOCK_TOKENS if _needs_prefix_hashes(config) else None,
         measure_encodings=_routing_encodings(config, resolver),
     )
@@ -185,14 +191,17 @@ def build_workload(
     logs: Sequence[str] | None = None,
     saved: Path | None = None,
     progress: Callable[[int], None] | None = None,
+    group_by: Sequence[str] = (),
 ) -> LoadedWorkload:
-    """The workload to simulate: LOGS or `--workload` from the command line win over the file's source."""
+    """The workload to simulate: LOGS or `--workload` from the command line win over the file's source.
+
+    `group_by` names grouping fields to keep from the logs (beyond those every reader keeps)."""
     resolver = ModelResolver(table)
     spec = loaded.config.workload
     if saved is not None:
         return _from_saved(saved, spec.days)
     if logs:
-        return _from_logs(spec, list(logs), loaded.config, resolver, progress)
+        return _from_logs(spec, list(logs), loaded.config, resolver, progress, group_by)
     if spec.workload is not None:
         return _from_saved(loaded.base_dir / spec.workload, spec.days)
     if spec.logs:
@@ -202,5 +211,36 @@ def build_workload(
             loaded.config,
             resolver,
             progress,
+            group_by,
         )
     return _synthetic(loaded, resolver)
+
+
+def check_group_by(built: LoadedWorkload, group_by: Sequence[str], where: str | Location) -> None:
+    """Every grouping field asked for exists in the workload (else bad input naming `where`)."""
+    for key in group_by:
+        if key == "model":
+            raise InputError(where, "`model` is always broken down; name a grouping field")
+        requests = built.workload.requests
+        if key not in known_fields(requests):
+            raise InputError(where, unknown_field_message(key, requests))
+
+
+def simulate_loaded(
+    loaded: LoadedScenario,
+    built: LoadedWorkload,
+    table: PriceTable,
+    group_by: Sequence[str],
+    months: int | None,
+) -> SimulationResult:
+    """Run the scenarios; an error found while running one names the scenario file and field."""
+    try:
+        return run_scenarios(
+            built.workload,
+            loaded.config,
+            table,
+            group_by=tuple(group_by),
+            months=months,
+        )
+    except ScenarioProblem as problem:
+        raise InputError(Location(str(loaded.path), field=problem.field), problem.message) from None

@@ -20,7 +20,7 @@ from costaudit.cli.common import (
     say,
     write_text,
 )
-from costaudit.cli.options import OutOpt, OutputOpt, PricingOpt
+from costaudit.cli.options import GroupByOpt, OutOpt, OutputOpt, PricingOpt, split_list
 from costaudit.cli.simulate import LogsArg, WorkloadOpt
 from costaudit.errors import ExitCode, InputError
 
@@ -43,6 +43,20 @@ BaselineOpt = Annotated[
         dir_okay=False,
     ),
 ]
+
+
+class MissingThreshold(typer.BadParameter):
+    """`check` without any limit: a usage error (exit 2) that says how to set one."""
+
+    def format_message(self) -> str:
+        return self.message
+
+
+NO_LIMIT = (
+    "check needs a limit to fail on: give --max-increase PCT, --max-increase-usd USD or --budget "
+    "USD, or set them in the scenario file's `check:` section (e.g. `check: {max_increase: 5%}`); "
+    "use --report-only to only report the changes"
+)
 
 
 @handle_errors
@@ -97,6 +111,14 @@ def check(
     warn_only: Annotated[
         bool, typer.Option("--warn-only", help="Report regressions as warnings and exit 0.")
     ] = False,
+    report_only: Annotated[
+        bool,
+        typer.Option(
+            "--report-only",
+            help="Only report the changes since the baseline (no limit needed); exit 0.",
+        ),
+    ] = False,
+    group_by: GroupByOpt = None,
     output: OutputOpt = OutputFormat.table,
     out: OutOpt = None,
     junit: Annotated[
@@ -112,11 +134,15 @@ def check(
 ) -> None:
     """Recompute every scenario's monthly cost and compare it with a committed baseline.
 
-    Exit codes: 0 passed (or --warn-only, or --update-baseline), 1 a scenario grew past --max-increase /
-    --max-increase-usd or is over --budget, 3 bad or missing input (including a missing baseline), 4 a bug.
-    Each change is attributed to what changed since the baseline: prices, traffic, prompts or the
-    scenario file. Under GitHub Actions, failures become ::error annotations and the Markdown report is
-    appended to $GITHUB_STEP_SUMMARY.
+    A scenario fails when it grows past --max-increase / --max-increase-usd, is over --budget, or
+    leaves more requests unpriced than the baseline. The scenario file's `check:` section can set the
+    same limits per scenario and per group (a feature, a model); the options here replace its defaults.
+    Without any limit, check is a usage error unless --report-only is given. Exit codes: 0 passed (or
+    --warn-only, --report-only, --update-baseline), 1 a limit was crossed, 2 usage error (no limit), 3
+    bad or missing input (including a missing baseline), 4 a bug. Each change is attributed to what
+    changed since the baseline (prices, traffic, prompts or the scenario file), with the models and
+    groups (--group-by, `check.group_by`) whose cost moved most. Under GitHub Actions, failures become
+    ::error annotations and the Markdown report is appended to $GITHUB_STEP_SUMMARY.
     """
     from costaudit import api
     from costaudit.core.regress import parse_percent
@@ -125,15 +151,22 @@ def check(
     increase_pct = _parse(parse_percent, max_increase, "--max-increase")
     increase_usd = _parse(_usd, max_increase_usd, "--max-increase-usd")
     budget_usd = _parse(_usd, budget, "--budget")
+    keys = split_list(group_by)
     prices = active_prices(pricing)
     loaded = api.load_scenario(scenario, prices=prices)
+    limited = any(value is not None for value in (increase_pct, increase_usd, budget_usd))
+    settings = loaded.config.check
+    if not (update_baseline or report_only or limited or (settings and settings.any_set())):
+        raise MissingThreshold(NO_LIMIT)
     with progress("Reading logs") as tick:
         built = api.scenario_workload(
-            loaded, prices=prices, logs=logs, workload=workload, progress=tick
+            loaded, prices=prices, logs=logs, workload=workload, group_by=keys, progress=tick
         )
     with progress("Simulating scenarios"):
         if update_baseline:
-            update = api.update_baseline(loaded, baseline, prices=prices, workload=built, only=only)
+            update = api.update_baseline(
+                loaded, baseline, prices=prices, workload=built, only=only, group_by=keys
+            )
         else:
             decided = api.check(
                 loaded,
@@ -141,6 +174,7 @@ def check(
                 prices=prices,
                 workload=built,
                 only=only,
+                group_by=keys,
                 max_increase_pct=increase_pct,
                 max_increase_usd=increase_usd,
                 budget_usd=budget_usd,
@@ -149,8 +183,9 @@ def check(
         for line in _update_lines(update):
             say(line)
         return
-    _report(decided, output, out, junit, warn_only)
-    if not decided.passed and not warn_only:
+    lenient = "report-only" if report_only else "warn-only" if warn_only else None
+    _report(decided, output, out, junit, lenient)
+    if not decided.passed and lenient is None:
         raise typer.Exit(ExitCode.REGRESSION)
 
 
@@ -195,8 +230,9 @@ def _report(
     output: OutputFormat,
     out: Path | None,
     junit: Path | None,
-    warn_only: bool,
+    lenient: str | None,
 ) -> None:
+    """Write the report; `lenient` (`warn-only`, `report-only`) turns failures into warnings."""
     from costaudit.render import check as render
 
     markdown = render.check_markdown(decided)
@@ -216,13 +252,13 @@ def _report(
         emit([render.check_table(decided)], out)
     if junit is not None:
         write_text(junit, render.junit_xml(decided))
-    _github(decided, markdown, warn_only)
+    _github(decided, markdown, lenient is not None)
     say(
         render.headline(decided)
-        + (" (warn-only: exit 0)" if warn_only and not decided.passed else "")
+        + (f" ({lenient}: exit 0)" if lenient and not decided.passed else "")
     )
     for reason in decided.reasons:
-        say(f"  {'warning' if warn_only else 'error'}: {reason}")
+        say(f"  {'warning' if lenient else 'error'}: {reason}")
 
 
 def _github(decided: Verdict, markdown: str, warn_only: bool) -> None:

@@ -60,7 +60,13 @@ EXAMPLE_RUNS: dict[str, list[str]] = {
         "-o",
         "markdown",
     ],
-    "simulate-app-logs": ["simulate", "--scenario", "examples/scenarios/app-logs.yaml"],
+    "simulate-app-logs": [
+        "simulate",
+        "--scenario",
+        "examples/scenarios/app-logs.yaml",
+        "--group-by",
+        "feature",
+    ],
     "check-ci": [
         "check",
         "--scenario",
@@ -273,8 +279,17 @@ def _save_screenshot(png: bytes, digest: str, path: Path) -> None:
     image.save(path, optimize=True, pnginfo=info)
 
 
+def scenario_keys_section() -> str:
+    """Every key of a scenario file, from the JSON Schema of scenario files."""
+    from costaudit.pricetable.schema import scenario_schema_text
+    from costaudit.render.scenario_reference import scenario_reference
+
+    return scenario_reference(json.loads(scenario_schema_text()))
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "cli-help": help_section,
+    "scenario-keys": scenario_keys_section,
     "python-api": python_example_section,
     "design-card-guide": guide_comparison,
     "html-reports": reports_section,

@@ -16,7 +16,14 @@ from costaudit.cli.common import (
     progress,
     say,
 )
-from costaudit.cli.options import OutOpt, OutputOpt, PlotsOpt, PricingOpt
+from costaudit.cli.options import (
+    GroupByOpt,
+    OutOpt,
+    OutputOpt,
+    PlotsOpt,
+    PricingOpt,
+    split_list,
+)
 
 if TYPE_CHECKING:
     from costaudit.core.simulate.engine import SimulationResult
@@ -54,6 +61,18 @@ SeedOpt = Annotated[
     int | None,
     typer.Option("--seed", help="Override the scenario file's random seed.", show_default=False),
 ]
+MonthsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--months",
+        metavar="N",
+        min=1,
+        max=120,
+        help="Forecast each scenario's cost over N months with the workload's growth "
+        "(`growth:` in the scenario file), and the cumulative saving.",
+        show_default=False,
+    ),
+]
 
 
 @handle_errors
@@ -66,27 +85,34 @@ def simulate(
     out: OutOpt = None,
     plots: PlotsOpt = None,
     seed: SeedOpt = None,
+    group_by: GroupByOpt = None,
+    months: MonthsOpt = None,
 ) -> None:
     """Compare the monthly cost of every scenario in a scenario file against the baseline.
 
     Strategies (applied in this order in each scenario): routing (tiers by complexity share or score,
     cascades), response_cache, prompt_cache (provider rules replayed over prefix hashes), batching,
-    fine_tune and hosting (self-hosted GPUs/CPUs). Any numeric parameter may be a [low, high] range:
-    results then carry P10/P50/P90 from a seeded Monte Carlo. See examples/scenarios/ for annotated files.
+    fine_tune and hosting (self-hosted GPUs/CPUs); each may be limited to some traffic with
+    `applies_to`. Any numeric parameter may be a [low, high] range: results then carry P10/P50/P90 from
+    a seeded Monte Carlo. Every scenario is broken down by model and by each --group-by field. See
+    examples/scenarios/ for annotated files.
     """
     from costaudit import api
 
     html_destination(output, out)
     prices = active_prices(pricing)
+    keys = split_list(group_by)
     results = []
     for path in scenario:
         loaded = api.load_scenario(path, prices=prices, seed=seed)
         with progress("Reading logs") as tick:
             built = api.scenario_workload(
-                loaded, prices=prices, logs=logs, workload=workload, progress=tick
+                loaded, prices=prices, logs=logs, workload=workload, group_by=keys, progress=tick
             )
         with progress("Simulating scenarios"):
-            results.append(api.simulate(loaded, prices=prices, workload=built))
+            results.append(
+                api.simulate(loaded, prices=prices, workload=built, group_by=keys, months=months)
+            )
     _emit(results, output, out, [str(path) for path in scenario])
     if plots is not None:
         from costaudit.render.plots import simulation_plots

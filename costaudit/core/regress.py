@@ -3,21 +3,33 @@
 A scenario regresses when its monthly cost grows by more than `max_increase_pct` percent or
 `max_increase_usd` dollars over the baseline, or when it exceeds `budget_usd`. From a $0 baseline any
 increase counts as above every percentage (no division by zero). Scenarios added since the baseline are
-reported as new (only the budget applies to them); removed ones are reported, never failed.
+reported as new (only the budget applies to them); removed ones are reported, never failed. A scenario
+that leaves more requests unpriced than the baseline fails too: the cost of those requests is missing
+from its monthly figure, so a "saving" could hide a rise.
 
-Each change is attributed to what changed since the baseline — prices, traffic, prompts, the scenario
-file — by comparing the content hashes the baseline recorded.
+Limits come from the command line and the scenario file's `check:` section: defaults for every scenario
+(the command line's replace the file's), limits per scenario (overriding the defaults field by field) and
+limits on the cost of groups (a feature, a model). Each change is attributed to what changed since the
+baseline — prices, traffic, prompts, the scenario file — by comparing the content hashes the baseline
+recorded, and the models and groups whose cost moved most are named beside it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
+from costaudit.config.scenario import CheckSettings, GroupLimits
+from costaudit.config.scenario import Limits as FileLimits
 from costaudit.core.simulate.engine import SimulationResult
 
-Status = Literal["pass", "regression", "over_budget", "new", "removed"]
+Status = Literal["pass", "regression", "over_budget", "unpriced", "new", "removed"]
+FAILING: frozenset[str] = frozenset({"regression", "over_budget", "unpriced"})
+TOP_MOVERS = 3
+NO_GROUP = "(none)"
+"""How requests without a grouping value are named in a baseline (JSON keys are strings)."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +37,119 @@ class Thresholds:
     max_increase_pct: Decimal | None = None
     max_increase_usd: Decimal | None = None
     budget_usd: Decimal | None = None
+
+    def any_set(self) -> bool:
+        return any(
+            value is not None
+            for value in (self.max_increase_pct, self.max_increase_usd, self.budget_usd)
+        )
+
+    def over(self, fallback: Thresholds) -> Thresholds:
+        """These thresholds, with `fallback`'s where these leave one unset."""
+        return Thresholds(
+            self.max_increase_pct
+            if self.max_increase_pct is not None
+            else fallback.max_increase_pct,
+            self.max_increase_usd
+            if self.max_increase_usd is not None
+            else fallback.max_increase_usd,
+            self.budget_usd if self.budget_usd is not None else fallback.budget_usd,
+        )
+
+
+def _thresholds(limits: FileLimits) -> Thresholds:
+    return Thresholds(limits.max_increase, limits.max_increase_usd, limits.budget)
+
+
+GroupThresholds = dict[str, dict[str, Thresholds]]
+
+
+def _group_thresholds(groups: GroupLimits) -> GroupThresholds:
+    return {
+        key: {value: _thresholds(limits) for value, limits in by_value.items()}
+        for key, by_value in groups.items()
+    }
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Every limit `check` applies: defaults, per scenario, and per group."""
+
+    default: Thresholds = field(default_factory=Thresholds)
+    scenarios: dict[str, Thresholds] = field(default_factory=dict)
+    """Per-scenario limits, overriding the defaults field by field."""
+    groups: GroupThresholds = field(default_factory=dict)
+    """Group limits applied in every scenario: grouping field (or `model`) → value → limits."""
+    scenario_groups: dict[str, GroupThresholds] = field(default_factory=dict)
+
+    def for_scenario(self, name: str) -> Thresholds:
+        own = self.scenarios.get(name)
+        return own.over(self.default) if own is not None else self.default
+
+    def group_limits(self, name: str) -> Iterator[tuple[str, str, Thresholds]]:
+        """(field, value, limits) of every group limit that applies in scenario `name`."""
+        merged: GroupThresholds = {key: dict(values) for key, values in self.groups.items()}
+        for key, values in self.scenario_groups.get(name, {}).items():
+            merged.setdefault(key, {}).update(values)
+        for key, values in merged.items():
+            for value, limits in values.items():
+                yield key, value, limits
+
+    def any_set(self) -> bool:
+        nested = [
+            limits
+            for groups in (self.groups, *self.scenario_groups.values())
+            for values in groups.values()
+            for limits in values.values()
+        ]
+        return any(limits.any_set() for limits in (self.default, *self.scenarios.values(), *nested))
+
+
+def limits_from(settings: CheckSettings | None, command_line: Thresholds) -> Limits:
+    """The limits to apply: the command line's replace the file's defaults field by field."""
+    if settings is None:
+        return Limits(default=command_line)
+    return Limits(
+        default=command_line.over(_thresholds(settings)),
+        scenarios={name: _thresholds(limits) for name, limits in settings.scenarios.items()},
+        groups=_group_thresholds(settings.groups),
+        scenario_groups={
+            name: _group_thresholds(limits.groups) for name, limits in settings.scenarios.items()
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What `check` compares for one scenario: monthly cost, unpriced requests and where the cost goes
+    (per model and per grouping value). A baseline written by an older version may lack the last ones
+    (None)."""
+
+    monthly_usd: Decimal | None
+    unpriced_requests: int | None = None
+    models: dict[str, Decimal | None] | None = None
+    groups: dict[str, dict[str, Decimal | None]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Mover:
+    """A model or group whose monthly cost changed since the baseline."""
+
+    by: str
+    """`model`, or the grouping field."""
+    name: str
+    before_usd: Decimal | None
+    after_usd: Decimal | None
+
+    @property
+    def delta_usd(self) -> Decimal:
+        return (self.after_usd or Decimal(0)) - (self.before_usd or Decimal(0))
+
+    @property
+    def delta_pct(self) -> Decimal | None:
+        if not self.before_usd:
+            return None
+        return self.delta_usd / self.before_usd * 100
 
 
 @dataclass(frozen=True)
@@ -41,10 +166,24 @@ class Fingerprint:
 @dataclass(frozen=True)
 class Comparison:
     name: str
+    """The scenario."""
     before: Decimal | None
     after: Decimal | None
     status: Status
     reasons: tuple[str, ...]
+    group: tuple[str, str] | None = None
+    """(field, value) when this compares one group's cost within the scenario."""
+    unpriced_before: int | None = None
+    unpriced_after: int | None = None
+    movers: tuple[Mover, ...] = ()
+    """The models and groups whose cost moved most, largest change first."""
+
+    @property
+    def label(self) -> str:
+        """The scenario, and the group when this is a group's comparison."""
+        if self.group is None:
+            return self.name
+        return f"{self.name} · {self.group[0]}={self.group[1]}"
 
     @property
     def delta_usd(self) -> Decimal | None:
@@ -85,7 +224,7 @@ class Verdict:
 
     @property
     def failures(self) -> tuple[Comparison, ...]:
-        return tuple(c for c in self.comparisons if c.status in {"regression", "over_budget"})
+        return tuple(c for c in self.comparisons if c.status in FAILING)
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -102,6 +241,15 @@ def parse_percent(text: str) -> Decimal:
     if not number.is_finite() or number < 0:
         raise ValueError(f"`{text}` must be a non-negative percentage")
     return number
+
+
+def _unpriced_reason(name: str, before: int | None, after: int | None) -> str | None:
+    if before is None or after is None or after <= before:
+        return None
+    return (
+        f"{name}: {after:,} requests are unpriced (baseline: {before:,}); their cost is missing "
+        "from the monthly figure"
+    )
 
 
 def _increase_reasons(name: str, before: Decimal, after: Decimal, limits: Thresholds) -> list[str]:
@@ -127,6 +275,81 @@ def _budget_reason(name: str, after: Decimal, limits: Thresholds) -> str | None:
     if limits.budget_usd is not None and after > limits.budget_usd:
         return f"{name}: monthly cost ${after:,.2f} is over the ${limits.budget_usd:,.2f} budget"
     return None
+
+
+def _movers(before: Figures, after: Figures) -> tuple[Mover, ...]:
+    """The models and groups (in fields both runs broke down) whose monthly cost moved most."""
+    found: list[Mover] = []
+    pairs: list[tuple[str, dict[str, Decimal | None], dict[str, Decimal | None]]] = []
+    if before.models is not None and after.models is not None:
+        pairs.append(("model", before.models, after.models))
+    pairs += [
+        (key, before.groups[key], values)
+        for key, values in after.groups.items()
+        if key in before.groups
+    ]
+    for by, old, new in pairs:
+        for name in dict.fromkeys([*new, *old]):
+            mover = Mover(by, name, old.get(name), new.get(name))
+            if mover.delta_usd:
+                found.append(mover)
+    found.sort(key=lambda mover: (-abs(mover.delta_usd), mover.by, mover.name))
+    return tuple(found[:TOP_MOVERS])
+
+
+def _group_comparisons(
+    name: str, before: Figures | None, after: Figures, limits: Limits
+) -> list[Comparison]:
+    """One comparison per group limit that applies to scenario `name`."""
+    found = []
+    for key, value, thresholds in limits.group_limits(name):
+        now_values = after.models if key == "model" else after.groups.get(key, {})
+        then_values = (
+            (before.models if key == "model" else before.groups.get(key))
+            if before is not None
+            else None
+        )
+        label = f"{name} · {key}={value}"
+        now = (now_values or {}).get(value, Decimal(0))
+        then = None if then_values is None else then_values.get(value, Decimal(0))
+        compared = compare_scenario(label, then, now, thresholds)
+        found.append(
+            Comparison(name, then, now, compared.status, compared.reasons, group=(key, value))
+        )
+    return found
+
+
+def compare_figures(
+    name: str, before: Figures | None, after: Figures | None, limits: Limits
+) -> list[Comparison]:
+    """A scenario's comparison (with its unpriced requests and top movers), then its groups'."""
+    thresholds = limits.for_scenario(name)
+    compared = compare_scenario(
+        name,
+        before.monthly_usd if before is not None else None,
+        after.monthly_usd if after is not None else None,
+        thresholds,
+    )
+    if after is None:
+        return [compared]
+    unpriced = _unpriced_reason(
+        name, before.unpriced_requests if before is not None else None, after.unpriced_requests
+    )
+    status, reasons = compared.status, compared.reasons
+    if unpriced is not None:
+        reasons = (*reasons, unpriced)
+        status = status if status in FAILING else "unpriced"
+    scenario = Comparison(
+        name,
+        compared.before,
+        compared.after,
+        status,
+        reasons,
+        unpriced_before=before.unpriced_requests if before is not None else None,
+        unpriced_after=after.unpriced_requests,
+        movers=_movers(before, after) if before is not None else (),
+    )
+    return [scenario, *_group_comparisons(name, before, after, limits)]
 
 
 def compare_scenario(
@@ -170,15 +393,17 @@ def causes(before: Fingerprint | None, after: Fingerprint) -> tuple[str, ...]:
 
 
 def compare(
-    baseline: dict[str, Decimal | None],
-    current: dict[str, Decimal | None],
-    limits: Thresholds,
+    baseline: dict[str, Figures],
+    current: dict[str, Figures],
+    limits: Limits,
     before: Fingerprint | None,
     after: Fingerprint,
 ) -> Verdict:
-    """Every scenario of the baseline and of the current run, in a stable order."""
+    """Every scenario of the baseline and of the current run (and their groups), in a stable order."""
     names = list(current) + [name for name in baseline if name not in current]
     comparisons = tuple(
-        compare_scenario(name, baseline.get(name), current.get(name), limits) for name in names
+        comparison
+        for name in names
+        for comparison in compare_figures(name, baseline.get(name), current.get(name), limits)
     )
     return Verdict(comparisons=comparisons, causes=causes(before, after))

@@ -61,10 +61,12 @@ def _is_duration(metadata: list[Any]) -> bool:
     )
 
 
-def _accept_written_durations(schema: dict[str, Any]) -> None:
+def _accept_written_durations(
+    schema: dict[str, Any], models: dict[str, type[BaseModel]] | None = None
+) -> None:
     """Let editors accept `ttl: 5m`: the generated schema only knows the parsed number."""
     definitions = schema.get("$defs", {})
-    for name, model in _config_models().items():
+    for name, model in (models or _config_models()).items():
         definition = definitions.get(name)
         if definition is None:
             continue
@@ -83,5 +85,6 @@ def scenario_schema_text() -> str:
 
     schema = scenario.ScenarioFile.model_json_schema()
     describe_fields(schema, {**_config_models(), **_config_models(scenario)})
+    _accept_written_durations(schema, _config_models(scenario))
     schema = {"$schema": JSON_SCHEMA_DIALECT, **schema}
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape, quoteattr
 
-from costaudit.core.regress import ComparedTo, Comparison, Verdict
+from costaudit.core.regress import FAILING, ComparedTo, Comparison, Mover, Verdict
 from costaudit.core.simulate.engine import SimulationResult
 from costaudit.jsonio import decimal_str
 from costaudit.render.money import signed_usd, usd
@@ -17,6 +17,7 @@ STATUS_TEXT = {
     "pass": "✅ pass",
     "regression": "❌ regression",
     "over_budget": "❌ over budget",
+    "unpriced": "❌ unpriced requests",
     "new": "🆕 new",
     "removed": "➖ removed",
 }
@@ -36,6 +37,17 @@ def _delta(comparison: Comparison) -> str:
 
 def _cause(verdict: Verdict) -> str:
     return ", ".join(verdict.causes) if verdict.causes else "no input changed"
+
+
+def mover_text(mover: Mover) -> str:
+    """`model gpt-4o +$1,234.00 (+12.0%)`."""
+    pct = mover.delta_pct
+    shown = "new" if pct is None else f"{pct:+.1f}%".replace("-", "−")
+    return f"{mover.by} {mover.name} {signed_usd(mover.delta_usd)} ({shown})"
+
+
+def _movers(comparison: Comparison) -> str:
+    return "; ".join(mover_text(mover) for mover in comparison.movers) or "—"
 
 
 if TYPE_CHECKING:
@@ -64,17 +76,19 @@ def check_table(verdict: Verdict) -> Table:
         ("Δ $", "right"),
         ("Δ %", "right"),
         ("verdict", "left"),
+        ("top movers", "left"),
     ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for comparison in verdict.comparisons:
-        style = "red" if comparison.status in {"regression", "over_budget"} else ""
+        style = "red" if comparison.status in FAILING else ""
         table.add_row(
-            comparison.name,
+            comparison.label,
             usd(comparison.before),
             usd(comparison.after),
             _delta(comparison),
             _pct(comparison),
             Text(STATUS_TEXT[comparison.status], style=style),
+            _movers(comparison),
         )
     return table
 
@@ -82,10 +96,21 @@ def check_table(verdict: Verdict) -> Table:
 def headline(verdict: Verdict) -> str:
     if verdict.passed:
         return "costaudit check passed: no scenario grew past its thresholds"
-    count = len(verdict.failures)
-    breach = any(c.status == "over_budget" for c in verdict.failures)
-    kind = "over budget" if breach else "regressed"
-    return f"costaudit check failed: {count} scenario{'s' if count != 1 else ''} {kind}"
+    failures = verdict.failures
+    statuses = {c.status for c in failures}
+    kind = (
+        "regressed"
+        if "regression" in statuses
+        else "over budget"
+        if "over_budget" in statuses
+        else "with more unpriced requests"
+    )
+    scenarios = len({c.name for c in failures if c.group is None})
+    groups = len([c for c in failures if c.group is not None])
+    counted = [f"{scenarios} scenario{'s' if scenarios != 1 else ''}"] if scenarios else []
+    if groups:
+        counted.append(f"{groups} group{'s' if groups != 1 else ''}")
+    return f"costaudit check failed: {' and '.join(counted)} {kind}"
 
 
 def check_markdown(verdict: Verdict) -> str:
@@ -99,11 +124,12 @@ def check_markdown(verdict: Verdict) -> str:
         f"Compared with `{baseline.file}`. Changed since the baseline: **{_cause(verdict)}**. "
         f"Workload: {workload_text(result)}.",
         "",
-        "| scenario | baseline | now | Δ $ | Δ % | verdict |",
-        "|---|--:|--:|--:|--:|---|",
+        "| scenario | baseline | now | Δ $ | Δ % | verdict | top movers |",
+        "|---|--:|--:|--:|--:|---|---|",
     ]
     lines.extend(
-        f"| {c.name} | {usd(c.before)} | {usd(c.after)} | {_delta(c)} | {_pct(c)} | {STATUS_TEXT[c.status]} |"
+        f"| {c.label} | {usd(c.before)} | {usd(c.after)} | {_delta(c)} | {_pct(c)} | "
+        f"{STATUS_TEXT[c.status]} | {_movers(c)} |"
         for c in verdict.comparisons
     )
     if verdict.reasons:
@@ -114,7 +140,30 @@ def check_markdown(verdict: Verdict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _comparison_fields(c: Comparison) -> dict[str, Any]:
+    return {
+        "status": c.status,
+        "before_usd": decimal_str(c.before),
+        "after_usd": decimal_str(c.after),
+        "delta_usd": decimal_str(c.delta_usd),
+        "delta_pct": _pct_str(c.delta_pct),
+    }
+
+
+def _mover_document(mover: Mover) -> dict[str, Any]:
+    return {
+        "by": mover.by,
+        "name": mover.name,
+        "before_usd": decimal_str(mover.before_usd),
+        "after_usd": decimal_str(mover.after_usd),
+        "delta_usd": decimal_str(mover.delta_usd),
+        "delta_pct": _pct_str(mover.delta_pct),
+    }
+
+
 def check_document(verdict: Verdict) -> dict[str, Any]:
+    """The simulate document plus the verdict: one entry per scenario in `verdict.scenarios` (as
+    always), and the group limits of the scenario file's `check:` section in `verdict.groups`."""
     result, baseline = _checked(verdict)
     document = simulation_document(result)
     document["schema"] = "costaudit.check/1"
@@ -125,15 +174,18 @@ def check_document(verdict: Verdict) -> dict[str, Any]:
         "scenarios": [
             {
                 "name": c.name,
-                "status": c.status,
-                "before_usd": decimal_str(c.before),
-                "after_usd": decimal_str(c.after),
-                "delta_usd": decimal_str(c.delta_usd),
-                "delta_pct": decimal_str(
-                    c.delta_pct.quantize(Decimal("0.01")) if c.delta_pct is not None else None
-                ),
+                **_comparison_fields(c),
+                "unpriced_before": c.unpriced_before,
+                "unpriced_after": c.unpriced_after,
+                "movers": [_mover_document(mover) for mover in c.movers],
             }
             for c in verdict.comparisons
+            if c.group is None
+        ],
+        "groups": [
+            {"scenario": c.name, "by": c.group[0], "value": c.group[1], **_comparison_fields(c)}
+            for c in verdict.comparisons
+            if c.group is not None
         ],
     }
     document["compared_to"] = {
@@ -143,16 +195,25 @@ def check_document(verdict: Verdict) -> dict[str, Any]:
     return document
 
 
+def _pct_str(value: Decimal | None) -> str | None:
+    return decimal_str(value.quantize(Decimal("0.01")) if value is not None else None)
+
+
 def junit_xml(verdict: Verdict) -> str:
     """One testcase per scenario; regressions and budget breaches are failures."""
     failures = len(verdict.failures)
     cases = []
+    kinds = {
+        "regression": "CostRegression",
+        "over_budget": "BudgetExceeded",
+        "unpriced": "UnpricedRequests",
+    }
     for comparison in verdict.comparisons:
-        name = quoteattr(comparison.name)
+        name = quoteattr(comparison.label)
         body = ""
-        if comparison.status in {"regression", "over_budget"}:
+        if comparison.status in FAILING:
             message = "; ".join(comparison.reasons)
-            kind = "CostRegression" if comparison.status == "regression" else "BudgetExceeded"
+            kind = kinds[comparison.status]
             body = f"<failure message={quoteattr(message)} type={quoteattr(kind)}>{escape(message)}</failure>"
         elif comparison.status == "removed":
             body = '<skipped message="scenario removed since the baseline"/>'

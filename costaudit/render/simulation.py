@@ -1,8 +1,12 @@
 """`costaudit simulate` output: the comparison table, the JSON document, CSV and Markdown.
 
-JSON (`costaudit.simulate/1`): `workload {requests, days, source}`, `baseline {name, monthly_usd}`,
-`scenarios [{name, strategies, monthly_usd, savings_usd, savings_pct, usd_per_1k_requests,
-usd_per_mtok, p10/p50/p90 (ranges), cache_band_usd (prompt caching), details {...}, notes}]`.
+JSON (`costaudit.simulate/1`): `workload {requests, days, tokens, source, simulated_requests}`,
+`baseline {name, monthly_usd}`, `scenarios [{name, strategies, monthly_usd, savings_usd, savings_pct,
+usd_per_1k_requests, usd_per_mtok, api_requests, unpriced_requests, details {...}, notes,
+p10/p50/p90 (ranges), cache_band_usd (prompt caching), curve (routing), breakdown {models [{model,
+requests, monthly_usd, unpriced_requests}], groups {FIELD: [{group, requests, monthly_usd,
+unpriced_requests}]}}}]`, `group_by`, and with `--months` a `forecast {months, growth_monthly_pct,
+growth_source, scenarios [{name, monthly_usd [...], total_usd, cumulative_savings_usd}]}`.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import numpy as np
 
 from costaudit.core.simulate.details import RoutingDetails
 from costaudit.core.simulate.engine import ScenarioResult, SimulationResult
+from costaudit.core.simulate.forecast import Forecast
 from costaudit.jsonio import decimal_str
 from costaudit.render.analysis import pricing_document
 from costaudit.render.money import count, days, percent, signed_usd, usd
@@ -76,18 +81,23 @@ def scenario_document(result: ScenarioResult) -> dict[str, Any]:
         doc["cache_band_usd"] = jsonable(result.cache_band_usd)
     if result.curve is not None:
         doc["curve"] = jsonable(result.curve)
+    doc["breakdown"] = jsonable(result.breakdown)
     return doc
 
 
 def simulation_document(result: SimulationResult) -> dict[str, Any]:
-    return {
+    document = {
         "schema": SCHEMA,
         "workload": jsonable(result.workload),
         "baseline": jsonable(result.baseline),
         "scenarios": [scenario_document(scenario) for scenario in result.scenarios],
         "pricing": pricing_document(result.pricing),
         "notes": list(result.notes),
+        "group_by": list(result.group_by),
     }
+    if result.forecast is not None:
+        document["forecast"] = jsonable(result.forecast)
+    return document
 
 
 def _routing_figure(detail: RoutingDetails) -> str:
@@ -153,6 +163,8 @@ def _delta(result: ScenarioResult) -> tuple[str, str]:
 
 def _monthly_text(result: ScenarioResult) -> str:
     text = usd(result.monthly_usd)
+    if result.unpriced_requests:
+        text += f"\n+ {count(result.unpriced_requests)} unpriced requests"
     if result.percentiles is not None:
         text += f"\nP10–P90 {usd(result.percentiles.p10)}–{usd(result.percentiles.p90)}"
     band = result.cache_band_usd
@@ -222,8 +234,109 @@ def _notes(result: SimulationResult) -> RenderableType:
     return lines
 
 
+def _cell(monthly: Decimal | None, unpriced: int) -> str:
+    text = usd(monthly)
+    return f"{text} (+{count(unpriced)} unpriced)" if unpriced else text
+
+
+def breakdown_rows(result: SimulationResult, by: str) -> list[tuple[str, list[str]]]:
+    """Rows of a breakdown across scenarios: (name, one cell per scenario), costliest first."""
+    cells: dict[str, dict[str, str]] = {}
+    order: dict[str, Decimal] = {}
+    for scenario in result.scenarios:
+        breakdown = scenario.breakdown
+        rows = (
+            [(row.model, row.monthly_usd, row.unpriced_requests) for row in breakdown.models]
+            if by == "model"
+            else [
+                (
+                    row.group if row.group is not None else "(none)",
+                    row.monthly_usd,
+                    row.unpriced_requests,
+                )
+                for row in breakdown.groups.get(by, [])
+            ]
+        )
+        for name, monthly, unpriced in rows:
+            cells.setdefault(name, {})[scenario.name] = _cell(monthly, unpriced)
+            order[name] = max(order.get(name, Decimal(0)), monthly or Decimal(0))
+    names = sorted(cells, key=lambda name: (-order[name], name))
+    return [
+        (name, [cells[name].get(scenario.name, "—") for scenario in result.scenarios])
+        for name in names
+    ]
+
+
+def _breakdown_keys(result: SimulationResult) -> list[str]:
+    return ["model", *result.group_by]
+
+
+def breakdown_table(result: SimulationResult, by: str) -> Table:
+    from rich.table import Table
+
+    title = f"Monthly cost by {by}"
+    table = Table(title=title, title_justify="left", min_width=len(title))
+    table.add_column(by, no_wrap=True)
+    for scenario in result.scenarios:
+        table.add_column(scenario.name, justify="right", overflow="fold")
+    for name, row in breakdown_rows(result, by):
+        table.add_row(name, *row)
+    return table
+
+
+def forecast_rows(forecast: Forecast) -> list[tuple[str, list[str]]]:
+    """(label, one cell per scenario) for each month, the total and the cumulative saving."""
+    rows = [
+        (f"month {month + 1}", [usd(s.monthly_usd[month]) for s in forecast.scenarios])
+        for month in range(forecast.months)
+    ]
+    rows.append(
+        (f"total, {forecast.months} months", [usd(s.total_usd) for s in forecast.scenarios])
+    )
+    rows.append(
+        (
+            "cumulative saving",
+            [
+                "—" if s.cumulative_savings_usd is None else signed_usd(s.cumulative_savings_usd)
+                for s in forecast.scenarios
+            ],
+        )
+    )
+    return rows
+
+
+def forecast_title(forecast: Forecast) -> str:
+    growth = forecast.growth_monthly_pct
+    source = {
+        "declared": "declared",
+        "fitted": "fitted to the logs' daily totals",
+        "none": "no growth declared",
+    }[forecast.growth_source]
+    return f"Forecast, {forecast.months} months, traffic {growth:+}% a month ({source})".replace(
+        "-", "−"
+    )
+
+
+def forecast_table(forecast: Forecast) -> Table:
+    from rich.table import Table
+
+    title = forecast_title(forecast)
+    table = Table(title=title, title_justify="left", min_width=len(title))
+    table.add_column("")
+    for scenario in forecast.scenarios:
+        table.add_column(scenario.name, justify="right", overflow="fold")
+    for label, cells in forecast_rows(forecast):
+        table.add_row(label, *cells)
+    return table
+
+
 def simulation_report(result: SimulationResult) -> list[RenderableType]:
-    return [comparison_table(result), _notes(result)]
+    parts: list[RenderableType] = [comparison_table(result)]
+    parts += [breakdown_table(result, by) for by in _breakdown_keys(result)]
+    if result.forecast is not None:
+        parts.append(forecast_table(result.forecast))
+    parts.append(_notes(result))
+    return parts
 
 
 def simulation_markdown(result: SimulationResult) -> str:
@@ -243,10 +356,34 @@ def simulation_markdown(result: SimulationResult) -> str:
             f"| {scenario.name} | {monthly} | {delta} | {pct} | {usd(scenario.usd_per_1k_requests)} | "
             f"{usd(scenario.usd_per_mtok)} | {key_figure(scenario)} |"
         )
+    for by in _breakdown_keys(result):
+        lines += [
+            "",
+            f"**Monthly cost by {by}**",
+            "",
+            _markdown_grid(by, result, breakdown_rows(result, by)),
+        ]
+    if result.forecast is not None:
+        lines += [
+            "",
+            f"**{forecast_title(result.forecast)}**",
+            "",
+            _markdown_grid("", result, forecast_rows(result.forecast)),
+        ]
     notes = [f"- {s.name}: {note}" for s in result.scenarios for note in s.notes]
     if notes or result.notes:
         lines += ["", "Notes:", "", *(f"- {note}" for note in result.notes), *notes]
     return "\n".join(lines) + "\n"
+
+
+def _markdown_grid(first: str, result: SimulationResult, rows: list[tuple[str, list[str]]]) -> str:
+    names = [scenario.name for scenario in result.scenarios]
+    lines = [
+        f"| {first} | " + " | ".join(names) + " |",
+        "|---|" + "--:|" * len(names),
+        *(f"| {label} | " + " | ".join(cells) + " |" for label, cells in rows),
+    ]
+    return "\n".join(lines)
 
 
 def simulation_csv(result: SimulationResult) -> str:
@@ -264,6 +401,10 @@ def simulation_csv(result: SimulationResult) -> str:
             "p50_usd",
             "p90_usd",
             "key_figure",
+            "unpriced_requests",
+            "breakdown",
+            "group",
+            "requests",
         ]
     )
     for scenario in result.scenarios:
@@ -280,8 +421,39 @@ def simulation_csv(result: SimulationResult) -> str:
                 doc.get("p50"),
                 doc.get("p90"),
                 key_figure(scenario),
+                scenario.unpriced_requests,
+                "",
+                "",
+                scenario.api_requests,
             ]
         )
+    blank = [""] * 8
+    for scenario in result.scenarios:
+        for row in scenario.breakdown.models:
+            writer.writerow(
+                [
+                    scenario.name,
+                    decimal_str(row.monthly_usd),
+                    *blank,
+                    row.unpriced_requests,
+                    "model",
+                    row.model,
+                    row.requests,
+                ]
+            )
+        for by, rows in scenario.breakdown.groups.items():
+            for group in rows:
+                writer.writerow(
+                    [
+                        scenario.name,
+                        decimal_str(group.monthly_usd),
+                        *blank,
+                        group.unpriced_requests,
+                        by,
+                        group.group if group.group is not None else "",
+                        group.requests,
+                    ]
+                )
     return out.getvalue()
 
 

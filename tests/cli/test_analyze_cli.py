@@ -225,7 +225,7 @@ def test_invalid_price_table_exits_3_naming_each_field() -> None:
     code, _, err = run("analyze", SMALL, "--pricing", bad)
     assert code == 3
     assert f"{bad}: models.gpt-4o.input: Input should be greater than or equal to 0" in err
-    assert f"{bad}: models.gpt-4o.outptu: unknown key (check the spelling)" in err
+    assert f"{bad}: models.gpt-4o.outptu: unknown key `outptu` (did you mean `output`?)" in err
     assert f"{bad}: models.gpt-4o.output: required key is missing" in err
 
 

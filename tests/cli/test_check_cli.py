@@ -62,7 +62,7 @@ def monthly_now(project: Path) -> dict[str, Decimal]:
 
 
 def test_missing_baseline_exits_3_and_says_how_to_create_it(project: Path) -> None:
-    code, out, err = check(project)
+    code, out, err = check(project, "--max-increase", "5%")
     assert code == 3
     assert out == ""
     assert "baseline not found: create it with --update-baseline" in err
@@ -98,7 +98,7 @@ def test_price_and_scenario_changes_are_attributed(project: Path, tmp_path: Path
     check(project, "--update-baseline")
     cheaper = tmp_path / "prices.yaml"
     cheaper.write_text(Path(PRICES).read_text().replace("input: 2.50", "input: 2.00"))
-    code, out, _ = check(project, "-o", "json", prices=str(cheaper))
+    code, out, _ = check(project, "-o", "json", "--report-only", prices=str(cheaper))
     assert code == 0
     assert json.loads(out)["verdict"]["causes"] == ["prices"]
     (project / "costaudit.yaml").write_text(
@@ -135,8 +135,14 @@ def test_added_and_removed_scenarios_are_reported_not_failed(project: Path) -> N
 
 def test_json_and_markdown_are_byte_identical_across_runs(project: Path) -> None:
     check(project, "--update-baseline")
-    first = check(project, "-o", "json")[1], check(project, "-o", "markdown")[1]
-    second = check(project, "-o", "json")[1], check(project, "-o", "markdown")[1]
+    first = (
+        check(project, "-o", "json", "--report-only")[1],
+        check(project, "-o", "markdown", "--report-only")[1],
+    )
+    second = (
+        check(project, "-o", "json", "--report-only")[1],
+        check(project, "-o", "markdown", "--report-only")[1],
+    )
     assert first == second
     doc = json.loads(first[0])
     assert doc["schema"] == "costaudit.check/1"
@@ -174,10 +180,10 @@ def test_github_actions_gets_annotations_and_a_job_summary(
 
 def test_only_limits_the_scenarios_and_rejects_unknown_names(project: Path) -> None:
     check(project, "--update-baseline")
-    code, out, _ = check(project, "--only", "production", "-o", "json")
+    code, out, _ = check(project, "--only", "production", "-o", "json", "--max-increase", "5")
     assert code == 0
     assert [s["name"] for s in json.loads(out)["scenarios"]] == ["production"]
-    code, _, err = check(project, "--only", "nope")
+    code, _, err = check(project, "--only", "nope", "--max-increase", "5")
     assert code == 3
     assert "no scenario named `nope`" in err
 
@@ -195,7 +201,7 @@ def test_internal_errors_exit_4(project: Path, monkeypatch: pytest.MonkeyPatch) 
         raise ZeroDivisionError("simulated bug")
 
     monkeypatch.setattr("costaudit.api.checking.compare", broken)
-    code, _, err = check(project)
+    code, _, err = check(project, "--budget", "100000")
     assert code == 4
     assert "internal error: ZeroDivisionError" in err
 

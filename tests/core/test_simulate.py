@@ -229,7 +229,7 @@ def test_batching_a_filtered_feature(make_table: MakeTable, make_requests: MakeR
         {"model": "big", "input_tokens": 1000, "output_tokens": 100, "groups": {"feature": "chat"}},
     )
     result = run(
-        table, workload, {"name": "nightly", "batching": {"filter": {"feature": "reports"}}}
+        table, workload, {"name": "nightly", "batching": {"applies_to": {"feature": "reports"}}}
     )
     batch = (1000 * Decimal(5) + 100 * Decimal(15)) / M
     standard = (1000 * Decimal(10) + 100 * Decimal(30)) / M

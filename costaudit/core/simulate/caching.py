@@ -5,9 +5,13 @@ Response cache: a request whose normalised prompt was seen within the TTL is ans
 a near-duplicate (semantic) rate is a what-if parameter applied to the rest.
 
 Prompt cache: chained prefix-block hashes are replayed in time order per model under the provider's
-rules (minimum prefix, block granularity, TTL refreshed on hit). The replay decides each request's cache
-reads and writes afresh, replacing what the log reported; the hit rate is reported as a band —
-low (pessimistic TTL), central (nominal TTL) and high (infinite cache).
+rules (minimum prefix, block granularity, TTL refreshed on hit). OpenAI, Gemini and DeepSeek cache
+prefixes automatically (every block of a prompt is cached, writes cost nothing extra); Anthropic and
+Bedrock cache only at the breakpoints a request marks, so the replay puts them where a sensible user
+would — at the prefixes other requests share — and never writes a suffix nobody reads again
+(core/cache_breakpoints.py). A preset is a provider's rule and applies to that provider's models only.
+The replay decides each request's cache reads and writes afresh, replacing what the log reported; the
+hit rate is reported as a band — low (pessimistic TTL), central (nominal TTL) and high (infinite cache).
 """
 
 from __future__ import annotations
@@ -20,11 +24,16 @@ import numpy.typing as npt
 
 from costaudit.config.pricing import CacheRule
 from costaudit.config.scenario import PromptCache, ResponseCache
+from costaudit.core.cache_breakpoints import (
+    Breakpoints,
+    end_of_prompt_breakpoints,
+    replay_with_breakpoints,
+    shared_prefix_breakpoints,
+)
 from costaudit.core.prompt_cache import (
     CacheReplay,
     PrefixBlocks,
     coarsen,
-    hit_rate_band,
     replay_prefix_cache,
     synthetic_prefix_blocks,
     take,
@@ -40,27 +49,36 @@ from costaudit.core.simulate.details import (
     TtlPoint,
 )
 from costaudit.core.simulate.state import State
-from costaudit.errors import InputError
+
+EXPLICIT_BREAKPOINT_PROVIDERS = frozenset({"anthropic", "bedrock"})
+"""Providers that cache only at the breakpoints a request marks (research/routing.md §3.2); the others
+cache every prefix automatically (§3.1, §3.3, §3.4)."""
 
 
 def apply_response_cache(state: State, cache: ResponseCache, context: Context) -> None:
-    keys = state.requests.prompt_hash
-    exact = replay_response_cache(state.arrival_seconds(), keys, cache.ttl)
+    chosen = context.selected(state, cache.applies_to)
+    rows = np.flatnonzero(chosen)
+    keys = state.requests.prompt_hash[rows]
+    exact = np.zeros(state.size, dtype=np.bool_)
+    exact[rows] = replay_response_cache(
+        state.arrival_seconds()[rows], keys, context.workload.ttl(cache.ttl)
+    )
     if not keys.any():
         state.notes.append(
             "no prompt text in the workload: exact duplicates cannot be measured (only the near-duplicate rate applies)"
         )
     near_rate = float(context.params(cache.near_duplicate_rate))
-    near = ~exact & (context.rng.random(state.size) < near_rate)
+    near = chosen & ~exact & (context.rng.random(state.size) < near_rate)
     hits = exact | near
-    lookups = state.size
-    state.window_usd += context.params(cache.lookup_usd_per_1k) * lookups / 1000
+    lookups = len(rows)
+    state.charge("response cache lookups", rows, context.params(cache.lookup_usd_per_1k) / 1000)
     state.details.response_cache = ResponseCacheDetails(
-        hit_rate=float(hits.mean()) if state.size else 0.0,
-        exact_duplicate_rate=float(exact.mean()) if state.size else 0.0,
+        hit_rate=float(hits.sum() / lookups) if lookups else 0.0,
+        exact_duplicate_rate=float(exact.sum() / lookups) if lookups else 0.0,
         near_duplicate_rate=near_rate,
-        requests_answered=int(hits.sum()),
+        requests_answered=context.workload.represented(int(hits.sum())),
         ttl_s=cache.ttl,
+        requests=context.workload.represented(lookups),
     )
     state.keep(~hits)
 
@@ -75,10 +93,25 @@ class EffectiveRule:
     ttl: float | None
     ttl_low: float | None
     write_1h: bool
+    breakpoints: str
+    """`automatic`, `shared_prefixes` or `end_of_prompt`."""
+
+
+def rule_provider(name: str) -> str:
+    """The provider a cache rule belongs to: its name, or the part before a variant (`anthropic-1h`)."""
+    return name.split("-", 1)[0]
+
+
+def _policy(provider: str, config: PromptCache) -> str:
+    if config.breakpoints != "provider":
+        return config.breakpoints
+    return "shared_prefixes" if provider in EXPLICIT_BREAKPOINT_PROVIDERS else "automatic"
 
 
 def _rule_for(provider: str, config: PromptCache, context: Context) -> EffectiveRule | None:
-    name = config.preset or provider
+    """The rule for one provider's models: the preset when it is that provider's, else its own."""
+    preset = config.preset
+    name = preset if preset is not None and rule_provider(preset) == provider else provider
     rule: CacheRule | None = context.table.cache_rules.get(name)
     if rule is None:
         return None
@@ -96,6 +129,7 @@ def _rule_for(provider: str, config: PromptCache, context: Context) -> Effective
         ttl=ttl,
         ttl_low=ttl_low,
         write_1h=(config.write_ttl == "1h") or (config.write_ttl is None and name.endswith("-1h")),
+        breakpoints=_policy(provider, config),
     )
 
 
@@ -106,8 +140,8 @@ def _blocks(
     if available is not None:
         return take(available, state.origin[rows])
     if config.shared_prefix_tokens is None:
-        raise InputError(
-            "prompt_cache",
+        raise context.problem(
+            "shared_prefix_tokens",
             "the workload has no prompt text or prefix hashes: give `shared_prefix_tokens` for a shared-prefix estimate",
         )
     return synthetic_prefix_blocks(
@@ -131,6 +165,77 @@ def _granular(blocks: PrefixBlocks, wanted: int, notes: list[str]) -> PrefixBloc
     return blocks
 
 
+@dataclass(frozen=True)
+class _Replayer:
+    """One rule's replay over one group of requests, at any TTL."""
+
+    arrival: npt.NDArray[np.float64]
+    scope: npt.NDArray[np.int64]
+    blocks: PrefixBlocks
+    inputs: npt.NDArray[np.int64]
+    rule: EffectiveRule
+    partial: bool
+    breakpoints: Breakpoints | None
+    context: Context
+
+    def __call__(self, ttl: float | None) -> CacheReplay:
+        """The replay with lifetime `ttl` (a nominal lifetime: scaled to the simulated timeline)."""
+        ttl_s = self.context.workload.ttl(ttl)
+        if self.breakpoints is None:
+            return replay_prefix_cache(
+                self.arrival,
+                self.scope,
+                self.blocks,
+                self.inputs,
+                ttl_s=ttl_s,
+                min_prefix_tokens=self.rule.min_prefix_tokens,
+                count_partial_block=self.partial,
+            )
+        return replay_with_breakpoints(
+            self.arrival,
+            self.scope,
+            self.blocks,
+            self.inputs,
+            self.breakpoints,
+            ttl_s=ttl_s,
+            min_prefix_tokens=self.rule.min_prefix_tokens,
+        )
+
+
+def _breakpoints(
+    blocks: PrefixBlocks,
+    scope: npt.NDArray[np.int64],
+    inputs: npt.NDArray[np.int64],
+    rule: EffectiveRule,
+    config: PromptCache,
+    partial: bool,
+) -> Breakpoints | None:
+    """Where the requests mark breakpoints (None: automatic caching, every block)."""
+    if rule.breakpoints == "automatic":
+        return None
+    eligible = inputs >= rule.min_prefix_tokens
+    cacheable = np.where(eligible, _cacheable_blocks(blocks, inputs, partial), 0)
+    if rule.breakpoints == "end_of_prompt":
+        return end_of_prompt_breakpoints(cacheable)
+    return shared_prefix_breakpoints(
+        scope,
+        blocks,
+        cacheable,
+        inputs,
+        min_prefix_tokens=rule.min_prefix_tokens,
+        max_breakpoints=config.max_breakpoints,
+    )
+
+
+def _cacheable_blocks(
+    blocks: PrefixBlocks, inputs: npt.NDArray[np.int64], partial: bool
+) -> npt.NDArray[np.int64]:
+    covered = inputs // blocks.block_tokens
+    if partial:
+        covered = covered + (inputs % blocks.block_tokens > 0)
+    return np.minimum(blocks.block_counts, covered)
+
+
 def _replay_group(
     state: State,
     rows: npt.NDArray[np.int64],
@@ -139,38 +244,23 @@ def _replay_group(
     context: Context,
 ) -> CacheRuleDetails:
     blocks = _granular(_blocks(state, rows, config, context), rule.block_tokens, state.notes)
-    arrival = state.arrival_seconds()[rows]
     scope = state.codes[rows].astype(np.int64)
     inputs = state.tokens["input_tokens"][rows]
     partial = blocks.block_tokens > rule.block_tokens
-
-    def replay_with(ttl: float | None) -> CacheReplay:
-        return replay_prefix_cache(
-            arrival,
-            scope,
-            blocks,
-            inputs,
-            ttl_s=ttl,
-            min_prefix_tokens=rule.min_prefix_tokens,
-            count_partial_block=partial,
-        )
-
-    if rule.ttl is not None and rule.ttl_low is not None:
-        band = hit_rate_band(
-            arrival,
-            scope,
-            blocks,
-            inputs,
-            ttl_s=rule.ttl,
-            ttl_low_s=rule.ttl_low,
-            min_prefix_tokens=rule.min_prefix_tokens,
-            count_partial_block=partial,
-        )
-        low, central, high, central_replay = band.low, band.central, band.high, band.central_replay
-    else:
-        central_replay = replay_with(rule.ttl)
-        central = high = central_replay.hit_rate
-        low = replay_with(rule.ttl_low).hit_rate if rule.ttl_low is not None else central
+    replay_with = _Replayer(
+        arrival=state.arrival_seconds()[rows],
+        scope=scope,
+        blocks=blocks,
+        inputs=inputs,
+        rule=rule,
+        partial=partial,
+        breakpoints=_breakpoints(blocks, scope, inputs, rule, config, partial),
+        context=context,
+    )
+    central_replay = replay_with(rule.ttl)
+    central = central_replay.hit_rate
+    high = replay_with(None).hit_rate if rule.ttl is not None else central
+    low = replay_with(rule.ttl_low).hit_rate if rule.ttl_low != rule.ttl else central
     ttl = {"central": rule.ttl, "low": rule.ttl_low, "high": None}[context.cache_band]
     replay = central_replay if context.cache_band == "central" else replay_with(ttl)
     curve = _ttl_curve(blocks, replay_with) if context.cache_band == "central" else []
@@ -179,18 +269,21 @@ def _replay_group(
     tokens["cached_input_tokens"][rows] = replay.hit_tokens
     tokens["cache_write_tokens"][rows] = replay.write_tokens
     tokens["cache_write_1h_tokens"][rows] = replay.write_tokens if rule.write_1h else 0
+    represented = context.workload.represented
     return CacheRuleDetails(
         rule=rule.name,
-        requests=len(rows),
+        requests=represented(len(rows)),
         hit_rate=HitRateBand(low, central, high),
-        cached_tokens=int(replay.hit_tokens.sum()),
-        write_tokens=int(replay.write_tokens.sum()),
+        cached_tokens=represented(int(replay.hit_tokens.sum())),
+        write_tokens=represented(int(replay.write_tokens.sum())),
         ttl_s=TtlBand(low=rule.ttl_low, central=rule.ttl),
         min_prefix_tokens=rule.min_prefix_tokens,
         block_tokens=blocks.block_tokens,
         observed_hit_rate=observed / int(inputs.sum()) if observed and inputs.sum() else None,
         ttl_curve=curve,
         input_tokens=int(inputs.sum()),
+        breakpoints=rule.breakpoints,
+        max_breakpoints=config.max_breakpoints if rule.breakpoints == "shared_prefixes" else None,
     )
 
 
@@ -208,14 +301,16 @@ def _ttl_curve(
     return [TtlPoint(ttl, replay_with(ttl).hit_rate) for ttl in TTL_CURVE_S]
 
 
-def _replayable(state: State, config: PromptCache, context: Context) -> npt.NDArray[np.bool_]:
-    """Requests whose prompt prefix is known (hashes, or a stated shared prefix); others keep their
-    logged cache use, since nothing can be said about them."""
+def _replayable(
+    state: State, selected: npt.NDArray[np.bool_], context: Context
+) -> npt.NDArray[np.bool_]:
+    """The selected requests whose prompt prefix is known (hashes, or a stated shared prefix); others
+    keep their logged cache use, since nothing can be said about them."""
     blocks = context.workload.requests.prefix_blocks
     if blocks is None:
-        return np.ones(state.size, dtype=np.bool_)
-    known = blocks.block_counts[state.origin] > 0
-    unknown = int((~known).sum())
+        return selected
+    known = (blocks.block_counts[state.origin] > 0) & selected
+    unknown = context.workload.represented(int((selected & ~known).sum()))
     if unknown:
         state.notes.append(
             f"{unknown:,} requests have no prompt text or prefix hashes: their logged cache use is kept"
@@ -223,8 +318,39 @@ def _replayable(state: State, config: PromptCache, context: Context) -> npt.NDAr
     return known
 
 
-def apply_prompt_cache(state: State, config: PromptCache, context: Context) -> None:
+def _check_preset(
+    state: State, selected: npt.NDArray[np.bool_], config: PromptCache, context: Context
+) -> None:
+    """A preset is one provider's rule: aimed at traffic with none of that provider's models, it is a
+    mistake, not a no-op."""
+    if config.preset is None:
+        return
+    wanted = rule_provider(config.preset)
+    providers: dict[str, int] = {}
+    for code, name in enumerate(state.models):
+        price_id = context.price_id(name)
+        count = int((selected & (state.codes == code)).sum())
+        if price_id is not None and count:
+            provider = context.table.models[price_id].provider
+            providers[provider] = providers.get(provider, 0) + count
+    if wanted not in providers:
+        found = ", ".join(sorted(providers)) or "no priced model"
+        raise context.problem(
+            "preset",
+            f"`{config.preset}` is a cache rule for {wanted} models, but the cached traffic is on {found} models: "
+            f"leave `preset` out (each model gets its provider's rule) or narrow `applies_to`",
+        )
+    others = sorted(provider for provider in providers if provider != wanted)
+    if others:
+        state.notes.append(
+            f"preset {config.preset} applies to {wanted} models only; {', '.join(others)} models keep "
+            "their provider's rule"
+        )
 
+
+def apply_prompt_cache(state: State, config: PromptCache, context: Context) -> None:
+    selected = context.selected(state, config.applies_to)
+    _check_preset(state, selected, config, context)
     by_rule: dict[EffectiveRule, list[int]] = {}
     skipped = 0
     for code, name in enumerate(state.models):
@@ -235,10 +361,10 @@ def apply_prompt_cache(state: State, config: PromptCache, context: Context) -> N
             else None
         )
         if rule is None:
-            skipped += int((state.codes == code).sum())
+            skipped += int((selected & (state.codes == code)).sum())
             continue
         by_rule.setdefault(rule, []).append(code)
-    replayable = _replayable(state, config, context)
+    replayable = _replayable(state, selected, context)
     groups = [
         _replay_group(
             state,
@@ -252,7 +378,7 @@ def apply_prompt_cache(state: State, config: PromptCache, context: Context) -> N
     ]
     if skipped:
         state.notes.append(
-            f"{skipped:,} requests are on models without a prompt-cache rule: left unchanged"
+            f"{context.workload.represented(skipped):,} requests are on models without a prompt-cache rule: left unchanged"
         )
     inputs = sum(g.input_tokens for g in groups) or 1
     band = HitRateBand(

@@ -9,10 +9,24 @@ import numpy as np
 import numpy.typing as npt
 
 from costaudit.config.pricing import PriceTable
+from costaudit.config.scenario import Selector
 from costaudit.core.pricing import ModelResolver
+from costaudit.core.simulate.select import UnknownField, selected
 from costaudit.core.simulate.state import State, Workload
+from costaudit.errors import InputError, Location
 
 RANGE_DIGITS = Decimal("0.000000001")
+SCENARIO_FILE = "(scenario file)"
+"""Placeholder file of a `ScenarioProblem`; the API replaces it with the scenario file's path."""
+
+
+class ScenarioProblem(InputError):
+    """A scenario that cannot be simulated as written, found while running it (exit 3). It names the
+    scenario field; the caller that knows the file adds its path."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(Location(SCENARIO_FILE, field=field), message)
+        self.field = field
 
 
 class Params:
@@ -42,6 +56,10 @@ class Context:
     days_per_month: Decimal
     cache_band: str = "central"
     """Which end of the prompt-cache hit-rate band to price: low, central or high."""
+    where: str = "scenarios[0]"
+    """The scenario's place in the file (for errors naming a field)."""
+    step: str = ""
+    """The strategy being applied (set by the engine before each step)."""
     resolver: ModelResolver = field(init=False)
 
     def __post_init__(self) -> None:
@@ -56,17 +74,26 @@ class Context:
 
         return self.resolver.resolve(name)
 
-    def rows_for(self, state: State, applies_to: list[str] | None) -> npt.NDArray[np.int64]:
-        """Indexes of the requests a strategy applies to (models named by `applies_to`, or all)."""
+    def field(self, name: str) -> str:
+        """The dotted scenario field `name` of the strategy being applied."""
+        return f"{self.where}.{self.step}.{name}" if self.step else f"{self.where}.{name}"
+
+    def problem(self, name: str, message: str) -> ScenarioProblem:
+        """A configuration error about field `name` of the strategy being applied."""
+        return ScenarioProblem(self.field(name), message)
+
+    def selected(self, state: State, applies_to: Selector | None) -> npt.NDArray[np.bool_]:
+        """Mask of the requests `applies_to` selects (all when None)."""
+        try:
+            return selected(state.requests, applies_to, self.resolver)
+        except UnknownField as exc:
+            raise self.problem(f"applies_to.{exc.key}", str(exc)) from None
+
+    def rows_for(self, state: State, applies_to: Selector | None) -> npt.NDArray[np.int64]:
+        """Indexes of the requests a strategy applies to (those `applies_to` selects, or all)."""
         if applies_to is None:
             return np.arange(state.size, dtype=np.int64)
-        wanted = {self.price_id(name) or name for name in applies_to}
-        codes = [
-            code
-            for code, name in enumerate(state.models)
-            if (self.price_id(name) or name) in wanted
-        ]
-        return np.flatnonzero(np.isin(state.codes, codes)).astype(np.int64)
+        return np.flatnonzero(self.selected(state, applies_to)).astype(np.int64)
 
     def encodings(self, source: str, target: str) -> tuple[str, str] | None:
         source_id, target_id = self.price_id(source), self.price_id(target)

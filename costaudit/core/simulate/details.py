@@ -60,6 +60,8 @@ class ResponseCacheDetails:
     near_duplicate_rate: float
     requests_answered: int
     ttl_s: float | None
+    requests: int
+    """Requests that went through the cache (those `applies_to` selects)."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,10 @@ class CacheRuleDetails:
     """Hit rate at a range of TTLs (for the plot; the scenario reports the curve of a single rule)."""
     input_tokens: int = field(metadata={"omit": True})
     """Input tokens of the requests replayed: the weight of this rule in the scenario's band."""
+    breakpoints: str = "automatic"
+    """Where prompts were cached: `automatic` (every prefix), `shared_prefixes` (explicit breakpoints
+    where the replay found prefixes other requests share) or `end_of_prompt`."""
+    max_breakpoints: int | None = field(default=None, metadata=OMIT_NONE)
 
 
 @dataclass(frozen=True)
@@ -135,6 +141,19 @@ class BreakEvenDetails:
 
 
 @dataclass(frozen=True)
+class ContextFit:
+    """Requests checked against the self-hosted model's context window."""
+
+    context_window: int
+    too_long_requests: int
+    """Requests whose prompt plus answer do not fit the window."""
+    longest_tokens: int | None
+    """The longest such request (prompt + answer tokens); None when all fit."""
+    too_long: str
+    """What happened to them: `stay_on_api` (still billed at API prices) or `fail`."""
+
+
+@dataclass(frozen=True)
 class HostingDetails:
     meets_slo: bool
     ttft_s: float
@@ -157,6 +176,8 @@ class HostingDetails:
     below_floor: bool
     monthly_usd: Decimal
     break_even: BreakEvenDetails | None
+    context: ContextFit | None = None
+    """How the requests fit the model's context window."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +191,8 @@ class FineTuneDetails:
     serving: str
     """`self-hosted`, or `API (ft:<base>)`."""
     hosting: HostingDetails | None = field(default=None, metadata=OMIT_NONE)
+    batch_requests: int = 0
+    """Batch requests served by the tuned model at its batch prices (the provider's batch discount)."""
 
 
 @dataclass

@@ -18,12 +18,20 @@ import numpy as np
 from pydantic import BaseModel
 
 from costaudit.config.pricing import PriceTable
-from costaudit.config.scenario import STRATEGY_ORDER, Scenario, ScenarioFile
+from costaudit.config.scenario import STRATEGY_ORDER, Routing, Scenario, ScenarioFile
 from costaudit.core.pricing import PriceTableInfo
 from costaudit.core.simulate.batching import apply_batching
+from costaudit.core.simulate.breakdown import Breakdown, breakdown
 from costaudit.core.simulate.caching import apply_prompt_cache, apply_response_cache
-from costaudit.core.simulate.context import Context, Params
+from costaudit.core.simulate.context import Context, Params, ScenarioProblem
 from costaudit.core.simulate.details import OMIT_NONE, RoutingQuality, ScenarioDetails
+from costaudit.core.simulate.forecast import (
+    CostParts,
+    Forecast,
+    GrowthFitError,
+    fitted_growth,
+    forecast,
+)
 from costaudit.core.simulate.hosting import apply_fine_tune, apply_hosting
 from costaudit.core.simulate.routing import apply_routing
 from costaudit.core.simulate.state import Priced, State, Workload, initial_state, price_state
@@ -78,6 +86,8 @@ class ScenarioResult:
     """Token cost over the workload's window, plus the per-request extras (router, cache lookups)."""
     api_requests: int
     unpriced_requests: int
+    """Requests left without a price (an unknown model, a batch request on a model without batch
+    prices): their cost is not in `monthly_usd`."""
     usd_per_1k_requests: Decimal | None
     usd_per_mtok: Decimal | None
     savings_usd: Decimal | None = None
@@ -88,6 +98,8 @@ class ScenarioResult:
     notes: tuple[str, ...] = ()
     curve: list[CurvePoint] | None = None
     """Routing: monthly cost (and quality, when known) at each strong-model share."""
+    breakdown: Breakdown = field(default_factory=lambda: Breakdown([], {}))
+    """The monthly cost per model and per value of each `group_by` field."""
 
 
 @dataclass(frozen=True)
@@ -95,9 +107,12 @@ class WorkloadSummary:
     """The simulated traffic in numbers."""
 
     requests: int
+    """Requests of the window (the traffic, even when a sample of it was simulated)."""
     days: Decimal | None
     tokens: int
     source: str
+    simulated_requests: int
+    """Requests actually simulated: fewer than `requests` when a described workload was sampled."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +131,10 @@ class SimulationResult:
     notes: tuple[str, ...] = ()
     pricing: PriceTableInfo | None = None
     """The price tables used (files, date, hash); filled in by the API, which loaded them."""
+    group_by: tuple[str, ...] = ()
+    """The grouping fields each scenario's breakdown covers."""
+    forecast: Forecast | None = None
+    """Month-by-month costs when asked for (`months`)."""
 
 
 def _seed(base: int, name: str, *extra: int) -> np.random.Generator:
@@ -132,6 +151,7 @@ def run_scenario(
     params: Params | None = None,
     cache_band: str = "central",
     draw: int = 0,
+    where: str = "scenarios[0]",
 ) -> tuple[State, Priced]:
     """One scenario, once: apply its strategies in order and price what is left."""
     context = Context(
@@ -141,13 +161,33 @@ def run_scenario(
         rng=_seed(seed, scenario.name, draw),
         days_per_month=days_per_month,
         cache_band=cache_band,
+        where=where,
     )
     state = initial_state(workload)
     for name in STRATEGY_ORDER:
         config = getattr(scenario, name)
-        if config is not None:
+        if config is None:
+            continue
+        context.step = name
+        selector = getattr(config, "applies_to", None)
+        if selector is not None and state.size and not context.selected(state, selector).any():
+            state.notes.append(f"{name}: `applies_to` selects no request, so it changes nothing")
+            continue
+        if name == "routing":
+            _route(state, config, context)
+        else:
             STEPS[name](state, config, context)
-    return state, price_state(state, table, workload.days, days_per_month)
+    return state, price_state(state, table, workload, days_per_month)
+
+
+def _route(state: State, routing: Routing, context: Context) -> None:
+    """Routing, with its per-request router cost attributed to the requests it routed."""
+    rows = context.rows_for(state, routing.applies_to)
+    before = state.window_usd
+    apply_routing(state, routing, context)
+    overhead = state.window_usd - before
+    if overhead and len(rows):
+        state.attribute("router", rows, overhead / len(rows))
 
 
 def has_ranges(value: object) -> bool:
@@ -172,6 +212,11 @@ def _quantile(values: list[Decimal], q: Decimal) -> Decimal:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
+def _where(file: ScenarioFile, scenario: Scenario) -> str:
+    names = [item.name for item in file.scenarios]
+    return f"scenarios[{names.index(scenario.name)}]" if scenario.name in names else "scenarios"
+
+
 def _monte_carlo(
     workload: Workload, scenario: Scenario, table: PriceTable, file: ScenarioFile
 ) -> CostPercentiles | None:
@@ -186,6 +231,7 @@ def _monte_carlo(
             days_per_month=file.days_per_month,
             params=params,
             draw=draw + 1,
+            where=_where(file, scenario),
         )
         if priced.monthly_usd is not None:
             monthly.append(priced.monthly_usd)
@@ -208,6 +254,7 @@ def _cache_band(
             seed=file.seed,
             days_per_month=file.days_per_month,
             cache_band=end,
+            where=_where(file, scenario),
         )
         band[end] = priced.monthly_usd
     return CacheBand(**band) if band["low"] is not None or band["high"] is not None else None
@@ -238,7 +285,12 @@ def _routing_curve(
             update={"routing": routing.model_copy(update={"tiers": tiers})}
         )
         _, priced = run_scenario(
-            workload, variant, table, seed=file.seed, days_per_month=file.days_per_month
+            workload,
+            variant,
+            table,
+            seed=file.seed,
+            days_per_month=file.days_per_month,
+            where=_where(file, scenario),
         )
         quality_here = (
             float(np.interp(float(strong), curve.strong_share, curve.quality))
@@ -265,7 +317,7 @@ def _result(
 ) -> ScenarioResult:
     days = workload.days
     scale = file.days_per_month / days if days else Decimal(0)
-    requests_per_month = Decimal(len(workload.requests)) * scale
+    requests_per_month = Decimal(workload.request_count) * scale
     tokens_per_month = Decimal(workload.tokens) * scale
     return ScenarioResult(
         name=name,
@@ -281,23 +333,43 @@ def _result(
     )
 
 
-def _with_savings(result: ScenarioResult, baseline: Decimal | None) -> ScenarioResult:
+def _with_savings(result: ScenarioResult, baseline: Priced) -> ScenarioResult:
+    """Savings against the baseline; none when the scenario leaves more requests unpriced than the
+    baseline does (its monthly figure then misses their cost, so a saving would be an illusion)."""
     savings = pct = None
-    if baseline is not None and result.monthly_usd is not None:
-        savings = baseline - result.monthly_usd
-        pct = savings / baseline * 100 if baseline else None
+    base = baseline.monthly_usd
+    comparable = result.unpriced_requests <= baseline.unpriced_requests
+    if base is not None and result.monthly_usd is not None and comparable:
+        savings = base - result.monthly_usd
+        pct = savings / base * 100 if base else None
     return replace(result, savings_usd=savings, savings_pct=pct)
 
 
+@dataclass(frozen=True)
+class _Run:
+    result: ScenarioResult
+    priced: Priced
+    parts: CostParts
+
+
 def _scenario(
-    workload: Workload, scenario: Scenario, table: PriceTable, file: ScenarioFile
-) -> ScenarioResult:
+    workload: Workload,
+    scenario: Scenario,
+    table: PriceTable,
+    file: ScenarioFile,
+    group_by: tuple[str, ...],
+) -> _Run:
     """One scenario's result, with its Monte Carlo percentiles, cache band and routing curve."""
     state, priced = run_scenario(
-        workload, scenario, table, seed=file.seed, days_per_month=file.days_per_month
+        workload,
+        scenario,
+        table,
+        seed=file.seed,
+        days_per_month=file.days_per_month,
+        where=_where(file, scenario),
     )
     routing = state.details.routing
-    return replace(
+    result = replace(
         _result(scenario.name, scenario, state, priced, workload, file),
         percentiles=_monte_carlo(workload, scenario, table, file) if has_ranges(scenario) else None,
         cache_band_usd=_cache_band(workload, scenario, table, file)
@@ -306,37 +378,97 @@ def _scenario(
         curve=_routing_curve(
             workload, scenario, table, file, routing.quality if routing is not None else None
         ),
+        breakdown=breakdown(state, table, workload, file.days_per_month, group_by),
+        details=_represented_routing(state.details, workload),
     )
+    variable = None if priced.monthly_usd is None else priced.monthly_usd - state.monthly_usd
+    return _Run(result, priced, CostParts(variable, list(state.fixed)))
 
 
-def simulate(workload: Workload, file: ScenarioFile, table: PriceTable) -> SimulationResult:
-    """Every scenario of the file, its monthly cost and its savings against the baseline."""
-    results = [_scenario(workload, scenario, table, file) for scenario in file.scenarios]
-    baseline_name, baseline_monthly = _baseline(file, results, workload, table)
+def _represented_routing(details: ScenarioDetails, workload: Workload) -> ScenarioDetails:
+    """Routing's request counts scaled to the traffic a sampled workload stands for."""
+    routing = details.routing
+    if routing is None or workload.weight == 1:
+        return details
+    counted = workload.represented
+    scaled = replace(
+        routing,
+        tiers=[replace(tier, requests=counted(tier.requests)) for tier in routing.tiers],
+        escalated_requests=counted(routing.escalated_requests),
+        randomly_routed=counted(routing.randomly_routed),
+    )
+    return replace(details, routing=scaled)
+
+
+def simulate(
+    workload: Workload,
+    file: ScenarioFile,
+    table: PriceTable,
+    *,
+    group_by: tuple[str, ...] = (),
+    months: int | None = None,
+) -> SimulationResult:
+    """Every scenario of the file, its monthly cost and its savings against the baseline; each broken
+    down by model and by the `group_by` fields; with a month-by-month forecast when `months` is given."""
+    growth = _growth(file, workload) if months is not None else None
+    runs = [_scenario(workload, scenario, table, file, group_by) for scenario in file.scenarios]
+    baseline_name, baseline = _baseline(file, runs, workload, table)
+    projected = None
+    if months is not None and growth is not None:
+        parts = {run.result.name: run.parts for run in runs}
+        parts.setdefault(baseline_name, baseline.parts)
+        projected = forecast(parts, baseline_name, months, *growth)
+        if baseline_name not in {run.result.name for run in runs}:
+            projected = replace(
+                projected, scenarios=[s for s in projected.scenarios if s.name != baseline_name]
+            )
     return SimulationResult(
         workload=WorkloadSummary(
-            requests=len(workload.requests),
+            requests=workload.request_count,
             days=workload.days,
             tokens=workload.tokens,
             source=workload.source,
+            simulated_requests=len(workload.requests),
         ),
-        baseline=BaselineCost(baseline_name, baseline_monthly),
-        scenarios=[_with_savings(result, baseline_monthly) for result in results],
+        baseline=BaselineCost(baseline_name, baseline.priced.monthly_usd),
+        scenarios=[_with_savings(run.result, baseline.priced) for run in runs],
         notes=workload.notes,
+        group_by=group_by,
+        forecast=projected,
     )
+
+
+def _growth(file: ScenarioFile, workload: Workload) -> tuple[Decimal, str]:
+    """The monthly growth in percent and where it comes from."""
+    growth = file.workload.growth
+    if growth is None:
+        return Decimal(0), "none"
+    if growth.monthly != "fitted":
+        return growth.monthly, "declared"
+    if workload.weight != 1 or file.workload.synthetic is not None:
+        raise ScenarioProblem(
+            "workload.growth.monthly",
+            "`fitted` growth needs logs; a described workload has no trend (give e.g. `monthly: 8%`)",
+        )
+    try:
+        return fitted_growth(workload.requests, file.days_per_month), "fitted"
+    except GrowthFitError as exc:
+        raise ScenarioProblem("workload.growth.monthly", str(exc)) from None
 
 
 def _baseline(
-    file: ScenarioFile, results: list[ScenarioResult], workload: Workload, table: PriceTable
-) -> tuple[str, Decimal | None]:
-    by_name = {result.name: result for result in results}
+    file: ScenarioFile, runs: list[_Run], workload: Workload, table: PriceTable
+) -> tuple[str, _Run]:
+    by_name = {run.result.name: run for run in runs}
     if file.baseline is not None:
-        return file.baseline, by_name[file.baseline].monthly_usd
-    for result in results:
-        if not result.strategies:
-            return result.name, result.monthly_usd
+        return file.baseline, by_name[file.baseline]
+    for run in runs:
+        if not run.result.strategies:
+            return run.result.name, run
     logged = Scenario(name=AS_LOGGED)
-    _, priced = run_scenario(
+    state, priced = run_scenario(
         workload, logged, table, seed=file.seed, days_per_month=file.days_per_month
     )
-    return AS_LOGGED, priced.monthly_usd
+    variable = None if priced.monthly_usd is None else priced.monthly_usd - state.monthly_usd
+    result = _result(AS_LOGGED, logged, state, priced, workload, file)
+    return AS_LOGGED, _Run(result, priced, CostParts(variable, []))

@@ -1,8 +1,10 @@
 """Self-hosting and fine-tuning: traffic moves off per-token API prices onto a GPU fleet or a tuned model.
 
-Hosting sizes a fleet for the moved requests' arrival series (5-minute bins, so short bursts count) with
-the calibrated roofline capacity model (docs/self-hosting.md), and replaces their token bill with the
-fleet's monthly cost. Fine-tuning adds the training bill amortised over `amortize_months`, removes the
+Hosting sizes a fleet for the moved requests' arrival series over the whole window (5-minute bins, so
+short bursts count; a sampled workload's counts scaled back to the real traffic) with the calibrated
+roofline capacity model (docs/self-hosting.md), and replaces their token bill with the fleet's monthly
+cost. Requests whose prompt and answer do not fit the model's context window are never moved: they stay
+on the API (counted and named in the result) or, if the scenario says so, stop it. Fine-tuning adds the training bill amortised over `amortize_months`, removes the
 prompt tokens the tuned model no longer needs (taken from the cached prefix first: instructions usually
 sit at the start of the prompt, where the cache is) and serves the traffic at the tuned model's API
 prices or on a self-hosted fleet.
@@ -16,7 +18,7 @@ from decimal import Decimal
 import numpy as np
 import numpy.typing as npt
 
-from costaudit.config.pricing import ModelPrice
+from costaudit.config.pricing import BatchPrices, ModelPrice
 from costaudit.config.scenario import FineTune, Hosting
 from costaudit.core.capacity import LatencySLO, LengthMix, replica_capacity
 from costaudit.core.fleet import FleetPolicy, break_even, fleet_cost
@@ -26,33 +28,78 @@ from costaudit.core.simulate.context import Context
 from costaudit.core.simulate.details import (
     BreakEvenDetails,
     BreakEvenPoint,
+    ContextFit,
     FineTuneDetails,
     HostingDetails,
 )
-from costaudit.core.simulate.state import State
+from costaudit.core.simulate.state import Attribution, FixedCost, FleetSizing, State
 
 BIN_SECONDS = 300
 MILLION = Decimal(1_000_000)
 
 
 def _arrivals(
-    state: State, rows: npt.NDArray[np.int64], days: Decimal | None
-) -> tuple[npt.NDArray[np.int64], list[str]]:
-    """Requests per 5-minute bin over the window; without timestamps, spread evenly over `days`."""
+    state: State, rows: npt.NDArray[np.int64], context: Context
+) -> tuple[npt.NDArray[np.float64], list[str]]:
+    """Requests per 5-minute bin over the whole window (scaled to the traffic a sampled workload
+    stands for); without timestamps, spread evenly over the window."""
     stamps = state.requests.timestamp_ns[rows]
     dated = stamps != NAT
     seconds = stamps[dated].astype(np.float64) / 1e9
     notes: list[str] = []
-    window_s = float(days or 1) * 86_400
+    window_s = float(context.workload.days or 1) * 86_400
     bins = max(1, int(np.ceil(window_s / BIN_SECONDS)))
+    weight = float(context.workload.weight)
     if dated.sum() == len(rows) and len(rows):
-        start = seconds.min()
+        start = _window_start(state, context)
         counts = np.histogram(seconds - start, bins=bins, range=(0.0, bins * BIN_SECONDS))[0]
-        return counts.astype(np.int64), notes
+        return counts.astype(np.float64) * weight, notes
     notes.append("requests without timestamps were assumed to arrive evenly over the window")
-    counts = np.full(bins, len(rows) // bins, dtype=np.int64)
-    counts[: len(rows) % bins] += 1
-    return counts, notes
+    even = np.full(bins, len(rows) // bins, dtype=np.float64)
+    even[: len(rows) % bins] += 1
+    return even * weight, notes
+
+
+def _window_start(state: State, context: Context) -> float:
+    """Start of the workload's window in seconds: its first request (not just the hosted ones')."""
+    stamps = context.workload.requests.timestamp_ns
+    dated = stamps[stamps != NAT]
+    if dated.size:
+        return float(dated.min()) / 1e9
+    return float(state.requests.timestamp_ns[state.requests.timestamp_ns != NAT].min()) / 1e9
+
+
+def _fitting(
+    state: State, rows: npt.NDArray[np.int64], hosting: Hosting, context: Context
+) -> tuple[npt.NDArray[np.int64], ContextFit]:
+    """The rows that fit the self-hosted model's context window; the others stay on the API, or stop
+    the scenario when it says `too_long: fail`."""
+    window = context.table.self_hosted[hosting.model].context_window
+    lengths = state.tokens["input_tokens"][rows] + state.tokens["output_tokens"][rows]
+    too_long = lengths > window
+    count = int(too_long.sum())
+    longest = int(lengths[too_long].max()) if count else None
+    represented = context.workload.represented(count)
+    if count and hosting.too_long == "fail":
+        raise context.problem(
+            "too_long",
+            f"{represented:,} requests do not fit {hosting.model}'s {window:,}-token context window "
+            f"(longest: {longest:,} tokens of prompt and answer); set `too_long: stay_on_api` to keep "
+            "them on the API",
+        )
+    if count:
+        models = sorted({state.models[code] for code in np.unique(state.codes[rows[too_long]])})
+        state.notes.append(
+            f"{represented:,} requests ({', '.join(models)}) do not fit {hosting.model}'s "
+            f"{window:,}-token context window (longest {longest:,} tokens): they stay on the API"
+        )
+    fit = ContextFit(
+        context_window=window,
+        too_long_requests=represented,
+        longest_tokens=longest,
+        too_long=hosting.too_long,
+    )
+    return rows[~too_long], fit
 
 
 def host(
@@ -62,11 +109,18 @@ def host(
     context: Context,
     fixed_monthly_usd: Decimal = Decimal(0),
 ) -> HostingDetails:
-    """Move `rows` onto a self-hosted fleet; returns the details of the fleet.
+    """Move the `rows` that fit the model's context onto a self-hosted fleet; returns its details.
 
     `fixed_monthly_usd` (a fine-tune's amortised training) is paid whatever the traffic, so the
     break-even sweep counts it on the self-hosted side.
     """
+    selected = len(rows)
+    rows, fit = _fitting(state, rows, hosting, context)
+    if selected and not len(rows):
+        raise context.problem(
+            "model",
+            f"none of the requests fits {hosting.model}'s {fit.context_window:,}-token context window",
+        )
     model = context.table.self_hosted[hosting.model]
     hardware = context.table.hardware[hosting.gpu]
     outputs = np.maximum(state.tokens["output_tokens"][rows], 1)
@@ -91,7 +145,7 @@ def host(
             slo_output_tokens_per_s=capacity.max_output_tokens_per_s,
             slo_requests_per_s=capacity.max_requests_per_s,
         )
-    counts, notes = _arrivals(state, rows, context.workload.days)
+    counts, notes = _arrivals(state, rows, context)
 
     state.notes.extend(notes)
     policy = FleetPolicy(
@@ -117,7 +171,14 @@ def host(
         else None
     )
 
-    state.monthly_usd += fleet.monthly_usd
+    state.add_fixed(
+        FixedCost(
+            label=f"{hosting.model} on {hosting.gpu} (self-hosted)",
+            monthly_usd=fleet.monthly_usd,
+            paid_by=Attribution.of(state.requests, rows),
+            fleet=FleetSizing(counts, BIN_SECONDS, capacity, hardware, policy),
+        )
+    )
 
     keep = np.ones(state.size, dtype=np.bool_)
     keep[rows] = False
@@ -131,7 +192,7 @@ def host(
         precision=hosting.precision,
         pricing=hosting.pricing,
         autoscale=hosting.autoscale,
-        requests=len(rows),
+        requests=context.workload.represented(len(rows)),
         replicas=fleet.peak_replicas,
         devices_per_replica=fleet.devices_per_replica,
         replica_hours=fleet.replica_hours,
@@ -156,6 +217,7 @@ def host(
                 for point in sweep.points
             ],
         ),
+        context=fit,
     )
 
 
@@ -203,9 +265,43 @@ def _training_usd(fine_tune: FineTune, base: ModelPrice | None, context: Context
     )
 
 
+TUNED_BATCH_SOURCE = (
+    "fine-tuned models take the base model's batch discount: LiteLLM model_prices "
+    "ft:gpt-4o-mini-2024-07-18 input/output_cost_per_token_batches 0.15/0.60 per 1M = half of "
+    "0.30/1.20, like gpt-4o-mini's 0.075/0.30 = half of 0.15/0.60; OpenAI community forum "
+    "'Using Batch API for fine-tuned models' (t/1132474): gpt-4o-mini-2024-07-18, gpt-4o-2024-08-06 "
+    "and gpt-3.5-turbo based models have a batch discount"
+)
+
+
+def _tuned_batch(base: ModelPrice) -> BatchPrices | None:
+    """The tuned model's batch prices: the base model's batch discount on the tuned prices (a class the
+    base's batch block prices at the standard rate stays at the tuned standard rate)."""
+    if base.batch is None:
+        return None
+    assert base.fine_tuning is not None
+    tuning = base.fine_tuning
+    ratios: dict[str, Decimal] = {}
+    for name in ("input", "output", "cached_input"):
+        standard = getattr(base, name)
+        batch_price = getattr(base.batch, name)
+        if standard and batch_price is not None:
+            ratios[name] = batch_price / standard
+    discount = base.batch.discount
+    if discount is None:
+        discount = ratios.get("input", Decimal(1))
+    explicit = {
+        name: getattr(tuning, name) * ratio
+        for name, ratio in ratios.items()
+        if getattr(tuning, name) is not None
+    }
+    return BatchPrices(discount=discount, **explicit)
+
+
 def _tuned_entry(base_id: str, base: ModelPrice) -> ModelPrice:
     assert base.fine_tuning is not None
     tuning = base.fine_tuning
+    batch = _tuned_batch(base)
     return ModelPrice.model_validate(
         {
             "provider": base.provider,
@@ -213,11 +309,37 @@ def _tuned_entry(base_id: str, base: ModelPrice) -> ModelPrice:
             "input": tuning.input,
             "output": tuning.output,
             "cached_input": tuning.cached_input,
-            "source": tuning.source,
+            "batch": batch.model_dump(exclude_none=True) if batch is not None else None,
+            "context_window": base.context_window,
+            "source": tuning.source
+            if batch is None
+            else f"{tuning.source}; batch: {TUNED_BATCH_SOURCE}",
             "checked": base.checked,
             "notes": f"fine-tuned {base_id}",
         }
     )
+
+
+def _serve_by_api(
+    state: State, rows: npt.NDArray[np.int64], base_id: str, base: ModelPrice, context: Context
+) -> tuple[str, int]:
+    """Move `rows` to the tuned model at its API prices; batch requests keep batch prices when the
+    provider has a batch API for the base model, else the scenario fails naming them (they would be
+    unpriced). Returns the tuned id and the batch requests."""
+    tuned_id = f"ft:{base_id}"
+    entry = _tuned_entry(base_id, base)
+    batch = int(state.requests.batch[rows].sum())
+    if batch and entry.batch is None:
+        raise context.problem(
+            "base",
+            f"{context.workload.represented(batch):,} of the requests are batch requests, and "
+            f"{base_id} has no batch prices to serve them from its fine-tuned model: leave them out "
+            "with `applies_to` (e.g. a feature or model the batch job does not use)",
+        )
+    table = state.table or context.table
+    state.table = table.model_copy(update={"models": {**table.models, tuned_id: entry}})
+    state.move(rows, tuned_id)
+    return tuned_id, batch
 
 
 def apply_fine_tune(state: State, fine_tune: FineTune, context: Context) -> None:
@@ -225,29 +347,38 @@ def apply_fine_tune(state: State, fine_tune: FineTune, context: Context) -> None
     base_id = context.price_id(fine_tune.base) if fine_tune.base else None
     base = context.table.models[base_id] if base_id else None
     training = _training_usd(fine_tune, base, context)
-    state.monthly_usd += training / fine_tune.amortize_months
-    _shorten_prompts(state, rows, fine_tune.prompt_tokens_saved)
     monthly_training = training / fine_tune.amortize_months
+    _shorten_prompts(state, rows, fine_tune.prompt_tokens_saved)
     hosted = None
+    batch = 0
     if fine_tune.hosting is not None:
         serving = "self-hosted"
+        label = f"{fine_tune.hosting.model} on {fine_tune.hosting.gpu} (self-hosted)"
+        paid_by = Attribution.of(state.requests, rows)
+        context.step = "fine_tune.hosting"
         hosted = host(state, rows, fine_tune.hosting, context, fixed_monthly_usd=monthly_training)
+        context.step = "fine_tune"
     else:
         assert base_id is not None and base is not None
-        tuned_id = f"ft:{base_id}"
-        table = state.table or context.table
-        state.table = table.model_copy(
-            update={"models": {**table.models, tuned_id: _tuned_entry(base_id, base)}}
+        label, batch = _serve_by_api(state, rows, base_id, base, context)
+        paid_by = Attribution.of(state.requests, rows)
+        serving = f"API ({label})"
+    state.add_fixed(
+        FixedCost(
+            label=label,
+            monthly_usd=monthly_training,
+            paid_by=paid_by,
+            months=fine_tune.amortize_months,
         )
-        state.move(rows, tuned_id)
-        serving = f"API ({tuned_id})"
+    )
     state.details.fine_tune = FineTuneDetails(
         base=fine_tune.base,
-        requests=len(rows),
+        requests=context.workload.represented(len(rows)),
         training_usd=training,
         amortize_months=fine_tune.amortize_months,
         monthly_training_usd=monthly_training,
         prompt_tokens_saved=fine_tune.prompt_tokens_saved,
         serving=serving,
         hosting=hosted,
+        batch_requests=context.workload.represented(batch),
     )

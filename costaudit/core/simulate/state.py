@@ -14,7 +14,9 @@ from decimal import Decimal
 import numpy as np
 import numpy.typing as npt
 
-from costaudit.config.pricing import PriceTable
+from costaudit.config.pricing import Hardware, PriceTable
+from costaudit.core.capacity import ReplicaCapacity
+from costaudit.core.fleet import FleetPolicy
 from costaudit.core.pricing import NO_MODEL, CostLine, aggregate_lines, assign, total_cost
 from costaudit.core.request_table import NAT, Category, RequestTable
 from costaudit.core.simulate.details import ScenarioDetails
@@ -30,11 +32,93 @@ class Workload:
     source: str
     """Where the traffic came from, in a phrase: `logs: app.jsonl`, `synthetic, 1 stream`, …"""
     notes: tuple[str, ...] = ()
+    weight: Decimal = Decimal(1)
+    """Requests of the window each simulated request stands for: above 1 when a described workload is
+    simulated on a sample of its traffic. Costs, request counts and arrival rates are multiplied by it,
+    and cache lifetimes are too, because the sample's requests arrive `weight` times further apart."""
 
     @property
     def tokens(self) -> int:
-        """Input plus output tokens of the whole workload."""
-        return self.requests.token_sum("input_tokens") + self.requests.token_sum("output_tokens")
+        """Input plus output tokens of the whole workload (the traffic it stands for)."""
+        simulated = self.requests.token_sum("input_tokens") + self.requests.token_sum(
+            "output_tokens"
+        )
+        return self.represented(simulated)
+
+    @property
+    def request_count(self) -> int:
+        """Requests of the window (the traffic the simulated requests stand for)."""
+        return self.represented(len(self.requests))
+
+    def represented(self, simulated: int) -> int:
+        """A count over the simulated requests, scaled to the traffic they stand for."""
+        if self.weight == 1:
+            return simulated
+        return int((simulated * self.weight).to_integral_value())
+
+    def ttl(self, seconds: float | None) -> float | None:
+        """A cache lifetime on the simulated timeline: sampled requests arrive `weight` times further
+        apart than the real ones, so a lifetime covers `weight` times as long a gap."""
+        return None if seconds is None else seconds * float(self.weight)
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Who a cost belongs to: the model and grouping values of the requests it was spent on (a
+    snapshot, since strategies later move or drop requests), and their tokens for sharing a fixed
+    cost out between groups."""
+
+    model: Category
+    groups: dict[str, Category]
+    tokens: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, requests: RequestTable, rows: npt.NDArray[np.int64]) -> Attribution:
+        picked = np.asarray(rows, dtype=np.int64)
+        tokens = requests.tokens["input_tokens"][picked] + requests.tokens["output_tokens"][picked]
+        return cls(
+            model=requests.model.take(picked),
+            groups={key: column.take(picked) for key, column in requests.groups.items()},
+            tokens=tokens,
+        )
+
+    def group(self, key: str) -> Category:
+        return self.groups.get(key) or Category.missing(len(self.tokens))
+
+
+@dataclass(frozen=True)
+class Charge:
+    """A cost per request that is not tokens (a router, a cache lookup), over the window."""
+
+    label: str
+    usd_per_request: Decimal
+    paid_by: Attribution
+
+
+@dataclass(frozen=True)
+class FleetSizing:
+    """What a self-hosted fleet was sized from, so a forecast can size it again for more traffic."""
+
+    arrivals: npt.NDArray[np.float64]
+    bin_seconds: int
+    capacity: ReplicaCapacity
+    hardware: Hardware
+    policy: FleetPolicy
+
+
+@dataclass(frozen=True)
+class FixedCost:
+    """A monthly cost that does not scale with tokens: a GPU fleet, an amortised training bill."""
+
+    label: str
+    """Where it shows in a per-model breakdown (the self-hosted model, the tuned model)."""
+    monthly_usd: Decimal
+    paid_by: Attribution
+    """The requests it serves; groups share it in proportion to their tokens."""
+    fleet: FleetSizing | None = None
+    """A fleet grows with traffic (sized again in a forecast); None for a fixed bill."""
+    months: int | None = None
+    """Months the cost lasts (an amortisation period); None: every month."""
 
 
 @dataclass
@@ -54,6 +138,10 @@ class State:
     """A price table extended for this scenario (e.g. with a fine-tuned model); None = the base table."""
     details: ScenarioDetails = field(default_factory=ScenarioDetails)
     notes: list[str] = field(default_factory=list)
+    charges: list[Charge] = field(default_factory=list)
+    """The per-request extras in `window_usd`, with whom they were spent on."""
+    fixed: list[FixedCost] = field(default_factory=list)
+    """The monthly costs in `monthly_usd`, with whom they serve."""
 
     @property
     def size(self) -> int:
@@ -85,6 +173,23 @@ class State:
         """Send `rows` to `model` (token counts are the caller's business)."""
         code = self.model_code(model)
         self.codes[rows] = code
+
+    def charge(self, label: str, rows: npt.NDArray[np.int64], usd_per_request: Decimal) -> None:
+        """Add a per-request cost (router, cache lookup) for `rows` to the window's extras."""
+        if not len(rows) or not usd_per_request:
+            return
+        self.window_usd += usd_per_request * len(rows)
+        self.attribute(label, rows, usd_per_request)
+
+    def attribute(self, label: str, rows: npt.NDArray[np.int64], usd_per_request: Decimal) -> None:
+        """Record who a per-request cost already in `window_usd` was spent on."""
+        if len(rows) and usd_per_request:
+            self.charges.append(Charge(label, usd_per_request, Attribution.of(self.requests, rows)))
+
+    def add_fixed(self, cost: FixedCost) -> None:
+        """Add a monthly cost (a fleet, amortised training)."""
+        self.monthly_usd += cost.monthly_usd
+        self.fixed.append(cost)
 
     def keep(self, mask: npt.NDArray[np.bool_]) -> None:
         """Drop the requests where `mask` is False (answered without a model call)."""
@@ -143,14 +248,23 @@ class Priced:
 
 
 def price_state(
-    state: State, base_table: PriceTable, days: Decimal | None, days_per_month: Decimal
+    state: State, base_table: PriceTable, workload: Workload, days_per_month: Decimal
 ) -> Priced:
-    """Exact monthly cost of a state: tokens × prices over the window, scaled, plus monthly fixed costs."""
+    """Exact monthly cost of a state: tokens × prices over the window, scaled to the traffic the
+    simulated requests stand for and to a month, plus monthly fixed costs."""
     table = state.table or base_table
     requests = state.requests
     lines = aggregate_lines(requests, assign(requests, table), table)
-    window = total_cost(lines) + state.window_usd
+    window = (total_cost(lines) + state.window_usd) * workload.weight
+    days = workload.days
     monthly = None if days is None else window * days_per_month / days + state.monthly_usd
     unpriced = sum(line.tokens.requests for line in lines if line.cost is None)
     tokens = requests.token_sum("input_tokens") + requests.token_sum("output_tokens")
-    return Priced(lines, window, monthly, state.size, tokens, unpriced)
+    return Priced(
+        lines,
+        window,
+        monthly,
+        workload.represented(state.size),
+        workload.represented(tokens),
+        workload.represented(unpriced),
+    )

@@ -2,8 +2,10 @@
 
 Constants stay exact (1,500 input tokens means 1,500 on every request), so a described workload prices
 to the cent — the design card's 100,000 requests/day of 1,500 + 500 tokens on GPT-4 Turbo is exactly
-$90,000 per 30-day month. Above `max_requests` a shorter window is generated at the same rate, and the
-monthly scaling (× 30 / window days) restores the volume.
+$90,000 per 30-day month. Above `max_requests` a random sample of the traffic is generated over the
+WHOLE window (each stream thinned by the same factor), and the workload's `weight` says how many requests
+each simulated one stands for: costs, request counts and arrival rates are scaled back by it, so a fleet
+is sized on the day's real peak rather than on the first hours of the day.
 
 Arrival patterns: `uniform` (evenly spaced), `poisson` (independent arrivals at a constant rate) and
 `diurnal` (a smooth daily cycle peaking at 14:00 with the given peak-to-average ratio; the rate follows
@@ -102,13 +104,16 @@ def arrival_times(
 
 
 def _stream_counts(synthetic: Synthetic) -> tuple[list[int], Decimal]:
-    """Requests per stream and the window (days) they cover, honouring `max_requests`."""
+    """Requests simulated per stream over the whole window, and the weight of each (the requests of
+    the window each simulated request stands for: 1 unless `max_requests` caps the sample)."""
     streams = synthetic.all_streams()
     wanted = [stream.requests_per_day * synthetic.days for stream in streams]
     total = sum(wanted, Decimal(0))
-    scale = min(Decimal(1), Decimal(synthetic.max_requests) / total) if total else Decimal(1)
-    counts = [int((amount * scale).to_integral_value()) for amount in wanted]
-    return counts, synthetic.days * scale
+    cap = Decimal(synthetic.max_requests)
+    if total <= cap:
+        return [int(amount.to_integral_value()) for amount in wanted], Decimal(1)
+    counts = [int((amount * cap / total).to_integral_value()) for amount in wanted]
+    return counts, total / sum(counts)
 
 
 def _stream_table(
@@ -151,7 +156,8 @@ def generate(synthetic: Synthetic, prompts: list[StreamPrompt | None]) -> Worklo
     """The described workload as a canonical request table with chained prefix hashes."""
     rng = np.random.default_rng(synthetic.seed)
     streams = synthetic.all_streams()
-    counts, days = _stream_counts(synthetic)
+    counts, weight = _stream_counts(synthetic)
+    days = synthetic.days
     span_s = float(days) * SECONDS_PER_DAY
     parts: list[RequestTable] = []
     shared: list[npt.NDArray[np.int64]] = []
@@ -171,4 +177,20 @@ def generate(synthetic: Synthetic, prompts: list[StreamPrompt | None]) -> Worklo
         group=group,
     )
     source = "synthetic, 1 stream" if len(streams) == 1 else f"synthetic, {len(streams)} streams"
-    return Workload(requests=replace(requests, prefix_blocks=blocks), days=days, source=source)
+    notes = () if weight == 1 else (_sample_note(len(requests), weight, days),)
+    return Workload(
+        requests=replace(requests, prefix_blocks=blocks),
+        days=days,
+        source=source,
+        notes=notes,
+        weight=weight,
+    )
+
+
+def _sample_note(simulated: int, weight: Decimal, days: Decimal) -> str:
+    represented = int((simulated * weight).to_integral_value())
+    return (
+        f"{simulated:,} of the {represented:,} requests of the {days.normalize():f}-day window were "
+        f"simulated (max_requests), sampled over the whole window; costs, request counts and arrival "
+        f"rates are scaled ×{weight.normalize():f}"
+    )
