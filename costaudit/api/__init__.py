@@ -86,6 +86,14 @@ def load_prices(paths: PathLike | Sequence[PathLike] | None = None) -> LoadedPri
     return layers.load_prices(_paths(paths) if paths is not None else None)
 
 
+def mappable_columns(group_by: Sequence[str] = ()) -> tuple[str, ...]:
+    """The columns `read_logs(mapping=...)` can map onto a generic log's fields (plus any
+    `quality:<model>` label column)."""
+    from costaudit.ingest.formats.generic import CANONICAL_FIELDS, DEFAULT_GROUP_FIELDS
+
+    return (*CANONICAL_FIELDS, *DEFAULT_GROUP_FIELDS, *group_by)
+
+
 def read_logs(
     logs: LogInputs,
     *,

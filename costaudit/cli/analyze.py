@@ -81,12 +81,11 @@ def analyze(
     Complexity classes: simple < 0.33 ≤ medium < 0.67 ≤ complex.
     """
     from costaudit import api
-    from costaudit.ingest.formats.generic import CANONICAL_FIELDS, DEFAULT_GROUP_FIELDS
 
     window_days = parse_days(days)
     html_destination(output, out)
     groups = split_list(group_by)
-    columns = (*CANONICAL_FIELDS, *DEFAULT_GROUP_FIELDS, *groups)
+    columns = api.mappable_columns(groups)
     prices = active_prices(pricing)
     with progress("Reading logs") as tick:
         read = api.read_logs(

@@ -20,7 +20,14 @@ from costaudit.cli.common import (
     say,
     write_text,
 )
-from costaudit.cli.options import GroupByOpt, OutOpt, OutputOpt, PricingOpt, split_list
+from costaudit.cli.options import (
+    GroupByOpt,
+    OutOpt,
+    OutputOpt,
+    PricingOpt,
+    parse_limit_percent,
+    split_list,
+)
 from costaudit.cli.simulate import LogsArg, WorkloadOpt
 from costaudit.errors import ExitCode, InputError
 
@@ -145,10 +152,9 @@ def check(
     ::error annotations and the Markdown report is appended to $GITHUB_STEP_SUMMARY.
     """
     from costaudit import api
-    from costaudit.core.regress import parse_percent
 
     html_destination(output, out)
-    increase_pct = _parse(parse_percent, max_increase, "--max-increase")
+    increase_pct = _parse(parse_limit_percent, max_increase, "--max-increase")
     increase_usd = _parse(_usd, max_increase_usd, "--max-increase-usd")
     budget_usd = _parse(_usd, budget, "--budget")
     keys = split_list(group_by)

@@ -22,7 +22,7 @@ from costaudit.errors import ExitCode, InputError
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
-    from costaudit.pricetable.layers import LoadedPrices
+    from costaudit.api import LoadedPrices
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -69,7 +69,7 @@ def print_warning(message: str) -> None:
 
 def active_prices(pricing: Sequence[Path] | None) -> LoadedPrices:
     """The layered price tables of `--pricing` (or the default), their layering warnings printed."""
-    from costaudit.pricetable.layers import load_prices
+    from costaudit.api import load_prices
 
     prices = load_prices(pricing)
     for message in prices.warnings:

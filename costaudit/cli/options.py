@@ -120,6 +120,17 @@ def parse_days(value: str | None) -> Decimal | None:
     return days
 
 
+def parse_limit_percent(text: str) -> Decimal:
+    """A percentage limit (`5%`, `5` or `0.5%`), read as scenario files read percentages; a limit
+    cannot be negative."""
+    from costaudit.config.scenario import parse_percent
+
+    number = parse_percent(text)
+    if number < 0:
+        raise ValueError(f"`{text}` must be a non-negative percentage")
+    return number
+
+
 def parse_mapping(items: list[str] | None, allowed: tuple[str, ...]) -> dict[str, str]:
     mapping: dict[str, str] = {}
     for item in items or []:

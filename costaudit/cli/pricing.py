@@ -1,7 +1,8 @@
 """`costaudit pricing`: inspect, validate, compare, describe and import price tables.
 
-Typer wiring only: every command loads files, calls `costaudit.pricetable` and renders through
-`costaudit.render.pricing`. Imports happen inside the commands so `costaudit --help` stays fast.
+Typer wiring only: every command parses its options, calls `costaudit.api.pricing` and renders
+through `costaudit.render.pricing`. Imports happen inside the commands so `costaudit --help` stays
+fast.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,12 +23,12 @@ from costaudit.cli.common import (
     stderr_console,
 )
 from costaudit.cli.options import OutOpt, PricingOpt
-from costaudit.errors import ExitCode, InputError, Location
+from costaudit.errors import ExitCode, InputError
 
 if TYPE_CHECKING:
+    from costaudit.api.pricing import Section, TableCheck
     from costaudit.pricetable.importers.common import ImportResult
     from costaudit.pricetable.layers import LoadedPrices
-    from costaudit.pricetable.validate import FileCheck
 
 pricing_app = typer.Typer(
     name="pricing",
@@ -110,23 +111,18 @@ def list_models(
     history and the rates billed after fallbacks. --hardware and --self-hosted list the table's
     other sections: what a GPU-hour costs and what each open model needs.
     """
+    from costaudit.api import pricing as api
+
     if hardware + self_hosted + providers > 1:
         raise _usage_error("--hardware", "give one of --hardware, --self-hosted and --providers")
     prices = active_prices(pricing)
     if hardware or self_hosted:
         if provider is not None:
             raise _usage_error("--provider", "applies to models, not --hardware or --self-hosted")
-        section = "hardware" if hardware else "self_hosted"
-        names = [name for name in getattr(prices.table, section) if _matches(name, [], search)]
-        _emit_section(prices, section, names, output, out)
+        section: Section = "hardware" if hardware else "self_hosted"
+        _emit_section(prices, section, api.entry_ids(prices, section, search=search), output, out)
         return
-    ids = [
-        model_id
-        for model_id, model in prices.table.models.items()
-        if (provider is None or model.provider.lower() == provider.lower())
-        and _matches(model_id, model.aliases, search)
-    ]
-    _check_provider(prices, provider)
+    ids = api.model_ids(prices, provider=provider, search=search)
     if providers:
         from costaudit.render import pricing as render
 
@@ -138,26 +134,6 @@ def list_models(
             emit(render.providers_report(prices.table, ids, prices.files), out)
         return
     _emit_listing(prices, ids, output, out)
-
-
-def _check_provider(prices: LoadedPrices, provider: str | None) -> None:
-    """An unknown --provider is bad input naming the providers the table has."""
-    if provider is None or any(
-        model.provider.lower() == provider.lower() for model in prices.table.models.values()
-    ):
-        return
-    known = sorted({model.provider for model in prices.table.models.values()})
-    raise InputError(
-        _tables_location(prices),
-        f"no model is billed by `{provider}` (providers: {', '.join(known)})",
-    )
-
-
-def _matches(name: str, aliases: list[str], search: str | None) -> bool:
-    if search is None:
-        return True
-    wanted = search.lower()
-    return any(wanted in candidate.lower() for candidate in (name, *aliases))
 
 
 @pricing_app.command("show")
@@ -174,16 +150,14 @@ def show(
     MODEL may be the id, an alias, or any name a log would carry (`openai/gpt-4o-2024-08-06`), or
     the id of a hardware or self-hosted entry (`h100`, `llama-3.1-8b`).
     """
-    from costaudit.core.pricing import ModelResolver
+    from costaudit.api import pricing as api
 
     prices = active_prices(pricing)
-    for section in ("hardware", "self_hosted"):
-        if model in getattr(prices.table, section):
-            _emit_section(prices, section, [model], output, out, detailed=True)
-            return
-    resolution = ModelResolver(prices.table).explain(model)
-    if resolution is None:
-        raise InputError(_tables_location(prices), _unknown_model_message(model, prices))
+    section = api.section_of(prices, model)
+    if section is not None:
+        _emit_section(prices, section, [model], output, out, detailed=True)
+        return
+    resolution = api.lookup(prices, model)
     model_id = resolution.price_id
     from costaudit.render import pricing as render
 
@@ -194,12 +168,14 @@ def show(
         document["lookup"] = render.lookup_document(model, resolution, prices.table)
         emit(dumps(document), out)
         return
-    from costaudit.pricetable.sheet import rate_sheet
 
     entry = prices.table.models[model_id]
     emit(
         render.show_report(
-            model_id, entry, rate_sheet(entry), render.lookup_text(model, resolution, prices.table)
+            model_id,
+            entry,
+            api.rates_billed(prices, model_id),
+            render.lookup_text(model, resolution, prices.table),
         ),
         out,
     )
@@ -225,21 +201,14 @@ def validate(
     not cover other models' names, tokenizers that are tiktoken encodings, and (for several files)
     that they layer cleanly. Prints a one-line OK summary when all is well.
     """
-    from costaudit.pricetable.layers import price_table_paths
-    from costaudit.pricetable.validate import check_file, layered_problems
+    from costaudit.api import pricing as api
 
-    paths = list(files) if files else price_table_paths(None)
-    checks = [check_file(path) for path in paths]
-    problems = [problem for check in checks for problem in check.problems]
-    problems += layered_problems(checks)
-    if problems:
-        _report_problems(problems, len(paths))
-    from costaudit.pricetable.layers import dropped_names
-
-    tables = [check.table for check in checks if check.table is not None]
-    for message in dropped_names(tables, paths):
+    result = api.validate_tables(files)
+    if result.problems:
+        _report_problems(list(result.problems), len(result.checks))
+    for message in result.warnings:
         print_warning(message)
-    typer.echo(_ok_summary(checks))
+    typer.echo(_ok_summary(result))
 
 
 @pricing_app.command("diff")
@@ -257,12 +226,10 @@ def diff(
     """Compare two price tables: models added and removed, every changed price with its % change,
     and changed aliases, patterns, providers and tokenizers.
     """
-    from costaudit.config.pricing import PriceTable
-    from costaudit.configfile import validate_file
-    from costaudit.pricetable.diff import diff_tables
+    from costaudit.api import pricing as api
     from costaudit.render import pricing as render
 
-    result = diff_tables(validate_file(old, PriceTable), validate_file(new, PriceTable))
+    result = api.diff_price_tables(old, new)
     if output is ListingFormat.json:
         from costaudit.jsonio import dumps
 
@@ -293,9 +260,9 @@ def schema(
     YAML editors use it through the first line of a table:
     `# yaml-language-server: $schema=./price-table.schema.json`.
     """
-    from costaudit.pricetable.schema import scenario_schema_text, schema_text
+    from costaudit.api import pricing as api
 
-    emit(scenario_schema_text() if scenario else schema_text(), out)
+    emit(api.schema(scenario=scenario), out)
 
     if out is not None:
         stderr_console().print(f"schema written to {out}", markup=False)
@@ -347,35 +314,21 @@ def import_prices(
     exactly are skipped and counted by reason on stderr. Layer corrections on top with a second
     --pricing file rather than editing the import.
     """
-    day = _import_day(imported)
-    if source is ImportSource.litellm:
-        result = _import_litellm(from_file, day)
-    else:
-        result = _import_genai_prices(from_file, provider or [], day)
-    from costaudit.pricetable.yamlio import dump_table
+    from costaudit.api import pricing as api
 
-    emit(dump_table(result.table, _import_header(source, result)), out)
+    day = _import_day(imported)
+    try:
+        if source is ImportSource.litellm:
+            result = api.import_litellm(from_file, day)
+        else:
+            result = api.import_genai_prices(from_file, provider or [], day)
+    except api.UsageError as error:
+        raise _usage_error(error.option, error.message) from None
+    emit(api.table_yaml(result, _import_header(source, result)), out)
     _import_summary(result, out)
 
 
 # ---------------------------------------------------------------------------------------- helpers
-
-
-def _tables_location(prices: LoadedPrices) -> Location:
-    return Location(" + ".join(str(path) for path in prices.files), field="models")
-
-
-def _unknown_model_message(name: str, prices: LoadedPrices) -> str:
-    import difflib
-
-    names = [
-        alias
-        for model_id, model in prices.table.models.items()
-        for alias in (model_id, *model.aliases)
-    ]
-    close = difflib.get_close_matches(name, names, n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    return f"no model, alias or pattern matches `{name}`{hint}"
 
 
 def _emit_listing(
@@ -393,7 +346,7 @@ def _emit_listing(
 
 def _emit_section(
     prices: LoadedPrices,
-    section: str,
+    section: Section,
     names: list[str],
     output: ListingFormat,
     out: Path | None,
@@ -424,15 +377,13 @@ def _report_problems(problems: list[InputError], files: int) -> None:
     raise typer.Exit(ExitCode.BAD_INPUT)
 
 
-def _ok_summary(checks: list[FileCheck]) -> str:
-    from costaudit.pricetable.layers import merge_tables
-
-    tables = [check.table for check in checks if check.table is not None]
-    table = tables[0] if len(tables) == 1 else merge_tables(tables)
+def _ok_summary(result: TableCheck) -> str:
     from costaudit.render.pricing import shown_path
 
-    names = ", ".join(shown_path(check.path) for check in checks)
-    layered = " layered" if len(tables) > 1 else ""
+    table = result.table
+    assert table is not None, "a check without problems has its table"
+    names = ", ".join(shown_path(check.path) for check in result.checks)
+    layered = " layered" if len(result.checks) > 1 else ""
     return (
         f"OK: {names}{layered}: {len(table.models)} models, {len(table.hardware)} hardware, "
         f"{len(table.self_hosted)} self-hosted, effective {table.effective}"
@@ -449,16 +400,6 @@ def _usage_error(option: str, message: str) -> typer.Exit:
     return typer.Exit(ExitCode.USAGE)
 
 
-def _missing_extra() -> typer.Exit:
-    """Bad input (exit 3) printed here, without markup: `[import]` must not read as a style tag."""
-    stderr_console().print(
-        "error: genai-prices: the genai-prices package is not installed: install costaudit[import] "
-        "(pip install 'costaudit[import]'), or pass --from with a genai-prices data.json",
-        markup=False,
-    )
-    return typer.Exit(ExitCode.BAD_INPUT)
-
-
 def _import_day(value: str | None) -> date:
     if value is None:
         return datetime.now(UTC).date()
@@ -466,64 +407,6 @@ def _import_day(value: str | None) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise _usage_error("--date", f"`{value}` is not a YYYY-MM-DD date") from None
-
-
-def _read_json(path: Path, *, exact: bool) -> Any:
-    """Parse JSON; `exact` keeps numbers as their decimal text instead of floats."""
-    import json
-    from decimal import Decimal
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(str(path), "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), f"cannot read: {exc}") from None
-    try:
-        return json.loads(text, parse_float=Decimal) if exact else json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(Location(str(path), line=exc.lineno), f"invalid JSON: {exc.msg}") from None
-
-
-def _import_litellm(from_file: Path | None, day: date) -> ImportResult:
-    from costaudit.pricetable.importers.litellm import convert_litellm
-
-    if from_file is None:
-        raise _usage_error("--from", "give LiteLLM's model_prices_and_context_window.json")
-    data = _read_json(from_file, exact=False)
-    if not isinstance(data, dict):
-        raise InputError(
-            str(from_file), "expected a JSON object keyed by model id (LiteLLM's price map)"
-        )
-    return convert_litellm(data, file_name=from_file.name, imported=day)
-
-
-def _import_genai_prices(from_file: Path | None, providers: list[str], day: date) -> ImportResult:
-    from costaudit.pricetable.importers import genai_prices
-
-    if from_file is not None:
-        data = _read_json(from_file, exact=True)
-        if isinstance(data, dict):
-            data = data.get("providers")
-        if not isinstance(data, list):
-            raise InputError(str(from_file), "expected genai-prices data: a list of providers")
-        origin = f"genai-prices data ({from_file.name})"
-    else:
-        try:
-            data, origin = genai_prices.installed_providers()
-        except genai_prices.MissingPackage:
-            raise _missing_extra() from None
-    try:
-        return genai_prices.convert_genai_prices(
-            data, origin=origin, imported=day, provider_ids=providers
-        )
-    except genai_prices.UnknownProviders as exc:
-        raise _usage_error("--provider", str(exc)) from None
-    except (KeyError, TypeError, AttributeError) as exc:
-        where = str(from_file) if from_file is not None else "genai-prices"
-        raise InputError(
-            where, f"not in genai-prices' data shape ({type(exc).__name__}: {exc})"
-        ) from None
 
 
 def _import_header(source: ImportSource, result: ImportResult) -> list[str]:

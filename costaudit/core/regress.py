@@ -231,18 +231,6 @@ class Verdict:
         return tuple(reason for comparison in self.failures for reason in comparison.reasons)
 
 
-def parse_percent(text: str) -> Decimal:
-    """`5%`, `5` and `0.5%` are all percentages (5, 5 and 0.5)."""
-    value = text.strip().removesuffix("%").strip()
-    try:
-        number = Decimal(value)
-    except ArithmeticError:
-        raise ValueError(f"`{text}` is not a percentage (write 5%, 5 or 0.5%)") from None
-    if not number.is_finite() or number < 0:
-        raise ValueError(f"`{text}` must be a non-negative percentage")
-    return number
-
-
 def _unpriced_reason(name: str, before: int | None, after: int | None) -> str | None:
     if before is None or after is None or after <= before:
         return None

@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from costaudit.cli.app import app
-from costaudit.core.regress import Thresholds, compare_scenario, parse_percent
+from costaudit.cli.options import parse_limit_percent as parse_percent
+from costaudit.core.regress import Thresholds, compare_scenario
 from support import data_file
 
 PRICES = str(data_file("cli/prices.yaml"))
