@@ -426,6 +426,47 @@ Section = tuple[str, str, Html]
 """(anchor, navigation label, the section)."""
 
 
+def _breakdown_table(
+    result: SimulationResult, rows: dict[str, dict[str, Decimal | None]], label: str, name: str
+) -> Html:
+    """One row per model or grouping value, one column per scenario: where each one's money goes."""
+    names = [scenario.name for scenario in result.scenarios]
+    columns = [Column(label), *(Column(scenario, True) for scenario in names)]
+    body = [
+        [key, *(_money_cell(values.get(scenario)) for scenario in names)]
+        for key, values in rows.items()
+    ]
+    return table(columns, body, name=name, caption=f"Monthly cost by {label}")
+
+
+def _breakdown(result: SimulationResult, prefix: str) -> Html | None:
+    """Each scenario's monthly cost split by model and by each grouping field (the rows of a
+    column add up to the scenario's monthly cost)."""
+    by_model: dict[str, dict[str, Decimal | None]] = {}
+    by_group: dict[str, dict[str, dict[str, Decimal | None]]] = {}
+    for scenario in result.scenarios:
+        for row in scenario.breakdown.models:
+            by_model.setdefault(row.model, {})[scenario.name] = row.monthly_usd
+        for field_name, values in scenario.breakdown.groups.items():
+            rows = by_group.setdefault(field_name, {})
+            for value in values:
+                rows.setdefault(value.group or "(none)", {})[scenario.name] = value.monthly_usd
+    if not by_model:
+        return None
+    tables = [_breakdown_table(result, by_model, "model", f"{prefix}breakdown-models")]
+    tables += [
+        _breakdown_table(result, rows, field_name, f"{prefix}breakdown-{file_safe(field_name)}")
+        for field_name, rows in by_group.items()
+    ]
+    return section(
+        f"{prefix}breakdown",
+        "Where the money goes",
+        *tables,
+        lead="Each scenario's monthly cost by model and by grouping field; each column adds up to "
+        "the scenario's monthly figure.",
+    )
+
+
 def simulation_sections(
     result: SimulationResult, prefix: str = "", title: str | None = None
 ) -> list[Section]:
@@ -460,6 +501,9 @@ def simulation_sections(
         ),
     )
     sections = [(f"{prefix}comparison", title or "Comparison", comparison)]
+    breakdown = _breakdown(result, prefix)
+    if breakdown is not None:
+        sections.append((f"{prefix}breakdown", "Where the money goes", breakdown))
     details = [
         part for s in result.scenarios if (part := _scenario_details(s, charts, prefix)) is not None
     ]

@@ -177,3 +177,20 @@ def test_an_html_report_is_not_poured_onto_a_terminal(hostile: Hostile) -> None:
     code, out, _ = run("analyze", str(hostile.log), *hostile.pricing(), "-o", "html")
     assert code == 0 and out.startswith("<!DOCTYPE html>")
     assert re.search(r"<title>LLM cost audit</title>", out)
+
+
+def test_simulate_report_breaks_each_scenario_down_and_the_columns_add_up() -> None:
+    from costaudit import api
+    from costaudit.render.html_simulation import simulation_html
+    from support import REPO
+
+    result = api.simulate(REPO / "examples" / "scenarios" / "app-logs.yaml", group_by=["feature"])
+    page = simulation_html([result])
+    assert "Where the money goes" in page
+    for caption in ("Monthly cost by model", "Monthly cost by feature"):
+        assert f"<caption>{caption}</caption>" in page
+    for scenario in result.scenarios:
+        for rows in (scenario.breakdown.models, scenario.breakdown.groups["feature"]):
+            parts = [row.monthly_usd for row in rows if row.monthly_usd is not None]
+            assert scenario.monthly_usd is not None
+            assert abs(sum(parts, Decimal(0)) - scenario.monthly_usd) < Decimal("0.000001")
