@@ -21,8 +21,8 @@ Fraction = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
 class StrictModel(BaseModel):
     """Base of every configuration model: unknown keys are errors and instances are immutable.
 
-    Fields are documented by the docstring under each; the JSON Schemas read them
-    (costaudit.config.docstrings).
+    Fields are documented by the docstring under each; pydantic makes them the fields'
+    descriptions, which the JSON Schemas carry.
     """
 
     model_config = ConfigDict(

@@ -16,7 +16,6 @@ from pydantic import BaseModel, BeforeValidator
 
 from costaudit.config import pricing as pricing_models
 from costaudit.config.base import parse_duration
-from costaudit.config.docstrings import describe_fields
 from costaudit.config.pricing import PriceTable
 
 SCHEMA_FILE_NAME = "price-table.schema.json"
@@ -37,7 +36,6 @@ DURATION_SCHEMA: dict[str, Any] = {
 def price_table_schema() -> dict[str, Any]:
     """`PriceTable`'s JSON Schema (attribute docstrings become descriptions), ready for editors."""
     schema = PriceTable.model_json_schema()
-    describe_fields(schema, _config_models())
     _accept_written_durations(schema)
     return {"$schema": JSON_SCHEMA_DIALECT, **schema}
 
@@ -84,7 +82,6 @@ def scenario_schema_text() -> str:
     from costaudit.config import scenario
 
     schema = scenario.ScenarioFile.model_json_schema()
-    describe_fields(schema, {**_config_models(), **_config_models(scenario)})
     _accept_written_durations(schema, _config_models(scenario))
     schema = {"$schema": JSON_SCHEMA_DIALECT, **schema}
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
