@@ -18,7 +18,9 @@ from costaudit.config.pricing import PriceTable
 from costaudit.config.scenario import ScenarioFile, WorkloadSpec
 from costaudit.core.analysis import observed_window
 from costaudit.core.crossref import scenario_problems
+from costaudit.core.labels import LabelScaleError, normalise
 from costaudit.core.pricing import ModelResolver, assign_prices
+from costaudit.core.router_fit import FittedScorer, ScorerSummary
 from costaudit.core.simulate.state import SimWorkload
 from costaudit.core.simulate.synthetic import StreamPrompt, generate
 from costaudit.errors import InputError, Location
@@ -27,6 +29,7 @@ from costaudit.ingest.tokenizer import encoder_for
 from costaudit.ingest.workload_io import load_workload
 from costaudit.loaders import validate_file
 from costaudit.pricetable.freshness import freshness_warnings, request_times
+from costaudit.routers import load_scorer
 
 PREFIX_BLOCK_TOKENS = 64
 
@@ -89,19 +92,87 @@ def _routing_encodings(config: ScenarioFile, resolver: ModelResolver) -> tuple[s
     return tuple(sorted({model.tokenizer for model in resolver.table.models.values()}))
 
 
+@dataclass(frozen=True)
+class Scorers:
+    """The fitted scorers a scenario file routes by, keyed by the path as the file writes it."""
+
+    fitted: dict[str, FittedScorer] = field(default_factory=dict)
+    summaries: dict[str, ScorerSummary] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)
+    """Where each is named: the scenario field, for errors."""
+
+
+def _scorers(loaded: LoadedScenario) -> Scorers:
+    scorers = Scorers()
+    for index, scenario in enumerate(loaded.config.scenarios):
+        routing = scenario.routing
+        if routing is None or routing.scorer is None or str(routing.scorer) in scorers.fitted:
+            continue
+        name, where = str(routing.scorer), f"scenarios[{index}].routing.scorer"
+        fitted, parsed = load_scorer(loaded.base_dir / routing.scorer, where)
+        interval = parsed.out_of_fold.apgr_interval
+        scorers.fitted[name] = fitted
+        scorers.fields[name] = where
+        scorers.summaries[name] = ScorerSummary(
+            labelled=parsed.fit.labelled,
+            apgr=parsed.out_of_fold.apgr,
+            apgr_interval=(interval[0], interval[1]) if interval else None,
+            weak=parsed.labels.weak,
+            strong=parsed.labels.strong,
+        )
+    return scorers
+
+
+def _no_text_for(scorers: Scorers, loaded: LoadedScenario, kind: str) -> None:
+    """A fitted scorer reads prompt text, which saved and synthetic workloads do not have."""
+    if scorers.fitted:
+        name = next(iter(scorers.fitted))
+        raise InputError(
+            Location(str(loaded.path), field=scorers.fields[name]),
+            f"{name} scores prompt text while logs are read, and a {kind} workload has no prompts: "
+            "simulate the logs themselves",
+        )
+
+
+def _check_label_scales(loaded: LoadedScenario, workload: SimWorkload) -> None:
+    """Quality labels outside a routing's `label_scale` (or [0, 1]) are an error naming the field."""
+    frame = workload.requests
+    labels = [column for column in frame.columns if str(column).startswith("quality:")]
+    for index, scenario in enumerate(loaded.config.scenarios):
+        routing = scenario.routing
+        if routing is None or not labels:
+            continue
+        scale = (
+            (float(routing.label_scale[0]), float(routing.label_scale[1]))
+            if routing.label_scale is not None
+            else None
+        )
+        for column in labels:
+            try:
+                normalise(frame[column].to_numpy(dtype=float), scale)
+            except LabelScaleError as error:
+                raise InputError(
+                    Location(str(loaded.path), field=f"scenarios[{index}].routing.label_scale"),
+                    f"`{column}`: {error}",
+                ) from None
+
+
 def _from_logs(
     spec: WorkloadSpec,
     specs: Sequence[str],
     config: ScenarioFile,
     resolver: ModelResolver,
     progress: Callable[[int], None] | None,
+    scorers: Scorers | None = None,
 ) -> BuiltWorkload:
+    scorers = scorers or Scorers()
     options = ReadOptions(
         format=spec.format,
         mapping=spec.map,
         default_model=spec.model,
         prefix_block_tokens=PREFIX_BLOCK_TOKENS if _needs_prefix_hashes(config) else None,
         measure_encodings=_routing_encodings(config, resolver),
+        scorers=scorers.fitted,
     )
 
     read = read_logs(specs, options, resolver.tokenizer_for, progress=progress)
@@ -120,7 +191,14 @@ def _from_logs(
     names = ", ".join(report.name for report in read.files[:3]) + (
         " …" if len(read.files) > 3 else ""
     )
-    workload = SimWorkload(read.requests, read.prefix_blocks, window.days, f"logs: {names}", notes)
+    workload = SimWorkload(
+        read.requests,
+        read.prefix_blocks,
+        window.days,
+        f"logs: {names}",
+        notes,
+        scorers=scorers.summaries,
+    )
     return BuiltWorkload(workload, records_skipped=read.problems.skipped_total)
 
 
@@ -192,14 +270,27 @@ def build_workload(
     progress: Callable[[int], None] | None = None,
 ) -> BuiltWorkload:
     """The workload to simulate: LOGS or `--workload` from the command line win over the file's source."""
+    built = _build(loaded, table, logs=logs, saved=saved, progress=progress)
+    _check_label_scales(loaded, built.workload)
+    return built
+
+
+def _build(
+    loaded: LoadedScenario,
+    table: PriceTable,
+    *,
+    logs: Sequence[str] | None,
+    saved: Path | None,
+    progress: Callable[[int], None] | None,
+) -> BuiltWorkload:
     resolver = ModelResolver(table)
     spec = loaded.config.workload
-    if saved is not None:
-        return _from_saved(saved, spec.days)
+    scorers = _scorers(loaded)
+    if saved is not None or (not logs and spec.workload is not None):
+        _no_text_for(scorers, loaded, "saved")
+        return _from_saved(saved or loaded.base_dir / (spec.workload or Path()), spec.days)
     if logs:
-        return _from_logs(spec, list(logs), loaded.config, resolver, progress)
-    if spec.workload is not None:
-        return _from_saved(loaded.base_dir / spec.workload, spec.days)
+        return _from_logs(spec, list(logs), loaded.config, resolver, progress, scorers)
     if spec.logs:
         return _from_logs(
             spec,
@@ -207,5 +298,7 @@ def build_workload(
             loaded.config,
             resolver,
             progress,
+            scorers,
         )
+    _no_text_for(scorers, loaded, "synthetic")
     return _synthetic(loaded, resolver)

@@ -20,6 +20,7 @@ import numpy.typing as npt
 from costaudit.config.pricing import PriceTable
 from costaudit.core.columns import TOKEN_SOURCES
 from costaudit.core.complexity import CLASS_NAMES, COMPLEX_FROM, SIMPLE_BELOW, complexity_classes
+from costaudit.core.complexity_groups import GroupClasses, classes_by_group
 from costaudit.core.pricing import (
     CostLine,
     ModelResolver,
@@ -136,6 +137,8 @@ class Analysis:
     token_histograms: dict[str, Histogram] = field(default_factory=dict)
     hourly_requests: list[tuple[datetime, int]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    complexity_by_group: list[GroupClasses] = field(default_factory=list)
+    """Complexity classes per combination of the `--group-by` values."""
 
 
 def observed_window(requests: RequestTable, days: Decimal | None) -> Window:
@@ -395,6 +398,7 @@ def analyze(
             freshness_warnings(table, request_times(requests, assignment)),
             window,
         ),
+        complexity_by_group=classes_by_group(requests, group_by),
     )
 
 

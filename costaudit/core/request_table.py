@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from costaudit.core.columns import MEASURED_PREFIX, QUALITY_PREFIX, TOKEN_COLUMNS, TOKEN_SOURCES
+from costaudit.core.columns import (
+    MEASURED_PREFIX,
+    QUALITY_PREFIX,
+    SCORE_PREFIX,
+    TOKEN_COLUMNS,
+    TOKEN_SOURCES,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,6 +81,8 @@ class RequestColumns:
     """Prompt tokens under other encodings, by encoding name."""
     quality: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
     """Per-model quality labels, by model name."""
+    scores: dict[str, npt.NDArray[np.float32]] = field(default_factory=dict)
+    """Scores of fitted scorers applied while reading (NaN where a row had no prompt), by name."""
 
     def __len__(self) -> int:
         return len(self.timestamp_ns)
@@ -114,6 +122,8 @@ class RequestColumns:
             columns[f"{MEASURED_PREFIX}{encoding}"] = counts
         for model, labels in self.quality.items():
             columns[f"{QUALITY_PREFIX}{model}"] = labels
+        for name, scores in self.scores.items():
+            columns[f"{SCORE_PREFIX}{name}"] = scores
         return pd.DataFrame(columns)
 
     @classmethod
@@ -200,5 +210,10 @@ def _from_frame(frame: pd.DataFrame, group_keys: Sequence[str]) -> RequestColumn
             str(name).removeprefix(QUALITY_PREFIX): frame[name].to_numpy(dtype=np.float64)
             for name in frame.columns
             if str(name).startswith(QUALITY_PREFIX)
+        },
+        scores={
+            str(name).removeprefix(SCORE_PREFIX): frame[name].to_numpy(dtype=np.float32)
+            for name in frame.columns
+            if str(name).startswith(SCORE_PREFIX)
         },
     )

@@ -31,6 +31,7 @@ from costaudit.ingest.table import DEFAULT_CHUNK_ROWS, Draft, TableBuilder
 if TYPE_CHECKING:
     import pandas as pd
 
+    from costaudit.core.router_fit import FittedScorer
     from costaudit.ingest.early import EarlyRead
 
 DETECTION_RECORDS = 50
@@ -54,6 +55,10 @@ class ReadOptions:
     prefix_block_tokens: int | None = None
     measure_encodings: tuple[str, ...] = ()
     """Also count prompts with these encodings (those available offline), for per-request tokenizer ratios."""
+    scorers: Mapping[str, FittedScorer] = field(default_factory=dict)
+    """Fitted scorers to apply to every prompt while reading (a `score:<name>` column each)."""
+    keep_labelled_prompts: bool = False
+    """Keep the prompts of rows with quality labels in memory (`Workload.labelled_prompts`), to fit a scorer."""
 
     """Hash prompt text into chained blocks of this many tokens (for prompt-cache replay); None = skip."""
 
@@ -77,6 +82,9 @@ class Workload:
     estimated_encodings: set[str]
     prefix_blocks: PrefixBlocks | None = None
     """Chained prefix-block hashes aligned with `requests` rows, when the logs carried or allowed them."""
+    labelled_prompts: list[tuple[str, int, float] | None] | None = None
+    """With `ReadOptions.keep_labelled_prompts`: each row's (last user turn, user turns, that turn's
+    share of the prompt's characters) when the row is labelled."""
 
     @functools.cached_property
     def requests(self) -> pd.DataFrame:
@@ -573,6 +581,8 @@ def read_logs(
         chunk_rows=options.chunk_rows,
         text_block_tokens=options.prefix_block_tokens,
         measure_encodings=options.measure_encodings,
+        scorers=options.scorers,
+        keep_labelled_prompts=options.keep_labelled_prompts,
     )
 
     reader = FileReader(formats, options, problems)
@@ -594,4 +604,5 @@ def read_logs(
         problems=problems,
         records_read=records_read,
         estimated_encodings=builder.estimated_encodings,
+        labelled_prompts=builder.labelled_prompts if options.keep_labelled_prompts else None,
     )

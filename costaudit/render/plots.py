@@ -193,7 +193,37 @@ def _routing_curve_plot(plt: Any, scenario: Any, directory: Path) -> Path:
         ax.set_xlabel("share sent to the strong model")
         ax.set_ylabel("USD per month")
         ax.set_title(f"{scenario.name}: cost by strong-model share")
+    _mark_operating_point(ax, scenario)
     return _save(fig, directory / f"routing_curve_{_safe_name(scenario.name)}.png")
+
+
+def operating_point(scenario: Any) -> tuple[float, float, float | None] | None:
+    """The scenario's own point on its routing curve: (strong share, monthly USD, quality or None)."""
+    routing = scenario.details.get("routing")
+    if not routing or scenario.monthly_usd is None or not routing.get("tiers"):
+        return None
+    quality = (routing.get("quality") or {}).get("quality")
+    return float(routing["tiers"][-1]["share"]), float(scenario.monthly_usd), quality
+
+
+def _mark_operating_point(ax: Any, scenario: Any) -> None:
+    point = operating_point(scenario)
+    if point is None:
+        return
+    share, monthly, quality = point
+    labelled = all("quality" in p for p in scenario.curve)
+    if labelled and quality is None:
+        return
+    where = (monthly, quality) if labelled else (share, monthly)
+    ax.plot(*where, marker="*", markersize=16, color="tab:red", linestyle="none", zorder=5)
+    ax.annotate(
+        f"this scenario: {share:.0%} strong",
+        where,
+        textcoords="offset points",
+        xytext=(8, 6),
+        fontsize=8,
+        color="tab:red",
+    )
 
 
 def _ttl_plot(plt: Any, scenario: Any, curve: list[dict[str, Any]], directory: Path) -> Path:

@@ -95,11 +95,25 @@ def _routing_figure(detail: dict[str, Any]) -> str:
     quality = detail.get("quality")
     if quality and quality.get("quality_retained") is not None:
         shares += f" (quality {percent(quality['quality_retained'], 0)})"
+    if quality and quality.get("apgr") is not None:
+        shares += f"; {ranking_figure(quality)}"
     escalated = detail.get("escalated_requests")
     if escalated:
         first = sum(tier["requests"] for tier in detail["tiers"])
         shares += f", {count(escalated)} ({percent(escalated / first, 0)}) escalated"
     return shares
+
+
+def _cpt(value: float | None) -> str:
+    return "never" if value is None else percent(value, 0)
+
+
+def ranking_figure(quality: dict[str, Any]) -> str:
+    """How well the router ranked the labelled requests, next to a random router."""
+    return (
+        f"APGR {quality['apgr']:.2f} (random {quality['random_apgr']:.2f}), "
+        f"CPT(50%) {_cpt(quality.get('cpt50'))}, CPT(80%) {_cpt(quality.get('cpt80'))}"
+    )
 
 
 def _hosting_figure(detail: dict[str, Any]) -> str:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from costaudit.core.analysis import hourly_requests, token_source_shares
+from costaudit.core.prompt_features import TokenSets, dense_matrix, prompt_features
 from costaudit.core.request_table import NAT, RequestColumns, as_columns
+from costaudit.core.router_fit import fit_scorer
 from costaudit.ingest.problems import Problems
 from costaudit.ingest.table import Draft, TableBuilder
+from support import labelled_prompts
 
 
 def _columns() -> RequestColumns:
@@ -80,3 +84,34 @@ def test_hourly_counts_fill_the_hours_without_requests() -> None:
         ("2026-10-01T01:00:00+00:00", 0),
         ("2026-10-01T02:00:00+00:00", 1),
     ]
+
+
+def test_the_builder_applies_fitted_scorers_and_keeps_only_labelled_prompts() -> None:
+    prompts, weak, strong = labelled_prompts(200)
+    features = [prompt_features(text) for text in prompts]
+    tokens = np.full(len(prompts), 30, dtype=np.int64)
+    scorer = fit_scorer(
+        dense_matrix(features, tokens), TokenSets.of(features), np.stack([weak, strong], 1), 7
+    )
+    builder = TableBuilder(
+        Problems(strict=True),
+        lambda _model: "cl100k_base",
+        scorers={"router.json": scorer},
+        keep_labelled_prompts=True,
+    )
+    system = ("system", "You are helpful. " * 50, None)
+    rows = [
+        Draft(model="m", messages=[system, ("user", prompts[1], None)], output_tokens=1),
+        Draft(model="m", messages=[("user", prompts[1], None)], output_tokens=1, quality={"a": 1}),
+        Draft(model="m", input_tokens=50, output_tokens=0),
+    ]
+    for line, draft in enumerate(rows, 1):
+        builder.add(draft, "log.jsonl", line)
+    columns = builder.finish()
+    scores = columns.scores["router.json"]
+    assert not np.isnan(scores[:2]).any() and np.isnan(scores[2])
+    assert builder.labelled_prompts == [None, (prompts[1], 1, 1.0), None]
+    back = as_columns(columns.to_frame())
+    np.testing.assert_array_equal(back.scores["router.json"], scores)
+    # the shared system prompt does not make the first question look long
+    assert columns.complexity[0] == pytest.approx(columns.complexity[1], abs=0.05)

@@ -17,18 +17,23 @@ import numpy.typing as npt
 
 from costaudit.config.scenario import Routing
 from costaudit.core.columns import QUALITY_PREFIX
-from costaudit.core.routing_quality import apgr, cpt, quality_curve, random_router_apgr
 from costaudit.core.simulate.context import Context
+from costaudit.core.simulate.routing_scores import (
+    ranking_quality,
+    scaled_labels,
+    score_source,
+    workload_scores,
+)
 from costaudit.core.simulate.state import State
 
 TIE_JITTER = 1e-9
 
 
 def _scores(
-    state: State, rows: npt.NDArray[np.int64], context: Context
+    state: State, rows: npt.NDArray[np.int64], routing: Routing, context: Context
 ) -> tuple[npt.NDArray[np.float64], int]:
-    """Complexity scores of the rows; missing ones replaced by random draws (returned count)."""
-    scores = context.workload.requests["complexity"].to_numpy(dtype=np.float64)[state.origin[rows]]
+    """Scores of the rows; missing ones replaced by random draws (returned count)."""
+    scores = workload_scores(routing, context)[state.origin[rows]]
     missing = np.isnan(scores)
     scores = scores.copy()
     scores[missing] = context.rng.random(int(missing.sum()))
@@ -134,8 +139,7 @@ def _quality(
     columns = [_label_column(tier.model, tier.label, context) for tier in routing.tiers]
     origin = state.origin[rows]
     if all(column is not None for column in columns):
-        frame = context.workload.requests
-        labels = np.stack([frame[c].to_numpy(dtype=np.float64)[origin] for c in columns if c])
+        labels = scaled_labels([c for c in columns if c], routing, context)[:, origin]
         chosen = labels[tiers, np.arange(len(rows))]
         strongest = labels[-1]
         result: dict[str, Any] = {"source": "labels", "quality": float(np.nanmean(chosen))}
@@ -143,22 +147,8 @@ def _quality(
             float(np.nanmean(chosen) / np.nanmean(strongest)) if np.nanmean(strongest) else None
         )
         if len(routing.tiers) == 2:
-            scores, _ = _scores(state, rows, context)
-            curve = quality_curve(scores, np.nan_to_num(labels[0]), np.nan_to_num(labels[1]))
-            result.update(
-                {
-                    "apgr": apgr(curve),
-                    "cpt50": cpt(curve, 0.5),
-                    "cpt80": cpt(curve, 0.8),
-                    "random_apgr": random_router_apgr(
-                        np.nan_to_num(labels[0]), np.nan_to_num(labels[1]), np.random.default_rng(0)
-                    ),
-                    "curve": {
-                        "strong_share": curve.strong_shares.tolist(),
-                        "quality": curve.quality.tolist(),
-                    },
-                }
-            )
+            scores = workload_scores(routing, context)[origin]
+            result.update(ranking_quality(scores, labels[0], labels[1]))
         return result
     given = [tier.quality for tier in routing.tiers]
     if all(score is not None for score in given):
@@ -175,7 +165,7 @@ def _quality(
 
 def apply_routing(state: State, routing: Routing, context: Context) -> None:
     rows = context.rows_for(state, routing.applies_to)
-    scores, random_count = _scores(state, rows, context)
+    scores, random_count = _scores(state, rows, routing, context)
     if routing.tiers[0].share is not None or (len(routing.tiers) == 1):
         shares = [
             context.params(tier.share) for tier in routing.tiers[:-1] if tier.share is not None
@@ -195,6 +185,7 @@ def apply_routing(state: State, routing: Routing, context: Context) -> None:
         state.notes.append(
             f"{random_count:,} requests had no complexity score and were routed at random"
         )
+    source, sentence = score_source(routing, context)
     detail: dict[str, Any] = {
         "mode": routing.mode,
         "tiers": [
@@ -211,8 +202,16 @@ def apply_routing(state: State, routing: Routing, context: Context) -> None:
         "escalated_requests": escalated,
         "router_overhead_usd": overhead,
         "randomly_routed": random_count,
+        "scores": source,
     }
     quality = _quality(state, rows, tiers, routing, context)
     if quality is not None:
         detail["quality"] = quality
+    measured = quality is not None and "apgr" in quality
+    if len(routing.tiers) > 1 and (routing.scorer is not None or not measured):
+        if measured and routing.scorer is not None:
+            sentence += (
+                "; the APGR measured here is in-sample if these are the prompts it was fitted on"
+            )
+        state.notes.append(sentence)
     state.details["routing"] = detail

@@ -26,6 +26,7 @@ from costaudit.core.pricing import (
     total_cost,
 )
 from costaudit.core.prompt_cache import PrefixBlocks
+from costaudit.core.router_fit import ScorerSummary
 
 TOKEN_FIELDS = ("input", "cached", "cache_write", "cache_write_1h", "output", "reasoning")
 _COLUMNS = {
@@ -49,6 +50,8 @@ class SimWorkload:
     """Length of the window the requests cover; None when it cannot be known."""
     source: str
     notes: tuple[str, ...] = ()
+    scorers: dict[str, ScorerSummary] = field(default_factory=dict)
+    """Fitted scorers whose `score:<name>` columns the requests carry, with what they are worth."""
 
 
 @dataclass

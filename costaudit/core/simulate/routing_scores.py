@@ -1,0 +1,122 @@
+"""What a router ranks requests by, what that ranking is worth, and how well it did on labels.
+
+Three sources of scores, and what the output says of each:
+
+- a fitted scorer (`routing: {scorer: router.json}`): its `score:<file>` column, and the out-of-fold
+  APGR its file records;
+- the built-in complexity score (or a log's own `complexity` column): a label-free estimate, whose
+  measured APGR on public labelled sets (`complexity.MEASURED_APGR`) is quoted;
+- a synthetic workload's complexity, drawn from the described distribution: says nothing about prompts.
+
+With two tiers and per-model quality labels, the ranking is measured on them: APGR, CPT(50%) and
+CPT(80%), next to a random router's (exact expectation) — on the requests that carry both labels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from costaudit.config.scenario import Routing
+from costaudit.core.columns import SCORE_PREFIX
+from costaudit.core.complexity import MEASURED_APGR
+from costaudit.core.labels import LabelScaleError, normalise
+from costaudit.core.routing_quality import metrics, quality_curve, random_curve
+from costaudit.core.simulate.context import Context
+from costaudit.errors import InputError
+
+
+def score_column(routing: Routing) -> str:
+    return f"{SCORE_PREFIX}{routing.scorer}" if routing.scorer is not None else "complexity"
+
+
+def workload_scores(routing: Routing, context: Context) -> npt.NDArray[np.float64]:
+    """Every workload row's score (NaN where there is none)."""
+    frame = context.workload.requests
+    column = score_column(routing)
+    if column not in frame:
+        raise InputError(
+            "routing.scorer",
+            f"the workload has no scores from {routing.scorer}: a fitted scorer scores prompt text "
+            "while logs are read, and this workload has no prompts",
+        )
+    return np.asarray(frame[column].to_numpy(dtype=np.float64))
+
+
+def score_source(routing: Routing, context: Context) -> tuple[dict[str, Any], str]:
+    """The routing detail's `scores` entry, and the sentence the output says about them."""
+    if routing.scorer is not None:
+        name = str(routing.scorer)
+        summary = context.workload.scorers.get(name)
+        detail: dict[str, Any] = {"source": "fitted", "scorer": name, "label_free": False}
+        if summary is None:
+            return detail, f"routed by the fitted scorer {name}"
+        interval = summary.apgr_interval
+        detail.update(
+            {
+                "out_of_fold_apgr": summary.apgr,
+                "out_of_fold_apgr_interval": list(interval) if interval else None,
+                "labelled": summary.labelled,
+            }
+        )
+        spread = f" (90% interval {interval[0]:.2f}–{interval[1]:.2f})" if interval else ""
+        return detail, (
+            f"routed by the fitted scorer {name}: out-of-fold APGR {summary.apgr:.2f}{spread} on "
+            f"its {summary.labelled:,} labelled prompts ({summary.weak} vs {summary.strong})"
+        )
+    if context.workload.source.startswith("synthetic"):
+        return (
+            {"source": "synthetic", "label_free": True},
+            "routed by the synthetic workload's complexity scores (drawn from the described "
+            "distribution, not measured from prompts)",
+        )
+    low, high = MEASURED_APGR
+    return (
+        {"source": "complexity", "label_free": True, "measured_apgr": [low, high]},
+        f"routed by the complexity score, a label-free estimate: the built-in score's APGR is "
+        f"{low:.2f}–{high:.2f} on public labelled sets (0.5 = random; docs/complexity.md); "
+        "`costaudit route fit` fits a router on your own labels",
+    )
+
+
+def scaled_labels(
+    columns: list[str], routing: Routing, context: Context
+) -> npt.NDArray[np.float64]:
+    """The tiers' label columns (one row per tier), mapped from `label_scale` to [0, 1]."""
+    frame = context.workload.requests
+    scale = (
+        (float(routing.label_scale[0]), float(routing.label_scale[1]))
+        if routing.label_scale is not None
+        else None
+    )
+    rows = []
+    for column in columns:
+        try:
+            rows.append(normalise(frame[column].to_numpy(dtype=np.float64), scale))
+        except LabelScaleError as error:
+            raise InputError("routing.label_scale", f"`{column}`: {error}") from None
+    return np.stack(rows)
+
+
+def ranking_quality(
+    scores: npt.NDArray[np.float64], weak: npt.NDArray[np.float64], strong: npt.NDArray[np.float64]
+) -> dict[str, Any]:
+    """APGR and CPTs of the ranking and of a random router, on the requests with both labels."""
+    labelled = ~(np.isnan(weak) | np.isnan(strong) | np.isnan(scores))
+    scores, weak, strong = scores[labelled], weak[labelled], strong[labelled]
+    if not len(scores):
+        return {}
+    curve = quality_curve(scores, weak, strong)
+    measured, random = metrics(curve), metrics(random_curve(weak, strong))
+    return {
+        "labelled_requests": int(labelled.sum()),
+        "apgr": measured.apgr,
+        "cpt50": measured.cpt50,
+        "cpt80": measured.cpt80,
+        "random_apgr": random.apgr,
+        "random_cpt50": random.cpt50,
+        "random_cpt80": random.cpt80,
+        "curve": {"strong_share": curve.strong_shares.tolist(), "quality": curve.quality.tolist()},
+    }
