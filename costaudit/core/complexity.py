@@ -85,78 +85,143 @@ def router_view(text: str) -> str:
     return text
 
 
+_NOT_WORD_BYTES = bytes(
+    code if code >= 128 or chr(code).isalnum() or chr(code) in "+#-" else ord(" ")
+    for code in range(256)
+)
+"""The same on UTF-8 bytes: `bytes.translate` is several times faster than `str.translate`, and
+scoring must cost less than counting the prompt's tokens (bench/README.md)."""
+
+
 def words_of(lowered: str) -> list[str]:
     """Lower-cased words of a (lower-cased) text, punctuation removed."""
     return lowered.translate(_NOT_WORD).split()
 
 
-def _vocabulary(text: str) -> frozenset[str]:
-    return frozenset(text.split())
+def word_bytes(data: bytes) -> list[bytes]:
+    """The words of a lower-cased text's UTF-8 bytes, punctuation removed (what cue vocabularies are
+    matched against)."""
+    return data.translate(_NOT_WORD_BYTES).split()
+
+
+def vocabulary(text: str) -> frozenset[bytes]:
+    """The words of `text`, as a cue's vocabulary."""
+    return frozenset(text.encode().split())
+
+
+_PLAIN = b"abcdefghijklmnopqrstuvwxyz0123456789 \t\n\r\x0b\x0c"
+"""Bytes that never gate a literal: deleting them from a text leaves its punctuation and non-ASCII
+bytes, whose set says which punctuation-only symbols could occur at all."""
+
+
+def special_bytes(data: bytes) -> frozenset[int]:
+    """The punctuation and non-ASCII bytes of a lower-cased text (one pass in C)."""
+    return frozenset(data.translate(None, _PLAIN))
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A symbol or phrase to find as a substring, and what must be present for it to be looked for:
+    its longest word (as a whole word of the text), or for punctuation only, its first byte."""
+
+    text: bytes
+    word: bytes | None
+    byte: int
+
+    @classmethod
+    def of(cls, text: str) -> Literal:
+        data = text.encode()
+        words = [word for word in word_bytes(data) if any(chr(char).isalnum() for char in word)]
+        return cls(data, max(words, key=len) if words else None, data[0])
+
+    def found(self, data: bytes, words: frozenset[bytes], specials: frozenset[int]) -> bool:
+        gate = self.word in words if self.word is not None else self.byte in specials
+        return gate and self.text in data
 
 
 @dataclass(frozen=True)
 class Cue:
-    """A kind of task, recognised by words, phrases, literal symbols and (rarely) a pattern."""
+    """A kind of task, recognised by words, phrases, literal symbols and (rarely) a pattern.
 
-    words: frozenset[str]
-    phrases: tuple[str, ...] = ()
-    symbols: tuple[str, ...] = ()
-    pattern: re.Pattern[str] | None = None
-    pattern_needs: tuple[str, ...] = ()
-    """The pattern only runs when one of these substrings occurs (regex scans of prose are slow)."""
+    Everything is matched on the UTF-8 bytes of the lower-cased text, and a phrase or symbol is only
+    searched for when its gate (a word of it, or its first punctuation byte) occurs: scoring must
+    cost less than counting the prompt's tokens (bench/README.md), and most prompts hold none.
+    Phrases therefore match whole words ("unit test" is not found in "unit tested").
+    """
 
-    def present(self, lowered: str, words: frozenset[str]) -> bool:
-        """Whether any cue of this kind occurs (cheapest checks first)."""
+    words: frozenset[bytes]
+    """Whole words (see `word_bytes`)."""
+    literals: tuple[Literal, ...] = ()
+    """Symbols and phrases."""
+    pattern: re.Pattern[bytes] | None = None
+    pattern_needs: tuple[Literal, ...] = ()
+    """The pattern only runs when one of these occurs (regex scans of prose are slow)."""
+
+    @classmethod
+    def of(
+        cls,
+        words: str,
+        phrases: tuple[str, ...] = (),
+        symbols: tuple[str, ...] = (),
+        pattern: bytes | None = None,
+        pattern_needs: tuple[str, ...] = (),
+    ) -> Cue:
+        """A cue written as text: space-separated words, phrases and symbols."""
+        return cls(
+            words=vocabulary(words),
+            literals=tuple(Literal.of(text) for text in (*symbols, *phrases)),
+            pattern=re.compile(pattern) if pattern is not None else None,
+            pattern_needs=tuple(Literal.of(needle) for needle in pattern_needs),
+        )
+
+    @property
+    def gate_words(self) -> frozenset[bytes]:
+        """Every whole word whose presence can matter to this cue."""
+        gates = {item.word for item in (*self.literals, *self.pattern_needs) if item.word}
+        return self.words | gates
+
+    def present(
+        self, data: bytes, words: frozenset[bytes], specials: frozenset[int] | None = None
+    ) -> bool:
+        """Whether any cue of this kind occurs in `data`, the lower-cased text's UTF-8 bytes, whose
+        words (or at least every gate word among them) are `words`."""
         if not self.words.isdisjoint(words):
             return True
-        if any(symbol in lowered for symbol in self.symbols):
-            return True
-        if any(phrase in lowered for phrase in self.phrases):
+        specials = special_bytes(data) if specials is None else specials
+        if any(item.found(data, words, specials) for item in self.literals):
             return True
         return (
             self.pattern is not None
-            and any(needle in lowered for needle in self.pattern_needs)
-            and self.pattern.search(lowered) is not None
+            and any(item.found(data, words, specials) for item in self.pattern_needs)
+            and self.pattern.search(data) is not None
         )
 
 
-CODE = Cue(
-    words=_vocabulary(
-        "python javascript typescript java c++ rust golang sql regex html css bash api code program "
-        "implement algorithm debug bug compile recursion function script refactor"
-    ),
+CODE = Cue.of(
+    "python javascript typescript java c++ rust golang sql regex html css bash api code program "
+    "implement algorithm debug bug compile recursion function script refactor",
     phrases=("data structure", "unit test", "stack trace"),
     symbols=("```", "#include", "=>", "console.", "();", "self."),
-    pattern=re.compile(r"\bdef \w+\(|\bclass \w+[:(]|\bimport \w+"),
+    pattern=rb"(?m)^[ \t]*(?:def \w+\(|class \w+[:(]|import \w+|from [\w.]+ import )",
     pattern_needs=("def ", "class ", "import "),
 )
-MATH = Cue(
-    words=_vocabulary(
-        "equation equations solve integral derivative probability theorem prove proof matrix vector "
-        "polynomial logarithm modulo factorial eigenvalue"
-    ),
+MATH = Cue.of(
+    "equation equations solve integral derivative probability theorem prove proof matrix vector "
+    "polynomial logarithm modulo factorial eigenvalue",
     phrases=("expected value",),
     symbols=(*"=≤≥∑∫√π^", "\\frac", "\\sum", "\\int", "\\sqrt"),
-    pattern=re.compile(r"\d\s*[*/]\s*\d|\d\s*\+\s*\d"),
+    pattern=rb"\d\s*[*/]\s*\d|\d\s*\+\s*\d",
     pattern_needs=("*", "/", "+"),
 )
-REASONING = Cue(
-    words=_vocabulary(
-        "why prove justify deduce infer compare contrast trade-off trade-offs tradeoff tradeoffs "
-        "analyze analyse evaluate implications"
-    ),
-    phrases=(
-        "step by step",
-        "step-by-step",
-        "explain how",
-        "pros and cons",
-        "what would happen",
-    ),
+REASONING = Cue.of(
+    "why prove justify deduce infer compare contrast trade-off trade-offs tradeoff tradeoffs "
+    "analyze analyse evaluate implications",
+    phrases=("step by step", "step-by-step", "explain how", "pros and cons", "what would happen"),
 )
-CONSTRAINTS = Cue(
-    words=_vocabulary("json yaml csv exactly"),
+CONSTRAINTS = Cue.of(
+    "json yaml csv exactly",
     phrases=("at most", "at least", "no more than", "must not", "must be"),
-    pattern=re.compile(r"\bin \d+ words\b"),
+    pattern=rb"\bin \d+ words\b",
     pattern_needs=(" words",),
 )
 CUES = {"code": CODE, "math": MATH, "reasoning": REASONING, "constraints": CONSTRAINTS}
@@ -182,9 +247,13 @@ def turns_signal(turns: int) -> float:
 
 def cue_flags(text: str) -> dict[str, float]:
     """1.0 for each kind of task whose cues the prompt contains, else 0.0."""
-    lowered = router_view(text).lower()
-    words = frozenset(words_of(lowered))
-    return {name: float(cue.present(lowered, words)) for name, cue in CUES.items()}
+    data = router_view(text).lower().encode()
+    words = frozenset(word_bytes(data))
+    return {name: float(cue.present(data, words)) for name, cue in CUES.items()}
+
+
+_WEIGHTED_WORDS = frozenset().union(*(CUES[name].gate_words for name in WEIGHTED_CUES))
+"""Every word the weighted cues look at: a prompt's words are only intersected with these."""
 
 
 def signals(text: str, *, turns: int, prompt_tokens: int) -> dict[str, float]:
@@ -204,12 +273,15 @@ def complexity_score(text: str, *, turns: int = 1, prompt_tokens: int = 0) -> fl
 def text_part(text: str, *, turns: int = 1) -> float:
     """The score before the length signal, which needs the token count (so the text can be scored
     while its tokens are still being counted)."""
-    flags = cue_flags(text)
-    return (
-        BASE
-        + WEIGHTS["turns"] * turns_signal(turns)
-        + sum(WEIGHTS[name] * flags[name] for name in WEIGHTED_CUES)
-    )
+    data = router_view(text).lower().encode()
+    # Only the few cue words a prompt contains are kept (no set of all its words is built).
+    found = frozenset(_WEIGHTED_WORDS.intersection(word_bytes(data)))
+    specials = special_bytes(data)
+    score = BASE + WEIGHTS["turns"] * turns_signal(turns)
+    for name in WEIGHTED_CUES:
+        if CUES[name].present(data, found, specials):
+            score += WEIGHTS[name]
+    return score
 
 
 def text_parts(texts: Sequence[tuple[str, int]]) -> list[float]:

@@ -24,7 +24,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from costaudit.core.complexity import Cue, router_view, turns_signal, words_of
+from costaudit.core.complexity import (
+    Cue,
+    router_view,
+    turns_signal,
+    word_bytes,
+    words_of,
+)
 
 LENGTH_FEATURE = "log_prompt_tokens"
 DENSE_FEATURES = (
@@ -57,109 +63,27 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 LONG_WORD = 9
 
 TASK_CUES = {
-    "code_words": Cue(
-        words=frozenset(
-            [
-                "python",
-                "javascript",
-                "typescript",
-                "java",
-                "c++",
-                "rust",
-                "golang",
-                "sql",
-                "regex",
-                "html",
-                "css",
-                "bash",
-                "api",
-                "code",
-                "program",
-                "implement",
-                "algorithm",
-                "debug",
-                "bug",
-                "compile",
-                "recursion",
-                "complexity",
-                "function",
-                "select",
-            ]
-        ),
+    "code_words": Cue.of(
+        "python javascript typescript java c++ rust golang sql regex html css bash api code "
+        "program implement algorithm debug bug compile recursion complexity function select",
         phrases=("data structure",),
         symbols=("```", "#include", "=>", "console."),
     ),
-    "math_words": Cue(
-        words=frozenset(
-            [
-                "solve",
-                "calculate",
-                "compute",
-                "equation",
-                "probability",
-                "integral",
-                "derivative",
-                "prove",
-                "theorem",
-                "sum",
-                "product",
-                "percent",
-                "ratio",
-                "area",
-                "volume",
-                "triangle",
-                "circle",
-                "matrix",
-                "vector",
-                "prime",
-                "factor",
-                "remainder",
-                "average",
-            ]
-        ),
+    "math_words": Cue.of(
+        "solve calculate compute equation probability integral derivative prove theorem sum "
+        "product percent ratio area volume triangle circle matrix vector prime factor remainder "
+        "average",
         phrases=("how many", "how much", "value of", "expected value"),
         symbols=tuple("=≤≥∑∫√π"),
     ),
-    "reasoning_words": Cue(
-        words=frozenset(
-            [
-                "why",
-                "explain",
-                "reason",
-                "think",
-                "deduce",
-                "infer",
-                "justify",
-                "analyze",
-                "analyse",
-                "evaluate",
-                "compare",
-                "contrast",
-                "logic",
-                "puzzle",
-                "suppose",
-                "assume",
-                "implies",
-                "therefore",
-                "tradeoff",
-                "tradeoffs",
-                "trade-off",
-                "trade-offs",
-                "if",
-                "each",
-                "every",
-                "relationship",
-                "statement",
-                "statements",
-                "uncertain",
-                "possible",
-                "could",
-            ]
-        ),
+    "reasoning_words": Cue.of(
+        "why explain reason think deduce infer justify analyze analyse evaluate compare contrast "
+        "logic puzzle suppose assume implies therefore tradeoff tradeoffs trade-off trade-offs "
+        "if each every relationship statement statements uncertain possible could",
         phrases=("step by step", "step-by-step", "which of", "true or false", "based on"),
     ),
-    "constraint_words": Cue(
-        words=frozenset(["json", "yaml", "csv", "table", "exactly", "must", "format", "only"]),
+    "constraint_words": Cue.of(
+        "json yaml csv table exactly must format only",
         phrases=("at most", "at least", "no more than"),
     ),
 }
@@ -187,8 +111,9 @@ def _dense(view: str, lowered: str, words: list[str], turns: int) -> tuple[float
     per_word = 1.0 / max(count, 1)
     capitalised = sum(1 for word in view.split()[1:] if word[:1].isupper())
     numbers = len(_NUMBER.findall(view))
-    vocabulary = frozenset(words)
-    flags = [float(cue.present(lowered, vocabulary)) for cue in TASK_CUES.values()]
+    data = lowered.encode()
+    present = frozenset(word_bytes(data))
+    flags = [float(cue.present(data, present)) for cue in TASK_CUES.values()]
     return (
         turns_signal(turns),
         *flags,

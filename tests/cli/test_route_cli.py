@@ -128,7 +128,7 @@ def test_simulate_routes_by_the_saved_scorer(tmp_path: Path) -> None:
     code, out, err = run("simulate", "-s", str(fitted), "--pricing", PRICES, "-o", "markdown")
     assert code == 0, err
     assert "APGR" in out and "CPT(50%)" in out
-    assert "routed by the fitted scorer router.json: out-of-fold APGR" in out
+    assert "ranked by the fitted scorer router.json: out-of-fold APGR" in out
 
 
 @pytest.mark.parametrize(
@@ -201,8 +201,8 @@ def test_routing_without_labels_says_the_score_is_a_label_free_estimate(tmp_path
     code, out, err = run("simulate", "-s", str(path), "--pricing", PRICES, "-o", "markdown")
     assert code == 0, err
     text = " ".join(out.split())
-    assert "routed by the complexity score, a label-free estimate" in text
-    assert "APGR is 0.56–0.60 on public labelled sets" in text
+    assert "ranked by the complexity score, a label-free estimate" in text
+    assert "(APGR 0.56–0.60 on public labelled sets, random 0.50" in text
     code, out, err = run("simulate", "-s", str(path), "--pricing", PRICES, "-o", "json")
     assert code == 0, err
     scores = json.loads(out)["scenarios"][1]["details"]["routing"]["scores"]

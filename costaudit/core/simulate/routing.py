@@ -208,7 +208,8 @@ def apply_routing(state: State, routing: Routing, context: Context) -> None:
     if quality is not None:
         detail["quality"] = quality
     measured = quality is not None and "apgr" in quality
-    if len(routing.tiers) > 1 and (routing.scorer is not None or not measured):
+    ranked = len(np.unique(tiers)) > 1  # with every request in one tier, no score mattered
+    if ranked and (routing.scorer is not None or not measured):
         if measured and routing.scorer is not None:
             sentence += (
                 "; the APGR measured here is in-sample if these are the prompts it was fitted on"

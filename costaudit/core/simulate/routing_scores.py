@@ -52,7 +52,7 @@ def score_source(routing: Routing, context: Context) -> tuple[dict[str, Any], st
         summary = context.workload.scorers.get(name)
         detail: dict[str, Any] = {"source": "fitted", "scorer": name, "label_free": False}
         if summary is None:
-            return detail, f"routed by the fitted scorer {name}"
+            return detail, f"ranked by the fitted scorer {name}"
         interval = summary.apgr_interval
         detail.update(
             {
@@ -63,21 +63,21 @@ def score_source(routing: Routing, context: Context) -> tuple[dict[str, Any], st
         )
         spread = f" (90% interval {interval[0]:.2f}–{interval[1]:.2f})" if interval else ""
         return detail, (
-            f"routed by the fitted scorer {name}: out-of-fold APGR {summary.apgr:.2f}{spread} on "
+            f"ranked by the fitted scorer {name}: out-of-fold APGR {summary.apgr:.2f}{spread} on "
             f"its {summary.labelled:,} labelled prompts ({summary.weak} vs {summary.strong})"
         )
     if context.workload.source.startswith("synthetic"):
         return (
             {"source": "synthetic", "label_free": True},
-            "routed by the synthetic workload's complexity scores (drawn from the described "
+            "ranked by the synthetic workload's complexity scores (drawn from the described "
             "distribution, not measured from prompts)",
         )
     low, high = MEASURED_APGR
     return (
         {"source": "complexity", "label_free": True, "measured_apgr": [low, high]},
-        f"routed by the complexity score, a label-free estimate: the built-in score's APGR is "
-        f"{low:.2f}–{high:.2f} on public labelled sets (0.5 = random; docs/complexity.md); "
-        "`costaudit route fit` fits a router on your own labels",
+        f"ranked by the complexity score, a label-free estimate (APGR {low:.2f}–{high:.2f} on "
+        "public labelled sets, random 0.50; docs/complexity.md): `costaudit route fit` fits a "
+        "router on your labels",
     )
 
 
