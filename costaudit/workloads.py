@@ -71,9 +71,21 @@ def load_scenario(path: Path, table: PriceTable) -> LoadedScenario:
         first = problems[0]
         first.also = tuple(problems[1:])
         raise first
-    return LoadedScenario(
-        path=path, config=config, digest=hashlib.sha256(path.read_bytes()).hexdigest()
+    return LoadedScenario(path=path, config=config, digest=_scenario_digest(path, config))
+
+
+def _scenario_digest(path: Path, config: ScenarioFile) -> str:
+    """sha256 of the scenario file, and of the scorer files it routes by (a refitted router changes
+    the scenario's costs, and `check` should say the scenario changed, not the traffic)."""
+    digest = hashlib.sha256(path.read_bytes())
+    scorers = sorted(
+        {str(s.routing.scorer) for s in config.scenarios if s.routing and s.routing.scorer}
     )
+    for name in scorers:
+        scorer = path.parent / name
+        if scorer.is_file():
+            digest.update(b"\0" + name.encode() + b"\0" + scorer.read_bytes())
+    return digest.hexdigest()
 
 
 def _resolve(base: Path, item: str) -> str:

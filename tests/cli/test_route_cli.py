@@ -249,3 +249,24 @@ def test_the_routing_plot_marks_the_scenario_operating_point(tmp_path: Path) -> 
     assert quality == pytest.approx(routed.details["routing"]["quality"]["quality"])
     written = simulation_plots(result, tmp_path / "plots")
     assert (tmp_path / "plots" / "routing_curve_routed.png") in written
+
+
+def test_check_applies_the_scorer_and_a_refitted_one_is_a_scenario_change(tmp_path: Path) -> None:
+    code, _, err = fit(tmp_path, "--save", str(tmp_path / "router.json"))
+    assert code == 0, err
+    tiers = "[{model: gpt-4o-mini, share: 0.5}, {model: gpt-4o}]"
+    path = scenario(tmp_path, tmp_path / "graded.jsonl", f"{{scorer: router.json, tiers: {tiers}}}")
+    baseline = str(tmp_path / "baseline.json")
+    args = ("check", "-s", str(path), "--baseline", baseline, "--pricing", PRICES)
+    code, _, err = run(*args, "--update-baseline")
+    assert code == 0, err
+    code, out, err = run(*args, "-o", "json")
+    assert code == 0, err
+    assert json.loads(out)["verdict"]["causes"] == []
+    code, _, err = fit(
+        tmp_path, "--save", str(tmp_path / "router.json"), "--seed", "8", "--folds", "4"
+    )
+    assert code == 0, err
+    code, out, err = run(*args, "-o", "json", "--max-increase", "50")
+    assert code in (0, 1), err
+    assert json.loads(out)["verdict"]["causes"] == ["scenario"]
