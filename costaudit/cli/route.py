@@ -71,7 +71,7 @@ FoldsOpt = Annotated[
     int,
     typer.Option("--folds", min=2, max=50, help="Cross-validation folds."),
 ]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the folds and of tie-breaks.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the cross-validation folds.")]
 SaveOpt = Annotated[
     Path | None,
     typer.Option(
