@@ -63,7 +63,7 @@ def score_source(routing: Routing, context: Context) -> tuple[dict[str, Any], st
         )
         spread = f" (90% interval {interval[0]:.2f}–{interval[1]:.2f})" if interval else ""
         return detail, (
-            f"ranked by the fitted scorer {name}: out-of-fold APGR {summary.apgr:.2f}{spread} on "
+            f"ranked by the fitted scorer {name}: out-of-fold APGR {summary.apgr:.3f}{spread} on "
             f"its {summary.labelled:,} labelled prompts ({summary.weak} vs {summary.strong})"
         )
     if context.workload.source.startswith("synthetic"):
