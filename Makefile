@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check-examples docs bench bench-smoke clean
+.PHONY: demo test lint typecheck check-examples docs bench bench-smoke bench-scoring clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ bench: $(STAMP)
 
 bench-smoke: $(STAMP)
 	$(BIN)/python bench/run.py --quick
+
+# What complexity scoring costs next to tokenizing and to analyze (bench/README.md, "Complexity scoring").
+bench-scoring: $(STAMP)
+	$(BIN)/python bench/scoring_share.py --write-readme
 
 clean:
 	rm -rf $(VENV) build dist

@@ -8,7 +8,10 @@ Kinds (one JSON object per line):
   so the file is several times larger for the same request table (the peak-RSS check).
 - `openai-text`: OpenAI gateway lines `{timestamp, request: {model, messages, user, metadata},
   response: {…, choices}}` with the prompt and completion text and NO `usage`, so `analyze` must
-  tokenize every message and completion. Prompts are a few hundred tokens of varied English.
+  tokenize every message and completion. Prompts are a few hundred tokens of varied English after
+  one of six SHARED system prompts (most requests of an application start with the same one).
+- `openai-distinct-text`: the same gateway lines, but every prompt is one DISTINCT user message of
+  50–900 words (uniformly drawn) and nothing is shared, so every prompt is tokenized and scored.
 - `anthropic-batch`: Anthropic Message Batches result lines `{custom_id, timestamp, result:
   {type, message: {…, usage}}}` (about 1% errored or expired), as a logging wrapper keeps them.
 
@@ -33,7 +36,15 @@ import orjson
 GENERATOR_VERSION = 1
 """Bumped whenever the output for a given (kind, n, seed) changes, so cached files are rebuilt."""
 
-KINDS = ("openai-usage", "openai-usage-text", "openai-text", "anthropic-batch")
+KINDS = (
+    "openai-usage",
+    "openai-usage-text",
+    "openai-text",
+    "openai-distinct-text",
+    "anthropic-batch",
+)
+DISTINCT_WORDS = (50, 900)
+"""Words per prompt of the `openai-distinct-text` file (uniform)."""
 START = datetime(2026, 10, 1, tzinfo=UTC)
 
 # --- word lists (written for this benchmark) ------------------------------------------------------
@@ -283,6 +294,24 @@ def openai_text_record(
     }
 
 
+def distinct_prompt(rng: random.Random, pool: TextPool, index: int) -> str:
+    """A user message of a uniformly drawn 50–900 words that no other record repeats (it opens with
+    its own number)."""
+    target = rng.randint(*DISTINCT_WORDS)
+    words = ["Request", f"{index}:"]
+    while len(words) < target:
+        words.extend(pool.sentences[int(rng.random() * len(pool.sentences))].split())
+    return " ".join(words[:target])
+
+
+def openai_distinct_text_record(
+    rng: random.Random, index: int, moment: datetime, pool: TextPool
+) -> dict[str, Any]:
+    record = openai_text_record(rng, index, moment, pool)
+    record["request"]["messages"] = [{"role": "user", "content": distinct_prompt(rng, pool, index)}]
+    return record
+
+
 def anthropic_batch_record(rng: random.Random, index: int, moment: datetime) -> dict[str, Any]:
     model, _ = _pick(rng, ANTHROPIC_MODELS)
     outcome = rng.random()
@@ -346,6 +375,8 @@ def _record_fn(kind: str, pool: TextPool, seed: int) -> RecordFn:
         return with_text
     if kind == "openai-text":
         return lambda rng, index, moment: openai_text_record(rng, index, moment, pool)
+    if kind == "openai-distinct-text":
+        return lambda rng, index, moment: openai_distinct_text_record(rng, index, moment, pool)
     if kind == "anthropic-batch":
         return anthropic_batch_record
     raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")

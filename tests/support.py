@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from costaudit.config.pricing import PriceTable
 from costaudit.core.request_table import RequestTable
@@ -37,3 +40,44 @@ Price = Callable[[PriceTable, RequestTable], Decimal]
 """Exact cost of a request table under a price table."""
 Column = Callable[[Logs, str], list[Any]]
 """One column of the request table as a list."""
+
+
+TOPICS = ("invoice", "weather", "recipe", "holiday", "printer", "garden")
+HARD = ("derivative", "contract")
+FILLER = [
+    "please",
+    "could",
+    "you",
+    "tell",
+    "me",
+    "about",
+    "the",
+    "the",
+    "best",
+    "way",
+    "to",
+    "handle",
+    "this",
+    "for",
+    "our",
+    "team",
+    "today",
+]
+
+
+def labelled_prompts(
+    count: int, seed: int = 3
+) -> tuple[list[str], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Prompts where the weak model fails on two topics (and the strong one does not): what a
+    length-based score cannot know and the labels tell."""
+    rng = random.Random(seed)
+    prompts, weak, strong = [], [], []
+    for index in range(count):
+        topic = rng.choice(TOPICS + HARD)
+        words = [rng.choice(FILLER) for _ in range(rng.randint(5, 30))]
+        words.insert(rng.randrange(len(words)), topic)
+        prompts.append(" ".join(words) + f" ref{index}?")
+        hard = topic in HARD
+        weak.append(0.0 if hard and rng.random() < 0.8 else float(rng.random() < 0.9))
+        strong.append(float(rng.random() < 0.95))
+    return prompts, np.array(weak), np.array(strong)

@@ -44,7 +44,8 @@ def _run(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize(
-    "kind", ["openai-usage", "openai-usage-text", "openai-text", "anthropic-batch"]
+    "kind",
+    ["openai-usage", "openai-usage-text", "openai-text", "openai-distinct-text", "anthropic-batch"],
 )
 def test_generator_is_deterministic_and_writes_json_lines(tmp_path: Path, kind: str) -> None:
     generate = _load("generate")
@@ -55,9 +56,13 @@ def test_generator_is_deterministic_and_writes_json_lines(tmp_path: Path, kind: 
     assert first.read_bytes() != other.read_bytes()
     records = [orjson.loads(line) for line in first.read_bytes().splitlines()]
     assert len(records) == 40
-    if kind == "openai-text":
+    if kind in {"openai-text", "openai-distinct-text"}:
         assert all("usage" not in record["response"] for record in records)
         assert all(record["request"]["messages"][-1]["content"] for record in records)
+    if kind == "openai-distinct-text":
+        prompts = [record["request"]["messages"][-1]["content"] for record in records]
+        assert len(set(prompts)) == len(prompts)
+        assert all(50 <= len(prompt.split()) <= 900 for prompt in prompts)
 
 
 def test_usage_text_file_has_the_same_requests_as_usage_only(tmp_path: Path) -> None:
@@ -180,3 +185,11 @@ def test_encoder_benchmark_quick_run_compares_both_encoders() -> None:
     assert result.returncode == 0, result.stderr
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
     assert [row.split("|")[1].strip() for row in rows[1:]] == ["cl100k_base", "o200k_base"]
+
+
+def test_scoring_share_quick_run_reports_both_targets(tmp_path: Path) -> None:
+    done = _run(BENCH / "scoring_share.py", "--quick", "--data-dir", tmp_path / "data")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "scoring ÷ tokenizing the same prompts" in done.stdout
+    assert "scoring ÷ analyze CPU time" in done.stdout
+    assert "2,000 distinct prompts of" in done.stdout

@@ -14,13 +14,16 @@ from decimal import Decimal
 from pathlib import Path
 
 from costaudit.api.baseline import workload_digest
+from costaudit.api.routers import load_scorer
 from costaudit.config.pricing import PriceTable
 from costaudit.config.scenario import ScenarioFile, WorkloadSpec
 from costaudit.configfile import validate_file
 from costaudit.core.analysis import observed_window
 from costaudit.core.crossref import scenario_problems
 from costaudit.core.freshness import freshness_warnings, request_times
+from costaudit.core.labels import LabelScaleError, normalise
 from costaudit.core.pricing import ModelResolver, assign
+from costaudit.core.router_fit import FittedScorer, ScorerSummary
 from costaudit.core.simulate.context import ScenarioProblem
 from costaudit.core.simulate.engine import SimulationResult
 from costaudit.core.simulate.engine import simulate as run_scenarios
@@ -73,9 +76,21 @@ def load_scenario(path: Path, table: PriceTable) -> LoadedScenario:
         first = problems[0]
         first.also = tuple(problems[1:])
         raise first
-    return LoadedScenario(
-        path=path, config=config, digest=hashlib.sha256(path.read_bytes()).hexdigest()
+    return LoadedScenario(path=path, config=config, digest=_scenario_digest(path, config))
+
+
+def _scenario_digest(path: Path, config: ScenarioFile) -> str:
+    """sha256 of the scenario file, and of the scorer files it routes by (a refitted router changes
+    the scenario's costs, and `check` should say the scenario changed, not the traffic)."""
+    digest = hashlib.sha256(path.read_bytes())
+    scorers = sorted(
+        {str(s.routing.scorer) for s in config.scenarios if s.routing and s.routing.scorer}
     )
+    for name in scorers:
+        scorer = path.parent / name
+        if scorer.is_file():
+            digest.update(b"\0" + name.encode() + b"\0" + scorer.read_bytes())
+    return digest.hexdigest()
 
 
 def _resolve(base: Path, item: str) -> str:
@@ -94,6 +109,70 @@ def _routing_encodings(config: ScenarioFile, resolver: ModelResolver) -> tuple[s
     return tuple(sorted({model.tokenizer for model in resolver.table.models.values()}))
 
 
+@dataclass(frozen=True)
+class Scorers:
+    """The fitted scorers a scenario file routes by, keyed by the path as the file writes it."""
+
+    fitted: dict[str, FittedScorer] = field(default_factory=dict)
+    summaries: dict[str, ScorerSummary] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)
+    """Where each is named: the scenario field, for errors."""
+
+
+def _scorers(loaded: LoadedScenario) -> Scorers:
+    scorers = Scorers()
+    for index, scenario in enumerate(loaded.config.scenarios):
+        routing = scenario.routing
+        if routing is None or routing.scorer is None or str(routing.scorer) in scorers.fitted:
+            continue
+        name, where = str(routing.scorer), f"scenarios[{index}].routing.scorer"
+        fitted, parsed = load_scorer(loaded.base_dir / routing.scorer, where)
+        interval = parsed.out_of_fold.apgr_interval
+        scorers.fitted[name] = fitted
+        scorers.fields[name] = where
+        scorers.summaries[name] = ScorerSummary(
+            labelled=parsed.fit.labelled,
+            apgr=parsed.out_of_fold.apgr,
+            apgr_interval=(interval[0], interval[1]) if interval else None,
+            weak=parsed.labels.weak,
+            strong=parsed.labels.strong,
+        )
+    return scorers
+
+
+def _no_text_for(scorers: Scorers, loaded: LoadedScenario, kind: str) -> None:
+    """A fitted scorer reads prompt text, which saved and synthetic workloads do not have."""
+    if scorers.fitted:
+        name = next(iter(scorers.fitted))
+        raise InputError(
+            Location(str(loaded.path), field=scorers.fields[name]),
+            f"{name} scores prompt text while logs are read, and a {kind} workload has no prompts: "
+            "simulate the logs themselves",
+        )
+
+
+def _check_label_scales(loaded: LoadedScenario, workload: Workload) -> None:
+    """Quality labels outside a routing's `label_scale` (or [0, 1]) are an error naming the field."""
+    labels = workload.requests.quality
+    for index, scenario in enumerate(loaded.config.scenarios):
+        routing = scenario.routing
+        if routing is None or not labels:
+            continue
+        scale = (
+            (float(routing.label_scale[0]), float(routing.label_scale[1]))
+            if routing.label_scale is not None
+            else None
+        )
+        for name, values in labels.items():
+            try:
+                normalise(values.astype(float), scale)
+            except LabelScaleError as error:
+                raise InputError(
+                    Location(str(loaded.path), field=f"scenarios[{index}].routing.label_scale"),
+                    f"`quality:{name}`: {error}",
+                ) from None
+
+
 def _from_logs(
     spec: WorkloadSpec,
     specs: Sequence[str],
@@ -101,7 +180,9 @@ def _from_logs(
     resolver: ModelResolver,
     progress: Callable[[int], None] | None,
     group_by: Sequence[str],
+    scorers: Scorers | None = None,
 ) -> LoadedWorkload:
+    scorers = scorers or Scorers()
     options = ReadOptions(
         format=spec.format,
         mapping=spec.map,
@@ -109,6 +190,7 @@ def _from_logs(
         group_fields=tuple(group_by),
         prefix_block_tokens=PREFIX_BLOCK_TOKENS if _needs_prefix_hashes(config) else None,
         measure_encodings=_routing_encodings(config, resolver),
+        scorers=scorers.fitted,
     )
 
     read = read_logs(specs, options, resolver.tokenizer_for, progress=progress)
@@ -127,7 +209,9 @@ def _from_logs(
     names = ", ".join(report.name for report in read.files[:3]) + (
         " …" if len(read.files) > 3 else ""
     )
-    workload = Workload(read.requests, window.days, f"logs: {names}", notes)
+    workload = Workload(
+        read.requests, window.days, f"logs: {names}", notes, scorers=scorers.summaries
+    )
     return LoadedWorkload(workload)
 
 
@@ -196,14 +280,28 @@ def build_workload(
     """The workload to simulate: LOGS or `--workload` from the command line win over the file's source.
 
     `group_by` names grouping fields to keep from the logs (beyond those every reader keeps)."""
+    built = _build(loaded, table, logs=logs, saved=saved, progress=progress, group_by=group_by)
+    _check_label_scales(loaded, built.workload)
+    return built
+
+
+def _build(
+    loaded: LoadedScenario,
+    table: PriceTable,
+    *,
+    logs: Sequence[str] | None,
+    saved: Path | None,
+    progress: Callable[[int], None] | None,
+    group_by: Sequence[str],
+) -> LoadedWorkload:
     resolver = ModelResolver(table)
     spec = loaded.config.workload
-    if saved is not None:
-        return _from_saved(saved, spec.days)
+    scorers = _scorers(loaded)
+    if saved is not None or (not logs and spec.workload is not None):
+        _no_text_for(scorers, loaded, "saved")
+        return _from_saved(saved or loaded.base_dir / (spec.workload or Path()), spec.days)
     if logs:
-        return _from_logs(spec, list(logs), loaded.config, resolver, progress, group_by)
-    if spec.workload is not None:
-        return _from_saved(loaded.base_dir / spec.workload, spec.days)
+        return _from_logs(spec, list(logs), loaded.config, resolver, progress, group_by, scorers)
     if spec.logs:
         return _from_logs(
             spec,
@@ -212,7 +310,9 @@ def build_workload(
             resolver,
             progress,
             group_by,
+            scorers,
         )
+    _no_text_for(scorers, loaded, "synthetic")
     return _synthetic(loaded, resolver)
 
 

@@ -11,6 +11,7 @@ from costaudit.cli.analyze import analyze
 from costaudit.cli.check import check
 from costaudit.cli.formats import formats
 from costaudit.cli.pricing import pricing_app
+from costaudit.cli.route import route_app
 from costaudit.cli.simulate import simulate
 
 app = typer.Typer(
@@ -49,3 +50,4 @@ app.command("formats")(formats)
 
 
 app.add_typer(pricing_app, name="pricing")
+app.add_typer(route_app, name="route")

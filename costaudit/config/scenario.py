@@ -318,6 +318,13 @@ class Routing(StrictModel):
     """Cost of running the router itself."""
     applies_to: AppliesTo = None
     """Requests that are routed (default: all)."""
+    scorer: Path | None = None
+    """A scorer fitted on your quality labels (`costaudit route fit --out router.json`; path relative to
+    this file) to rank requests by instead of the built-in complexity score. It scores the prompt text
+    while the logs are read, so the workload must be logs with prompts."""
+    label_scale: tuple[Decimal, Decimal] | None = None
+    """Scale of the workload's quality labels when they are not booleans or scores in [0, 1]: e.g.
+    `[1, 10]` for MT-Bench-style judge scores (mapped to [0, 1] for quality and APGR)."""
 
     @model_validator(mode="after")
     def _tiers_consistent(self) -> Self:
@@ -338,6 +345,8 @@ class Routing(StrictModel):
             raise ValueError("max_complexity must grow from tier to tier")
         if self.mode == "cascade" and self.escalation_rate is None:
             raise ValueError("cascade mode needs an `escalation_rate`")
+        if self.label_scale is not None and not self.label_scale[0] < self.label_scale[1]:
+            raise ValueError("label_scale is written [low, high] with low below high")
         return self
 
 

@@ -21,6 +21,7 @@ from costaudit.config.pricing import PriceTable
 from costaudit.core.breakdown import CostOverTime, GroupBreakdown, cost_over_time, group_breakdowns
 from costaudit.core.columns import TOKEN_SOURCES
 from costaudit.core.complexity import CLASS_NAMES, COMPLEX_FROM, SIMPLE_BELOW, complexity_classes
+from costaudit.core.complexity_groups import GroupClasses, classes_by_group
 from costaudit.core.freshness import FreshnessWarning, freshness_warnings, request_times
 from costaudit.core.pricing import (
     CostLine,
@@ -142,6 +143,8 @@ class Analysis:
     """Each `--group-by` key's values with their cost split by model (for stacked bars)."""
     cost_over_time: CostOverTime | None = None
     """Cost per day (or hour) split by model."""
+    complexity_by_group: list[GroupClasses] = field(default_factory=list)
+    """Complexity classes per combination of the `--group-by` values."""
 
 
 def observed_window(requests: RequestTable, days: Decimal | None) -> Window:
@@ -422,6 +425,7 @@ def analyze(
         extrapolation_factor=monthly(Decimal(1), window),
         group_breakdowns=group_breakdowns(lines, group_by, lambda cost: monthly(cost, window)),
         cost_over_time=cost_over_time(requests, table, assignment) if timeline else None,
+        complexity_by_group=classes_by_group(requests, group_by),
     )
 
 

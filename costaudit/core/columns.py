@@ -31,3 +31,5 @@ RESERVED_COLUMNS = frozenset(
     }
 )
 """Canonical column names: never grouping keys."""
+SCORE_PREFIX = "score:"
+"""Column-name prefix of a fitted scorer's scores (`score:<scorer file as the scenario names it>`)."""

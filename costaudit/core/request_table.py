@@ -23,6 +23,7 @@ from costaudit.core.columns import (
     MEASURED_PREFIX,
     QUALITY_PREFIX,
     RESERVED_COLUMNS,
+    SCORE_PREFIX,
     TOKEN_COLUMNS,
     TOKEN_SOURCES,
 )
@@ -131,6 +132,8 @@ class RequestTable:
     """Prompt tokens under other encodings, by encoding name."""
     quality: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
     """Per-model quality labels, by model name."""
+    scores: dict[str, npt.NDArray[np.float32]] = field(default_factory=dict)
+    """Scores of fitted scorers applied while reading (NaN where a row had no prompt), by name."""
     prefix_blocks: PrefixBlocks | None = None
     """Chained prefix-block hashes of each row's prompt, for prompt-cache replay; None without text."""
 
@@ -164,6 +167,7 @@ class RequestTable:
             groups={key: column.take(picked) for key, column in self.groups.items()},
             measured={name: values[picked] for name, values in self.measured.items()},
             quality={name: values[picked] for name, values in self.quality.items()},
+            scores={name: values[picked] for name, values in self.scores.items()},
             prefix_blocks=take(self.prefix_blocks, np.asarray(picked, dtype=np.int64))
             if self.prefix_blocks is not None
             else None,
@@ -185,6 +189,7 @@ class RequestTable:
         group_keys = list(dict.fromkeys(key for table in tables for key in table.groups))
         measured = list(dict.fromkeys(name for table in tables for name in table.measured))
         quality = list(dict.fromkeys(name for table in tables for name in table.quality))
+        scores = list(dict.fromkeys(name for table in tables for name in table.scores))
         return cls(
             timestamp_ns=joined(lambda t: t.timestamp_ns),
             relative_time=joined(lambda t: t.relative_time),
@@ -203,6 +208,10 @@ class RequestTable:
             quality={
                 name: joined(lambda t, n=name: t.quality.get(n, np.full(len(t), np.nan)))
                 for name in quality
+            },
+            scores={
+                name: joined(lambda t, n=name: t.scores.get(n, np.full(len(t), np.nan, np.float32)))
+                for name in scores
             },
             prefix_blocks=_concat_blocks([table.prefix_blocks for table in tables]),
         )
@@ -249,6 +258,8 @@ class RequestTable:
             columns[f"{MEASURED_PREFIX}{encoding}"] = counts
         for model, labels in self.quality.items():
             columns[f"{QUALITY_PREFIX}{model}"] = labels
+        for name, scores in self.scores.items():
+            columns[f"{SCORE_PREFIX}{name}"] = scores
         return pd.DataFrame(columns)
 
     @classmethod
@@ -312,7 +323,9 @@ def _text_columns(frame: pd.DataFrame) -> list[str]:
     keys = []
     for name in frame.columns:
         text = str(name)
-        if text in RESERVED_COLUMNS or text.startswith((QUALITY_PREFIX, MEASURED_PREFIX)):
+        if text in RESERVED_COLUMNS or text.startswith(
+            (QUALITY_PREFIX, MEASURED_PREFIX, SCORE_PREFIX)
+        ):
             continue
         dtype = frame[name].dtype
         if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype):
@@ -359,5 +372,10 @@ def _from_frame(frame: pd.DataFrame, group_keys: Sequence[str] | None) -> Reques
             str(name).removeprefix(QUALITY_PREFIX): frame[name].to_numpy(dtype=np.float64)
             for name in frame.columns
             if str(name).startswith(QUALITY_PREFIX)
+        },
+        scores={
+            str(name).removeprefix(SCORE_PREFIX): frame[name].to_numpy(dtype=np.float32)
+            for name in frame.columns
+            if str(name).startswith(SCORE_PREFIX)
         },
     )

@@ -56,6 +56,7 @@ from costaudit.ingest.sources import Source, expand_sources, with_head
 from costaudit.ingest.table import DEFAULT_CHUNK_ROWS, Draft, TableBuilder
 
 if TYPE_CHECKING:
+    from costaudit.core.router_fit import FittedScorer
     from costaudit.ingest.columnar import ColumnarExtractor, ColumnBlock, ParsedBlock
 
 __all__ = ["BAD_JSON", "FileReport", "Logs", "ReadOptions", "read_logs"]
@@ -89,6 +90,10 @@ class ReadOptions:
     """Hash prompt text into chained blocks of this many tokens (for prompt-cache replay); None = skip."""
     measure_encodings: tuple[str, ...] = ()
     """Also count prompts with these encodings (those available offline), for per-request tokenizer ratios."""
+    scorers: Mapping[str, FittedScorer] = field(default_factory=dict)
+    """Fitted scorers to apply to every prompt while reading (a `score:<name>` column each)."""
+    keep_labelled_prompts: bool = False
+    """Keep the prompts of rows with quality labels in memory (`Logs.labelled_prompts`), to fit a scorer."""
 
 
 @dataclass
@@ -108,6 +113,9 @@ class Logs:
     problems: Problems
     records_read: int
     estimated_encodings: set[str]
+    labelled_prompts: list[tuple[str, int, float] | None] | None = None
+    """With `ReadOptions.keep_labelled_prompts`: each row's (last user turn, user turns, that turn's
+    share of the prompt's characters) when the row is labelled."""
 
 
 class FileReader:
@@ -408,6 +416,8 @@ def read_logs(
         chunk_rows=options.chunk_rows,
         text_block_tokens=options.prefix_block_tokens,
         measure_encodings=options.measure_encodings,
+        scorers=options.scorers,
+        keep_labelled_prompts=options.keep_labelled_prompts,
     )
 
     reader = FileReader(formats, options, problems)
@@ -428,4 +438,5 @@ def read_logs(
         problems=problems,
         records_read=records_read,
         estimated_encodings=builder.estimated_encodings,
+        labelled_prompts=builder.labelled_prompts if options.keep_labelled_prompts else None,
     )

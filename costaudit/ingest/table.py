@@ -17,19 +17,20 @@ from __future__ import annotations
 import functools
 import hashlib
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import chain, compress
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from costaudit.core.columns import RESERVED_COLUMNS, TOKEN_COLUMNS
-from costaudit.core.complexity import text_parts, with_length
+from costaudit.core.complexity import text_parts, visible_tokens, with_length
 from costaudit.core.prompt_cache import chained_block_hashes
 from costaudit.core.request_table import Category, RequestTable
+from costaudit.core.router_fit import fitted_text_parts
 from costaudit.ingest.problems import Problems
 from costaudit.ingest.timestamps import to_epoch_ns
 from costaudit.ingest.tokenizer import (
@@ -42,6 +43,9 @@ from costaudit.ingest.tokenizer import (
 )
 from costaudit.ingest.validation import Counts, ReadCounts, Verdict, clip, judge
 from costaudit.ingest.workers import Deferred, Workers
+
+if TYPE_CHECKING:
+    from costaudit.core.router_fit import FittedScorer
 
 USAGE, TOKENIZED, ESTIMATED = range(3)
 
@@ -235,11 +239,13 @@ def prompt_hash(model: str | None, messages: Sequence[Message]) -> int:
     return value or 1
 
 
-def _complexity_inputs(messages: Sequence[Message]) -> tuple[str, int]:
-    """The text a router sees (the last user turn, or the whole prompt) and the number of user turns."""
+def _complexity_inputs(messages: Sequence[Message]) -> tuple[str, int, float]:
+    """The text a router sees (the last user turn, or the whole prompt), the number of user turns,
+    and that text's share of the prompt's characters (to apportion the prompt's tokens to it)."""
     user_turns = [content for role, content, _ in messages if role == "user"]
     text = user_turns[-1] if user_turns else "\n".join(content for _, content, _ in messages)
-    return text, max(1, len(user_turns))
+    total = sum(len(content) for _, content, _ in messages)
+    return text, max(1, len(user_turns)), len(text) / total if total else 1.0
 
 
 @dataclass
@@ -272,6 +278,13 @@ class _Chunk:
     token_source: list[int] = field(default_factory=list)
     complexity: list[float] = field(default_factory=list)
     complexity_text: dict[int, tuple[str, int]] = field(default_factory=dict)
+    scorer_text: dict[int, tuple[str, int]] = field(default_factory=dict)
+    """Rows to score with the fitted scorers (text is dropped once they are scored)."""
+    scores: dict[str, list[float]] = field(default_factory=dict)
+    kept_prompts: dict[int, tuple[str, int, float]] = field(default_factory=dict)
+    """Labelled rows' prompts, kept only when fitting a scorer (`keep_labelled_prompts`)."""
+    visible_share: dict[int, float] = field(default_factory=dict)
+    """Share of each scored row's prompt characters in the text a router sees."""
     prompt_hash: list[int] = field(default_factory=list)
     groups: dict[str, list[str | None]] = field(default_factory=dict)
     quality: dict[str, list[float]] = field(default_factory=dict)
@@ -294,7 +307,13 @@ class _Chunk:
 
     def has_background_work(self) -> bool:
         """Whether any draft needs tokens counted, a complexity score, a measurement or hashing."""
-        return bool(self.pending.rows or self.complexity_text or self.measure or self.prefix_text)
+        return bool(
+            self.pending.rows
+            or self.complexity_text
+            or self.scorer_text
+            or self.measure
+            or self.prefix_text
+        )
 
     def add_piece(self, piece: ColumnPiece) -> None:
         self.segments += (len(self.lines), piece)
@@ -331,6 +350,8 @@ class _InFlight:
     partial_scores: Deferred[list[float]] | None
     """Complexity of those rows before the length signal (the length needs the counted tokens)."""
     counting: Future[None] | None
+    scorer_rows: list[int] = field(default_factory=list)
+    fitted_parts: dict[str, Deferred[list[tuple[float, float]]]] = field(default_factory=dict)
 
 
 class Categories:
@@ -361,6 +382,7 @@ class RequestTableParts:
     arrays: dict[str, list[npt.NDArray[np.generic]]] = field(default_factory=dict)
     groups: dict[str, list[npt.NDArray[np.int32]]] = field(default_factory=dict)
     quality: dict[str, list[npt.NDArray[np.float64]]] = field(default_factory=dict)
+    scores: dict[str, list[npt.NDArray[np.float32]]] = field(default_factory=dict)
     prefix_counts: list[npt.NDArray[np.int64]] = field(default_factory=list)
     prefix_hashes: list[npt.NDArray[np.uint64]] = field(default_factory=list)
     rows: int = 0
@@ -381,6 +403,8 @@ class TableBuilder:
         text_block_tokens: int | None = None,
         measure_encodings: tuple[str, ...] = (),
         workers: Workers | None = None,
+        scorers: Mapping[str, FittedScorer] | None = None,
+        keep_labelled_prompts: bool = False,
     ) -> None:
         self.problems = problems
         self.tokenizer_for = tokenizer_for
@@ -396,6 +420,14 @@ class TableBuilder:
         self.measured: dict[str, list[npt.NDArray[np.int64]]] = {
             e: [] for e in self.measure_encodings
         }
+
+        self.scorers = dict(scorers or {})
+        """Fitted scorers applied to every prompt while it is read, by column name."""
+        self.keep_labelled_prompts = keep_labelled_prompts
+        self.labelled_prompts: list[tuple[str, int, float] | None] = []
+        """With `keep_labelled_prompts`: each stored row's (last user turn, user turns, its share of the
+        prompt's characters) when the row has quality labels, else None — in memory only, for fitting."""
+        self.parts.scores = {name: [] for name in self.scorers}
 
         self._chunk = _Chunk()
         self._in_flight: _InFlight | None = None
@@ -562,8 +594,14 @@ class TableBuilder:
         messages = draft.messages
         if messages:
             chunk.prompt_hash.append(prompt_hash(draft.model, messages))
+            text, turns, share = _complexity_inputs(messages)
+            chunk.visible_share[row] = share
             if draft.complexity is None:
-                chunk.complexity_text[row] = _complexity_inputs(messages)
+                chunk.complexity_text[row] = (text, turns)
+            if self.scorers:
+                chunk.scorer_text[row] = (text, turns)
+            if self.keep_labelled_prompts and draft.quality:
+                chunk.kept_prompts[row] = (text, turns, share)
         else:
             chunk.prompt_hash.append(0)
         chunk.complexity.append(np.nan if draft.complexity is None else draft.complexity)
@@ -640,8 +678,15 @@ class TableBuilder:
         texts = [chunk.complexity_text[row] for row in rows]
         scoring = self._workers.submit(len(texts), text_parts, texts)
         chunk.complexity_text = {}
+        scorer_rows = list(chunk.scorer_text)
+        scorer_texts = [chunk.scorer_text[row] for row in scorer_rows]
+        fitted = {
+            name: self._workers.submit(len(scorer_texts), fitted_text_parts, scorer, scorer_texts)
+            for name, scorer in self.scorers.items()
+        }
+        chunk.scorer_text = {}
         self._complete_in_flight()
-        self._in_flight = _InFlight(chunk, rows, scoring, counting)
+        self._in_flight = _InFlight(chunk, rows, scoring, counting, scorer_rows, fitted)
 
     def close(self) -> None:
         """Stop the worker processes, if any were started."""
@@ -657,11 +702,21 @@ class TableBuilder:
         chunk = in_flight.chunk
         if in_flight.counting is not None:
             in_flight.counting.result()
+        input_tokens = chunk.tokens["input_tokens"]
+        shares = chunk.visible_share
         if in_flight.partial_scores is not None:
-            input_tokens = chunk.tokens["input_tokens"]
             scores = in_flight.partial_scores.result()
             for row, score in zip(in_flight.scored_rows, scores, strict=True):
-                chunk.complexity[row] = with_length(score, input_tokens[row])
+                chunk.complexity[row] = with_length(
+                    score, visible_tokens(input_tokens[row], shares[row])
+                )
+        for name, fitted in in_flight.fitted_parts.items():
+            scorer = self.scorers[name]
+            column = chunk.scores[name] = [np.nan] * len(chunk.lines)
+            for row, part in zip(in_flight.scorer_rows, fitted.result(), strict=True):
+                column[row] = scorer.with_length(
+                    part, visible_tokens(input_tokens[row], shares[row])
+                )
         self._hash_prompts(chunk)
 
         timestamps, bad_time = to_epoch_ns(chunk.timestamps)
@@ -761,6 +816,20 @@ class TableBuilder:
         put("complexity", np.asarray(chunk.complexity, np.float32), constant(np.nan, np.float32))
         put("prompt_hash", np.asarray(chunk.prompt_hash, np.uint64), constant(0, np.uint64))
         stored_rows = int(keep.sum()) + chunk.column_rows
+        for name, stored in parts.scores.items():
+            scored = chunk.scores.get(name)
+            score_values = (
+                np.asarray(scored, dtype=np.float32)
+                if scored is not None
+                else np.full(len(chunk.lines), np.nan, dtype=np.float32)
+            )
+            stored.append(chunk.assemble(keep, score_values, constant(np.nan, np.float32)))
+        if self.keep_labelled_prompts:
+            prompts = np.empty(len(chunk.lines), dtype=object)
+            for row, prompt in chunk.kept_prompts.items():
+                prompts[row] = prompt
+            kept = chunk.assemble(keep, prompts, lambda piece: np.full(len(piece), None, object))
+            self.labelled_prompts.extend(kept.tolist())
         self._store_quality(chunk, keep, stored_rows)
         for encoding in self.measured:
             drafts = chunk.measured.get(encoding, np.zeros(len(chunk.lines), np.int64))
@@ -882,4 +951,8 @@ class TableBuilder:
                 if measured
             },
             quality={model: np.concatenate(labels) for model, labels in parts.quality.items()},
+            scores={
+                name: np.concatenate(scores) if scores else np.zeros(0, dtype=np.float32)
+                for name, scores in parts.scores.items()
+            },
         )

@@ -13,12 +13,37 @@ from collections.abc import Sequence
 from typing import Any
 
 from costaudit.core.analysis import Analysis, CostRow, TokenPercentiles, TokenTotals
-from costaudit.core.complexity import CLASS_NAMES, COMPLEX_FROM, SIMPLE_BELOW
+from costaudit.core.complexity import CLASS_NAMES, COMPLEX_FROM, MEASURED_APGR, SIMPLE_BELOW
+from costaudit.core.complexity_groups import GroupClasses
 from costaudit.core.pricing import NO_MODEL, PriceTableInfo
 from costaudit.jsonio import decimal_str
 from costaudit.render.money import count, days, percent, tokens, usd
 
 SCHEMA = "costaudit.analyze/1"
+
+
+def label_free_note() -> str:
+    """What the complexity score is worth, said wherever its distribution is shown."""
+    low, high = MEASURED_APGR
+    return (
+        f"The score is a label-free estimate: its APGR is {low:.2f}–{high:.2f} on public labelled "
+        "sets (0.5 = a random router; docs/complexity.md). `costaudit route fit` fits a router on "
+        "your own quality labels."
+    )
+
+
+def class_shares(group: GroupClasses) -> list[str]:
+    """Share of each complexity class among the group's scored requests."""
+    return [share(group.classes[name], group.scored) for name in CLASS_NAMES]
+
+
+def _group_classes_doc(group: GroupClasses, group_by: Sequence[str]) -> dict[str, Any]:
+    return {
+        "group": dict(zip(group_by, group.key, strict=True)),
+        "requests": group.requests,
+        "scored": group.scored,
+        "classes": group.classes,
+    }
 
 
 def _tokens_doc(totals: TokenTotals) -> dict[str, int]:
@@ -134,6 +159,12 @@ def analysis_document(analysis: Analysis) -> dict[str, Any]:
             "output_tokens_by_class": {
                 n: _distribution_doc(d) for n, d in complexity.output_by_class.items()
             },
+            "label_free": True,
+            "measured_apgr": list(MEASURED_APGR),
+            "by_group": [
+                _group_classes_doc(group, analysis.group_by)
+                for group in analysis.complexity_by_group
+            ],
         },
         "pricing": pricing_document(analysis.pricing),
         "problems": [
@@ -141,6 +172,22 @@ def analysis_document(analysis: Analysis) -> dict[str, Any]:
             for problem in analysis.problems
         ],
     }
+
+
+def _group_classes_markdown(analysis: Analysis) -> list[str]:
+    groups = [group for group in analysis.complexity_by_group if group.scored]
+    if not groups:
+        return []
+    header = " | ".join(analysis.group_by)
+    lines = [
+        "",
+        f"| {header} | scored | {' | '.join(CLASS_NAMES)} |",
+        "|" + "---|" * len(analysis.group_by) + "--:|" * (1 + len(CLASS_NAMES)),
+    ]
+    for group in groups:
+        keys = " | ".join(value or "(none)" for value in group.key)
+        lines.append(f"| {keys} | {count(group.scored)} | {' | '.join(class_shares(group))} |")
+    return lines
 
 
 def models_csv(analysis: Analysis) -> str:
@@ -243,6 +290,8 @@ def analysis_markdown(analysis: Analysis) -> str:
             lines.append(
                 f"| {name} | {count(report.classes[name])} | {share(report.classes[name], report.scored)} |"
             )
+        lines += _group_classes_markdown(analysis)
+        lines += ["", label_free_note()]
     if analysis.problems:
         lines += ["", "**Problems**", ""]
         lines += [f"- {p.kind}: {p.detail} ({count(p.count)})" for p in analysis.problems]

@@ -8,7 +8,15 @@ from rich.text import Text
 
 from costaudit.core.analysis import Analysis, CostRow
 from costaudit.core.complexity import CLASS_NAMES, COMPLEX_FROM, SIMPLE_BELOW
-from costaudit.render.analysis import records_line, share, unpriced_hint, unpriced_note, window_line
+from costaudit.render.analysis import (
+    class_shares,
+    label_free_note,
+    records_line,
+    share,
+    unpriced_hint,
+    unpriced_note,
+    window_line,
+)
 from costaudit.render.money import count, percent, tokens, usd
 
 
@@ -165,7 +173,31 @@ def complexity_table(analysis: Analysis) -> RenderableType:
         bars.append(f"  {low:.1f}–{low + 0.1:.1f} ")
         bars.append("█" * max(1 if value else 0, round(30 * value / peak)), style="cyan")
         bars.append(f" {count(value)}\n")
-    return Group(table, Text("Score histogram", style="bold"), bars)
+    parts: list[RenderableType] = [table, Text("Score histogram", style="bold"), bars]
+    by_group = group_classes_table(analysis)
+    if by_group is not None:
+        parts.append(by_group)
+    parts.append(Text(label_free_note(), style="dim"))
+    return Group(*parts)
+
+
+def group_classes_table(analysis: Analysis) -> Table | None:
+    """Complexity class shares per `--group-by` value."""
+    groups = [group for group in analysis.complexity_by_group if group.scored]
+    if not groups:
+        return None
+    table = Table(title=f"Complexity by {', '.join(analysis.group_by)}", title_justify="left")
+    for key in analysis.group_by:
+        table.add_column(key)
+    for name in ("scored", *CLASS_NAMES):
+        table.add_column(name, justify="right")
+    for group in groups:
+        table.add_row(
+            *(value if value is not None else "(none)" for value in group.key),
+            count(group.scored),
+            *class_shares(group),
+        )
+    return table
 
 
 def problems_text(analysis: Analysis) -> RenderableType:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from costaudit.core.simulate.details import RoutingDetails
+from costaudit.core.simulate.details import RoutingDetails, RoutingQuality
 from costaudit.core.simulate.engine import ScenarioResult, SimulationResult
 from costaudit.core.simulate.forecast import Forecast
 from costaudit.jsonio import decimal_str
@@ -109,11 +109,25 @@ def _routing_figure(detail: RoutingDetails) -> str:
     quality = detail.quality
     if quality is not None and quality.quality_retained is not None:
         shares += f" (quality {percent(quality.quality_retained, 0)})"
+    if quality is not None and quality.apgr is not None:
+        shares += f"; {ranking_figure(quality)}"
     escalated = detail.escalated_requests
     if escalated:
         first = sum(tier.requests for tier in detail.tiers)
         shares += f", {count(escalated)} ({percent(escalated / first, 0)}) escalated"
     return shares
+
+
+def _cpt(value: float | None) -> str:
+    return "never" if value is None else percent(value, 0)
+
+
+def ranking_figure(quality: RoutingQuality) -> str:
+    """How well the router ranked the labelled requests, next to a random router."""
+    return (
+        f"APGR {quality.apgr or 0:.2f} (random {quality.random_apgr or 0:.2f}), "
+        f"CPT(50%) {_cpt(quality.cpt50)}, CPT(80%) {_cpt(quality.cpt80)}"
+    )
 
 
 def _hosting_figure(detail: HostingDetails) -> str:

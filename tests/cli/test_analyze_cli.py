@@ -351,3 +351,54 @@ def test_complexity_title_says_which_requests_were_scored() -> None:
     code, out, err = run("analyze", str(REPO / "examples" / "logs"))
     assert code == 0, err
     assert "Complexity of the 2,000 requests with a prompt (200 without: not scored)" in out
+
+
+def _features_log(tmp_path: Path) -> Path:
+    """Two features: short FAQ questions (simple) and long contract questions (complex)."""
+    clause = (
+        "The tenant shall keep the premises in good repair and notify the landlord of defects. "
+    )
+    records = [
+        {"model": "gpt-4o", "prompt": "What are your opening hours?", "feature": "faq"},
+        {"model": "gpt-4o", "prompt": "Where is my invoice?", "feature": "faq"},
+        {"model": "gpt-4o", "prompt": clause * 60 + "Who pays for repairs?", "feature": "legal"},
+    ]
+    path = tmp_path / "features.jsonl"
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    return path
+
+
+def test_group_by_feature_shows_complexity_classes_per_group(tmp_path: Path) -> None:
+    log = str(_features_log(tmp_path))
+    code, out, err = run("analyze", log, "--pricing", PRICES, "--group-by", "feature", "-o", "json")
+    assert code == 0, err
+    by_group = {
+        row["group"]["feature"]: row["classes"] for row in json.loads(out)["complexity"]["by_group"]
+    }
+    assert by_group == {
+        "faq": {"simple": 2, "medium": 0, "complex": 0},
+        "legal": {"simple": 0, "medium": 0, "complex": 1},
+    }
+    code, out, err = run("analyze", log, "--pricing", PRICES, "--group-by", "feature")
+    assert code == 0, err
+    assert "Complexity by feature" in out
+    code, out, err = run(
+        "analyze", log, "--pricing", PRICES, "--group-by", "feature", "-o", "markdown"
+    )
+    assert code == 0, err
+    assert "| feature | scored | simple | medium | complex |" in out
+    assert "| faq | 2 | 100.0% | 0.0% | 0.0% |" in out
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "json"])
+def test_complexity_section_says_the_score_is_a_label_free_estimate(
+    fmt: str, tmp_path: Path
+) -> None:
+    code, out, err = run("analyze", str(_features_log(tmp_path)), "--pricing", PRICES, "-o", fmt)
+    assert code == 0, err
+    if fmt == "json":
+        complexity = json.loads(out)["complexity"]
+        assert complexity["label_free"] is True
+        assert complexity["measured_apgr"] == [0.56, 0.6]
+    else:
+        assert "label-free estimate: its APGR is 0.56–0.60" in " ".join(out.split())

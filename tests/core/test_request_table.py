@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from costaudit.core.analysis import PERCENTILES, hourly_requests, percentiles, token_source_shares
+from costaudit.core.prompt_features import TokenSets, dense_matrix, prompt_features
 from costaudit.core.request_table import NAT, RequestTable, exact_sum
+from costaudit.core.router_fit import fit_scorer
 from costaudit.ingest.problems import Problems
 from costaudit.ingest.table import Draft, TableBuilder
+from support import labelled_prompts
 
 
 def _columns() -> RequestTable:
@@ -135,3 +139,34 @@ def test_percentiles_are_numpys_to_the_last_bit(values: list[float]) -> None:
     array = np.asarray(values)
     expected = np.percentile(array, PERCENTILES).tolist()
     assert list(percentiles(array.copy()).values()) == expected
+
+
+def test_the_builder_applies_fitted_scorers_and_keeps_only_labelled_prompts() -> None:
+    prompts, weak, strong = labelled_prompts(200)
+    features = [prompt_features(text) for text in prompts]
+    tokens = np.full(len(prompts), 30, dtype=np.int64)
+    scorer = fit_scorer(
+        dense_matrix(features, tokens), TokenSets.of(features), np.stack([weak, strong], 1), 7
+    )
+    builder = TableBuilder(
+        Problems(strict=True),
+        lambda _model: "cl100k_base",
+        scorers={"router.json": scorer},
+        keep_labelled_prompts=True,
+    )
+    system = ("system", "You are helpful. " * 50, None)
+    rows = [
+        Draft(model="m", messages=[system, ("user", prompts[1], None)], output_tokens=1),
+        Draft(model="m", messages=[("user", prompts[1], None)], output_tokens=1, quality={"a": 1}),
+        Draft(model="m", input_tokens=50, output_tokens=0),
+    ]
+    for line, draft in enumerate(rows, 1):
+        builder.add(draft, "log.jsonl", line)
+    columns = builder.finish()
+    scores = columns.scores["router.json"]
+    assert not np.isnan(scores[:2]).any() and np.isnan(scores[2])
+    assert builder.labelled_prompts == [None, (prompts[1], 1, 1.0), None]
+    back = RequestTable.from_frame(columns.to_frame())
+    np.testing.assert_array_equal(back.scores["router.json"], scores)
+    # the shared system prompt does not make the first question look long
+    assert columns.complexity[0] == pytest.approx(columns.complexity[1], abs=0.05)

@@ -36,11 +36,34 @@ class RoutingQuality:
     """`labels` (per-request labels in the workload) or `scenario` (per-tier scores in the file)."""
     quality: float
     quality_retained: float | None
+    labelled_requests: int | None = field(default=None, metadata=OMIT_NONE)
+    """Requests carrying both tiers' labels: those the ranking is measured on."""
     apgr: float | None = field(default=None, metadata=OMIT_NONE)
     cpt50: float | None = field(default=None, metadata=OMIT_NONE)
     cpt80: float | None = field(default=None, metadata=OMIT_NONE)
     random_apgr: float | None = field(default=None, metadata=OMIT_NONE)
+    """A random router's expected APGR on the same labels (exact, not sampled)."""
+    random_cpt50: float | None = field(default=None, metadata=OMIT_NONE)
+    random_cpt80: float | None = field(default=None, metadata=OMIT_NONE)
     curve: QualityCurve | None = field(default=None, metadata=OMIT_NONE)
+
+
+@dataclass(frozen=True)
+class ScoreSource:
+    """What the router ranked requests by, and what that ranking is known to be worth."""
+
+    source: str
+    """`fitted` (a scorer fitted on labels), `complexity` (the label-free score) or `synthetic`."""
+    label_free: bool
+    scorer: str | None = field(default=None, metadata=OMIT_NONE)
+    """The scorer file, for a fitted scorer."""
+    out_of_fold_apgr: float | None = field(default=None, metadata=OMIT_NONE)
+    out_of_fold_apgr_interval: list[float] | None = field(default=None, metadata=OMIT_NONE)
+    """90% bootstrap interval of the out-of-fold APGR."""
+    labelled: int | None = field(default=None, metadata=OMIT_NONE)
+    """Labelled prompts the scorer was fitted and measured on."""
+    measured_apgr: list[float] | None = field(default=None, metadata=OMIT_NONE)
+    """The label-free score's APGR range on public labelled sets (docs/complexity.md)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +73,7 @@ class RoutingDetails:
     escalated_requests: int
     router_overhead_usd: Decimal
     randomly_routed: int
+    scores: ScoreSource | None = field(default=None, metadata=OMIT_NONE)
     quality: RoutingQuality | None = field(default=None, metadata=OMIT_NONE)
 
 

@@ -15,19 +15,24 @@ import numpy as np
 import numpy.typing as npt
 
 from costaudit.config.scenario import Routing
-from costaudit.core.routing_quality import apgr, cpt, quality_curve, random_router_apgr
 from costaudit.core.simulate.context import Context
-from costaudit.core.simulate.details import QualityCurve, RoutingDetails, RoutingQuality, TierShare
+from costaudit.core.simulate.details import RoutingDetails, RoutingQuality, TierShare
+from costaudit.core.simulate.routing_scores import (
+    ranking_quality,
+    scaled_labels,
+    score_source,
+    workload_scores,
+)
 from costaudit.core.simulate.state import State
 
 TIE_JITTER = 1e-9
 
 
 def _scores(
-    state: State, rows: npt.NDArray[np.int64], context: Context
+    state: State, rows: npt.NDArray[np.int64], routing: Routing, context: Context
 ) -> tuple[npt.NDArray[np.float64], int]:
-    """Complexity scores of the rows; missing ones replaced by random draws (returned count)."""
-    scores = state.requests.complexity[rows].astype(np.float64)
+    """Scores of the rows; missing ones replaced by random draws (returned count)."""
+    scores = workload_scores(routing, context)[state.origin[rows]]
     missing = np.isnan(scores)
     scores[missing] = context.rng.random(int(missing.sum()))
     return scores, int(missing.sum())
@@ -128,25 +133,16 @@ def _quality(
     """Quality retained, from per-model labels in the workload or per-tier scores in the scenario."""
     columns = [_labels(tier.model, tier.label, state, context) for tier in routing.tiers]
     if all(column is not None for column in columns):
-        labels = np.stack([state.requests.quality[c][rows] for c in columns if c])
+        labels = scaled_labels([c for c in columns if c], routing, context)[:, state.origin[rows]]
         chosen = labels[tiers, np.arange(len(rows))]
         strongest = labels[-1]
         mean = float(np.nanmean(chosen))
         retained = float(mean / np.nanmean(strongest)) if np.nanmean(strongest) else None
         if len(routing.tiers) != 2:
             return RoutingQuality("labels", mean, retained)
-        scores, _ = _scores(state, rows, context)
-        weak, strong = np.nan_to_num(labels[0]), np.nan_to_num(labels[1])
-        curve = quality_curve(scores, weak, strong)
-        return RoutingQuality(
-            "labels",
-            mean,
-            retained,
-            apgr=apgr(curve),
-            cpt50=cpt(curve, 0.5),
-            cpt80=cpt(curve, 0.8),
-            random_apgr=random_router_apgr(weak, strong, np.random.default_rng(0)),
-            curve=QualityCurve(curve.strong_shares.tolist(), curve.quality.tolist()),
+        scores = workload_scores(routing, context)[state.origin[rows]]
+        return ranking_quality(
+            RoutingQuality("labels", mean, retained), scores, labels[0], labels[1]
         )
     given = [tier.quality for tier in routing.tiers]
     if all(score is not None for score in given):
@@ -158,7 +154,7 @@ def _quality(
 
 def apply_routing(state: State, routing: Routing, context: Context) -> None:
     rows = context.rows_for(state, routing.applies_to)
-    scores, random_count = _scores(state, rows, context)
+    scores, random_count = _scores(state, rows, routing, context)
     if routing.tiers[0].share is not None or (len(routing.tiers) == 1):
         shares = [
             context.params(tier.share) for tier in routing.tiers[:-1] if tier.share is not None
@@ -178,6 +174,8 @@ def apply_routing(state: State, routing: Routing, context: Context) -> None:
         state.notes.append(
             f"{random_count:,} requests had no complexity score and were routed at random"
         )
+    source, sentence = score_source(routing, context)
+    quality = _quality(state, rows, tiers, routing, context)
     state.details.routing = RoutingDetails(
         mode=routing.mode,
         tiers=[
@@ -192,5 +190,14 @@ def apply_routing(state: State, routing: Routing, context: Context) -> None:
         escalated_requests=escalated,
         router_overhead_usd=overhead,
         randomly_routed=random_count,
-        quality=_quality(state, rows, tiers, routing, context),
+        scores=source,
+        quality=quality,
     )
+    measured = quality is not None and quality.apgr is not None
+    ranked = len(np.unique(tiers)) > 1  # with every request in one tier, no score mattered
+    if ranked and (routing.scorer is not None or not measured):
+        if measured and routing.scorer is not None:
+            sentence += (
+                "; the APGR measured here is in-sample if these are the prompts it was fitted on"
+            )
+        state.notes.append(sentence)

@@ -19,6 +19,7 @@ from costaudit.core.capacity import ReplicaCapacity
 from costaudit.core.fleet import FleetPolicy
 from costaudit.core.pricing import NO_MODEL, CostLine, aggregate_lines, assign, total_cost
 from costaudit.core.request_table import NAT, Category, RequestTable
+from costaudit.core.router_fit import ScorerSummary
 from costaudit.core.simulate.details import ScenarioDetails
 
 
@@ -36,6 +37,8 @@ class Workload:
     """Requests of the window each simulated request stands for: above 1 when a described workload is
     simulated on a sample of its traffic. Costs, request counts and arrival rates are multiplied by it,
     and cache lifetimes are too, because the sample's requests arrive `weight` times further apart."""
+    scorers: dict[str, ScorerSummary] = field(default_factory=dict)
+    """Fitted scorers whose `score:<name>` columns the requests carry, with what they are worth."""
 
     @property
     def tokens(self) -> int:

@@ -101,7 +101,11 @@ def walk(value: object, parts: list[str]) -> Any:
 
 
 def _label(value: object, name: str) -> float:
-    """A quality label: true/false (a correct answer) or a score in [0, 1]."""
+    """A quality label: true/false (a correct answer) or a score on any scale (a judge's 1–10).
+
+    The scale is declared where labels are used (`label_scale`, `--label-scale`; [0, 1] by default),
+    and labels outside it are reported there, for the whole column at once.
+    """
     if isinstance(value, bool):
         return float(value)
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
@@ -110,8 +114,8 @@ def _label(value: object, name: str) -> float:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise BadRecord(f"`{name}` is not true/false or a score") from None
-    if not 0.0 <= number <= 1.0:
-        raise BadRecord(f"`{name}` is outside [0, 1]")
+    if not math.isfinite(number):
+        raise BadRecord(f"`{name}` is not a finite score")
     return number
 
 
