@@ -88,10 +88,16 @@ class FleetOption:
 
 @dataclass(frozen=True)
 class SkippedCandidate:
+    """A configuration not replayed: it cannot hold the model, or cannot beat the best fleet."""
+
     gpu: str
     precision: str
     max_batch: int
     reason: str
+    floor_replicas: int | None = None
+    """When pruned: the fewest replicas that could carry the traffic at maximum throughput."""
+    floor_monthly_usd: Decimal | None = None
+    """When pruned: what they cost, already no less than the best fleet found."""
 
 
 @dataclass(frozen=True)
@@ -208,6 +214,8 @@ def _pruned(item: _Prepared, best: FleetOption) -> SkippedCandidate:
         f"not replayed: even {item.floor_replicas} replica{'s' if item.floor_replicas != 1 else ''} "
         f"(the fewest that could carry the traffic at maximum throughput) cost ${item.floor_usd:,.2f} a "
         f"month, no less than the best fleet found (${best.monthly_usd:,.2f})",
+        item.floor_replicas,
+        item.floor_usd,
     )
 
 
