@@ -59,26 +59,34 @@ def comparison_text(serving: ServingDetails) -> str:
     """Replayed fleet beside the closed-form one, flagged when they differ by more than 20 %."""
     c = serving.comparison
     flag = " ⚠ differ by more than 20%" if c.disagree else ""
-    sign = "+" if c.difference_pct > 0 else "−" if c.difference_pct < 0 else "±"
     return (
         f"replay {c.replay_replicas} replica{'s' if c.replay_replicas != 1 else ''} "
         f"{usd(c.replay_monthly_usd)}; closed form {c.closed_form_replicas} "
-        f"{usd(c.closed_form_monthly_usd)} ({sign}{abs(c.difference_pct)}%){flag}"
+        f"{usd(c.closed_form_monthly_usd)} ({signed_pct(c.difference_pct)}){flag}"
     )
 
 
+def signed_pct(value: object) -> str:
+    text = f"{value}"
+    if text.startswith("-"):
+        return f"−{text[1:]}%"
+    return f"+{text}%" if text not in {"0", "0.0"} else "±0%"
+
+
 def key_figure(detail: HostingDetails) -> str:
-    """The replay's part of the comparison table's key figure."""
+    """The replay's part of the comparison table's key figure: what sized the fleet, its latency, and
+    the closed-form fleet beside it."""
     serving = detail.serving
     assert serving is not None
     met = "SLO met" if serving.meets_slo else "SLO missed"
     c = serving.comparison
     flag = " ⚠" if c.disagree else ""
+    source = REPLAY if serving.sized_by == "replay" else CLOSED_FORM
     return (
-        f"sized by {REPLAY if serving.sized_by == 'replay' else CLOSED_FORM} ({met}: TTFT p90 "
-        f"{seconds(serving.ttft_s.p90)}, TPOT p99 {seconds(serving.tpot_s.p99)}); closed form "
-        f"{c.closed_form_replicas}× {usd(c.closed_form_monthly_usd)}, {c.difference_pct:+}%{flag}"
-    ).replace("+-", "−")
+        f"sized by {source} ({met}: TTFT p90 {seconds(serving.ttft_s.p90)}, TPOT p99 "
+        f"{seconds(serving.tpot_s.p99)}); closed form {c.closed_form_replicas}× "
+        f"{usd(c.closed_form_monthly_usd)} ({signed_pct(c.difference_pct)}){flag}"
+    )
 
 
 def summary_rows(detail: HostingDetails) -> list[tuple[str, str]]:

@@ -121,13 +121,10 @@ def _hosting_figure(detail: HostingDetails) -> str:
     flag = " ⚠ below floor" if detail.below_floor else ""
     per = detail.usd_per_mtok
     per_text = f", {usd(per)}/Mtok" if per is not None else ""
-    figure = (
-        f"{detail.replicas}×{detail.devices_per_replica} {detail.gpu} {detail.pricing.replace('_', '-')}, "
-        f"util {percent(detail.utilization, 0)}{per_text}{flag}"
-    )
+    fleet = f"{detail.replicas}×{detail.devices_per_replica} {detail.gpu} {detail.pricing.replace('_', '-')}"
     if detail.serving is not None:
-        figure += f"; {serving_view.key_figure(detail)}"
-    return figure
+        return f"{fleet} {serving_view.key_figure(detail)}{per_text}{flag}"
+    return f"{fleet}, util {percent(detail.utilization, 0)}{per_text}{flag}"
 
 
 def key_figure(result: ScenarioResult) -> str:
