@@ -37,8 +37,10 @@ few Python operations per request and event, not per token or per step.
 
 from __future__ import annotations
 
+import concurrent.futures
 import heapq
 import math
+import multiprocessing
 from array import array
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -272,16 +274,18 @@ class _Steps:
 
     def steps_until(self, elapsed: float, base: float, batch: int, context: float) -> int:
         """Fewest decode steps (at least 1) whose total time reaches `elapsed` seconds."""
-        a = self.per_context_token * batch / 2
-        b = base + self.per_context_token * context - a
+        per_token = self.per_context_token
+        a = per_token * batch / 2
+        b = base + per_token * context - a
         if a > 0:
             steps = math.ceil((-b + math.sqrt(b * b + 4 * a * elapsed)) / (2 * a))
         else:
             steps = math.ceil(elapsed / b)
         steps = max(steps, 1)
-        while self.run_seconds(steps, base, batch, context) < elapsed:
+        # The root is exact up to rounding: nudge it by a step either way if rounding moved it.
+        while steps * (a * steps + b) < elapsed:
             steps += 1
-        while steps > 1 and self.run_seconds(steps - 1, base, batch, context) >= elapsed:
+        while steps > 1 and (steps - 1) * (a * (steps - 1) + b) >= elapsed:
             steps -= 1
         return steps
 
@@ -365,12 +369,14 @@ def _replay_replica(  # noqa: C901, PLR0912, PLR0915 - one event loop, kept whol
     queue_peak, queue_peak_at = 0, None
     preemptions = 0
 
-    def busy_add(start: float, seconds: float) -> None:
-        index = int(start // bin_seconds)
-        if index < len(busy) and start + seconds <= (index + 1) * bin_seconds:
-            busy[index] += seconds
-        else:
-            _add_busy(busy, bin_seconds, start, seconds)
+    fixed: dict[int, float] = {}
+    busy_since = now  # start of the current stretch of back-to-back steps
+
+    def fixed_seconds(tokens: int) -> float:
+        seconds = fixed.get(tokens)
+        if seconds is None:
+            seconds = fixed[tokens] = steps.fixed(tokens)
+        return seconds
 
     while True:
         while nxt < n and arrivals[nxt] <= now:
@@ -439,13 +445,12 @@ def _replay_replica(  # noqa: C901, PLR0912, PLR0915 - one event loop, kept whol
                     queue.appendleft(victim)
                 decoding = running
             seconds = (
-                steps.fixed(decoding + chunk_tokens)
+                fixed_seconds(decoding + chunk_tokens)
                 + per_context * (context_base + running * counter if decoding else 0)
                 + per_position * span_tokens
             )
             batch = decoding + chunks
-            batch_time[min(batch, max_batch)] += seconds
-            busy_add(now, seconds)
+            batch_time[batch] += seconds
             if log.itl is not None and decoding:
                 log.itl.append((seconds, float(decoding)))
             now += seconds
@@ -497,15 +502,18 @@ def _replay_replica(  # noqa: C901, PLR0912, PLR0915 - one event loop, kept whol
                 queue.appendleft(victim)
                 continue
             count = min(heap[0][0] - counter, room)
-            base = steps.fixed(running)
+            base = fixed.get(running)
+            if base is None:
+                base = fixed[running] = steps.fixed(running)
             context = float(context_base + running * counter)
             if not queue and nxt < n and arrivals[nxt] < math.inf:
                 count = min(
                     count, steps.steps_until(arrivals[nxt] - now, base, running, context)
                 )
-            seconds = steps.run_seconds(count, base, running, context)
-            batch_time[min(running, max_batch)] += seconds
-            busy_add(now, seconds)
+            seconds = count * base + per_context * (
+                count * context + running * count * (count - 1) / 2
+            )
+            batch_time[running] += seconds
             if log.itl is not None:
                 log.itl.append((seconds / count, float(running * count)))
             now += seconds
@@ -517,9 +525,11 @@ def _replay_replica(  # noqa: C901, PLR0912, PLR0915 - one event loop, kept whol
                 f"({int(kv_tokens):,} tokens)"
             )
         else:
+            if now > busy_since:
+                _add_busy(busy, bin_seconds, busy_since, now - busy_since)
             if nxt >= n or arrivals[nxt] == math.inf:
                 break
-            now = arrivals[nxt]
+            now = busy_since = arrivals[nxt]
             continue
 
         # Completions at this step counter.
@@ -540,6 +550,8 @@ def _replay_replica(  # noqa: C901, PLR0912, PLR0915 - one event loop, kept whol
                 spawned += 1
         if ttft_misses > limits.ttft_allowed or tpot_misses > limits.tpot_allowed:
             log.stopped = True
+            if now > busy_since:
+                _add_busy(busy, bin_seconds, busy_since, now - busy_since)
             break
 
     log.queue_peak, log.queue_peak_at = queue_peak, queue_peak_at
@@ -612,6 +624,26 @@ class _Trace:
     stopped: bool
 
 
+_Job = tuple[
+    npt.NDArray[np.float64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    _Steps,
+    ServerSettings,
+    _Limits,
+    float,
+    int,
+]
+
+
+def _replay_job(job: _Job) -> _Log:
+    """One replica's replay in a worker process (arrays travel as raw bytes, lists are built here)."""
+    arrival, inputs, outputs, steps, settings, limits, bin_seconds, bins = job
+    return _replay_replica(
+        arrival.tolist(), inputs.tolist(), outputs.tolist(), steps, settings, limits, bin_seconds, bins
+    )
+
+
 def _replay_trace(
     workload: ServingWorkload,
     replica: Replica,
@@ -622,6 +654,7 @@ def _replay_trace(
     stop_when_missed: bool,
     seed: int,
     progress: Callable[[float], None] | None,
+    workers: int = 1,
 ) -> tuple[_Trace, int]:
     if replicas < 1:
         raise ValueError("a fleet needs at least one replica")
@@ -636,32 +669,56 @@ def _replay_trace(
     first = np.full(size, np.nan)
     end = np.full(size, np.nan)
     logs: list[_Log] = []
-    misses = (0, 0)
     stopped = False
-    for index in range(replicas):
-        rows = np.flatnonzero(where == index)
-        log = _replay_replica(
-            workload.arrival_s[rows].tolist(),
-            workload.input_tokens[rows].tolist(),
-            workload.output_tokens[rows].tolist(),
-            steps,
-            settings,
-            limits,
-            bin_seconds,
-            bins,
-            misses,
-        )
+    rows_of = [np.flatnonzero(where == index) for index in range(replicas)]
+
+    def collect(rows: npt.NDArray[np.int64], log: _Log) -> None:
         logs.append(log)
-        misses = (log.ttft_misses, log.tpot_misses)
         replica_first = np.frombuffer(log.first, dtype=np.float64)
         replica_end = np.frombuffer(log.end, dtype=np.float64)
         first[rows] = np.where(replica_end > 0, replica_first, np.nan)
         end[rows] = np.where(replica_end > 0, replica_end, np.nan)
         if progress is not None:
-            progress((index + 1) / replicas)
-        if log.stopped:
-            stopped = True
-            break
+            progress(len(logs) / replicas)
+
+    if workers > 1 and replicas > 1 and not stop_when_missed:
+        jobs = [
+            (
+                workload.arrival_s[rows],
+                workload.input_tokens[rows],
+                workload.output_tokens[rows],
+                steps,
+                settings,
+                limits,
+                bin_seconds,
+                bins,
+            )
+            for rows in rows_of
+        ]
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            futures = {pool.submit(_replay_job, job): index for index, job in enumerate(jobs)}
+            for future in concurrent.futures.as_completed(futures):
+                collect(rows_of[futures[future]], future.result())
+    else:
+        misses = (0, 0)
+        for rows in rows_of:
+            log = _replay_replica(
+                workload.arrival_s[rows].tolist(),
+                workload.input_tokens[rows].tolist(),
+                workload.output_tokens[rows].tolist(),
+                steps,
+                settings,
+                limits,
+                bin_seconds,
+                bins,
+                misses,
+            )
+            collect(rows, log)
+            misses = (log.ttft_misses, log.tpot_misses)
+            if log.stopped:
+                stopped = True
+                break
     arrival = workload.arrival_s
     outputs = workload.output_tokens.astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -707,13 +764,15 @@ def replay(
     stop_when_missed: bool = False,
     seed: int = 0,
     progress: Callable[[float], None] | None = None,
+    workers: int = 1,
 ) -> ReplayResult:
     """Replay `workload` through `replicas` replicas of `replica` and summarise latency and load.
 
     `stop_when_missed` ends the replay as soon as more requests have missed a target than its
     percentile allows (the result then `stopped_early` and does not meet the SLO): a search uses it
     to reject a fleet that is too small without replaying the whole window. `progress` is called with
-    the share of replicas replayed.
+    the share of replicas replayed. `workers` > 1 replays replicas in that many processes at once
+    (they are independent); a replay that may stop early runs in this process, in order.
     """
     settings = settings or ServerSettings()
     trace, bin_seconds = _replay_trace(
@@ -725,6 +784,7 @@ def replay(
         stop_when_missed=stop_when_missed,
         seed=seed,
         progress=progress,
+        workers=workers,
     )
     batch_time = np.sum([np.asarray(log.batch_time) for log in trace.logs], axis=0)
     done = np.isfinite(trace.e2e)
