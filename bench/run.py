@@ -1111,7 +1111,13 @@ def _serving_only(args: argparse.Namespace) -> int:
 
         def check(name: str, value: float, limit: float, shown: str) -> None:
             rows.append(
-                {"target": name, "measured": value, "limit": limit, "shown": shown, "pass": value <= limit}
+                {
+                    "target": name,
+                    "measured": value,
+                    "limit": limit,
+                    "shown": shown,
+                    "pass": value <= limit,
+                }
             )
 
         serving.targets(results["serving"], check)
@@ -1141,7 +1147,9 @@ def _serving_only(args: argparse.Namespace) -> int:
         text = args.readme.read_text(encoding="utf-8")
         head, rest = text.split(SERVING_BEGIN, 1)
         _, tail = rest.split(SERVING_END, 1)
-        args.readme.write_text(f"{head}{SERVING_BEGIN}\n{block}{SERVING_END}{tail}", encoding="utf-8")
+        args.readme.write_text(
+            f"{head}{SERVING_BEGIN}\n{block}{SERVING_END}{tail}", encoding="utf-8"
+        )
         log(f"serving block of {args.readme} replaced")
     return 0
 

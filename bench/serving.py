@@ -140,7 +140,10 @@ def month_case(requests_per_day: int, days: int) -> dict[str, Any]:
     start = time.perf_counter()
     arrivals = arrival_times(stream, count, days * 86_400.0, np.random.default_rng(7))
     workload = ServingWorkload(
-        arrivals, np.full(count, 1500, dtype=np.int64), np.full(count, 500, dtype=np.int64), days * 86_400.0
+        arrivals,
+        np.full(count, 1500, dtype=np.int64),
+        np.full(count, 500, dtype=np.int64),
+        days * 86_400.0,
     )
     build_s = time.perf_counter() - start
     model = table.self_hosted[HOSTING["model"]]
@@ -154,7 +157,9 @@ def month_case(requests_per_day: int, days: int) -> dict[str, Any]:
     start = time.perf_counter()
 
     def progress(share: float) -> None:
-        _log(f"serving month: {share:.0%} of replicas replayed, {time.perf_counter() - start:.0f} s")
+        _log(
+            f"serving month: {share:.0%} of replicas replayed, {time.perf_counter() - start:.0f} s"
+        )
 
     workers = len(os.sched_getaffinity(0))
     outcome = replay(workload, replica, replicas, progress=progress, workers=workers)

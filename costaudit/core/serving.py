@@ -241,12 +241,8 @@ class _Limits:
         return cls(
             ttft_s=min((t.seconds for t in ttft), default=math.inf),
             tpot_s=min((t.seconds for t in tpot), default=math.inf),
-            ttft_allowed=min(
-                (requests * (1 - t.percentile / 100) for t in ttft), default=math.inf
-            ),
-            tpot_allowed=min(
-                (requests * (1 - t.percentile / 100) for t in tpot), default=math.inf
-            ),
+            ttft_allowed=min((requests * (1 - t.percentile / 100) for t in ttft), default=math.inf),
+            tpot_allowed=min((requests * (1 - t.percentile / 100) for t in tpot), default=math.inf),
         )
 
 
@@ -305,7 +301,7 @@ def _add_busy(bins: list[float], bin_seconds: float, start: float, seconds: floa
         index += 1
 
 
-def _replay_replica(  # noqa: C901, PLR0912, PLR0915 - one event loop, kept whole for speed
+def _replay_replica(  # noqa: C901 - one event loop, kept whole for speed
     arrival: list[float],
     prompt_in: list[int],
     output: list[int],
@@ -507,9 +503,7 @@ def _replay_replica(  # noqa: C901, PLR0912, PLR0915 - one event loop, kept whol
                 base = fixed[running] = steps.fixed(running)
             context = float(context_base + running * counter)
             if not queue and nxt < n and arrivals[nxt] < math.inf:
-                count = min(
-                    count, steps.steps_until(arrivals[nxt] - now, base, running, context)
-                )
+                count = min(count, steps.steps_until(arrivals[nxt] - now, base, running, context))
             seconds = count * base + per_context * (
                 count * context + running * count * (count - 1) / 2
             )
@@ -578,7 +572,9 @@ def _percentiles(values: npt.NDArray[np.float64]) -> Percentiles:
     return Percentiles(float(p50), float(p90), float(p99))
 
 
-def _weighted_quantile(values: npt.NDArray[np.float64], weights: npt.NDArray[np.float64], q: float) -> float:
+def _weighted_quantile(
+    values: npt.NDArray[np.float64], weights: npt.NDArray[np.float64], q: float
+) -> float:
     order = np.argsort(values, kind="stable")
     cumulative = np.cumsum(weights[order])
     if not cumulative.size or cumulative[-1] <= 0:
@@ -640,7 +636,14 @@ def _replay_job(job: _Job) -> _Log:
     """One replica's replay in a worker process (arrays travel as raw bytes, lists are built here)."""
     arrival, inputs, outputs, steps, settings, limits, bin_seconds, bins = job
     return _replay_replica(
-        arrival.tolist(), inputs.tolist(), outputs.tolist(), steps, settings, limits, bin_seconds, bins
+        arrival.tolist(),
+        inputs.tolist(),
+        outputs.tolist(),
+        steps,
+        settings,
+        limits,
+        bin_seconds,
+        bins,
     )
 
 
@@ -788,7 +791,9 @@ def replay(
     )
     batch_time = np.sum([np.asarray(log.batch_time) for log in trace.logs], axis=0)
     done = np.isfinite(trace.e2e)
-    horizon = max(workload.window_s, float(np.max(trace.e2e[done] + workload.arrival_s[done], initial=0.0)))
+    horizon = max(
+        workload.window_s, float(np.max(trace.e2e[done] + workload.arrival_s[done], initial=0.0))
+    )
     longest = max(len(log.busy_bins) for log in trace.logs)
     busy_bins = np.zeros(longest)
     for log in trace.logs:

@@ -138,9 +138,7 @@ def _prepare(
         )
         replica_hourly_usd(candidate.hardware, replica.devices, policy.pricing)
     except ValueError as exc:
-        return SkippedCandidate(
-            candidate.gpu, candidate.precision, candidate.max_batch, str(exc)
-        )
+        return SkippedCandidate(candidate.gpu, candidate.precision, candidate.max_batch, str(exc))
     output_tokens = float(workload.output_tokens.sum())
     needed = output_tokens / (workload.window_s * capacity.max_output_tokens_per_s)
     floor = max(1, policy.min_replicas, math.ceil(round(needed, 9)))
@@ -153,7 +151,9 @@ def _prepare(
     )
 
 
-def _option(prepared: _Prepared, replicas: int, result: ReplayResult, policy: FleetPolicy) -> FleetOption:
+def _option(
+    prepared: _Prepared, replicas: int, result: ReplayResult, policy: FleetPolicy
+) -> FleetOption:
     candidate = prepared.candidate
     return FleetOption(
         gpu=candidate.gpu,
@@ -261,10 +261,57 @@ def _frontier(options: list[FleetOption]) -> list[FleetOption]:
         latency = option.e2e_s.p99 if option.e2e_s.p99 is not None else math.inf
         on = latency < best_latency
         best_latency = min(best_latency, latency)
-        marked.append(
-            FleetOption(**{**option.__dict__, "on_frontier": on})
-        )
+        marked.append(FleetOption(**{**option.__dict__, "on_frontier": on}))
     return marked
+
+
+@dataclass
+class _Progress:
+    """What the search has found so far."""
+
+    options: list[FleetOption] = field(default_factory=list)
+    best: tuple[FleetOption, ReplayResult] | None = None
+    replays: int = 0
+
+
+def _search_candidate(
+    workload: ServingWorkload,
+    item: _Prepared,
+    settings: ServerSettings,
+    targets: Sequence[LatencyTarget],
+    policy: FleetPolicy,
+    progress: _Progress,
+) -> None:
+    """The fewest replicas of one configuration that meet the SLO, if cheaper than the best so far."""
+    config = replace(settings, max_batch=item.candidate.max_batch)
+    best_usd = progress.best[0].monthly_usd if progress.best is not None else None
+
+    def record(replicas: int, result: ReplayResult) -> None:
+        progress.replays += 1
+        if not result.stopped_early:
+            progress.options.append(_option(item, replicas, result, policy))
+
+    def costs_too_much(replicas: int) -> bool:
+        if replicas > MAX_REPLICAS:
+            return True
+        cost = static_monthly_usd(replicas, item.candidate.hardware, item.devices, policy)
+        return best_usd is not None and cost >= best_usd
+
+    found = fewest_replicas(
+        workload,
+        item.replica,
+        config,
+        targets,
+        item.floor_replicas,
+        too_many=costs_too_much,
+        on_replay=record,
+    )
+    if found is None:
+        return
+    replicas, result = found
+    option = _option(item, replicas, result, policy)
+    if best_usd is None or option.monthly_usd < best_usd:
+        progress.best = (option, result)
 
 
 def search(
@@ -288,49 +335,14 @@ def search(
         else:
             prepared.append(outcome)
     prepared.sort(key=lambda p: (p.floor_usd, p.candidate.gpu, p.candidate.precision))
-    options: list[FleetOption] = []
-    best: tuple[FleetOption, ReplayResult] | None = None
-    replays = 0
+    progress = _Progress()
     for item in prepared:
-        if best is not None and item.floor_usd >= best[0].monthly_usd:
-            skipped.append(_pruned(item, best[0]))
+        if progress.best is not None and item.floor_usd >= progress.best[0].monthly_usd:
+            skipped.append(_pruned(item, progress.best[0]))
             continue
-        config = ServerSettings(
-            scheduler=settings.scheduler,
-            max_batch=item.candidate.max_batch,
-            max_batched_tokens=settings.max_batched_tokens,
-            balancer=settings.balancer,
-        )
-
-        def record(replicas: int, result: ReplayResult, item: _Prepared = item) -> None:
-            nonlocal replays
-            replays += 1
-            if not result.stopped_early:
-                options.append(_option(item, replicas, result, policy))
-
-        def costs_too_much(replicas: int, item: _Prepared = item) -> bool:
-            if replicas > MAX_REPLICAS:
-                return True
-            if best is None:
-                return False
-            cost = static_monthly_usd(replicas, item.candidate.hardware, item.devices, policy)
-            return cost >= best[0].monthly_usd
-
-        found = fewest_replicas(
-            workload,
-            item.replica,
-            config,
-            targets,
-            item.floor_replicas,
-            too_many=costs_too_much,
-            on_replay=record,
-        )
-        if found is None:
-            continue
-        replicas, result = found
-        option = _option(item, replicas, result, policy)
-        if best is None or option.monthly_usd < best[0].monthly_usd:
-            best = (option, result)
+        _search_candidate(workload, item, settings, targets, policy, progress)
+    best, options = progress.best, progress.options
+    replays = progress.replays
     if best is not None:
         replays += _beyond_best(workload, best[0], prepared, settings, targets, policy, options)
     marked = _frontier(options)
@@ -394,7 +406,9 @@ def batch_sweep(
     """
     inputs = workload.input_tokens[:sample].tolist()
     outputs = workload.output_tokens[:sample].tolist()
-    hourly = replica_hourly_usd(hardware, replica.devices, "spot" if pricing == "spot" else "on_demand")
+    hourly = replica_hourly_usd(
+        hardware, replica.devices, "spot" if pricing == "spot" else "on_demand"
+    )
     ratio = (float(np.sum(inputs)) + float(np.sum(outputs))) / float(np.sum(outputs))
     points = []
     for batch in batch_sizes(limit):

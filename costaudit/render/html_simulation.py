@@ -17,6 +17,7 @@ from costaudit.core.simulate.details import (
     RoutingDetails,
 )
 from costaudit.core.simulate.engine import ScenarioResult, SimulationResult
+from costaudit.render import serving as serving_view
 from costaudit.render.charts import Chart, file_safe, simulation_charts
 from costaudit.render.html_page import (
     Cell,
@@ -35,7 +36,6 @@ from costaudit.render.html_page import (
     section,
     table,
 )
-from costaudit.render import serving as serving_view
 from costaudit.render.money import count, days, percent, signed_usd, tokens, usd
 from costaudit.render.simulation import key_figure, workload_text
 
@@ -397,7 +397,10 @@ def _serving(
     if serving.search is not None:
         parts.append(
             table(
-                [Column(column, numeric=index >= 2) for index, column in enumerate(serving_view.FRONTIER_COLUMNS)],
+                [
+                    Column(column, numeric=index >= 2)
+                    for index, column in enumerate(serving_view.FRONTIER_COLUMNS)
+                ],
                 serving_view.frontier_rows(serving),
                 caption="SLO search: every fleet replayed to the end (cheapest first)",
                 name=f"{prefix}frontier-{name}",
@@ -408,7 +411,11 @@ def _serving(
             parts.append(el("ul", *(el("li", line) for line in skipped), class_="notes"))
         slug = f"{prefix}serving_frontier_{name}"
         if slug in charts:
-            parts.append(chart(charts[slug], "The line joins the fleets no cheaper fleet beats on p99 latency."))
+            parts.append(
+                chart(
+                    charts[slug], "The line joins the fleets no cheaper fleet beats on p99 latency."
+                )
+            )
     if serving.sweep:
         parts.append(
             table(

@@ -50,9 +50,7 @@ def _trio(values: Percentiles) -> str:
 
 def slo_text(targets: list[LatencyTarget]) -> str:
     names = {"ttft": "TTFT", "tpot": "TPOT", "e2e": "latency"}
-    return ", ".join(
-        f"{names[t.metric]} p{t.percentile:g} ≤ {seconds(t.seconds)}" for t in targets
-    )
+    return ", ".join(f"{names[t.metric]} p{t.percentile:g} ≤ {seconds(t.seconds)}" for t in targets)
 
 
 def comparison_text(serving: ServingDetails) -> str:
@@ -156,7 +154,12 @@ def frontier_rows(serving: ServingDetails) -> list[list[str]]:
     chosen = (serving.gpu, serving.precision, serving.max_batch, serving.replicas)
     rows = []
     for option in search.options:
-        mark = "cheapest" if (option.gpu, option.precision, option.max_batch, option.replicas) == chosen and serving.sized_by == "replay" else ""
+        mark = (
+            "cheapest"
+            if (option.gpu, option.precision, option.max_batch, option.replicas) == chosen
+            and serving.sized_by == "replay"
+            else ""
+        )
         rows.append(
             [
                 option.gpu,

@@ -23,8 +23,8 @@ from costaudit.core.simulate.details import RoutingDetails
 from costaudit.core.simulate.engine import ScenarioResult, SimulationResult
 from costaudit.core.simulate.forecast import Forecast
 from costaudit.jsonio import decimal_str
-from costaudit.render.analysis import pricing_document
 from costaudit.render import serving as serving_view
+from costaudit.render.analysis import pricing_document
 from costaudit.render.money import count, days, percent, signed_usd, usd
 
 if TYPE_CHECKING:
@@ -451,11 +451,19 @@ def _serving_markdown(result: SimulationResult) -> list[str]:
     for scenario, hosting in _served(result):
         serving = hosting.serving
         assert serving is not None
-        lines += ["", f"**Serving replay — {scenario.name}**", "", "| figure | value |", "|---|---|"]
+        lines += [
+            "",
+            f"**Serving replay — {scenario.name}**",
+            "",
+            "| figure | value |",
+            "|---|---|",
+        ]
         lines += [f"| {label} | {value} |" for label, value in serving_view.summary_rows(hosting)]
         if serving.search is not None:
             lines += ["", f"**SLO search — {scenario.name}** (every fleet replayed to the end)", ""]
-            lines += _markdown_rows(serving_view.FRONTIER_COLUMNS, serving_view.frontier_rows(serving))
+            lines += _markdown_rows(
+                serving_view.FRONTIER_COLUMNS, serving_view.frontier_rows(serving)
+            )
             skipped = serving_view.skipped_lines(serving)
             if skipped:
                 lines += ["", *(f"- {line}" for line in skipped)]

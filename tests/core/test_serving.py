@@ -42,7 +42,9 @@ THROUGHPUT_BAND = 0.30
 LATENCY_BAND = 0.40
 
 
-def _gpu(name: str, memory: str, bandwidth: str, bf16: str, fp8: str | None, hourly: str) -> Hardware:
+def _gpu(
+    name: str, memory: str, bandwidth: str, bf16: str, fp8: str | None, hourly: str
+) -> Hardware:
     return Hardware(
         kind="gpu",
         name=name,
@@ -133,7 +135,9 @@ class ServingPoint:
         return point.output_tokens_per_s, latency
 
 
-def _sily(n_in: int, n_out: int, users: int, tokens_per_s: float, itl_ms: float | None = None) -> ServingPoint:
+def _sily(
+    n_in: int, n_out: int, users: int, tokens_per_s: float, itl_ms: float | None = None
+) -> ServingPoint:
     return ServingPoint(
         "vLLM",
         SILY,
@@ -150,7 +154,9 @@ def _sily(n_in: int, n_out: int, users: int, tokens_per_s: float, itl_ms: float 
     )
 
 
-def _nemo(hardware: Hardware, batch: int, sentences_per_s: float, latency_ms: float | None = None) -> ServingPoint:
+def _nemo(
+    hardware: Hardware, batch: int, sentences_per_s: float, latency_ms: float | None = None
+) -> ServingPoint:
     """NeMo's Llama-2-7B, 128-token prompts, 20-token answers, in 16-bit weights."""
     return ServingPoint(
         "NeMo",
@@ -284,7 +290,9 @@ def _toy_replica(engine: EngineProfile = IDEAL):  # type: ignore[no-untyped-def]
     return build_replica(TOY_MODEL, TOY, "fp16", LengthMix.from_means(100, 4), engine)
 
 
-def _workload(arrivals: list[float], n_in: list[int], n_out: list[int], window: float = 100.0) -> ServingWorkload:
+def _workload(
+    arrivals: list[float], n_in: list[int], n_out: list[int], window: float = 100.0
+) -> ServingWorkload:
     return ServingWorkload(
         np.asarray(arrivals, dtype=np.float64),
         np.asarray(n_in, dtype=np.int64),
@@ -310,7 +318,9 @@ def test_one_request_alone_by_hand() -> None:
 def test_step_terms_come_from_the_capacity_model() -> None:
     replica = _toy_replica(GPU_ENGINE)
     alone = replay(_workload([0.0], [100], [2]), replica, 1)
-    decode = linear_seconds(replica, 1) + decode_attention_seconds(replica, 101) + replica.overhead_s
+    decode = (
+        linear_seconds(replica, 1) + decode_attention_seconds(replica, 101) + replica.overhead_s
+    )
     assert alone.ttft_s.p50 == pytest.approx(prefill_seconds(replica, 100), rel=1e-9)
     assert alone.e2e_s.p50 == pytest.approx(prefill_seconds(replica, 100) + decode, rel=1e-9)
 
@@ -358,8 +368,12 @@ def test_prefill_first_stalls_decodes_that_chunked_prefill_keeps_going() -> None
     rng = np.random.default_rng(3)
     arrivals = np.sort(rng.uniform(0, 600, 1200))
     workload = ServingWorkload(arrivals, np.full(1200, 4000), np.full(1200, 300), 600.0)
-    chunked = replay(workload, replica, 1, ServerSettings(scheduler="chunked_prefill", max_batched_tokens=512))
-    first = replay(workload, replica, 1, ServerSettings(scheduler="prefill_first", max_batched_tokens=8192))
+    chunked = replay(
+        workload, replica, 1, ServerSettings(scheduler="chunked_prefill", max_batched_tokens=512)
+    )
+    first = replay(
+        workload, replica, 1, ServerSettings(scheduler="prefill_first", max_batched_tokens=8192)
+    )
     assert chunked.tpot_s.p99 is not None and first.tpot_s.p99 is not None
     assert chunked.tpot_s.p99 < first.tpot_s.p99
 
@@ -424,7 +438,9 @@ def test_search_finds_the_fewest_replicas_and_the_cheaper_gpu() -> None:
     # Monthly cost is whole replica-hours × price: 720 h × replicas × hourly.
     hardware = A100 if found.best.gpu == "a100" else H100
     assert found.best.monthly_usd == 720 * found.best.replicas * hardware.hourly
-    assert found.best.monthly_usd == static_monthly_usd(found.best.replicas, hardware, 1, FleetPolicy())
+    assert found.best.monthly_usd == static_monthly_usd(
+        found.best.replicas, hardware, 1, FleetPolicy()
+    )
     # No option that meets the SLO is cheaper than the best.
     assert all(o.monthly_usd >= found.best.monthly_usd for o in found.options if o.meets_slo)
     assert any(o.on_frontier for o in found.options)

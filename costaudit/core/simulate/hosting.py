@@ -138,6 +138,7 @@ def host(
         interruption_overhead=hosting.interruption_overhead,
     )
     gpu, precision, serving = hosting.gpu, hosting.precision, None
+    forecast_policy = policy
     if hosting.serving is not None and len(rows):
         state.notes.extend(arrival_notes)
         served = serve(state, rows, hosting, context, counts, BIN_SECONDS, policy)
@@ -146,7 +147,9 @@ def host(
         serving = served.details
         _note_offline(state, hosting.model, gpu, capacity, meets_slo)
         # A forecast sizes the fleet again for more traffic: never below what the replay needed.
-        policy = replace(policy, min_replicas=max(policy.min_replicas, fleet.peak_replicas))
+        forecast_policy = replace(
+            policy, min_replicas=max(policy.min_replicas, fleet.peak_replicas)
+        )
     else:
         _note_offline(state, hosting.model, gpu, capacity, meets_slo)
         state.notes.extend(arrival_notes)
@@ -171,7 +174,7 @@ def host(
             label=f"{hosting.model} on {gpu} (self-hosted)",
             monthly_usd=fleet.monthly_usd,
             paid_by=Attribution.of(state.requests, rows),
-            fleet=FleetSizing(counts, BIN_SECONDS, capacity, hardware, policy),
+            fleet=FleetSizing(counts, BIN_SECONDS, capacity, hardware, forecast_policy),
         )
     )
 

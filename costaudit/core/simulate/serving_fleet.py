@@ -178,12 +178,22 @@ def _candidates(hosting: Hosting, serving: Serving, context: Context) -> list[Ca
 
 
 def _cache_key(
-    workload: ServingWorkload, hosting: Hosting, policy: FleetPolicy
+    workload: ServingWorkload,
+    model: SelfHostedModel,
+    hosting: Hosting,
+    candidates: list[Candidate],
+    policy: FleetPolicy,
 ) -> str:
+    """Everything a search depends on: the requests, the model, the settings, the hardware (with its
+    prices) and the billing."""
     digest = hashlib.sha256()
     for array in (workload.arrival_s, workload.input_tokens, workload.output_tokens):
         digest.update(np.ascontiguousarray(array).tobytes())
+    digest.update(str(workload.window_s).encode())
+    digest.update(model.model_dump_json().encode())
     digest.update(hosting.model_dump_json().encode())
+    for candidate in candidates:
+        digest.update(repr(candidate).encode())
     digest.update(repr(policy).encode())
     return digest.hexdigest()
 
@@ -196,7 +206,8 @@ def _searched(
     policy: FleetPolicy,
     context: Context,
 ) -> SearchResult:
-    key = _cache_key(workload, hosting, policy)
+    candidates = _candidates(hosting, serving, context)
+    key = _cache_key(workload, model, hosting, candidates, policy)
     if key not in _CACHE:
         settings = ServerSettings(
             scheduler=serving.scheduler,
@@ -205,7 +216,12 @@ def _searched(
             balancer=serving.balancer,
         )
         result = search(
-            workload, model, _candidates(hosting, serving, context), settings, _targets(serving), policy
+            workload,
+            model,
+            _candidates(hosting, serving, context),
+            settings,
+            _targets(serving),
+            policy,
         )
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
