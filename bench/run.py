@@ -44,6 +44,7 @@ REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
 import generate  # noqa: E402 - needs bench/ on the path when imported from elsewhere
+import serving  # noqa: E402 - likewise
 
 SCHEMA = 1
 T = TypeVar("T")
@@ -84,6 +85,8 @@ class Plan:
     startup_runs: int
     peer: bool
     quick: bool
+    serving_month: bool = False
+    """Also replay a month at 10^6 requests a day (several minutes; `--serving-month`)."""
 
     @classmethod
     def full(cls) -> Plan:
@@ -721,6 +724,7 @@ def run(plan: Plan, data_dir: Path) -> dict[str, Any]:
     with measuring_load(simulate_load):
         results["simulate"] = simulate_case(plan)
     results["simulate"].update(simulate_load)
+    results["serving"] = serving.serving_case(plan.quick, plan.serving_month)
     load["end"] = list(os.getloadavg())
     results["generated"] = {"files": files.generated, "seconds": files.generated_s}
     results["elapsed_s"] = time.perf_counter() - started
@@ -791,6 +795,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             "≥ 1M/s",
             below=False,
         )
+    if "serving" in results:
+        serving.targets(results["serving"], check)
     check(
         "costaudit --help start-up",
         results["startup"]["costaudit_help"]["median_s"],
@@ -873,6 +879,9 @@ def markdown(results: dict[str, Any]) -> str:
     add(_peer_lines(results))
     add(_rss_lines(results))
     add(_simulate_table(results))
+    if "serving" in results:
+        add(serving.markdown(results["serving"]))
+        add("")
     add(_startup_line(results["startup"]))
     return "\n".join(lines).rstrip() + "\n"
 
@@ -1018,6 +1027,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sim-requests", type=int, help="synthetic requests for simulate")
     parser.add_argument("--repeats", type=int, help="runs per command (median reported)")
     parser.add_argument("--no-peer", action="store_true", help="skip the LiteLLM peer loop")
+    parser.add_argument(
+        "--serving-month",
+        action="store_true",
+        help="also replay a month at 10^6 requests/day through the serving simulation (minutes)",
+    )
+    parser.add_argument(
+        "--serving-only",
+        action="store_true",
+        help="run only the serving replay benchmark (results/serving.json, its own README block)",
+    )
     parser.add_argument("--data-dir", type=Path, default=BENCH / "data")
     parser.add_argument(
         "--out",
@@ -1034,6 +1053,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out: Path = args.out or (QUICK_RESULTS if args.quick else DEFAULT_RESULTS)
 
+    if args.serving_only:
+        return _serving_only(args)
     if args.markdown:
         results = json.loads(out.read_text(encoding="utf-8"))
     else:
@@ -1049,6 +1070,8 @@ def main(argv: list[str] | None = None) -> int:
         plan = dataclasses.replace(plan, **{k: v for k, v in overrides.items() if v})
         if args.no_peer:
             plan = dataclasses.replace(plan, peer=False)
+        if args.serving_month:
+            plan = dataclasses.replace(plan, serving_month=True)
         results = run(plan, args.data_dir)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
@@ -1060,6 +1083,74 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit("refusing to put --quick results in bench/README.md")
         write_readme(block, args.readme)
         log(f"results block of {args.readme} replaced")
+    return 0
+
+
+SERVING_RESULTS = BENCH / "results" / "serving.json"
+SERVING_BEGIN, SERVING_END = "<!-- BEGIN serving results -->", "<!-- END serving results -->"
+
+
+def _serving_only(args: argparse.Namespace) -> int:
+    """The serving replay alone: its own results file and README block (the full run keeps its own)."""
+    out: Path = args.out or SERVING_RESULTS
+    if args.markdown:
+        results = json.loads(out.read_text(encoding="utf-8"))
+    else:
+        started = time.perf_counter()
+        results = {
+            "schema": SCHEMA,
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "quick": args.quick,
+            "machine": machine(),
+            "load": {"start": list(os.getloadavg())},
+        }
+        results["serving"] = serving.serving_case(args.quick, args.serving_month)
+        results["load"]["end"] = list(os.getloadavg())
+        results["elapsed_s"] = time.perf_counter() - started
+        rows: list[dict[str, Any]] = []
+
+        def check(name: str, value: float, limit: float, shown: str) -> None:
+            rows.append(
+                {
+                    "target": name,
+                    "measured": value,
+                    "limit": limit,
+                    "shown": shown,
+                    "pass": value <= limit,
+                }
+            )
+
+        serving.targets(results["serving"], check)
+        results["targets"] = rows
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+        log(f"results written to {out}")
+    m = results["machine"]
+    lines = [
+        f"Run of {results['date']} on {m['cpu']} ({m['cores_usable']} usable cores), Python "
+        f"{m['python']}, costaudit at {m['git_commit']}; load average {_load(results)}.",
+        "",
+        "| target | measured | limit | result |",
+        "|---|---:|---:|:---:|",
+        *(
+            f"| {row['target']} | {_measured(row)} | {row['shown']} | {'PASS' if row['pass'] else '**FAIL**'} |"
+            for row in results["targets"]
+        ),
+        "",
+        serving.markdown(results["serving"]),
+    ]
+    block = "\n".join(lines) + "\n"
+    sys.stdout.write(block)
+    if args.write_readme:
+        if results["quick"]:
+            raise SystemExit("refusing to put --quick results in bench/README.md")
+        text = args.readme.read_text(encoding="utf-8")
+        head, rest = text.split(SERVING_BEGIN, 1)
+        _, tail = rest.split(SERVING_END, 1)
+        args.readme.write_text(
+            f"{head}{SERVING_BEGIN}\n{block}{SERVING_END}{tail}", encoding="utf-8"
+        )
+        log(f"serving block of {args.readme} replaced")
     return 0
 
 

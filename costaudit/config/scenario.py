@@ -429,6 +429,71 @@ class Slo(StrictModel):
     """Time per output token."""
 
 
+class ServingSlo(StrictModel):
+    """Latency objectives of the replay, as percentiles over the requests. None given: Vidur-Search's
+    `ttft_p90: 2s` and `tpot_p99: 200ms`."""
+
+    ttft_p50: Duration = None
+    """Median time to first token at most this."""
+    ttft_p90: Duration = None
+    """90th percentile of time to first token at most this."""
+    ttft_p99: Duration = None
+    """99th percentile of time to first token at most this."""
+    tpot_p50: Duration = None
+    """Median time per output token at most this."""
+    tpot_p90: Duration = None
+    """90th percentile of time per output token at most this."""
+    tpot_p99: Duration = None
+    """99th percentile of time per output token at most this."""
+    e2e_p99: Duration = None
+    """99th percentile of the whole request's latency at most this."""
+
+    def targets(self) -> list[tuple[str, int, float]]:
+        """(metric, percentile, seconds) of each objective given, or Vidur-Search's two."""
+        given = [
+            (name.split("_p")[0], int(name.split("_p")[1]), seconds)
+            for name, seconds in self.model_dump().items()
+            if seconds is not None
+        ]
+        return given or [("ttft", 90, 2.0), ("tpot", 99, 0.2)]
+
+
+class ServingSearch(StrictModel):
+    """Configurations to search for the cheapest fleet that meets the SLO (each list defaults to the
+    hosting block's own choice)."""
+
+    gpus: list[ModelId] = []
+    """`hardware` entries of the price table to try."""
+    precisions: list[Precision] = []
+    """Weight precisions to try."""
+    max_batch: list[PositiveInt] = []
+    """Batch caps (`max_num_seqs`) to try."""
+
+
+class Serving(StrictModel):
+    """Replay the requests, at their arrival times, through continuous-batching servers
+    (docs/self-hosting.md): the fewest replicas that meet the SLO price the fleet, and the report shows
+    latency percentiles, batch sizes, GPU busy share, queueing and the batch-size sweep."""
+
+    scheduler: Literal["chunked_prefill", "prefill_first"] = "chunked_prefill"
+    """`chunked_prefill` (decodes never wait; prompts fill the rest of each step's token budget, as in
+    vLLM V1 and Sarathi-Serve) or `prefill_first` (prompts run in steps of their own while decodes wait,
+    vLLM V0). Both admit first come, first served and pre-empt the newest sequence when the KV cache is
+    full."""
+    max_batch: PositiveInt = 256
+    """Sequences a replica runs at once at most (vLLM's `max_num_seqs`)."""
+    max_batched_tokens: PositiveInt = 2048
+    """Tokens one step may process (decodes plus prompt chunks)."""
+    balancer: Literal["round_robin", "random"] = "round_robin"
+    """How requests are spread over the replicas."""
+    slo: ServingSlo = ServingSlo()
+    """The latency the fleet must keep; the replay sizes the fleet for it."""
+    search: ServingSearch | None = None
+    """Also try other GPUs, precisions and batch caps, and price the cheapest that meets the SLO."""
+    sweep: bool = True
+    """Show throughput, latency and $/1M tokens of one replica at batch 1, 2, 4, … up to its memory limit."""
+
+
 class Hosting(StrictModel):
     """Serve the traffic on self-hosted GPUs/CPUs instead of an API."""
 
@@ -455,6 +520,17 @@ class Hosting(StrictModel):
     too_long: Literal["stay_on_api", "fail"] = "stay_on_api"
     """Requests whose prompt and answer do not fit the model's context window: `stay_on_api` keeps them
     on the API (counted in the result), `fail` stops the scenario."""
+    serving: Serving | None = None
+    """Size the fleet by replaying the requests through continuous-batching servers instead of the
+    closed-form estimate (which the report still shows beside it)."""
+
+    @model_validator(mode="after")
+    def _replay_is_static(self) -> Self:
+        if self.serving is not None and self.autoscale:
+            raise ValueError(
+                "the serving replay sizes a fleet that runs all month: remove `autoscale` or `serving`"
+            )
+        return self
 
 
 class FineTune(StrictModel):

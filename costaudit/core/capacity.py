@@ -230,8 +230,13 @@ class BatchPoint:
 
 
 @dataclass(frozen=True)
-class _Replica:
-    """The replica's effective resources, already derated by the engine profile."""
+class Replica:
+    """The replica's effective resources, already derated by the engine profile.
+
+    The step-time terms below (`linear_seconds`, `decode_attention_seconds`,
+    `prompt_attention_seconds`) are functions of it, shared by the steady-state capacity here and the
+    step-by-step replay in `costaudit.core.serving`.
+    """
 
     devices: int
     bandwidth: float
@@ -335,19 +340,19 @@ def _scaling(devices: int, engine: EngineProfile) -> float:
     return devices * math.pow(engine.tp_efficiency, math.log2(devices))
 
 
-def _build_replica(
+def build_replica(
     model: SelfHostedModel,
     hardware: Hardware,
     precision: Precision,
     workload: LengthMix,
     engine: EngineProfile,
-) -> _Replica:
+) -> Replica:
     context_cap = float(model.sliding_window or math.inf)
     reserved = min(workload.reserved_context_tokens, context_cap)
     devices = _choose_devices(model, hardware, precision, reserved, engine)
     scale = _scaling(devices, engine)
     weights = weight_bytes(model, precision)
-    return _Replica(
+    return Replica(
         devices=devices,
         bandwidth=float(hardware.bandwidth_gbs) * BYTES_PER_GB * scale * engine.mbu,
         flops=device_flops(hardware, precision) * scale * engine.mfu,
@@ -362,51 +367,64 @@ def _build_replica(
     )
 
 
-def _max_batch(replica: _Replica, workload: LengthMix) -> int:
+def _max_batch(replica: Replica, workload: LengthMix) -> int:
     reserved = min(workload.reserved_context_tokens, replica.context_cap)
     return _sequences_that_fit(replica.kv_budget_bytes, reserved, replica.kv_bytes_per_token)
 
 
-def _step_time(replica: _Replica, workload: LengthMix, batch: int) -> float:
+def linear_seconds(replica: Replica, tokens: float) -> float:
+    """Linear layers for one step over `tokens` tokens (decoded and prefilled): reading the weights
+    once, or the matmul FLOPs, whichever takes longer."""
+    return max(
+        replica.weight_bytes / replica.bandwidth,
+        2 * replica.params * tokens / replica.flops,
+    )
+
+
+def decode_attention_seconds(replica: Replica, context_tokens: float) -> float:
+    """Decode attention over `context_tokens` tokens of KV cache (summed over the running sequences):
+    reading the cache, or its FLOPs. Both are proportional to the context."""
+    return max(
+        context_tokens * replica.kv_bytes_per_token / replica.bandwidth,
+        4 * replica.layers * context_tokens * replica.query_width / replica.flops,
+    )
+
+
+def prompt_attention_seconds(replica: Replica, span: float, tokens: float) -> float:
+    """Attention of `tokens` prompt tokens being prefilled (compute-bound). `span` is twice the
+    context they attend to on average: the prompt length for a whole prompt (or a steady stream of
+    them), `2·offset + chunk` for a chunk that starts `offset` tokens into its prompt."""
+    return 2 * replica.layers * span * replica.query_width * tokens / replica.flops
+
+
+def _step_time(replica: Replica, workload: LengthMix, batch: int) -> float:
     """Seconds per decode step with `batch` sequences decoding and their share of prompts prefilling."""
     prompt_tokens = batch * workload.prompt_tokens_per_output_token
     context = min(workload.decode_context_tokens, replica.context_cap)
-    linear = max(
-        replica.weight_bytes / replica.bandwidth,
-        2 * replica.params * (batch + prompt_tokens) / replica.flops,
+    return (
+        linear_seconds(replica, batch + prompt_tokens)
+        + decode_attention_seconds(replica, batch * context)
+        + prompt_attention_seconds(replica, workload.input_tokens, prompt_tokens)
+        + replica.overhead_s
     )
-    decode_attention = max(
-        batch * context * replica.kv_bytes_per_token / replica.bandwidth,
-        4 * replica.layers * context * replica.query_width * batch / replica.flops,
-    )
-    prompt_attention = (
-        2
-        * replica.layers
-        * workload.input_tokens
-        * replica.query_width
-        * prompt_tokens
-        / replica.flops
-    )
-    return linear + decode_attention + prompt_attention + replica.overhead_s
 
 
-def _prefill_time(replica: _Replica, prompt_tokens: float) -> float:
+def prefill_seconds(replica: Replica, prompt_tokens: float) -> float:
     """Seconds to prefill one prompt alone: compute-bound, but never faster than one read of the weights."""
-    linear = max(
-        replica.weight_bytes / replica.bandwidth,
-        2 * replica.params * prompt_tokens / replica.flops,
+    return (
+        linear_seconds(replica, prompt_tokens)
+        + prompt_attention_seconds(replica, prompt_tokens, prompt_tokens)
+        + replica.overhead_s
     )
-    attention = 2 * replica.layers * prompt_tokens**2 * replica.query_width / replica.flops
-    return linear + attention + replica.overhead_s
 
 
-def _point(replica: _Replica, workload: LengthMix, batch: int) -> BatchPoint:
+def _point(replica: Replica, workload: LengthMix, batch: int) -> BatchPoint:
     step = _step_time(replica, workload, batch)
     tokens_per_s = batch / step
     return BatchPoint(
         batch=batch,
         tpot_s=step,
-        ttft_s=step + _prefill_time(replica, workload.input_tokens),
+        ttft_s=step + prefill_seconds(replica, workload.input_tokens),
         output_tokens_per_s=tokens_per_s,
         requests_per_s=tokens_per_s / workload.output_tokens,
     )
@@ -421,7 +439,7 @@ def _violation(point: BatchPoint, slo: LatencySLO) -> SloLimit | None:
 
 
 def _slo_batch(
-    replica: _Replica, workload: LengthMix, slo: LatencySLO, max_batch: int
+    replica: Replica, workload: LengthMix, slo: LatencySLO, max_batch: int
 ) -> tuple[int, SloLimit]:
     """Largest batch that meets the SLO, by bisection (both latencies grow with the batch)."""
     first_miss = _violation(_point(replica, workload, 1), slo)
@@ -456,7 +474,7 @@ def replica_capacity(
     """
     slo = slo or LatencySLO()
     engine = engine or default_engine(hardware)
-    replica = _build_replica(model, hardware, precision, workload, engine)
+    replica = build_replica(model, hardware, precision, workload, engine)
     max_batch = _max_batch(replica, workload)
     slo_batch, slo_limit = _slo_batch(replica, workload, slo, max_batch)
     at_max = _point(replica, workload, max_batch)
@@ -499,5 +517,5 @@ def batch_point(
     if batch < 1:
         raise ValueError(f"batch must be at least 1, got {batch}")
     engine = engine or default_engine(hardware)
-    replica = _build_replica(model, hardware, precision, workload, engine)
+    replica = build_replica(model, hardware, precision, workload, engine)
     return _point(replica, workload, batch)

@@ -226,22 +226,37 @@ def _display(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(USD_PER_MTOK_QUANTUM)
 
 
+def static_monthly_usd(
+    replicas: int, hardware: Hardware, devices: int, policy: FleetPolicy | None = None
+) -> Decimal:
+    """Monthly USD of `replicas` replicas running all month (spot interruption overhead included)."""
+    policy = policy or FleetPolicy()
+    hours = _billed_hours(Fraction(replicas * HOURS_PER_MONTH), policy)
+    return hours * replica_hourly_usd(hardware, devices, policy.pricing)
+
+
 def fleet_cost(
     arrivals: ArrayLike,
     bin_seconds: int,
     capacity: ReplicaCapacity,
     hardware: Hardware,
     policy: FleetPolicy | None = None,
+    *,
+    replicas: int | None = None,
 ) -> FleetCost:
     """Size a fleet for an arrival series and price it for a 30-day month.
 
     `arrivals[i]` is the number of requests that arrived in bin i, each bin `bin_seconds` long (a
     divisor of an hour, or whole hours). Token counts come from `capacity.lengths`, the mix the
-    capacity was computed for.
+    capacity was computed for. `replicas` fixes the fleet instead (sized some other way, e.g. by
+    replaying the requests through it): that many run every hour, and only the billing, the
+    utilisation and the per-token figures are computed here.
     """
     policy = policy or FleetPolicy()
     counts = _validated_arrivals(arrivals, bin_seconds)
     per_hour = _replicas_by_hour(counts, bin_seconds, capacity, policy)
+    if replicas is not None:
+        per_hour = np.full(per_hour.size, replicas, dtype=np.int64)
     window_hours = _window_hours(counts.size, bin_seconds)
     provisioned = _provisioned_hours(per_hour, window_hours, policy.autoscale)
     billed = _billed_hours(provisioned, policy)

@@ -26,7 +26,11 @@ if TYPE_CHECKING:
     from costaudit.core.analysis import Analysis, CostRow
     from costaudit.core.breakdown import CostOverTime, CostPeriod, GroupBreakdown
     from costaudit.core.regress import Comparison, Verdict
-    from costaudit.core.simulate.details import HostingDetails, PromptCacheDetails
+    from costaudit.core.simulate.details import (
+        HostingDetails,
+        PromptCacheDetails,
+        ServingDetails,
+    )
     from costaudit.core.simulate.engine import ScenarioResult, SimulationResult
 
 PALETTE = (
@@ -518,7 +522,136 @@ def simulation_charts(result: SimulationResult, prefix: str = "") -> list[Chart]
                     functools.partial(_break_even, scenario=scenario, hosting=fleet),
                 )
             )
+        if fleet is not None and fleet.serving is not None:
+            charts += _serving_charts(scenario, fleet, f"{prefix}", name)
     return charts
+
+
+def _serving_charts(
+    scenario: ScenarioResult, fleet: HostingDetails, prefix: str, name: str
+) -> list[Chart]:
+    """The replay's charts: the SLO search's cost-latency frontier, the batch-size sweep, and the
+    GPU busy share over the window."""
+    serving = fleet.serving
+    assert serving is not None
+    charts = []
+    if serving.search is not None and serving.search.options:
+        charts.append(
+            Chart(
+                f"{prefix}serving_frontier_{name}",
+                f"{scenario.name}: monthly cost against p99 latency",
+                functools.partial(_frontier, scenario=scenario, serving=serving),
+            )
+        )
+    if serving.sweep:
+        charts.append(
+            Chart(
+                f"{prefix}batch_sweep_{name}",
+                f"{scenario.name}: throughput, latency and price by batch size",
+                functools.partial(_batch_sweep, scenario=scenario, serving=serving),
+            )
+        )
+    if serving.busy.bins:
+        charts.append(
+            Chart(
+                f"{prefix}gpu_busy_{name}",
+                f"{scenario.name}: GPU busy share over the window",
+                functools.partial(_gpu_busy, scenario=scenario, serving=serving),
+            )
+        )
+    return charts
+
+
+def _frontier(plt: Any, scenario: ScenarioResult, serving: ServingDetails) -> Any:
+    search = serving.search
+    assert search is not None
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    options = [o for o in search.options if o.e2e_s.p99 is not None]
+    for meets, colour, label in ((True, CHEAPER, "meets the SLO"), (False, DEARER, "misses it")):
+        chosen = [o for o in options if o.meets_slo is meets]
+        if chosen:
+            ax.scatter(
+                [float(o.monthly_usd) for o in chosen],
+                [o.e2e_s.p99 or 0.0 for o in chosen],
+                color=colour,
+                s=28,
+                label=label,
+                zorder=3,
+            )
+    frontier = [o for o in options if o.on_frontier]
+    if frontier:
+        ax.step(
+            [float(o.monthly_usd) for o in frontier],
+            [o.e2e_s.p99 or 0.0 for o in frontier],
+            where="post",
+            color=NEUTRAL,
+            linewidth=1,
+            label="frontier",
+        )
+    for option in options:
+        if option.on_frontier:
+            ax.annotate(
+                f"{option.replicas}× {option.gpu} {option.precision}/{option.max_batch}",
+                (float(option.monthly_usd), option.e2e_s.p99 or 0.0),
+                xytext=(4, 4),
+                textcoords="offset points",
+                fontsize=7,
+            )
+    _money_axis(ax.xaxis)
+    ax.set_xlabel("USD per month (replayed fleet)")
+    ax.set_ylabel("p99 end-to-end latency (s)")
+    ax.set_title(f"{scenario.name}: monthly cost against p99 latency")
+    ax.legend(loc="upper right")
+    return fig
+
+
+def _batch_sweep(plt: Any, scenario: ScenarioResult, serving: ServingDetails) -> Any:
+    points = serving.sweep or []
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8))
+    batches = [p.batch for p in points]
+    left.plot(batches, [p.output_tokens_per_s for p in points], marker="o", color=NEUTRAL)
+    left.set_ylabel("output tokens/s (one replica)", color=NEUTRAL)
+    latency = left.twinx()
+    latency.plot(
+        batches, [p.tpot_s * 1000 for p in points], marker="s", color=PALETTE[1], linestyle="--"
+    )
+    latency.set_ylabel("time per output token (ms)", color=PALETTE[1])
+    latency.grid(visible=False)
+    right.plot(batches, [float(p.usd_per_output_mtok) for p in points], marker="o", color=CHEAPER)
+    right.set_ylabel("USD per 1M output tokens, kept this busy")
+    for axis in (left, right):
+        axis.set_xscale("log", base=2)
+        _log_axis(axis.xaxis, _plain)
+        axis.set_xlabel("concurrent sequences (batch)")
+    right.set_ylim(bottom=0)
+    _money_axis(right.yaxis)
+    left.set_title("Throughput and latency")
+    right.set_title("Price per token")
+    fig.suptitle(
+        f"{scenario.name}: one {serving.gpu} replica ({serving.precision}) by batch size",
+        fontsize=11,
+        fontweight="bold",
+    )
+    return fig
+
+
+def _gpu_busy(plt: Any, scenario: ScenarioResult, serving: ServingDetails) -> Any:
+    busy = serving.busy
+    fig, ax = plt.subplots(figsize=(7.5, 3.2))
+    hours = [index * busy.bin_seconds / 3600 for index in range(len(busy.bins))]
+    ax.fill_between(hours, busy.bins, step="post", color=NEUTRAL, alpha=0.35)
+    ax.step(hours, busy.bins, where="post", color=NEUTRAL, linewidth=1)
+    from matplotlib.ticker import PercentFormatter
+
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("hours from the start of the window")
+    ax.set_ylabel("share of time a step runs")
+    ax.set_title(
+        f"{scenario.name}: GPU busy share, {serving.replicas} replica"
+        f"{'s' if serving.replicas != 1 else ''} (mean {percent(busy.mean, 0)})"
+    )
+    return fig
 
 
 def _scenario_colour(scenario: ScenarioResult, baseline: str) -> str:

@@ -17,6 +17,7 @@ from costaudit.core.simulate.details import (
     RoutingDetails,
 )
 from costaudit.core.simulate.engine import ScenarioResult, SimulationResult
+from costaudit.render import serving as serving_view
 from costaudit.render.charts import Chart, file_safe, simulation_charts
 from costaudit.render.html_page import (
     Cell,
@@ -379,6 +380,63 @@ def _hosting(
         parts.append(
             chart(charts[slug], "The red line marks the requests per day this fleet serves now.")
         )
+    if detail.serving is not None:
+        parts += _serving(detail, scenario, charts, prefix)
+    return parts
+
+
+def _serving(
+    detail: HostingDetails, scenario: ScenarioResult, charts: dict[str, Chart], prefix: str
+) -> list[Child]:
+    """The replay: its figures (each naming its source), the SLO search and the batch-size sweep."""
+    serving = detail.serving
+    assert serving is not None
+    name = file_safe(scenario.name)
+    rows: list[tuple[str, Child]] = list(serving_view.summary_rows(detail))
+    parts: list[Child] = [facts(rows, "Serving replay")]
+    if serving.search is not None:
+        parts.append(
+            table(
+                [
+                    Column(column, numeric=index >= 2)
+                    for index, column in enumerate(serving_view.FRONTIER_COLUMNS)
+                ],
+                serving_view.frontier_rows(serving),
+                caption="SLO search: every fleet replayed to the end (cheapest first)",
+                name=f"{prefix}frontier-{name}",
+            )
+        )
+        skipped = serving_view.skipped_lines(serving)
+        if skipped:
+            parts.append(el("ul", *(el("li", line) for line in skipped), class_="notes"))
+        slug = f"{prefix}serving_frontier_{name}"
+        if slug in charts:
+            parts.append(
+                chart(
+                    charts[slug], "The line joins the fleets no cheaper fleet beats on p99 latency."
+                )
+            )
+    if serving.sweep:
+        parts.append(
+            table(
+                [Column(column, numeric=True) for column in serving_view.SWEEP_COLUMNS],
+                serving_view.sweep_rows(serving),
+                caption=serving_view.sweep_title(detail),
+                name=f"{prefix}sweep-{name}",
+            )
+        )
+        slug = f"{prefix}batch_sweep_{name}"
+        if slug in charts:
+            parts.append(
+                chart(
+                    charts[slug],
+                    "Batching spreads one GPU-hour over more tokens: throughput grows almost linearly "
+                    "while the weights dominate each step, and so the price per token falls.",
+                )
+            )
+    slug = f"{prefix}gpu_busy_{name}"
+    if slug in charts:
+        parts.append(chart(charts[slug]))
     return parts
 
 

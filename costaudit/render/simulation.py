@@ -23,6 +23,7 @@ from costaudit.core.simulate.details import RoutingDetails, RoutingQuality
 from costaudit.core.simulate.engine import ScenarioResult, SimulationResult
 from costaudit.core.simulate.forecast import Forecast
 from costaudit.jsonio import decimal_str
+from costaudit.render import serving as serving_view
 from costaudit.render.analysis import pricing_document
 from costaudit.render.money import count, days, percent, signed_usd, usd
 
@@ -134,10 +135,10 @@ def _hosting_figure(detail: HostingDetails) -> str:
     flag = " ⚠ below floor" if detail.below_floor else ""
     per = detail.usd_per_mtok
     per_text = f", {usd(per)}/Mtok" if per is not None else ""
-    return (
-        f"{detail.replicas}×{detail.devices_per_replica} {detail.gpu} {detail.pricing.replace('_', '-')}, "
-        f"util {percent(detail.utilization, 0)}{per_text}{flag}"
-    )
+    fleet = f"{detail.replicas}×{detail.devices_per_replica} {detail.gpu} {detail.pricing.replace('_', '-')}"
+    if detail.serving is not None:
+        return f"{fleet} {serving_view.key_figure(detail)}{per_text}{flag}"
+    return f"{fleet}, util {percent(detail.utilization, 0)}{per_text}{flag}"
 
 
 def key_figure(result: ScenarioResult) -> str:
@@ -344,9 +345,69 @@ def forecast_table(forecast: Forecast) -> Table:
     return table
 
 
+def _served(result: SimulationResult) -> list[tuple[ScenarioResult, HostingDetails]]:
+    """Scenarios whose fleet was replayed through continuous-batching servers."""
+    served = []
+    for scenario in result.scenarios:
+        fleet = scenario.details.fleet()
+        if fleet is not None and fleet.serving is not None:
+            served.append((scenario, fleet))
+    return served
+
+
+def _grid_table(title: str, columns: tuple[str, ...], rows: list[list[str]]) -> Table:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", min_width=min(len(title), 100))
+    for index, name in enumerate(columns):
+        table.add_column(name, justify="left" if index == 0 else "right", overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def serving_tables(result: SimulationResult) -> list[RenderableType]:
+    """Per replayed scenario: the replay's figures, the SLO search's options and the batch sweep."""
+    from rich.table import Table
+    from rich.text import Text
+
+    parts: list[RenderableType] = []
+    for scenario, hosting in _served(result):
+        title = f"Serving replay — {scenario.name}"
+        figures = Table(title=title, title_justify="left", min_width=len(title), show_header=False)
+        figures.add_column("figure", no_wrap=True)
+        figures.add_column("value", overflow="fold")
+        for label, value in serving_view.summary_rows(hosting):
+            figures.add_row(label, value)
+        parts.append(figures)
+        serving = hosting.serving
+        assert serving is not None
+        if serving.search is not None:
+            parts.append(
+                _grid_table(
+                    f"SLO search — {scenario.name}: every fleet replayed to the end (replay)",
+                    serving_view.FRONTIER_COLUMNS,
+                    serving_view.frontier_rows(serving),
+                )
+            )
+            skipped = serving_view.skipped_lines(serving)
+            if skipped:
+                parts.append(Text("\n".join(f"  {line}" for line in skipped)))
+        if serving.sweep:
+            parts.append(
+                _grid_table(
+                    serving_view.sweep_title(hosting),
+                    serving_view.SWEEP_COLUMNS,
+                    serving_view.sweep_rows(serving),
+                )
+            )
+    return parts
+
+
 def simulation_report(result: SimulationResult) -> list[RenderableType]:
     parts: list[RenderableType] = [comparison_table(result)]
     parts += [breakdown_table(result, by) for by in _breakdown_keys(result)]
+    parts += serving_tables(result)
     if result.forecast is not None:
         parts.append(forecast_table(result.forecast))
     parts.append(_notes(result))
@@ -384,10 +445,46 @@ def simulation_markdown(result: SimulationResult) -> str:
             "",
             _markdown_grid("", result, forecast_rows(result.forecast)),
         ]
+    lines += _serving_markdown(result)
     notes = [f"- {s.name}: {note}" for s in result.scenarios for note in s.notes]
     if notes or result.notes:
         lines += ["", "Notes:", "", *(f"- {note}" for note in result.notes), *notes]
     return "\n".join(lines) + "\n"
+
+
+def _markdown_rows(columns: tuple[str, ...], rows: list[list[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(columns) + " |",
+        "|---|" + "--:|" * (len(columns) - 1),
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+
+
+def _serving_markdown(result: SimulationResult) -> list[str]:
+    lines: list[str] = []
+    for scenario, hosting in _served(result):
+        serving = hosting.serving
+        assert serving is not None
+        lines += [
+            "",
+            f"**Serving replay — {scenario.name}**",
+            "",
+            "| figure | value |",
+            "|---|---|",
+        ]
+        lines += [f"| {label} | {value} |" for label, value in serving_view.summary_rows(hosting)]
+        if serving.search is not None:
+            lines += ["", f"**SLO search — {scenario.name}** (every fleet replayed to the end)", ""]
+            lines += _markdown_rows(
+                serving_view.FRONTIER_COLUMNS, serving_view.frontier_rows(serving)
+            )
+            skipped = serving_view.skipped_lines(serving)
+            if skipped:
+                lines += ["", *(f"- {line}" for line in skipped)]
+        if serving.sweep:
+            lines += ["", f"**{serving_view.sweep_title(hosting)}**", ""]
+            lines += _markdown_rows(serving_view.SWEEP_COLUMNS, serving_view.sweep_rows(serving))
+    return lines
 
 
 def _markdown_grid(first: str, result: SimulationResult, rows: list[tuple[str, list[str]]]) -> str:

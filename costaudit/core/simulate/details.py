@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from costaudit.core.serving import BatchSizes, BusyShare, LatencyTarget, Percentiles, QueuePeak
+from costaudit.core.serving_search import FleetOption, SkippedCandidate, SweepPoint
+
 OMIT_NONE: dict[str, Any] = {"omit_none": True}
 
 
@@ -178,6 +181,62 @@ class ContextFit:
 
 
 @dataclass(frozen=True)
+class SizingComparison:
+    """The replayed fleet beside the closed-form estimate for the same hardware and precision."""
+
+    replay_replicas: int
+    replay_monthly_usd: Decimal
+    closed_form_replicas: int
+    closed_form_monthly_usd: Decimal
+    difference_pct: Decimal
+    """Replayed monthly cost over the closed-form one, minus 1, in percent."""
+    disagree: bool
+    """They differ by more than 20 %."""
+
+
+@dataclass(frozen=True)
+class ServingSearchDetails:
+    """Every fleet the SLO search replayed to the end (cheapest first, the frontier marked)."""
+
+    options: list[FleetOption]
+    skipped: list[SkippedCandidate]
+    replays: int
+
+
+@dataclass(frozen=True)
+class ServingDetails:
+    """The requests replayed through continuous-batching servers (core/serving.py)."""
+
+    sized_by: str
+    """`replay` (the fleet is the fewest replicas whose replay met the SLO) or `closed_form` (no
+    replayed fleet met it, so the closed-form estimate prices the scenario)."""
+    scheduler: str
+    max_batch: int
+    max_batched_tokens: int
+    balancer: str
+    slo: list[LatencyTarget]
+    requests: int
+    """Requests replayed (a sampled workload is expanded back to its full traffic)."""
+    gpu: str
+    precision: str
+    replicas: int
+    meets_slo: bool
+    ttft_s: Percentiles
+    tpot_s: Percentiles
+    e2e_s: Percentiles
+    batch: BatchSizes
+    busy: BusyShare
+    queue_peak: QueuePeak
+    preemptions: int
+    slo_misses: int
+    """Requests over the TTFT or TPOT threshold of the SLO."""
+    comparison: SizingComparison
+    search: ServingSearchDetails | None = field(default=None, metadata=OMIT_NONE)
+    sweep: list[SweepPoint] | None = field(default=None, metadata=OMIT_NONE)
+    """One replica at batch 1, 2, 4, … up to its memory limit."""
+
+
+@dataclass(frozen=True)
 class HostingDetails:
     meets_slo: bool
     ttft_s: float
@@ -202,6 +261,8 @@ class HostingDetails:
     break_even: BreakEvenDetails | None
     context: ContextFit | None = None
     """How the requests fit the model's context window."""
+    serving: ServingDetails | None = field(default=None, metadata=OMIT_NONE)
+    """The replay through continuous-batching servers, when the scenario asks for it."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from costaudit.config.pricing import BatchPrices, ModelPrice
 from costaudit.config.scenario import FineTune, Hosting
-from costaudit.core.capacity import LatencySLO, LengthMix, replica_capacity
+from costaudit.core.capacity import LengthMix, ReplicaCapacity
 from costaudit.core.fleet import FleetPolicy, break_even, fleet_cost
 from costaudit.core.pricing import aggregate_lines, assign, total_cost
 from costaudit.core.request_table import NAT
@@ -32,6 +32,7 @@ from costaudit.core.simulate.details import (
     FineTuneDetails,
     HostingDetails,
 )
+from costaudit.core.simulate.serving_fleet import closed_form_capacity, serve
 from costaudit.core.simulate.state import Attribution, FixedCost, FleetSizing, State
 
 BIN_SECONDS = 300
@@ -125,29 +126,10 @@ def host(
     hardware = context.table.hardware[hosting.gpu]
     outputs = np.maximum(state.tokens["output_tokens"][rows], 1)
     inputs = np.maximum(state.tokens["input_tokens"][rows], 1)
-    capacity = replica_capacity(
-        model,
-        hardware,
-        hosting.precision,
-        LengthMix.from_lengths(inputs, outputs),
-        slo=LatencySLO(ttft_s=hosting.slo.ttft or 2.0, tpot_s=hosting.slo.tpot or 0.05),
+    capacity, meets_slo = closed_form_capacity(
+        model, hardware, hosting.precision, LengthMix.from_lengths(inputs, outputs), hosting
     )
-    meets_slo = capacity.meets_slo
-    if not meets_slo:
-        state.notes.append(
-            f"{hosting.model} on {hosting.gpu} cannot meet the latency SLO (time to first token "
-            f"{capacity.ttft_s:.1f} s, {capacity.tpot_s * 1000:.0f} ms per token at batch 1): sized at maximum "
-            "throughput, as offline work"
-        )
-        capacity = replace(
-            capacity,
-            slo_batch=capacity.max_batch,
-            slo_output_tokens_per_s=capacity.max_output_tokens_per_s,
-            slo_requests_per_s=capacity.max_requests_per_s,
-        )
-    counts, notes = _arrivals(state, rows, context)
-
-    state.notes.extend(notes)
+    counts, arrival_notes = _arrivals(state, rows, context)
     policy = FleetPolicy(
         utilization_target=float(hosting.utilization_target),
         autoscale=hosting.autoscale,
@@ -155,7 +137,23 @@ def host(
         pricing=hosting.pricing,
         interruption_overhead=hosting.interruption_overhead,
     )
-    fleet = fleet_cost(counts, BIN_SECONDS, capacity, hardware, policy)
+    gpu, precision, serving = hosting.gpu, hosting.precision, None
+    forecast_policy = policy
+    if hosting.serving is not None and len(rows):
+        state.notes.extend(arrival_notes)
+        served = serve(state, rows, hosting, context, counts, BIN_SECONDS, policy)
+        gpu, precision, hardware = served.gpu, served.precision, served.hardware
+        capacity, meets_slo, fleet = served.capacity, served.meets_closed_form_slo, served.fleet
+        serving = served.details
+        _note_offline(state, hosting.model, gpu, capacity, meets_slo)
+        # A forecast sizes the fleet again for more traffic: never below what the replay needed.
+        forecast_policy = replace(
+            policy, min_replicas=max(policy.min_replicas, fleet.peak_replicas)
+        )
+    else:
+        _note_offline(state, hosting.model, gpu, capacity, meets_slo)
+        state.notes.extend(arrival_notes)
+        fleet = fleet_cost(counts, BIN_SECONDS, capacity, hardware, policy)
     api_per_request = _api_cost_per_request(state, rows, context)
     sweep = (
         break_even(
@@ -173,10 +171,10 @@ def host(
 
     state.add_fixed(
         FixedCost(
-            label=f"{hosting.model} on {hosting.gpu} (self-hosted)",
+            label=f"{hosting.model} on {gpu} (self-hosted)",
             monthly_usd=fleet.monthly_usd,
             paid_by=Attribution.of(state.requests, rows),
-            fleet=FleetSizing(counts, BIN_SECONDS, capacity, hardware, policy),
+            fleet=FleetSizing(counts, BIN_SECONDS, capacity, hardware, forecast_policy),
         )
     )
 
@@ -188,8 +186,8 @@ def host(
         ttft_s=capacity.ttft_s,
         tpot_s=capacity.tpot_s,
         model=hosting.model,
-        gpu=hosting.gpu,
-        precision=hosting.precision,
+        gpu=gpu,
+        precision=precision,
         pricing=hosting.pricing,
         autoscale=hosting.autoscale,
         requests=context.workload.represented(len(rows)),
@@ -218,7 +216,19 @@ def host(
             ],
         ),
         context=fit,
+        serving=serving,
     )
+
+
+def _note_offline(
+    state: State, model: str, gpu: str, capacity: ReplicaCapacity, meets_slo: bool
+) -> None:
+    if not meets_slo:
+        state.notes.append(
+            f"{model} on {gpu} cannot meet the latency SLO (time to first token "
+            f"{capacity.ttft_s:.1f} s, {capacity.tpot_s * 1000:.0f} ms per token at batch 1): sized at "
+            "maximum throughput, as offline work"
+        )
 
 
 def _per_day(requests: int, days: Decimal | None) -> int | None:
@@ -353,11 +363,11 @@ def apply_fine_tune(state: State, fine_tune: FineTune, context: Context) -> None
     batch = 0
     if fine_tune.hosting is not None:
         serving = "self-hosted"
-        label = f"{fine_tune.hosting.model} on {fine_tune.hosting.gpu} (self-hosted)"
         paid_by = Attribution.of(state.requests, rows)
         context.step = "fine_tune.hosting"
         hosted = host(state, rows, fine_tune.hosting, context, fixed_monthly_usd=monthly_training)
         context.step = "fine_tune"
+        label = f"{fine_tune.hosting.model} on {hosted.gpu} (self-hosted)"
     else:
         assert base_id is not None and base is not None
         label, batch = _serve_by_api(state, rows, base_id, base, context)
