@@ -116,3 +116,13 @@ def test_the_readme_example_runs() -> None:
     assert done.returncode == 0, done.stderr
     assert "check passed" in done.stdout
     assert "total $10.53, monthly $45.16" in done.stdout
+
+
+def test_long_simulation_work_reports_what_it_is_doing() -> None:
+    """The serving replay and its search tell a progress line what they are doing."""
+    said: list[str] = []
+    costaudit.simulate(
+        REPO / "examples" / "scenarios" / "dynamic-batching.yaml", report=said.append
+    )
+    assert any("serving search:" in line or "serving replay:" in line for line in said)
+    assert all(line.split(": ", 1)[0] for line in said)  # each names its scenario

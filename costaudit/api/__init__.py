@@ -224,13 +224,15 @@ def simulate(
     group_by: Sequence[str] = (),
     months: int | None = None,
     progress: Progress | None = None,
+    report: Callable[[str], None] | None = None,
 ) -> SimulationResult:
     """Every scenario of a scenario file: its monthly cost and savings against the baseline, broken
     down by model and by each `group_by` field (feature, user, tags, provider, …).
 
     The traffic is the file's own workload unless `logs` or a saved `workload` (a Parquet file, or
     what `scenario_workload` returned) is given. `months` adds a month-by-month forecast with the
-    workload's declared or fitted growth, and each scenario's cumulative saving.
+    workload's declared or fitted growth, and each scenario's cumulative saving. `progress` is told
+    how many records were read; `report` what long simulation work (a serving replay) is doing.
     """
     from costaudit.api.scenarios import check_group_by, simulate_loaded
 
@@ -242,7 +244,7 @@ def simulate(
     check_group_by(built, group_by, "--group-by")
     if months is not None and months < 1:
         raise InputError("--months", "give a number of months of at least 1")
-    result = simulate_loaded(loaded, built, prices.table, group_by, months)
+    result = simulate_loaded(loaded, built, prices.table, group_by, months, report)
     return replace(result, pricing=prices.info())
 
 

@@ -332,6 +332,7 @@ def simulate_loaded(
     table: PriceTable,
     group_by: Sequence[str],
     months: int | None,
+    report: Callable[[str], None] | None = None,
 ) -> SimulationResult:
     """Run the scenarios; an error found while running one names the scenario file and field."""
     try:
@@ -341,6 +342,7 @@ def simulate_loaded(
             table,
             group_by=tuple(group_by),
             months=months,
+            report=report,
         )
     except ScenarioProblem as problem:
         raise InputError(Location(str(loaded.path), field=problem.field), problem.message) from None

@@ -156,6 +156,18 @@ def emit(report: str | Sequence[RenderableType], out: Path | None) -> None:
 
 
 @contextlib.contextmanager
+def status(label: str) -> Iterator[Callable[[str], None]]:
+    """A live line on stderr saying what long work is doing, when stderr is a terminal."""
+    if not sys.stderr.isatty() or not stderr_console().is_terminal:
+        yield lambda _text: None
+        return
+    from rich.text import Text
+
+    with stderr_console().status(f"{label}…") as line:
+        yield lambda text: line.update(Text(f"{label}… {text}"))
+
+
+@contextlib.contextmanager
 def progress(label: str) -> Iterator[Callable[[int], None]]:
     """A live record counter on stderr when it is a terminal; silent otherwise."""
     if not sys.stderr.isatty():

@@ -15,6 +15,7 @@ from costaudit.cli.common import (
     html_destination,
     progress,
     say,
+    status,
 )
 from costaudit.cli.options import (
     GroupByOpt,
@@ -109,9 +110,16 @@ def simulate(
             built = api.scenario_workload(
                 loaded, prices=prices, logs=logs, workload=workload, group_by=keys, progress=tick
             )
-        with progress("Simulating scenarios"):
+        with status("Simulating scenarios") as report:
             results.append(
-                api.simulate(loaded, prices=prices, workload=built, group_by=keys, months=months)
+                api.simulate(
+                    loaded,
+                    prices=prices,
+                    workload=built,
+                    group_by=keys,
+                    months=months,
+                    report=report,
+                )
             )
     _emit(results, output, out, [str(path) for path in scenario])
     if plots is not None:

@@ -272,6 +272,8 @@ class _Progress:
     options: list[FleetOption] = field(default_factory=list)
     best: tuple[FleetOption, ReplayResult] | None = None
     replays: int = 0
+    report: Callable[[str], None] | None = None
+    """Told after each replay what was tried (for a progress line)."""
 
 
 def _search_candidate(
@@ -288,6 +290,12 @@ def _search_candidate(
 
     def record(replicas: int, result: ReplayResult) -> None:
         progress.replays += 1
+        if progress.report is not None:
+            candidate = item.candidate
+            progress.report(
+                f"serving search: {progress.replays} replays, last {replicas}× {candidate.gpu} "
+                f"{candidate.precision} (max batch {candidate.max_batch})"
+            )
         if not result.stopped_early:
             progress.options.append(_option(item, replicas, result, policy))
 
@@ -322,8 +330,10 @@ def search(
     targets: Sequence[LatencyTarget] = VIDUR_SLO,
     policy: FleetPolicy | None = None,
     engine: EngineProfile | None = None,
+    report: Callable[[str], None] | None = None,
 ) -> SearchResult:
-    """The cheapest configuration among `candidates` whose replay meets the SLO."""
+    """The cheapest configuration among `candidates` whose replay meets the SLO; `report` is told
+    what each replay tried."""
     policy = policy or FleetPolicy()
     lengths = LengthMix.from_lengths(workload.input_tokens, workload.output_tokens)
     prepared: list[_Prepared] = []
@@ -335,7 +345,7 @@ def search(
         else:
             prepared.append(outcome)
     prepared.sort(key=lambda p: (p.floor_usd, p.candidate.gpu, p.candidate.precision))
-    progress = _Progress()
+    progress = _Progress(report=report)
     for item in prepared:
         if progress.best is not None and item.floor_usd >= progress.best[0].monthly_usd:
             skipped.append(_pruned(item, progress.best[0]))

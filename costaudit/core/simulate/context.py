@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -60,6 +61,8 @@ class Context:
     """The scenario's place in the file (for errors naming a field)."""
     step: str = ""
     """The strategy being applied (set by the engine before each step)."""
+    report: Callable[[str], None] | None = None
+    """Told what long work is doing (a replay, a search), for a progress line."""
     resolver: ModelResolver = field(init=False)
 
     def __post_init__(self) -> None:

@@ -152,6 +152,7 @@ def run_scenario(
     cache_band: str = "central",
     draw: int = 0,
     where: str = "scenarios[0]",
+    report: Callable[[str], None] | None = None,
 ) -> tuple[State, Priced]:
     """One scenario, once: apply its strategies in order and price what is left."""
     context = Context(
@@ -162,6 +163,7 @@ def run_scenario(
         days_per_month=days_per_month,
         cache_band=cache_band,
         where=where,
+        report=report,
     )
     state = initial_state(workload)
     for name in STRATEGY_ORDER:
@@ -358,6 +360,7 @@ def _scenario(
     table: PriceTable,
     file: ScenarioFile,
     group_by: tuple[str, ...],
+    report: Callable[[str], None] | None = None,
 ) -> _Run:
     """One scenario's result, with its Monte Carlo percentiles, cache band and routing curve."""
     state, priced = run_scenario(
@@ -367,6 +370,7 @@ def _scenario(
         seed=file.seed,
         days_per_month=file.days_per_month,
         where=_where(file, scenario),
+        report=None if report is None else lambda text: report(f"{scenario.name}: {text}"),
     )
     routing = state.details.routing
     result = replace(
@@ -407,11 +411,14 @@ def simulate(
     *,
     group_by: tuple[str, ...] = (),
     months: int | None = None,
+    report: Callable[[str], None] | None = None,
 ) -> SimulationResult:
     """Every scenario of the file, its monthly cost and its savings against the baseline; each broken
     down by model and by the `group_by` fields; with a month-by-month forecast when `months` is given."""
     growth = _growth(file, workload) if months is not None else None
-    runs = [_scenario(workload, scenario, table, file, group_by) for scenario in file.scenarios]
+    runs = [
+        _scenario(workload, scenario, table, file, group_by, report) for scenario in file.scenarios
+    ]
     baseline_name, baseline = _baseline(file, runs, workload, table)
     projected = None
     if months is not None and growth is not None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -222,11 +223,19 @@ def _searched(
             settings,
             _targets(serving),
             policy,
+            report=context.report,
         )
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[key] = result
     return _CACHE[key]
+
+
+def _replay_progress(context: Context) -> Callable[[float], None] | None:
+    report = context.report
+    if report is None:
+        return None
+    return lambda share: report(f"serving replay: {share:.0%} of the replicas replayed")
 
 
 def serve(
@@ -269,7 +278,14 @@ def serve(
         fleet = fleet_cost(counts, bin_seconds, capacity, hardware, policy, replicas=best.replicas)
         sized_by = "replay"
     else:
-        result = replay(workload, replica, closed.peak_replicas, settings, _targets(serving))
+        result = replay(
+            workload,
+            replica,
+            closed.peak_replicas,
+            settings,
+            _targets(serving),
+            progress=_replay_progress(context),
+        )
         fleet = closed
         sized_by = "closed_form"
         state.notes.append(
