@@ -19,7 +19,6 @@ from costaudit.cli.common import (
 from costaudit.cli.options import (
     DaysOpt,
     FormatOpt,
-    GroupByOpt,
     MapOpt,
     ModelOpt,
     OutOpt,
@@ -40,6 +39,17 @@ LogsArg = Annotated[
     typer.Argument(
         metavar="LOGS...",
         help="Log files, directories, glob patterns, or - for standard input (.gz/.zst read directly).",
+        show_default=False,
+    ),
+]
+GroupByOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--group-by",
+        metavar="KEY",
+        help="Break costs down by a key: a field of the logs (user, feature, tags, team, a metadata "
+        "key…), model, provider, source (one row per input file), or hour, day, week (cost over time, "
+        "UTC). Repeat or comma-separate for several; an unknown key lists the available ones.",
         show_default=False,
     ),
 ]
@@ -100,13 +110,18 @@ def analyze(
             prompt_hashes=save_workload is not None,
             progress=tick,
         )
-    result = api.analyze(
-        read,
-        prices=prices,
-        group_by=groups,
-        days=window_days,
-        timeline=output is OutputFormat.html or plots is not None,
-    )
+    from costaudit.core.grouping import UnknownGroupKey
+
+    try:
+        result = api.analyze(
+            read,
+            prices=prices,
+            group_by=groups,
+            days=window_days,
+            timeline=output is OutputFormat.html or plots is not None,
+        )
+    except UnknownGroupKey as unknown:
+        raise typer.BadParameter(str(unknown), param_hint="--group-by") from None
     if save_workload is not None:
         api.save_workload(read, save_workload)
     _emit_report(result, output, out, logs)
@@ -133,7 +148,7 @@ def _emit_report(result: Analysis, output: OutputFormat, out: Path | None, logs:
 
         emit(dumps(render.analysis_document(result)), out)
     elif output is OutputFormat.csv:
-        emit(render.models_csv(result), out)
+        emit(render.analysis_csv(result), out)
     else:
         emit(render.analysis_markdown(result), out)
 
