@@ -83,10 +83,12 @@ def analyze(
     """Price every logged request and report monthly cost, per-model and per-group costs, token
     percentiles and the prompt-complexity distribution.
 
-    Log formats are detected per file: OpenAI, Anthropic, Gemini, OpenTelemetry GenAI spans, LiteLLM,
-    Langfuse, Helicone, the Azure/Mooncake/BurstGPT traces, or any JSONL/CSV/Parquet with the canonical
-    column names (`costaudit formats` lists them). Bad records are skipped and counted; --strict stops
-    at the first one.
+    Log formats are detected per file: OpenAI, Anthropic, Gemini, Amazon Bedrock, OpenTelemetry GenAI
+    spans, Phoenix/OpenInference, LangSmith, MLflow, LiteLLM, Langfuse, Helicone, the
+    Azure/Mooncake/BurstGPT traces, or any JSONL/CSV/Parquet with the canonical column names
+    (`costaudit formats` lists them). In traces only model calls are billed: agent and chain spans
+    that repeat their calls' usage are counted and set aside. Bad records are skipped and counted;
+    --strict stops at the first one.
 
     Complexity classes: simple < 0.33 ≤ medium < 0.67 ≤ complex.
     """

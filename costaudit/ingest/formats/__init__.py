@@ -124,7 +124,8 @@ DOCS = {
         "OpenTelemetry GenAI spans, OTLP JSON (lines or a document), incl. OpenInference and "
         "pydantic-ai spans; agent/chain spans that sum their calls are set aside",
         "`resourceSpans[].scopeSpans[].spans[]`; `gen_ai.usage.*` or `llm.token_count.*` attributes",
-        '{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"chat gpt-4o","attributes":[…]}]}]}]}',
+        '{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"chat gpt-4o","attributes":[{"key":'
+        '"gen_ai.usage.input_tokens","value":{"intValue":"1200"}}]}]}]}]}',
     ),
     openinference.NAME: FormatDoc(
         "Arize Phoenix span exports (REST span objects, spans dataframe as JSON lines/CSV/Parquet); "
