@@ -326,7 +326,7 @@ class FileReader:
                 raise BadRecord("not a JSON object")
             drafts = fmt.extract(value)
         except BadRecord as bad:
-            drafts = [bad]
+            drafts = [self._foreign(fmt, value) or bad]
         for draft in (drafts,) if isinstance(drafts, Draft) else drafts:
             if isinstance(draft, Span):
                 if isinstance(draft.item, Draft):
@@ -336,6 +336,13 @@ class FileReader:
             self._emit(
                 draft if isinstance(draft, BadRecord) else _billable(draft, fmt), file, number
             )
+
+    def _foreign(self, fmt: Format, value: object) -> BadRecord | None:
+        """Under a forced --format, a record that is not of that format at all is skipped for the
+        format's missing usage fields (whatever detail its extractor tripped on first)."""
+        if not self.options.format or not is_object(value) or fmt.detect(value):
+            return None
+        return BadRecord(f"no {fmt.name} usage fields")
 
     def _emit(self, item: Draft | BadRecord | SetAside, file: _File, number: int) -> None:
         """One record's outcome: a draft for the builder, or a skip with its reason."""

@@ -174,7 +174,10 @@ def test_attribute_values_of_every_kind() -> None:
     [
         ({"gen_ai.operation.name": "chat"}, Role.CALL),
         ({"gen_ai.operation.name": "embeddings"}, Role.CALL),
-        ({"gen_ai.operation.name": "invoke_agent", "gen_ai.usage.input_tokens": "9"}, Role.AGGREGATE),
+        (
+            {"gen_ai.operation.name": "invoke_agent", "gen_ai.usage.input_tokens": "9"},
+            Role.AGGREGATE,
+        ),
         ({"gen_ai.operation.name": "execute_tool"}, Role.AGGREGATE),
         ({"gen_ai.system": "openai", "gen_ai.usage.prompt_tokens": "5"}, Role.UNKNOWN),
         ({"openinference.span.kind": "LLM", "llm.token_count.prompt": 5}, Role.CALL),
