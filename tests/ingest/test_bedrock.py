@@ -126,10 +126,12 @@ def test_cloudwatch_insights_csv_export(
 def test_runtime_responses(read: Read, table_rows: Rows, usage: Usage) -> None:
     """Converse with a cache read (exclusive input), the ConverseStream metadata event (the other four
     stream events are no calls), Llama whose billing headers win over the body, a bare Llama body,
-    Mistral with its count headers and without (skipped: the body holds none), Titan, Nova."""
+    Mistral with its count headers and without (skipped: the body holds none), Titan, Nova, an
+    Anthropic body with headers (headers win) and without (Anthropic's own exclusive usage), and the
+    last chunk of an Anthropic stream (its invocation metrics)."""
     workload = read("bedrock_responses.jsonl")
     assert [report.format for report in workload.files] == ["bedrock"]
-    assert workload.records_read == 8
+    assert workload.records_read == 11
     assert list(workload.problems.skipped) == [
         "Bedrock response body without token counts (Bedrock reports them in the "
         "x-amzn-bedrock-*-token-count headers and the invocation logs)"
@@ -142,7 +144,46 @@ def test_runtime_responses(read: Read, table_rows: Rows, usage: Usage) -> None:
         usage("mistral.mistral-large-2402-v1:0", 21, 64),
         usage(None, 9, 23),
         usage(None, 11, 10),
+        usage("claude-3-haiku-20240307", 14, 36),
+        usage("claude-3-haiku-20240307", 12 + 2048, 90, cached=2048),
+        usage(None, 8, 4),
     ]
+
+
+def test_runtime_responses_exact_cost(read: Read, price: Price, make_table: MakeTable) -> None:
+    table = make_table(
+        **{
+            "nova-pro": {
+                "input": "0.80",
+                "cached_input": "0.20",
+                "output": "3.20",
+                "aliases": ["amazon.nova-pro-v1:0"],
+            },
+            "haiku-3": {
+                "input": "0.25",
+                "cached_input": "0.03",
+                "output": "1.25",
+                "aliases": ["claude-3-haiku-20240307"],
+            },
+            "mistral-large": {
+                "input": "4.00",
+                "output": "12.00",
+                "aliases": ["mistral.mistral-large-2402-v1:0"],
+            },
+        }
+    )
+    cost = price(table, read("bedrock_responses.jsonl").requests)
+    nova = 1 * Decimal("0.80") + 1024 * Decimal("0.20") + 49 * Decimal("3.20")
+    haiku = (
+        14 * Decimal("0.25")
+        + 36 * Decimal("1.25")
+        + 12 * Decimal("0.25")
+        + 2048 * Decimal("0.03")
+        + 90 * Decimal("1.25")
+    )
+    mistral = 21 * Decimal("4.00") + 64 * Decimal("12.00")
+    assert cost == (nova + haiku + mistral) / M
+    assert cost == Decimal("0.00143984")
 
 
 def test_response_time_comes_from_the_http_date(read: Read, column: Column) -> None:
@@ -153,7 +194,7 @@ def test_response_time_comes_from_the_http_date(read: Read, column: Column) -> N
 
 def test_model_for_bare_bodies(read: Read, column: Column) -> None:
     models = column(read("bedrock_responses.jsonl", default_model="amazon.nova-lite-v1:0"), "model")
-    assert models.count("amazon.nova-lite-v1:0") == 4
+    assert models.count("amazon.nova-lite-v1:0") == 5
 
 
 def test_streamed_invoke_chunks_bill_once(

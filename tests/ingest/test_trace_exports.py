@@ -70,6 +70,59 @@ def test_phoenix_span_objects(read: Read, table_rows: Rows, usage: Usage, column
     assert column(workload, "session") == ["s-4411", "s-4411", None]
 
 
+def test_phoenix_exact_cost(read: Read, price: Price, make_table: MakeTable) -> None:
+    table = make_table(
+        **{
+            "gpt-4o-mini": {
+                "input": "0.15",
+                "cached_input": "0.075",
+                "output": "0.60",
+                "aliases": ["gpt-4o-mini-2024-07-18"],
+            },
+            "claude-haiku-4-5": {"input": "1.00", "cache_write": "1.25", "output": "5.00"},
+        }
+    )
+    mini = 230 * Decimal("0.15") + 1920 * Decimal("0.075") + 160 * Decimal("0.60")
+    haiku = 176 * Decimal("1.00") + 1024 * Decimal("1.25") + 250 * Decimal("5.00")
+    assert price(table, read("phoenix_spans.jsonl").requests) == (mini + haiku) / M
+
+
+def _otlp_value(value: object) -> dict[str, object]:
+    if isinstance(value, int):
+        return {"intValue": str(value)}
+    return {"stringValue": str(value)}
+
+
+def test_openinference_spans_over_otlp(
+    read: Read, logs: Path, tmp_path: Path, table_rows: Rows
+) -> None:
+    """The same Phoenix trace sent as OTLP JSON (how OpenInference instrumentors export it): the
+    OTel reader bills the same calls and sets the same AGENT span aside."""
+    spans = []
+    for line in (logs / "phoenix_spans.jsonl").read_text().splitlines():
+        span = json.loads(line)
+        spans.append(
+            {
+                "traceId": span["context"]["trace_id"],
+                "spanId": span["context"]["span_id"],
+                "parentSpanId": span["parent_id"] or "",
+                "name": span["name"],
+                "startTimeUnixNano": "1791277200000000000",
+                "attributes": [
+                    {"key": key, "value": _otlp_value(value)}
+                    for key, value in span["attributes"].items()
+                ],
+                "status": {"code": 2 if span["status_code"] == "ERROR" else 1},
+            }
+        )
+    path = tmp_path / "openinference.jsonl"
+    path.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}) + "\n")
+    workload = read(path)
+    assert [report.format for report in workload.files] == ["otel"]
+    assert dict(workload.problems.skipped) == dict(read("phoenix_spans.jsonl").problems.skipped)
+    assert table_rows(workload) == table_rows(read("phoenix_spans.jsonl"))
+
+
 def test_phoenix_dataframe_csv_and_parquet(
     read: Read, logs: Path, tmp_path: Path, table_rows: Rows, usage: Usage
 ) -> None:
@@ -108,6 +161,24 @@ def test_langsmith_runs(read: Read, table_rows: Rows, usage: Usage, column: Colu
     assert column(workload, "provider") == ["openai", "anthropic"]
     assert column(workload, "session") == ["support-prod", "support-prod"]
     assert "thread_id" not in workload.requests.groups
+
+
+def test_langsmith_exact_cost(read: Read, price: Price, make_table: MakeTable) -> None:
+    table = make_table(
+        **{
+            "gpt-4o-mini": {"input": "0.15", "cached_input": "0.075", "output": "0.60"},
+            "claude-haiku-4-5": {
+                "input": "1.00",
+                "cache_write": "1.25",
+                "cache_write_1h": "2.00",
+                "output": "5.00",
+                "aliases": ["claude-haiku-4-5-20251001"],
+            },
+        }
+    )
+    mini = 128 * Decimal("0.15") + 3072 * Decimal("0.075") + 40 * Decimal("0.60")
+    haiku = 222 * Decimal("1.00") + 2048 * Decimal("2.00") + 150 * Decimal("5.00")
+    assert price(table, read("langsmith_runs.jsonl").requests) == (mini + haiku) / M
 
 
 def test_langsmith_page_with_a_root_run_whose_calls_are_missing(

@@ -17,6 +17,8 @@ Shapes read, each one record:
   (`inputTextTokenCount`, `results[].tokenCount`) or Mistral (`outputs`/`choices` with `stop_reason`:
   no counts in the body); a streamed body's last chunk carries `amazon-bedrock-invocationMetrics`
   (its other chunks are not calls);
+- an Anthropic Messages body (`type: message`, Anthropic's own usage and convention) inside a
+  logged boto3 response;
 - a logged boto3 response: the counts Bedrock bills are in the HTTP headers
   (`ResponseMetadata.HTTPHeaders["x-amzn-bedrock-input-token-count"]`, `…-output-token-count`,
   `…-cache-read-input-token-count`, `…-cache-write-input-token-count`), which win over the body.
@@ -43,6 +45,7 @@ from typing import Any
 
 import orjson
 
+from costaudit.ingest.formats import anthropic
 from costaudit.ingest.formats.common import (
     dig,
     first_timestamp,
@@ -268,6 +271,11 @@ def _from_converse(draft: Draft, usage: Mapping[str, Any]) -> None:
 
 def _from_body(draft: Draft, body: Mapping[str, Any]) -> bool:
     """Counts from a response body of a known shape; False when the body holds none."""
+    if body.get("type") == "message" and is_object(body.get("usage")):
+        anthropic.apply_usage(
+            draft, body["usage"]
+        )  # Anthropic's Messages body, as Bedrock returns it
+        return True
     if _is_converse(body):
         _from_converse(draft, body["usage"])
         return True
@@ -327,7 +335,9 @@ def _from_response(record: Mapping[str, Any]) -> list[Draft]:
     if is_object(event) and is_object(event.get("usage")):
         body = {**event, "stopReason": None}  # a ConverseStream metadata event
     draft = Draft(timestamp=_response_time(record))
-    draft.model = model_id(record.get("modelId") or record.get("model_id"))
+    draft.model = model_id(record.get("modelId") or record.get("model_id")) or model_name(
+        body.get("model")
+    )
     metrics = body.get(METRICS)
     metered = _from_meter(draft, _headers(record), HEADER_NAMES) or (
         is_object(metrics) and _from_meter(draft, metrics, METRIC_NAMES)

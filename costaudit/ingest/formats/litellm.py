@@ -104,6 +104,10 @@ ONE_HOUR = (
     ("cache_creation", "ephemeral_1h_input_tokens"),
     ("prompt_tokens_details", "cache_creation_token_details", "ephemeral_1h_input_tokens"),
 )
+FIVE_MINUTES = (
+    ("cache_creation", "ephemeral_5m_input_tokens"),
+    ("prompt_tokens_details", "cache_creation_token_details", "ephemeral_5m_input_tokens"),
+)
 REASONING = (("completion_tokens_details", "reasoning_tokens"),)
 
 
@@ -127,6 +131,10 @@ def _apply_usage(draft: Draft, record: Mapping[str, Any], metadata: Mapping[str,
     reads = _first_count(draft, sources, READS, "cache_read_input_tokens")
     writes = _first_count(draft, sources, WRITES, "cache_creation_input_tokens")
     one_hour = _first_count(draft, sources, ONE_HOUR, "1-hour cache-creation tokens")
+    if not writes:  # writes given only by TTL (Anthropic's `cache_creation` split)
+        writes = one_hour + _first_count(
+            draft, sources, FIVE_MINUTES, "5-minute cache-creation tokens"
+        )
     reasoning = _first_count(draft, sources, REASONING, "reasoning tokens")
     prompt = prompt or 0
     completion = completion or 0
