@@ -25,6 +25,7 @@ usage need no decision; only their links are kept.
 from __future__ import annotations
 
 import enum
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -97,7 +98,8 @@ class TraceTree(Generic[Where]):
     def __init__(self, emit: Emit[Where], max_spans: int = MAX_HELD_SPANS) -> None:
         self.emit = emit
         self.max_spans = max_spans
-        self.traces: dict[str, _Trace[Where]] = {}
+        self.traces: OrderedDict[str, _Trace[Where]] = OrderedDict()
+        """Traces in the order they were first seen (popped from the front in O(1))."""
         self.spans_held = 0
         self.resolved_early = 0
         self._unnamed = 0
@@ -109,9 +111,10 @@ class TraceTree(Generic[Where]):
         trace = self.traces.get(span.trace)
         if trace is None:
             trace = self.traces[span.trace] = _Trace()
-        if span.span not in trace.parents:
-            self.spans_held += 1
-        trace.parents[span.span] = span.parent
+        parents = trace.parents
+        held = len(parents)
+        parents[span.span] = span.parent
+        self.spans_held += len(parents) - held
         if span.usage:
             trace.with_usage.append(span.span)
         if span.role is Role.CALL:
@@ -125,15 +128,15 @@ class TraceTree(Generic[Where]):
     def finish(self) -> None:
         """Resolve every trace still held (at the end of the logs)."""
         while self.traces:
-            self._resolve(next(iter(self.traces)))
+            self._resolve_first()
 
     def _resolve_oldest(self) -> None:
         while self.traces and self.spans_held > self.max_spans * 3 // 4:
-            self._resolve(next(iter(self.traces)))
+            self._resolve_first()
             self.resolved_early += 1
 
-    def _resolve(self, key: str) -> None:
-        trace = self.traces.pop(key)
+    def _resolve_first(self) -> None:
+        _, trace = self.traces.popitem(last=False)
         self.spans_held -= len(trace.parents)
         if not trace.held:
             return

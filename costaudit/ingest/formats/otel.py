@@ -276,13 +276,14 @@ class OtelFormat:
     def _span(self, span: Mapping[str, Any], resource: Mapping[str, object]) -> Span:
         attrs = attributes(span.get("attributes"))
         role = span_role(attrs)
-        usage = has_usage(attrs)
         item: Draft | BadRecord | None = None
-        if role is Role.CALL or (role is Role.UNKNOWN and usage):
-            try:
-                item = self._draft(span, attrs, resource)
-            except BadRecord as bad:
-                item = bad
+        if role is Role.CALL:
+            item = self._draft_or_reason(span, attrs, resource)
+            usage = any(item.read_counts[1::2]) if isinstance(item, Draft) else has_usage(attrs)
+        else:
+            usage = has_usage(attrs)
+            if role is Role.UNKNOWN and usage:
+                item = self._draft_or_reason(span, attrs, resource)
         return Span(
             trace=_id(span.get("traceId")),
             span=_id(span.get("spanId")),
@@ -291,6 +292,14 @@ class OtelFormat:
             usage=usage,
             item=item,
         )
+
+    def _draft_or_reason(
+        self, span: Mapping[str, Any], attrs: Mapping[str, object], resource: Mapping[str, object]
+    ) -> Draft | BadRecord:
+        try:
+            return self._draft(span, attrs, resource)
+        except BadRecord as bad:
+            return bad
 
     def _draft(
         self, span: Mapping[str, Any], attrs: Mapping[str, object], resource: Mapping[str, object]
