@@ -131,8 +131,8 @@ def _from_logs(
         )
     if set_aside:
         notes += (
-            f"{set_aside:,} aggregate trace spans not billed (their usage repeats their model "
-            "calls'; see `analyze`)",
+            f"{set_aside:,} aggregate trace span{'' if set_aside == 1 else 's'} not billed (usage "
+            "that repeats their model calls'; see `analyze`)",
         )
     names = ", ".join(report.name for report in read.files[:3]) + (
         " …" if len(read.files) > 3 else ""
