@@ -243,3 +243,27 @@ def test_model_ids_from_arns() -> None:
     assert model_id(app) == app
     assert model_id("meta.llama3-70b-instruct-v1:0") == "meta.llama3-70b-instruct-v1:0"
     assert model_id("") is None
+
+
+def test_cloudwatch_subscription_delivery(
+    read: Read, logs: Path, tmp_path: Path, table_rows: Rows, usage: Usage
+) -> None:
+    """What a CloudWatch Logs subscription (Firehose, Lambda) delivers: gzip'd `logEvents`."""
+    records = (logs / "bedrock_invocation_logs.jsonl").read_text().splitlines()
+    delivery = {
+        "messageType": "DATA_MESSAGE",
+        "owner": "123456789012",
+        "logGroup": "/aws/bedrock/modelinvocations",
+        "logStream": "aws/bedrock/modelinvocations",
+        "subscriptionFilters": ["to-firehose"],
+        "logEvents": [
+            {"id": str(n), "timestamp": 1791194400000 + n, "message": line}
+            for n, line in enumerate(records[2:4])
+        ],
+    }
+    path = tmp_path / "delivery.gz"
+    path.write_bytes(gzip.compress(json.dumps(delivery).encode()))
+    assert table_rows(read(path)) == [
+        usage(SONNET, 5 + 25037, 220, cached=25037),
+        usage("amazon.nova-lite-v1:0", 11, 10),
+    ]
