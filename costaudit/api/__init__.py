@@ -146,7 +146,10 @@ def analyze(
 
     `logs` is what `read_logs` returned, a request table, a DataFrame with the canonical column names,
     or log paths (read with the reading options given here). The monthly figure scales the cost of the
-    window the timestamps span (or `days`) to a 30-day month.
+    window the bulk of the timestamps span (or `days`) to a 30-day month; there is none for a window
+    under an hour without `days`. `group_by` takes model, provider, source, hour, day, week and any
+    grouping field of the logs; another key raises `UnknownGroupKey` (a ValueError naming the
+    available keys).
     """
     prices = prices or load_prices()
     if isinstance(logs, str | os.PathLike | Sequence):
@@ -378,6 +381,7 @@ def _table_and_facts(logs: Logs | RequestTable | pd.DataFrame) -> tuple[RequestT
             problems.notes,
             problems.examples,
             tuple(sorted(logs.estimated_encodings)),
+            frozenset(problems.set_aside_reasons),
         )
         return logs.requests, facts
     table = logs if isinstance(logs, RequestTable) else RequestTable.from_frame(logs)

@@ -30,6 +30,7 @@ from costaudit.core.simulate.engine import simulate as run_scenarios
 from costaudit.core.simulate.select import known_fields, unknown_field_message
 from costaudit.core.simulate.state import Workload
 from costaudit.core.simulate.synthetic import StreamPrompt, generate
+from costaudit.core.window import workload_notes
 from costaudit.errors import InputError, Location
 from costaudit.ingest.reader import ReadOptions, read_logs
 from costaudit.ingest.tokenizer import encoder_for
@@ -196,15 +197,24 @@ def _from_logs(
     read = read_logs(specs, options, resolver.tokenizer_for, progress=progress)
     window = observed_window(read.requests, spec.days)
     notes = tuple(f"{note} ({count:,})" for note, count in sorted(read.problems.notes.items()))
+    notes += tuple(workload_notes(window))
     assignment = assign(read.requests, resolver.table, resolver)
     notes += tuple(
         warning.message
         for warning in freshness_warnings(resolver.table, request_times(read.requests, assignment))
     )
 
-    if read.problems.skipped_total:
+    problems = read.problems
+    set_aside = sum(problems.skipped[reason] for reason in problems.set_aside_reasons)
+    if problems.skipped_total - set_aside:
         notes += (
-            f"{read.problems.skipped_total:,} bad records skipped while reading the logs (see `analyze`)",
+            f"{problems.skipped_total - set_aside:,} bad records skipped while reading the logs "
+            "(see `analyze`)",
+        )
+    if set_aside:
+        notes += (
+            f"{set_aside:,} aggregate trace span{'' if set_aside == 1 else 's'} not billed (usage "
+            "that repeats their model calls'; see `analyze`)",
         )
     names = ", ".join(report.name for report in read.files[:3]) + (
         " …" if len(read.files) > 3 else ""

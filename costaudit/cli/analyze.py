@@ -19,7 +19,6 @@ from costaudit.cli.common import (
 from costaudit.cli.options import (
     DaysOpt,
     FormatOpt,
-    GroupByOpt,
     MapOpt,
     ModelOpt,
     OutOpt,
@@ -40,6 +39,17 @@ LogsArg = Annotated[
     typer.Argument(
         metavar="LOGS...",
         help="Log files, directories, glob patterns, or - for standard input (.gz/.zst read directly).",
+        show_default=False,
+    ),
+]
+GroupByOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--group-by",
+        metavar="KEY",
+        help="Break costs down by a key: a field of the logs (user, feature, tags, team, a metadata "
+        "key…), model, provider, source (one row per input file), or hour, day, week (cost over time, "
+        "UTC). Repeat or comma-separate for several; an unknown key lists the available ones.",
         show_default=False,
     ),
 ]
@@ -73,10 +83,12 @@ def analyze(
     """Price every logged request and report monthly cost, per-model and per-group costs, token
     percentiles and the prompt-complexity distribution.
 
-    Log formats are detected per file: OpenAI, Anthropic, Gemini, OpenTelemetry GenAI spans, LiteLLM,
-    Langfuse, Helicone, the Azure/Mooncake/BurstGPT traces, or any JSONL/CSV/Parquet with the canonical
-    column names (`costaudit formats` lists them). Bad records are skipped and counted; --strict stops
-    at the first one.
+    Log formats are detected per file: OpenAI, Anthropic, Gemini, Amazon Bedrock, OpenTelemetry GenAI
+    spans, Phoenix/OpenInference, LangSmith, MLflow, LiteLLM, Langfuse, Helicone, the
+    Azure/Mooncake/BurstGPT traces, or any JSONL/CSV/Parquet with the canonical column names
+    (`costaudit formats` lists them). In traces only model calls are billed: agent and chain spans
+    that repeat their calls' usage are counted and set aside. Bad records are skipped and counted;
+    --strict stops at the first one.
 
     Complexity classes: simple < 0.33 ≤ medium < 0.67 ≤ complex.
     """
@@ -99,13 +111,18 @@ def analyze(
             prompt_hashes=save_workload is not None,
             progress=tick,
         )
-    result = api.analyze(
-        read,
-        prices=prices,
-        group_by=groups,
-        days=window_days,
-        timeline=output is OutputFormat.html or plots is not None,
-    )
+    from costaudit.core.grouping import UnknownGroupKey
+
+    try:
+        result = api.analyze(
+            read,
+            prices=prices,
+            group_by=groups,
+            days=window_days,
+            timeline=output is OutputFormat.html or plots is not None,
+        )
+    except UnknownGroupKey as unknown:
+        raise typer.BadParameter(str(unknown), param_hint="--group-by") from None
     if save_workload is not None:
         api.save_workload(read, save_workload)
     _emit_report(result, output, out, logs)
@@ -132,7 +149,7 @@ def _emit_report(result: Analysis, output: OutputFormat, out: Path | None, logs:
 
         emit(dumps(render.analysis_document(result)), out)
     elif output is OutputFormat.csv:
-        emit(render.models_csv(result), out)
+        emit(render.analysis_csv(result), out)
     else:
         emit(render.analysis_markdown(result), out)
 

@@ -43,6 +43,7 @@ MARKER = re.compile(
 EXAMPLE_RUNS: dict[str, list[str]] = {
     "analyze-demo": ["analyze", "examples/logs/"],
     "analyze-group": ["analyze", "examples/logs/", "--group-by", "feature", "-o", "markdown"],
+    "analyze-over-time": ["analyze", "examples/logs/", "--group-by", "day", "-o", "csv"],
     "formats": ["formats", "-o", "markdown"],
     "pricing-show": ["pricing", "show", "claude-sonnet-4-5-20250929"],
     "pricing-providers": ["pricing", "list", "--providers"],

@@ -1,16 +1,22 @@
 """What a request table costs and what it looks like: totals, per model, per group, tokens, complexity.
 
-Monthly cost = total cost × days-per-month (30) / window days, where the window is the span of the
-requests' timestamps unless the user gives `--days`. Without timestamps and without `--days` there is no
-window, so no monthly figure is printed (and the output says why) rather than a guessed one.
+Monthly cost = total cost × days-per-month (30) / window days, where the window is the span of the bulk
+of the requests' timestamps unless the user gives `--days` (costaudit.core.window: outlier timestamps
+are left out and reported; a window under a day warns with its extrapolation factor, one under an hour
+gives no monthly figure without `--days`). Without timestamps and without `--days` there is no window,
+so no monthly figure is printed (and the output says why) rather than a guessed one.
+
+Groups (`--group-by`) are the keys of costaudit.core.grouping: built-in ones (model, provider, source,
+hour/day/week) and the logs' own fields; an unknown key is an error naming the available ones. Rows of
+an over-time key are in time order and carry no monthly figure (a day's cost is not a month's).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +29,7 @@ from costaudit.core.columns import TOKEN_SOURCES
 from costaudit.core.complexity import CLASS_NAMES, COMPLEX_FROM, SIMPLE_BELOW, complexity_classes
 from costaudit.core.complexity_groups import GroupClasses, classes_by_group
 from costaudit.core.freshness import FreshnessWarning, freshness_warnings, request_times
+from costaudit.core.grouping import TIME_KEYS, UnknownGroupKey, available_keys, with_group_keys
 from costaudit.core.pricing import (
     CostLine,
     PriceAssignment,
@@ -32,23 +39,17 @@ from costaudit.core.pricing import (
     total_cost,
 )
 from costaudit.core.request_table import NAT, Category, RequestTable, exact_sum, utc_datetime
+from costaudit.core.window import (
+    DAYS_PER_MONTH,
+    Window,
+    extrapolation_factor,
+    observed_window,
+    window_warnings,
+)
 
-DAYS_PER_MONTH = Decimal(30)
-NS_PER_DAY = Decimal(86_400_000_000_000)
 NS_PER_HOUR = 3_600_000_000_000
 PERCENTILES = (50, 90, 99)
 HISTOGRAM_BINS = 10
-
-
-@dataclass(frozen=True)
-class Window:
-    """The time the requests span; `days` is None when it cannot be known."""
-
-    start: datetime | None
-    end: datetime | None
-    days: Decimal | None
-    source: str
-    """`timestamps`, `--days`, or `none`."""
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,8 @@ class Analysis:
     pricing: PriceTableInfo | None = None
     """The price tables used (files, date, hash); filled in by the API, which loaded them."""
     extrapolation_factor: Decimal | None = None
-    """Monthly = window cost × this (days per month / window days); None without a window."""
+    """Monthly = window cost × this (days per month / window days); None without a window. A window
+    too short to extrapolate (`window.too_short`) has a factor but no monthly figure."""
     group_breakdowns: list[GroupBreakdown] = field(default_factory=list)
     """Each `--group-by` key's values with their cost split by model (for stacked bars)."""
     cost_over_time: CostOverTime | None = None
@@ -147,32 +149,10 @@ class Analysis:
     """Complexity classes per combination of the `--group-by` values."""
 
 
-def observed_window(requests: RequestTable, days: Decimal | None) -> Window:
-    """The observed span of absolute timestamps (relative trace times count when nothing else does)."""
-    stamps = requests.timestamp_ns
-    present = stamps != NAT
-    relative = requests.relative_time
-    chosen = present & ~relative if (present & ~relative).any() else present & relative
-    start = end = None
-    span_days: Decimal | None = None
-    if chosen.any():
-        low, high = int(stamps[chosen].min()), int(stamps[chosen].max())
-        if not relative[chosen].all():
-            start = datetime.fromtimestamp(low / 1e9, tz=UTC)
-            end = datetime.fromtimestamp(high / 1e9, tz=UTC)
-        if high > low:
-            span_days = Decimal(high - low) / NS_PER_DAY
-    if days is not None:
-        return Window(start, end, days, "--days")
-    if span_days is not None:
-        return Window(start, end, span_days, "timestamps")
-    return Window(start, end, None, "none")
-
-
 def monthly(
     cost: Decimal | None, window: Window, days_per_month: Decimal = DAYS_PER_MONTH
 ) -> Decimal | None:
-    if cost is None or window.days is None:
+    if cost is None or window.days is None or window.too_short:
         return None
     return cost * days_per_month / window.days
 
@@ -223,7 +203,15 @@ def _totals(lines: Sequence[CostLine]) -> TokenTotals:
     )
 
 
-def _rows(lines: Sequence[CostLine], window: Window, *, by_groups: bool) -> list[CostRow]:
+def _rows(
+    lines: Sequence[CostLine],
+    window: Window,
+    *,
+    by_groups: bool,
+    order: Callable[[tuple[str | None, ...]], tuple[int, ...]] | None = None,
+) -> list[CostRow]:
+    """Rows by model or by group, biggest cost first; by `order` (time order) when given, and then
+    without monthly figures (a period's cost is not a month's)."""
     buckets: dict[tuple[str | None, ...], list[CostLine]] = {}
     for line in lines:
         key = line.groups if by_groups else (line.model,)
@@ -240,13 +228,36 @@ def _rows(lines: Sequence[CostLine], window: Window, *, by_groups: bool) -> list
                 requests=sum(line.tokens.requests for line in members),
                 tokens=_totals(members),
                 cost=cost,
-                monthly=monthly(cost, window),
+                monthly=monthly(cost, window) if order is None else None,
             )
         )
+    if order is not None:
+        rows.sort(key=lambda row: order(row.key))
+        return rows
     rows.sort(
         key=lambda row: (-(row.cost or Decimal(-1)), -row.requests, tuple(str(k) for k in row.key))
     )
     return rows
+
+
+def _time_order(
+    requests: RequestTable, group_by: Sequence[str]
+) -> Callable[[tuple[str | None, ...]], tuple[int, ...]] | None:
+    """Sort key of group rows when a key is an over-time one: by each key's category order (time
+    order for periods, first-seen order for fields), rows without a value last."""
+    if not any(key in TIME_KEYS for key in group_by):
+        return None
+    positions = [
+        {name: index for index, name in enumerate(requests.group(key).names)} for key in group_by
+    ]
+
+    def rank(key: tuple[str | None, ...]) -> tuple[int, ...]:
+        return tuple(
+            places.get(value, len(places)) if value is not None else len(places) + 1
+            for places, value in zip(positions, key, strict=True)
+        )
+
+    return rank
 
 
 def _complexity(requests: RequestTable) -> ComplexityReport:
@@ -348,13 +359,19 @@ def _problems(
         Problem("no_batch_price", model, count) for model, count in sorted(no_batch.items())
     ]
     problems += [
-        Problem("skipped", reason, count, tuple(facts.examples.get(reason, ())))
+        Problem(
+            AGGREGATE if reason in facts.set_aside else "skipped",
+            reason,
+            count,
+            tuple(facts.examples.get(reason, ())),
+        )
         for reason, count in sorted(facts.skipped.items())
     ]
     problems += [
         Problem(warning.kind, warning.message, warning.requests or 1) for warning in freshness
     ]
     problems += [Problem("note", note, count) for note, count in sorted(facts.notes.items())]
+    problems += [Problem(kind, detail, count) for kind, detail, count in window_warnings(window)]
     if window.days is None:
         problems.append(
             Problem(
@@ -376,6 +393,8 @@ class IngestFacts:
     examples: dict[str, list[str]] = field(default_factory=dict)
     """`file:line` of the first few records skipped for each reason."""
     estimated_encodings: tuple[str, ...] = ()
+    set_aside: frozenset[str] = frozenset()
+    """Reasons among `skipped` for records read but not billed by design (aggregate trace spans)."""
 
 
 def analyze(
@@ -390,13 +409,13 @@ def analyze(
     """Price and describe a request table. `timeline=False` leaves out the cost per day or hour,
     which takes one more pricing pass (the HTML report and the plots show it; the tables do not)."""
     assignment = assign(requests, table)
-    if "provider" in group_by and "provider" not in requests.groups:
-        requests = requests.with_group("provider", provider_column(assignment, table))
+    requests = with_group_keys(requests, group_by, lambda: provider_column(assignment, table))
     lines = cost_lines(requests, table, assignment, by=group_by)
     window = observed_window(requests, days)
     total = total_cost(lines)
     priced = sum(line.tokens.requests for line in lines if line.cost is not None)
     skipped = sum(facts.skipped.values())
+    over_time = any(key in TIME_KEYS for key in group_by)
     return Analysis(
         records_read=facts.records_read,
         records_priced=priced,
@@ -407,7 +426,9 @@ def analyze(
         total_cost=total,
         monthly_cost=monthly(total, window),
         models=_rows(lines, window, by_groups=False),
-        groups=_rows(lines, window, by_groups=True) if group_by else [],
+        groups=_rows(lines, window, by_groups=True, order=_time_order(requests, group_by))
+        if group_by
+        else [],
         group_by=tuple(group_by),
         input_tokens=_per_model_distributions(requests, "input_tokens"),
         output_tokens=_per_model_distributions(requests, "output_tokens"),
@@ -422,11 +443,28 @@ def analyze(
             lines, facts, freshness_warnings(table, request_times(requests, assignment)), window
         ),
         estimated_encodings=facts.estimated_encodings,
-        extrapolation_factor=monthly(Decimal(1), window),
-        group_breakdowns=group_breakdowns(lines, group_by, lambda cost: monthly(cost, window)),
+        extrapolation_factor=extrapolation_factor(window),
+        group_breakdowns=group_breakdowns(
+            lines,
+            group_by,
+            (lambda _cost: None) if over_time else lambda cost: monthly(cost, window),
+        ),
         cost_over_time=cost_over_time(requests, table, assignment) if timeline else None,
         complexity_by_group=classes_by_group(requests, group_by),
     )
 
 
-__all__ = ["COMPLEX_FROM", "SIMPLE_BELOW", "Analysis", "IngestFacts", "analyze"]
+AGGREGATE = "aggregate"
+"""Problem kind of trace spans read but not billed because their usage repeats their calls'."""
+
+__all__ = [
+    "COMPLEX_FROM",
+    "SIMPLE_BELOW",
+    "Analysis",
+    "IngestFacts",
+    "UnknownGroupKey",
+    "Window",
+    "analyze",
+    "available_keys",
+    "observed_window",
+]

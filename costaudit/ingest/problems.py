@@ -31,11 +31,23 @@ class Problems:
     skipped: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
     notes: Counter[str] = field(default_factory=Counter)
+    set_aside_reasons: set[str] = field(default_factory=set)
+    """Reasons among `skipped` for records read but not billed by design (trace spans that repeat the
+    usage of the calls under them): counted like skips, reported under their own kind, never an
+    error under `strict`."""
 
     def skip(self, file: str, line: int | None, reason: str) -> None:
         """Count one skipped record; in strict mode raise instead."""
         if self.strict:
             raise InputError(Location(file, line=line), reason)
+        self.skipped[reason] += 1
+        kept = self.examples.setdefault(reason, [])
+        if len(kept) < EXAMPLES_KEPT:
+            kept.append(str(Location(file, line=line)))
+
+    def set_aside(self, file: str, line: int | None, reason: str) -> None:
+        """Count one record that is read but deliberately not billed (never an error)."""
+        self.set_aside_reasons.add(reason)
         self.skipped[reason] += 1
         kept = self.examples.setdefault(reason, [])
         if len(kept) < EXAMPLES_KEPT:

@@ -53,6 +53,7 @@ from costaudit.ingest.formats import Format, builtin_formats
 from costaudit.ingest.formats.common import is_object
 from costaudit.ingest.problems import BadRecord, Problems
 from costaudit.ingest.sources import Source, expand_sources, with_head
+from costaudit.ingest.spans import EARLY, SetAside, Span, TraceTree
 from costaudit.ingest.table import DEFAULT_CHUNK_ROWS, Draft, TableBuilder
 
 if TYPE_CHECKING:
@@ -127,6 +128,12 @@ class FileReader:
         self.by_name = {fmt.name: fmt for fmt in formats}
         self.options = options
         self.problems = problems
+        self.spans: TraceTree[tuple[_File, int]] = TraceTree(self._emit_span)
+
+    def finish(self) -> None:
+        """Resolve the trace spans still waiting for their trace to be complete."""
+        self.spans.finish()
+        self.problems.note(EARLY, self.spans.resolved_early)
 
     def _choose(self, records: list[Record], container: str, name: str) -> Format:
         if self.options.format:
@@ -327,15 +334,47 @@ class FileReader:
                 raise BadRecord("not a JSON object")
             drafts = fmt.extract(value)
         except BadRecord as bad:
-            drafts = [bad]
+            drafts = [self._foreign(fmt, value) or bad]
         for draft in (drafts,) if isinstance(drafts, Draft) else drafts:
-            file.report.records += 1
-            if isinstance(draft, BadRecord):
-                file.builder.skip(file.name, number, draft.reason)
+            if isinstance(draft, Span):
+                if isinstance(draft.item, Draft):
+                    draft.item = _billable(draft.item, fmt)
+                self.spans.add(draft, (file, number))
                 continue
-            if draft.model is None:
-                draft.model = self.options.default_model
-            file.builder.add(draft, file.name, number)
+            self._emit(
+                draft if isinstance(draft, BadRecord) else _billable(draft, fmt), file, number
+            )
+
+    def _foreign(self, fmt: Format, value: object) -> BadRecord | None:
+        """Under a forced --format, a record that is not of that format at all is skipped for the
+        format's missing usage fields (whatever detail its extractor tripped on first)."""
+        if not self.options.format or not is_object(value) or fmt.detect(value):
+            return None
+        return BadRecord(f"no {fmt.name} usage fields")
+
+    def _emit(self, item: Draft | BadRecord | SetAside, file: _File, number: int) -> None:
+        """One record's outcome: a draft for the builder, or a skip with its reason."""
+        file.report.records += 1
+        if isinstance(item, BadRecord):
+            file.builder.skip(file.name, number, item.reason)
+        elif isinstance(item, SetAside):
+            self.problems.set_aside(file.name, number, item.reason)
+        else:
+            if item.model is None:
+                item.model = self.options.default_model
+            file.builder.add(item, file.name, number)
+
+    def _emit_span(self, item: Draft | BadRecord | SetAside, where: tuple[_File, int]) -> None:
+        self._emit(item, *where)
+
+
+def _billable(draft: Draft, fmt: Format) -> Draft | BadRecord:
+    """A draft whose counts were not read from the record and that has no prompt to count holds
+    nothing to bill: skipped with the reason that the format's usage fields are missing (a format
+    forced on a file of another kind would otherwise price every record at $0)."""
+    if draft.read_counts or draft.messages is not None or draft.prefix_hashes is not None:
+        return draft
+    return BadRecord(f"no {fmt.name} usage fields")
 
 
 def _size(block: Block) -> int:
@@ -423,6 +462,7 @@ def read_logs(
     reader = FileReader(formats, options, problems)
     try:
         reports = [reader.read(source, builder, progress) for source in expand_sources(specs)]
+        reader.finish()
         columns = builder.finish()
     finally:
         builder.close()

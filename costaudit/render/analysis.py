@@ -12,10 +12,11 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from costaudit.core.analysis import Analysis, CostRow, TokenPercentiles, TokenTotals
+from costaudit.core.analysis import Analysis, CostRow, TokenPercentiles, TokenTotals, Window
 from costaudit.core.complexity import CLASS_NAMES, COMPLEX_FROM, MEASURED_APGR, SIMPLE_BELOW
 from costaudit.core.complexity_groups import GroupClasses
 from costaudit.core.pricing import NO_MODEL, PriceTableInfo
+from costaudit.core.window import duration
 from costaudit.jsonio import decimal_str
 from costaudit.render.money import count, days, percent, tokens, usd
 
@@ -120,12 +121,16 @@ def analysis_document(analysis: Analysis) -> dict[str, Any]:
             "end": window.end.isoformat() if window.end else None,
             "days": decimal_str(window.days),
             "source": window.source,
+            "undated_requests": window.undated,
+            "outlier_requests": window.outliers,
+            "days_with_outliers": decimal_str(window.days_with_outliers),
         },
         "tokens": _tokens_doc(analysis.tokens),
         "token_sources": analysis.token_sources,
         "cost": {
             "total_usd": decimal_str(analysis.total_cost, exact=True),
             "monthly_usd": decimal_str(analysis.monthly_cost),
+            "extrapolation_factor": decimal_str(analysis.extrapolation_factor),
         },
         "models": [_model_doc(row) for row in analysis.models],
         "groups": {
@@ -190,28 +195,53 @@ def _group_classes_markdown(analysis: Analysis) -> list[str]:
     return lines
 
 
+CSV_TOKENS = (
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
+
+
 def models_csv(analysis: Analysis) -> str:
     """One CSV row per model, for spreadsheets."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    header = [
-        "model",
-        "price_id",
-        "requests",
-        "input_tokens",
-        "cached_input_tokens",
-        "cache_write_tokens",
-    ]
-    writer.writerow([*header, "output_tokens", "reasoning_tokens", "cost_usd", "monthly_usd"])
+    header = ["model", "price_id", "requests", *CSV_TOKENS, "cost_usd", "monthly_usd"]
+    writer.writerow(header)
     for row in analysis.models:
         doc = _model_doc(row)
+        writer.writerow([doc[key] if doc[key] is not None else "" for key in header])
+    return out.getvalue()
+
+
+def groups_csv(analysis: Analysis) -> str:
+    """One CSV row per group (one column per `--group-by` key; empty for none), for spreadsheets."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*analysis.group_by, "requests", *CSV_TOKENS, "cost_usd", "monthly_usd"])
+    for row in analysis.groups:
+        totals = row.tokens
         writer.writerow(
             [
-                doc[key] if doc[key] is not None else ""
-                for key in (*header, "output_tokens", "reasoning_tokens", "cost_usd", "monthly_usd")
+                *(value if value is not None else "" for value in row.key),
+                row.requests,
+                totals.input,
+                totals.cached_input,
+                totals.cache_write,
+                totals.output,
+                totals.reasoning,
+                decimal_str(row.cost, exact=True) or "",
+                decimal_str(row.monthly) or "",
             ]
         )
     return out.getvalue()
+
+
+def analysis_csv(analysis: Analysis) -> str:
+    """`--output csv`: the `--group-by` rows when groups were asked for, else one row per model."""
+    return groups_csv(analysis) if analysis.group_by else models_csv(analysis)
 
 
 def share(part: int, whole: int) -> str:
@@ -242,16 +272,38 @@ def unpriced_hint(model: str) -> str:
     )
 
 
+def window_choice(window: Window) -> str:
+    """How the window was chosen, and what it leaves out, in words."""
+    if window.source == "--days":
+        text = "from --days"
+    elif window.source == "timestamps":
+        text = f"the span of {count(window.dated)} request{_plural(window.dated)}' timestamps"
+        if window.outliers:
+            text += f", {count(window.outliers)} far outlier{_plural(window.outliers)} left out"
+    else:
+        text = "no timestamps span time"
+    if window.undated:
+        text += f"; {count(window.undated)} without a timestamp" + (
+            " taken to fall within it" if window.days is not None else ""
+        )
+    return text
+
+
+def _plural(number: int) -> str:
+    return "" if number == 1 else "s"
+
+
 def window_line(analysis: Analysis) -> str:
     window = analysis.window
+    choice = window_choice(window)
     if window.days is None:
-        return "unknown (no timestamps span time; use --days N for a monthly figure)"
-    length = days(window.days)
+        return f"unknown ({choice}; use --days N for a monthly figure)"
+    length = days(window.days) if window.days >= 1 else duration(window.days)
     if window.source == "--days":
-        return f"{length} (from --days)"
-    if window.start is None:
-        return f"{length} (relative trace times)"
-    return f"{window.start:%Y-%m-%d %H:%M} → {window.end:%Y-%m-%d %H:%M} UTC ({length})"
+        return f"{length} ({choice})"
+    if window.start is None or window.end is None:
+        return f"{length} (relative trace times; {choice})"
+    return f"{window.start:%Y-%m-%d %H:%M} → {window.end:%Y-%m-%d %H:%M} UTC ({length}; {choice})"
 
 
 def analysis_markdown(analysis: Analysis) -> str:
@@ -298,8 +350,23 @@ def analysis_markdown(analysis: Analysis) -> str:
     return "\n".join(lines) + "\n"
 
 
-WARNED_PROBLEMS = frozenset({"stale_table", "before_first_price"})
-"""Problems also printed as warnings after the summary line: they put a price itself in doubt."""
+WARNED_PROBLEMS = frozenset(
+    {
+        "stale_table",
+        "before_first_price",
+        "short_window",
+        "window_too_short",
+        "outlier_timestamps",
+    }
+)
+"""Problems also printed as warnings after the summary line: they put a price or the monthly figure
+itself in doubt."""
+NOTED_PROBLEMS = frozenset({"undated"})
+"""Problems also printed as notes after the summary line."""
+NOTICES = frozenset(
+    {"note", "no_window", "undated", "aggregate", "short_window", "outlier_timestamps"}
+)
+"""Problem kinds that inform rather than alarm (shown as notices, not errors, in reports)."""
 
 
 def summary_lines(analysis: Analysis) -> list[str]:
@@ -315,6 +382,7 @@ def summary_lines(analysis: Analysis) -> list[str]:
         f"{usd(analysis.total_cost)} total, {monthly}"
     ]
     lines += [f"warning: {p.detail}" for p in analysis.problems if p.kind in WARNED_PROBLEMS]
+    lines += [f"note: {p.detail}" for p in analysis.problems if p.kind in NOTED_PROBLEMS]
     lines += [
         f"note: the {encoding} tokenizer is not available offline; its counts were estimated with "
         "cl100k_base (put the encoding file in TIKTOKEN_CACHE_DIR for exact counts)"

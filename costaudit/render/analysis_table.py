@@ -9,6 +9,7 @@ from rich.text import Text
 from costaudit.core.analysis import Analysis, CostRow
 from costaudit.core.complexity import CLASS_NAMES, COMPLEX_FROM, SIMPLE_BELOW
 from costaudit.render.analysis import (
+    NOTICES,
     class_shares,
     label_free_note,
     records_line,
@@ -45,6 +46,8 @@ def summary_table(analysis: Analysis) -> Table:
     monthly = (
         usd(analysis.monthly_cost) + left_out
         if analysis.monthly_cost is not None
+        else "— (window too short to extrapolate: give --days N)"
+        if analysis.window.too_short
         else "— (no time window)"
     )
     table.add_row("Monthly cost", Text(monthly, style="bold green"))
@@ -206,7 +209,7 @@ def problems_text(analysis: Analysis) -> RenderableType:
     lines = Text()
     lines.append("Problems\n", style="bold")
     for problem in analysis.problems:
-        style = "yellow" if problem.kind in {"note", "no_window"} else "red"
+        style = "yellow" if problem.kind in NOTICES else "red"
         lines.append(f"  {problem.kind}: ", style=style)
         lines.append(f"{problem.detail} ({count(problem.count)})\n")
         if problem.kind == "unpriced_model":

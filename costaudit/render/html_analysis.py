@@ -9,7 +9,14 @@ from costaudit.core.analysis import Analysis, CostRow, TokenPercentiles
 from costaudit.core.breakdown import CostOverTime, GroupBreakdown
 from costaudit.core.complexity import CLASS_NAMES, COMPLEX_FROM, SIMPLE_BELOW
 from costaudit.jsonio import decimal_str
-from costaudit.render.analysis import records_line, unpriced_hint, unpriced_note, window_line
+from costaudit.render.analysis import (
+    NOTICES,
+    records_line,
+    unpriced_hint,
+    unpriced_note,
+    window_choice,
+    window_line,
+)
 from costaudit.render.charts import Chart, analysis_charts, file_safe, period_label
 from costaudit.render.html_page import (
     Cell,
@@ -30,7 +37,7 @@ from costaudit.render.html_page import (
 from costaudit.render.money import count, days, percent, tokens, usd
 
 WINDOW_SOURCES = {
-    "timestamps": "from the first and last timestamps in the logs",
+    "timestamps": "from the first and last timestamps in the logs (far outliers left out)",
     "--days": "given with --days",
     "none": "no timestamps span time, so there is no monthly figure (give --days N)",
 }
@@ -76,6 +83,8 @@ def _summary(analysis: Analysis) -> Html:
     factor_detail = (
         f"30 days ÷ {days(window.days)} observed" if window.days is not None else "no time window"
     )
+    if window.too_short and window.days is not None:
+        factor_detail = f"{days(window.days)} observed: too short to extrapolate, give --days N"
     cards = el(
         "div",
         card("Monthly cost", monthly, f"30-day month{left_out}", main=True),
@@ -124,7 +133,7 @@ def _summary(analysis: Analysis) -> Html:
         [
             ("Records", records_line(analysis)),
             ("Window", window_line(analysis)),
-            ("Window chosen", WINDOW_SOURCES.get(window.source, window.source)),
+            ("Window chosen", window_choice(window)),
             (
                 "Tokens",
                 f"input {tokens(totals.input)} (cached {tokens(totals.cached_input)}, cache writes "
@@ -405,7 +414,7 @@ def _problems(analysis: Analysis) -> Html:
                 el(
                     "span",
                     problem.kind,
-                    class_="tag warn" if problem.kind in {"note", "no_window"} else "tag bad",
+                    class_="tag warn" if problem.kind in NOTICES else "tag bad",
                 ),
                 join([problem.detail, el("div", hint, class_="detail") if hint else None]),
                 (count(problem.count), problem.count),

@@ -6,6 +6,7 @@ import csv
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import orjson
 
 from support import Column, MakeTable, Price, Read, Rows, Usage
@@ -165,3 +166,39 @@ def test_exact_cost(read: Read, price: Price, make_table: MakeTable) -> None:
         + 445 * Decimal(15)
     )
     assert cost == expected / M
+
+
+def test_usage_from_response_usage_and_usage_object(
+    read: Read, table_rows: Rows, usage: Usage
+) -> None:
+    """StandardLoggingPayloads whose cached and reasoning counts are only in `response.usage`, and a
+    spend-log row whose full `usage_object` sits beside an empty `additional_usage_values`."""
+    workload = read("litellm_standard_payloads.jsonl")
+    assert [report.format for report in workload.files] == ["litellm"]
+    assert table_rows(workload) == [
+        usage("gpt-4o-mini", 2000, 300, cached=1536),
+        usage("o3-mini", 1000, 2000, reasoning=1500),
+        usage("claude-sonnet-4-5", 18495, 445, cached=16399, write=2089, write_1h=2000),
+    ]
+
+
+def test_cached_tokens_change_the_payload_cost(
+    read: Read, price: Price, make_table: MakeTable
+) -> None:
+    """Without the cache reads in `response.usage` the gpt-4o-mini call would cost $0.00048: 32% more."""
+    table = make_table(
+        **{"gpt-4o-mini": {"input": "0.15", "cached_input": "0.075", "output": "0.60"}}
+    )
+    requests = read("litellm_standard_payloads.jsonl").requests
+    first = requests.take(np.array([0]))
+    cost = price(table, first)
+    assert cost == (464 * Decimal("0.15") + 1536 * Decimal("0.075") + 300 * Decimal("0.60")) / M
+    assert cost == Decimal("0.0003648")
+
+
+def test_forced_format_without_its_usage_fields_skips_every_record(read: Read) -> None:
+    """Anthropic responses read as LiteLLM (no prompt or completion count anywhere): nothing is
+    priced at $0, every record is skipped with the reason."""
+    workload = read("anthropic_messages.jsonl", format="litellm")
+    assert len(workload.requests) == 0
+    assert dict(workload.problems.skipped) == {"no litellm usage fields": workload.records_read}

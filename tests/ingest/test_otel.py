@@ -10,7 +10,8 @@ import orjson
 import pytest
 
 from costaudit.errors import InputError
-from costaudit.ingest.formats.otel import attributes, is_inference_span
+from costaudit.ingest.formats.otel import attributes, span_role
+from costaudit.ingest.spans import REPEATS_CALLS, Role
 from support import Column, MakeTable, Price, Read, Rows, Usage
 
 M = Decimal(1_000_000)
@@ -19,18 +20,25 @@ M = Decimal(1_000_000)
 def test_genai_spans_become_requests_and_other_spans_are_not_records(
     read: Read, table_rows: Rows, usage: Usage
 ) -> None:
-    """3 OTLP lines hold 8 spans: 4 GenAI inference spans (one with negative usage), an agent span,
-    an HTTP span and a database span. Only the 4 inference spans are records."""
+    """3 OTLP lines hold 7 spans: 4 GenAI inference spans (one with negative usage), an agent span
+    with usage above one of them, an HTTP span and a database span. The 4 inference spans and the
+    agent span are records; the agent span is set aside (its usage is its calls'); HTTP and database
+    spans are not records at all. The Anthropic span names no operation: the trace tree decides it
+    (nothing with usage below it, so a call), which is why it comes after the others."""
     workload = read("otel_spans.jsonl")
     assert [report.format for report in workload.files] == ["otel"]
-    assert workload.records_read == 4
-    assert dict(workload.problems.skipped) == {"negative gen_ai.usage.input_tokens": 1}
+    assert workload.records_read == 5
+    assert dict(workload.problems.skipped) == {
+        "negative gen_ai.usage.input_tokens": 1,
+        REPEATS_CALLS: 1,
+    }
+    assert workload.problems.set_aside_reasons == {REPEATS_CALLS}
     assert table_rows(workload) == [
         usage("gpt-4o-mini-2024-07-18", 1200, 85, cached=1024),
-        # deprecated names; the exclusive Anthropic count cannot hold the cache counts → added
-        usage("claude-sonnet-4-5", 7 + 16399 + 2089, 445, cached=16399, write=2089),
         # cache_write attribute (new name) inside the inclusive input; reasoning inside output
         usage("o3", 3000, 700, write=1000, reasoning=512),
+        # deprecated names; the exclusive Anthropic count cannot hold the cache counts → added
+        usage("claude-sonnet-4-5", 7 + 16399 + 2089, 445, cached=16399, write=2089),
     ]
 
 
@@ -38,18 +46,18 @@ def test_span_timestamps_are_exact_nanoseconds(read: Read, column: Column) -> No
     stamps = column(read("otel_spans.jsonl"), "timestamp")
     assert [stamp.value for stamp in stamps] == [
         1755856800000000001,
-        1755856860000000000,
         1755856870000000000,
+        1755856860000000000,
     ]
 
 
 def test_groups_come_from_provider_resource_and_user(read: Read, column: Column) -> None:
     workload = read("otel_spans.jsonl", group_fields=["tenant.id"])
-    assert column(workload, "provider") == ["openai", "anthropic", "openai"]
+    assert column(workload, "provider") == ["openai", "openai", "anthropic"]
     assert column(workload, "service") == ["support-bot", "batch-jobs", "batch-jobs"]
     assert column(workload, "environment") == ["prod", None, None]
     assert column(workload, "user") == ["user_42", None, None]
-    assert column(workload, "tenant.id") == [None, None, "acme"]
+    assert column(workload, "tenant.id") == [None, "acme", None]
     assert "gen_ai.conversation.id" not in workload.requests.groups
 
 
@@ -164,18 +172,22 @@ def test_attribute_values_of_every_kind() -> None:
 @pytest.mark.parametrize(
     ("attrs", "expected"),
     [
-        ({"gen_ai.operation.name": "chat"}, True),
-        ({"gen_ai.operation.name": "embeddings"}, True),
-        ({"gen_ai.operation.name": "invoke_agent", "gen_ai.usage.input_tokens": "9"}, False),
-        ({"gen_ai.operation.name": "execute_tool"}, False),
-        ({"gen_ai.system": "openai", "gen_ai.usage.prompt_tokens": "5"}, True),
-        ({"openinference.span.kind": "LLM", "llm.token_count.prompt": 5}, True),
-        ({"openinference.span.kind": "CHAIN", "llm.token_count.prompt": 5}, False),
-        ({"http.request.method": "GET"}, False),
+        ({"gen_ai.operation.name": "chat"}, Role.CALL),
+        ({"gen_ai.operation.name": "embeddings"}, Role.CALL),
+        (
+            {"gen_ai.operation.name": "invoke_agent", "gen_ai.usage.input_tokens": "9"},
+            Role.AGGREGATE,
+        ),
+        ({"gen_ai.operation.name": "execute_tool"}, Role.AGGREGATE),
+        ({"gen_ai.system": "openai", "gen_ai.usage.prompt_tokens": "5"}, Role.UNKNOWN),
+        ({"openinference.span.kind": "LLM", "llm.token_count.prompt": 5}, Role.CALL),
+        ({"openinference.span.kind": "CHAIN", "llm.token_count.prompt": 5}, Role.AGGREGATE),
+        ({"openinference.span.kind": "UNKNOWN"}, Role.UNKNOWN),
+        ({"http.request.method": "GET"}, Role.UNKNOWN),
     ],
 )
-def test_which_spans_are_inference_calls(attrs: dict[str, object], expected: bool) -> None:
-    assert is_inference_span(attrs) is expected
+def test_span_roles_come_from_the_kind(attrs: dict[str, object], expected: Role) -> None:
+    assert span_role(attrs) is expected
 
 
 def test_openinference_llm_spans(

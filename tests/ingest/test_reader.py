@@ -223,3 +223,24 @@ def test_group_by_works_on_what_each_source_carries(read: Read, make_table: Make
         ("summaries",): 1,
         (None,): 5,
     }
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "anthropic",
+        "openai",
+        "bedrock",
+        "langsmith",
+        "mlflow",
+        "openinference",
+        "litellm",
+        "helicone",
+        "otel",
+    ],
+)
+def test_a_forced_format_skips_records_without_its_usage_fields(read: Read, name: str) -> None:
+    """Gemini responses under any other format: none priced at $0, each skipped with the reason."""
+    workload = read("gemini.jsonl", format=name)
+    assert len(workload.requests) == 0
+    assert dict(workload.problems.skipped) == {f"no {name} usage fields": 3}

@@ -14,24 +14,30 @@ from typing import TYPE_CHECKING, Any
 
 from costaudit.ingest.formats import (
     anthropic,
+    bedrock,
     gemini,
     generic,
     helicone,
     langfuse,
+    langsmith,
     litellm,
+    mlflow,
     openai,
+    openinference,
     otel,
     traces,
 )
 from costaudit.ingest.problems import BadRecord
+from costaudit.ingest.spans import Span
 from costaudit.ingest.table import Draft
 
 if TYPE_CHECKING:
     from costaudit.ingest.columnar import ColumnarLoader
 
-Extractor = Callable[[Mapping[str, Any]], "Draft | Sequence[Draft | BadRecord]"]
+Extractor = Callable[[Mapping[str, Any]], "Draft | Sequence[Draft | BadRecord | Span]"]
 """One record → one draft, or several (an OTLP batch of spans), possibly none (nothing billed in it);
-a BadRecord in the list skips that one call with its reason."""
+a BadRecord in the list skips that one call with its reason; a Span is a trace span whose billing the
+trace tree decides (costaudit.ingest.spans)."""
 
 
 @dataclass(frozen=True)
@@ -62,8 +68,19 @@ def builtin_formats(
     fields = tuple(dict.fromkeys((*generic.DEFAULT_GROUP_FIELDS, *group_fields)))
     generic_format = generic.GenericFormat(mapping=dict(mapping or {}), group_fields=fields)
     otel_format = otel.OtelFormat(group_fields=tuple(group_fields))
+    phoenix = openinference.OpenInferenceFormat(group_fields=tuple(group_fields))
+    runs = langsmith.LangSmithFormat(group_fields=tuple(group_fields))
     return [
         Format(otel.NAME, otel.detect, otel_format.extract),
+        Format(
+            openinference.NAME,
+            openinference.detect,
+            phoenix.extract,
+            openinference.detect_columns,
+        ),
+        Format(langsmith.NAME, langsmith.detect, runs.extract, langsmith.detect_columns),
+        Format(mlflow.NAME, mlflow.detect, mlflow.extract, mlflow.detect_columns),
+        Format(bedrock.NAME, bedrock.detect, bedrock.extract, bedrock.detect_columns),
         Format(
             anthropic.NAME,
             anthropic.detect,
@@ -91,17 +108,103 @@ def format_names() -> list[str]:
     return [fmt.name for fmt in builtin_formats()]
 
 
-DESCRIPTIONS = {
-    otel.NAME: "OpenTelemetry GenAI spans, OTLP JSON (lines or a document); current and deprecated gen_ai.* names",
-    anthropic.NAME: "Anthropic Messages responses and Message Batches results (input_tokens excludes cache)",
-    gemini.NAME: "Google Gemini / Vertex AI generateContent responses (usageMetadata; thoughts billed as output)",
-    litellm.NAME: "LiteLLM proxy spend logs (JSON array, paged JSON, JSON lines, CSV) and callback payloads",
-    langfuse.NAME: "Langfuse observation exports (API JSON, export CSV/JSON lines/Parquet; usage_details)",
-    helicone.NAME: "Helicone request exports (JSON lines rows, 12-column CSV)",
-    openai.NAME: "OpenAI Chat Completions / Responses: bodies, request+response gateway lines, requests, Batch API",
-    traces.AZURE: "Azure LLM inference trace CSV (TIMESTAMP, ContextTokens, GeneratedTokens); needs --model",
-    traces.MOONCAKE: "Mooncake trace JSON lines (relative ms timestamps, token lengths, 512-token hash_ids); needs --model",
-    traces.BURSTGPT: "BurstGPT-style CSV (relative timestamps, Model, Request/Response tokens)",
-    generic.NAME: "any JSON lines/JSON/CSV/Parquet with the canonical column names, or mapped with --map",
+@dataclass(frozen=True)
+class FormatDoc:
+    """What `costaudit formats` and the README say about a format."""
+
+    reads: str
+    detected_by: str
+    """The fields that identify the format's records (how detection recognises it)."""
+    example: str
+    """One short record of the format (elided with …)."""
+
+
+DOCS = {
+    otel.NAME: FormatDoc(
+        "OpenTelemetry GenAI spans, OTLP JSON (lines or a document), incl. OpenInference and "
+        "pydantic-ai spans; agent/chain spans that sum their calls are set aside",
+        "`resourceSpans[].scopeSpans[].spans[]`; `gen_ai.usage.*` or `llm.token_count.*` attributes",
+        '{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"chat gpt-4o","attributes":[{"key":'
+        '"gen_ai.usage.input_tokens","value":{"intValue":"1200"}}]}]}]}]}',
+    ),
+    openinference.NAME: FormatDoc(
+        "Arize Phoenix span exports (REST span objects, spans dataframe as JSON lines/CSV/Parquet); "
+        "LLM spans billed, AGENT/CHAIN spans set aside",
+        "`span_kind` with `context.span_id`; `llm.token_count.prompt`/`completion` attributes",
+        openinference.EXAMPLE,
+    ),
+    langsmith.NAME: FormatDoc(
+        "LangSmith runs (JSON lines, `runs` pages, Parquet/CSV exports); `run_type` llm billed, chain "
+        "runs with summed tokens set aside",
+        "`run_type` with `id`/`trace_id`; `usage_metadata` or `prompt_tokens`/`completion_tokens`",
+        langsmith.EXAMPLE,
+    ),
+    mlflow.NAME: FormatDoc(
+        "MLflow traces (`Trace.to_json()` documents, `search_traces()` tables); CHAT_MODEL/LLM spans "
+        "billed, AGENT/CHAIN spans set aside",
+        "`info` + `data.spans`, or `trace_id`/`request_id` + `spans`; `mlflow.chat.tokenUsage`",
+        mlflow.EXAMPLE,
+    ),
+    bedrock.NAME: FormatDoc(
+        "Amazon Bedrock invocation logs (S3, CloudWatch events/exports) and Converse, ConverseStream, "
+        "InvokeModel bodies (Llama, Nova, Mistral, Titan); input excludes cache",
+        "`schemaType: ModelInvocationLog`/`modelId` + `inputTokenCount`; `usage.inputTokens`; "
+        "`prompt_token_count`; `x-amzn-bedrock-*-token-count` headers",
+        bedrock.EXAMPLE,
+    ),
+    anthropic.NAME: FormatDoc(
+        "Anthropic Messages responses and Message Batches results (input_tokens excludes cache)",
+        "`type: message` with `usage.input_tokens`; batch `custom_id` + `result`",
+        '{"type":"message","model":"claude-sonnet-4-5","usage":{"input_tokens":7,"output_tokens":445}}',
+    ),
+    gemini.NAME: FormatDoc(
+        "Google Gemini / Vertex AI generateContent responses (usageMetadata; thoughts billed as output)",
+        "`usageMetadata.promptTokenCount`",
+        '{"modelVersion":"gemini-2.5-flash","usageMetadata":{"promptTokenCount":800}}',
+    ),
+    litellm.NAME: FormatDoc(
+        "LiteLLM proxy spend logs (JSON array, paged JSON, JSON lines, CSV) and StandardLoggingPayload "
+        "callbacks; cache and reasoning from usage_object, response.usage or metadata",
+        "`startTime` + `spend`/`response_cost` + `prompt_tokens`",
+        '{"request_id":"…","call_type":"acompletion","spend":0.0004,"prompt_tokens":1200,"startTime":"…"}',
+    ),
+    langfuse.NAME: FormatDoc(
+        "Langfuse observation exports (API JSON, export CSV/JSON lines/Parquet; usage_details)",
+        "`traceId`/`trace_id` + `startTime`/`start_time` + `type`",
+        '{"type":"GENERATION","traceId":"…","startTime":"…","usageDetails":{"input":900}}',
+    ),
+    helicone.NAME: FormatDoc(
+        "Helicone request exports (JSON lines rows, 12-column CSV)",
+        "`request_created_at` + `prompt_tokens`/`request_id`",
+        '{"request_id":"…","request_created_at":"…","model":"gpt-4o","prompt_tokens":120}',
+    ),
+    openai.NAME: FormatDoc(
+        "OpenAI Chat Completions / Responses: bodies, request+response gateway lines, requests, Batch API",
+        "`usage.prompt_tokens`/`input_tokens` with `model`; `request`/`response`; batch `custom_id`",
+        '{"object":"chat.completion","model":"gpt-4o","usage":{"prompt_tokens":1200}}',
+    ),
+    traces.AZURE: FormatDoc(
+        "Azure LLM inference trace CSV; needs --model",
+        "`ContextTokens` + `GeneratedTokens` (+ `TIMESTAMP`)",
+        "TIMESTAMP,ContextTokens,GeneratedTokens",
+    ),
+    traces.MOONCAKE: FormatDoc(
+        "Mooncake trace JSON lines (relative ms timestamps, 512-token hash_ids); needs --model",
+        "`input_length` + `output_length`",
+        '{"timestamp":0,"input_length":6955,"output_length":52,"hash_ids":[46,47]}',
+    ),
+    traces.BURSTGPT: FormatDoc(
+        "BurstGPT-style CSV (relative timestamps, Model, Request/Response tokens)",
+        "`Request tokens` + `Response tokens`",
+        "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type",
+    ),
+    generic.NAME: FormatDoc(
+        "any JSON lines/JSON/CSV/Parquet with the canonical column names, or mapped with --map",
+        "`input_tokens`, or `prompt` + `model`",
+        '{"timestamp":"…","model":"gpt-4o","input_tokens":1200,"output_tokens":85}',
+    ),
 }
-"""One line per format, for `costaudit formats` and the README."""
+"""What each format reads, how it is recognised, and an example, for `costaudit formats` and the README."""
+
+DESCRIPTIONS = {name: doc.reads for name, doc in DOCS.items()}
+"""One line per format."""

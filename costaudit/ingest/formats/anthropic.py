@@ -52,6 +52,8 @@ def detect(record: Mapping[str, Any]) -> bool:
 
 def apply_usage(draft: Draft, usage: Mapping[str, Any]) -> None:
     """Convert Anthropic usage to the canonical (OpenAI-inclusive) convention."""
+    if "input_tokens" not in usage and "output_tokens" not in usage:
+        raise BadRecord(f"no {NAME} usage fields")  # e.g. another provider's usage, format forced
     uncached = token_count(draft, usage.get("input_tokens", 0), "usage.input_tokens")
     reads = optional_count(draft, usage, "cache_read_input_tokens", "cache-read tokens")
     writes = optional_count(draft, usage, "cache_creation_input_tokens", "cache-creation tokens")

@@ -48,8 +48,8 @@ def detect(record: Mapping[str, Any]) -> bool:
 def _status(value: object) -> int | None:
     if type(value) is int:
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
+    if isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
+        return int(value)  # `isdigit` alone admits digits such as `²` that `int` refuses
     return None
 
 

@@ -7,12 +7,17 @@ Accepted records:
 - the `StandardLoggingPayload` LiteLLM sends to callbacks (float epoch `startTime`, `response_cost`).
 
 Tokens: `prompt_tokens`/`completion_tokens` (top level, or `usage` in early rows). Cache and reasoning
-counts are not columns; they come from `metadata.additional_usage_values` (spend logs) or
-`metadata.usage_object` (payloads): `cache_read_input_tokens` or `prompt_tokens_details.cached_tokens`,
-`cache_creation_input_tokens` (split by `cache_creation.ephemeral_1h_input_tokens`), and
+counts are not columns; each is taken from the first of these that holds it: `metadata.usage_object`
+(the full usage LiteLLM records), `metadata.additional_usage_values` (provider extras; often `{}`
+beside a full usage object), the payload's `response.usage` (a StandardLoggingPayload's response), and
+an early row's `usage`. Cache reads: `cache_read_input_tokens` or `prompt_tokens_details.cached_tokens`;
+cache writes: `cache_creation_input_tokens` or `prompt_tokens_details.cache_creation_tokens`, their
+1-hour part `cache_creation.ephemeral_1h_input_tokens` or
+`prompt_tokens_details.cache_creation_token_details.ephemeral_1h_input_tokens`; reasoning:
 `completion_tokens_details.reasoning_tokens`. Current LiteLLM folds Anthropic cache reads and writes
 into `prompt_tokens` (OpenAI convention); older versions did not, or folded in reads only. The count is
-trusted unless a cache count cannot fit inside it, and then added (`common.included_input`).
+trusted unless a cache count cannot fit inside it, and then added (`common.included_input`). A record
+with no prompt or completion count anywhere is skipped (`no litellm usage fields`), never priced at $0.
 
 Not billed, so skipped with a reason: LiteLLM response-cache hits (`cache_hit` true: no provider call)
 and failed calls (`status` failure). Groups: user, end_user, team, team_alias, organization,
@@ -26,12 +31,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from costaudit.ingest.formats.common import (
+    dig,
     included_input,
     is_object,
     joined_tags,
     json_value,
     model_name,
-    optional_count,
     put_group,
     string_groups,
     token_count,
@@ -63,40 +68,76 @@ def _is_true(value: object) -> bool:
     return value is True
 
 
-def _extra_usage(metadata: Mapping[str, Any]) -> Mapping[str, Any]:
-    for key in ("additional_usage_values", "usage_object"):
-        extra = metadata.get(key)
-        if is_object(extra):
-            return extra
-    return {}
+def _usage_sources(
+    record: Mapping[str, Any], metadata: Mapping[str, Any]
+) -> list[Mapping[str, Any]]:
+    """Where a record's usage may be, most complete first (module docstring)."""
+    sources = [metadata.get("usage_object"), metadata.get("additional_usage_values")]
+    response = record.get("response")
+    if isinstance(
+        response, str
+    ):  # a CSV cell; stored responses are optional, so unreadable is none
+        try:
+            response = json_value(response, "response")
+        except BadRecord:
+            response = None
+    sources.append(response.get("usage") if is_object(response) else None)
+    sources.append(record.get("usage"))
+    return [source for source in sources if is_object(source) and source]
 
 
-def _apply_usage(draft: Draft, record: Mapping[str, Any], extra: Mapping[str, Any]) -> None:
-    counts = record if "prompt_tokens" in record else record.get("usage")
-    if not is_object(counts):
-        raise BadRecord("no prompt_tokens")
-    prompt = token_count(draft, counts.get("prompt_tokens") or 0, "prompt_tokens")
-    completion = token_count(draft, counts.get("completion_tokens") or 0, "completion_tokens")
-    details = extra.get("prompt_tokens_details")
-    reads = optional_count(draft, extra, "cache_read_input_tokens", "cache_read_input_tokens") or (
-        optional_count(draft, details, "cached_tokens", "prompt_tokens_details.cached_tokens")
-    )
-    writes = optional_count(
-        draft, extra, "cache_creation_input_tokens", "cache_creation_input_tokens"
-    ) or (
-        optional_count(
-            draft, details, "cache_creation_tokens", "prompt_tokens_details.cache_creation"
+def _first_count(
+    draft: Draft, sources: list[Mapping[str, Any]], paths: tuple[tuple[str, ...], ...], field: str
+) -> int:
+    """The first count found under any of `paths` in the first source that has one (0: none)."""
+    for source in sources:
+        for path in paths:
+            value = dig(source, *path)
+            if value is not None and value != "":
+                return token_count(draft, value, field)
+    return 0
+
+
+READS = (("cache_read_input_tokens",), ("prompt_tokens_details", "cached_tokens"))
+WRITES = (("cache_creation_input_tokens",), ("prompt_tokens_details", "cache_creation_tokens"))
+ONE_HOUR = (
+    ("cache_creation", "ephemeral_1h_input_tokens"),
+    ("prompt_tokens_details", "cache_creation_token_details", "ephemeral_1h_input_tokens"),
+)
+FIVE_MINUTES = (
+    ("cache_creation", "ephemeral_5m_input_tokens"),
+    ("prompt_tokens_details", "cache_creation_token_details", "ephemeral_5m_input_tokens"),
+)
+REASONING = (("completion_tokens_details", "reasoning_tokens"),)
+
+
+def _count_field(
+    draft: Draft, record: Mapping[str, Any], sources: list[Mapping[str, Any]], key: str
+) -> int | None:
+    """`key` (prompt_tokens / completion_tokens) from the row itself, else from a usage source."""
+    for holder in (record, *sources):
+        value = holder.get(key)
+        if value is not None and value != "":
+            return token_count(draft, value, key)
+    return None
+
+
+def _apply_usage(draft: Draft, record: Mapping[str, Any], metadata: Mapping[str, Any]) -> None:
+    sources = _usage_sources(record, metadata)
+    prompt = _count_field(draft, record, sources, "prompt_tokens")
+    completion = _count_field(draft, record, sources, "completion_tokens")
+    if prompt is None and completion is None:
+        raise BadRecord(f"no {NAME} usage fields")
+    reads = _first_count(draft, sources, READS, "cache_read_input_tokens")
+    writes = _first_count(draft, sources, WRITES, "cache_creation_input_tokens")
+    one_hour = _first_count(draft, sources, ONE_HOUR, "1-hour cache-creation tokens")
+    if not writes:  # writes given only by TTL (Anthropic's `cache_creation` split)
+        writes = one_hour + _first_count(
+            draft, sources, FIVE_MINUTES, "5-minute cache-creation tokens"
         )
-    )
-    one_hour = optional_count(
-        draft,
-        extra.get("cache_creation"),
-        "ephemeral_1h_input_tokens",
-        "1-hour cache-creation tokens",
-    )
-    reasoning = optional_count(
-        draft, extra.get("completion_tokens_details"), "reasoning_tokens", "reasoning tokens"
-    )
+    reasoning = _first_count(draft, sources, REASONING, "reasoning tokens")
+    prompt = prompt or 0
+    completion = completion or 0
     draft.input_tokens = included_input(prompt, reads, writes)
     draft.cached_input_tokens = reads
     draft.cache_write_tokens = writes
@@ -133,6 +174,6 @@ def extract(record: Mapping[str, Any]) -> Draft:
     metadata = _mapping(record.get("metadata"), "metadata")
     draft = Draft(timestamp=record.get("startTime"))
     draft.model = model_name(record.get("model")) or model_name(record.get("model_group"))
-    _apply_usage(draft, record, _extra_usage(metadata))
+    _apply_usage(draft, record, metadata)
     draft.groups = _groups(record, metadata) or None
     return draft

@@ -2,26 +2,31 @@
 
 One record is a `TracesData` object: `resourceSpans[].scopeSpans[].spans[]`. Every GenAI inference span
 in it is one billed call and becomes one draft; other spans (HTTP, database, agent and tool spans) are
-not calls and are passed over without being counted as records. A span is an inference span when its
-`gen_ai.operation.name` is an inference operation (chat, text_completion, generate_content, embeddings…)
-or, lacking one, when it carries GenAI token usage (OpenInference `LLM` spans included). Agent,
-workflow and tool spans are never counted even when they carry usage: frameworks put the SUM of their
-child calls there, and counting both would bill the same tokens twice.
+not calls. A span's role comes from its kind (`costaudit.ingest.spans`): a model call when its
+`gen_ai.operation.name` is an inference operation (chat, text_completion, generate_content,
+embeddings…) or its OpenInference `openinference.span.kind` is LLM/EMBEDDING; a wrapper of calls when
+the operation is invoke_agent, execute_tool, invoke_workflow… or the OpenInference kind is AGENT, CHAIN,
+TOOL…; unknown otherwise. Wrappers and unknown spans that carry usage are decided by the trace tree: a
+span whose descendants also carry usage repeats their SUM (pydantic-ai's agent run span does, without
+any operation name) and is set aside, counted but never billed; an unknown span with usage and no
+usage below it is a call. Spans without usage and without a call kind are not records at all.
 
 Attributes are accepted under their current names and the deprecated/third-party ones (`gen_ai.system`,
 `gen_ai.usage.prompt_tokens`/`completion_tokens`, Sentry's `…cache_read_input_tokens`, OpenInference's
 `llm.token_count.*`). OTLP encodes int64 as decimal strings; both strings and numbers are read.
 
 Token convention: `gen_ai.usage.input_tokens` SHOULD include cache reads and cache writes, and
-`output_tokens` SHOULD include reasoning. The input count is trusted unless it cannot be inclusive
-(cache counts larger than it: an emitter that passed Anthropic's exclusive count through), in which
-case the cache counts that do not fit are added to it (see `common.included_input`). Reasoning above
-the output count is likewise treated as excluded and added.
+`output_tokens` SHOULD include reasoning (OpenInference's `llm.token_count.prompt_details.*` are likewise
+parts of `llm.token_count.prompt`). The input count is trusted unless it cannot be inclusive (cache
+counts larger than it: an emitter that passed Anthropic's exclusive count through), in which case the
+cache counts that do not fit are added to it (see `common.included_input`). Reasoning above the output
+count is likewise treated as excluded and added.
 
-Timestamp: `startTimeUnixNano`. Model: `gen_ai.response.model`, else `gen_ai.request.model`. Groups:
-provider (`gen_ai.provider.name`/`gen_ai.system`), service (resource `service.name`), environment,
-user (`user.id`), plus any attribute named by `--group-by`. `gen_ai.conversation.id` is not a group:
-it has about as many values as there are calls.
+Timestamp: `startTimeUnixNano`. Model: `gen_ai.response.model`, else `gen_ai.request.model` (OpenInference:
+`llm.response.model_name`, `llm.model_name`, `llm.request.model_name`). Groups: provider
+(`gen_ai.provider.name`/`gen_ai.system`), service (resource `service.name`), environment, user
+(`user.id`), plus any attribute named by `--group-by`. `gen_ai.conversation.id` is not a group: it has
+about as many values as there are calls.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from costaudit.ingest.formats.common import (
     token_count,
 )
 from costaudit.ingest.problems import BadRecord
+from costaudit.ingest.spans import Role, Span
 from costaudit.ingest.table import Draft, Message
 
 NAME = "otel"
@@ -51,6 +57,12 @@ AGGREGATE_OPERATIONS = frozenset(
     {"invoke_agent", "create_agent", "execute_tool", "invoke_workflow", "retrieval"}
 )
 """Operations whose spans wrap calls rather than being one (any usage on them is a sum of children)."""
+OPENINFERENCE_CALLS = frozenset({"LLM", "EMBEDDING"})
+"""OpenInference span kinds that are model calls; every other kind but UNKNOWN wraps calls."""
+TRACELOOP_CALLS = frozenset({"chat", "completion", "embedding", "rerank"})
+"""OpenLLMetry (Traceloop) `llm.request.type` values of model-call spans."""
+TRACELOOP_WRAPPERS = frozenset({"workflow", "task", "agent", "tool"})
+"""OpenLLMetry `traceloop.span.kind` values of the spans around calls."""
 
 INPUT_KEYS = (
     "gen_ai.usage.input_tokens",
@@ -81,8 +93,20 @@ REASONING_KEYS = (
     "llm.token_count.completion_details.reasoning",
 )
 USAGE_KEYS = (*INPUT_KEYS, *OUTPUT_KEYS)
+AGGREGATED_USAGE_KEYS = (
+    "gen_ai.aggregated_usage.input_tokens",
+    "gen_ai.aggregated_usage.output_tokens",
+)
+"""Usage that an agent span declares to be the sum of its calls (pydantic-ai's newer spans)."""
 PROVIDER_KEYS = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
-MODEL_KEYS = ("gen_ai.response.model", "gen_ai.request.model", "llm.model_name")
+MODEL_KEYS = (
+    "gen_ai.response.model",
+    "gen_ai.request.model",
+    "llm.response.model_name",
+    "llm.model_name",
+    "llm.request.model_name",
+    "embedding.model_name",
+)
 INPUT_MESSAGE_KEYS = ("gen_ai.input.messages", "gen_ai.prompt")
 ERROR_STATUS = 2
 
@@ -139,21 +163,48 @@ def _count(draft: Draft, attrs: Mapping[str, object], keys: Sequence[str]) -> in
     return None
 
 
-def is_inference_span(attrs: Mapping[str, object]) -> bool:
-    """A billed model call (see the module docstring for the rule)."""
+def span_role(attrs: Mapping[str, object]) -> Role:
+    """What a span is by its kind (see the module docstring); UNKNOWN when it records none."""
     operation = attrs.get("gen_ai.operation.name")
     if isinstance(operation, str) and operation:
         if operation in AGGREGATE_OPERATIONS:
-            return False
+            return Role.AGGREGATE
         if operation in INFERENCE_OPERATIONS:
-            return True
+            return Role.CALL
     kind = attrs.get("openinference.span.kind")
     if isinstance(kind, str) and kind:
-        return kind.upper() in {"LLM", "EMBEDDING"}
-    return any(attrs.get(key) not in (None, "") for key in USAGE_KEYS)
+        return openinference_role(kind)
+    if attrs.get("llm.request.type") in TRACELOOP_CALLS:
+        return Role.CALL
+    if attrs.get("traceloop.span.kind") in TRACELOOP_WRAPPERS:
+        return Role.AGGREGATE
+    return Role.UNKNOWN
 
 
-def _apply_usage(draft: Draft, attrs: Mapping[str, object]) -> None:
+def openinference_role(kind: str) -> Role:
+    name = kind.strip().upper()
+    if name in OPENINFERENCE_CALLS:
+        return Role.CALL
+    return Role.UNKNOWN if name in {"", "UNKNOWN"} else Role.AGGREGATE
+
+
+def has_usage(attrs: Mapping[str, object]) -> bool:
+    """Whether a span carries token usage (counts of zero are no usage: a wrapper span with zero
+    counts repeats nothing)."""
+    return any(_nonzero(attrs.get(key)) for key in (*USAGE_KEYS, *AGGREGATED_USAGE_KEYS))
+
+
+def _nonzero(value: object) -> bool:
+    if value is None or value == "":
+        return False
+    try:
+        return float(value) != 0  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return True  # not a number: the validator will say so
+
+
+def apply_usage(draft: Draft, attrs: Mapping[str, object]) -> None:
+    """Token counts from GenAI / OpenInference usage attributes (module docstring's convention)."""
     reported = _count(draft, attrs, INPUT_KEYS)
     output = _count(draft, attrs, OUTPUT_KEYS)
     reads = _count(draft, attrs, CACHE_READ_KEYS) or 0
@@ -206,51 +257,63 @@ class OtelFormat:
 
     group_fields: tuple[str, ...] = ()
 
-    def extract(self, record: Mapping[str, Any]) -> list[Draft | BadRecord]:
-        """Every GenAI inference span of one TracesData record (bad ones as BadRecord)."""
+    def extract(self, record: Mapping[str, Any]) -> list[Span | BadRecord]:
+        """Every span of one TracesData record, with its role (bad entries as BadRecord)."""
         resource_spans = record.get("resourceSpans")
         if not isinstance(resource_spans, list):
             raise BadRecord("`resourceSpans` is not a list")
-        drafts: list[Draft | BadRecord] = []
+        spans: list[Span | BadRecord] = []
         for resource_span in resource_spans:
             if not is_object(resource_span):
-                drafts.append(BadRecord("a resourceSpans entry is not an object"))
+                spans.append(BadRecord("a resourceSpans entry is not an object"))
                 continue
             resource = attributes(_attribute_list(resource_span.get("resource")))
-            for span in _spans(resource_span, drafts):
-                drafts.extend(self._span_drafts(span, resource))
-        return drafts
+            problems: list[BadRecord] = []
+            spans.extend(self._span(span, resource) for span in _spans(resource_span, problems))
+            spans.extend(problems)
+        return spans
 
-    def _span_drafts(
-        self, span: Mapping[str, Any], resource: Mapping[str, object]
-    ) -> list[Draft | BadRecord]:
+    def _span(self, span: Mapping[str, Any], resource: Mapping[str, object]) -> Span:
         attrs = attributes(span.get("attributes"))
-        if not is_inference_span(attrs):
-            return []
+        role = span_role(attrs)
+        item: Draft | BadRecord | None = None
+        if role is Role.CALL:
+            item = self._draft_or_reason(span, attrs, resource)
+            usage = any(item.read_counts[1::2]) if isinstance(item, Draft) else has_usage(attrs)
+        else:
+            usage = has_usage(attrs)
+            if role is Role.UNKNOWN and usage:
+                item = self._draft_or_reason(span, attrs, resource)
+        return Span(
+            trace=_id(span.get("traceId")),
+            span=_id(span.get("spanId")),
+            parent=_id(span.get("parentSpanId")) or None,
+            role=role,
+            usage=usage,
+            item=item,
+        )
+
+    def _draft_or_reason(
+        self, span: Mapping[str, Any], attrs: Mapping[str, object], resource: Mapping[str, object]
+    ) -> Draft | BadRecord:
         try:
-            return [self._draft(span, attrs, resource)]
+            return self._draft(span, attrs, resource)
         except BadRecord as bad:
-            return [bad]
+            return bad
 
     def _draft(
         self, span: Mapping[str, Any], attrs: Mapping[str, object], resource: Mapping[str, object]
     ) -> Draft:
-        draft = Draft(timestamp=span.get("startTimeUnixNano"))
-        model = _first(attrs, MODEL_KEYS)
-        draft.model = model_name(model if isinstance(model, str) else None)
-        _apply_usage(draft, attrs)
-        if draft.output_tokens is None and attrs.get("gen_ai.operation.name") == "embeddings":
-            draft.output_tokens = 0
-        if draft.input_tokens is None:
-            draft.messages = _messages(attrs)
-            if draft.messages is None:
-                raise BadRecord(_no_usage_reason(span))
-        draft.groups = self._groups(attrs, resource) or None
+        status = span.get("status")
+        code = status.get("code") if is_object(status) else None
+        draft = attribute_draft(
+            attrs, span.get("startTimeUnixNano"), failed=code in (ERROR_STATUS, "STATUS_CODE_ERROR")
+        )
+        draft.groups = self.groups(attrs, resource) or None
         return draft
 
-    def _groups(
-        self, attrs: Mapping[str, object], resource: Mapping[str, object]
-    ) -> dict[str, str]:
+    def groups(self, attrs: Mapping[str, object], resource: Mapping[str, object]) -> dict[str, str]:
+        """A span's grouping values (module docstring), from its and its resource's attributes."""
         groups: dict[str, str] = {}
         put_group(groups, "provider", _first(attrs, PROVIDER_KEYS))
         put_group(groups, "service", resource.get("service.name"))
@@ -265,21 +328,39 @@ class OtelFormat:
         return groups
 
 
-def _no_usage_reason(span: Mapping[str, Any]) -> str:
-    status = span.get("status")
-    code = status.get("code") if is_object(status) else None
-    if code in (ERROR_STATUS, "STATUS_CODE_ERROR"):
-        return "failed GenAI call without token usage (not billed)"
-    return "GenAI span without token usage or prompt"
+def _id(value: object) -> str:
+    """A trace or span id as text (hex in OTLP JSON; whatever it is elsewhere)."""
+    return value if isinstance(value, str) else "" if value is None else str(value)
+
+
+def attribute_draft(attrs: Mapping[str, object], timestamp: object, *, failed: bool) -> Draft:
+    """A model-call span's draft from its (flattened) attributes: model, usage, or opt-in prompt
+    text; a span with neither usage nor prompt is a BadRecord (`failed`: its status was an error)."""
+    draft = Draft(timestamp=timestamp)
+    model = _first(attrs, MODEL_KEYS)
+    draft.model = model_name(model if isinstance(model, str) else None)
+    apply_usage(draft, attrs)
+    embedding = attrs.get("gen_ai.operation.name") == "embeddings" or (
+        str(attrs.get("openinference.span.kind", "")).upper() == "EMBEDDING"
+    )
+    if draft.output_tokens is None and embedding:
+        draft.output_tokens = 0
+    if draft.input_tokens is None:
+        draft.messages = _messages(attrs)
+        if draft.messages is None:
+            raise BadRecord(
+                "failed GenAI call without token usage (not billed)"
+                if failed
+                else "GenAI span without token usage or prompt"
+            )
+    return draft
 
 
 def _attribute_list(holder: object) -> object:
     return holder.get("attributes") if is_object(holder) else None
 
 
-def _spans(
-    resource_span: Mapping[str, Any], problems: list[Draft | BadRecord]
-) -> list[Mapping[str, Any]]:
+def _spans(resource_span: Mapping[str, Any], problems: list[BadRecord]) -> list[Mapping[str, Any]]:
     """Spans of every scope (`scopeSpans`, or `instrumentationLibrarySpans` in old exporters)."""
     scopes = resource_span.get("scopeSpans", resource_span.get("instrumentationLibrarySpans"))
     if scopes is None:
