@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from costaudit.api.scenarios import LoadedScenario, LoadedWorkload
     from costaudit.core.analysis import Analysis, IngestFacts
     from costaudit.core.regress import Thresholds, Verdict
+    from costaudit.core.router_fit import FitOutcome
     from costaudit.core.simulate.engine import SimulationResult
 
 PathLike = str | os.PathLike[str]
@@ -56,6 +57,7 @@ granularity is a multiple)."""
 __all__ = [
     "Analysis",
     "BaselineUpdate",
+    "FitOutcome",
     "LoadedPrices",
     "LoadedScenario",
     "LoadedWorkload",
@@ -63,9 +65,11 @@ __all__ = [
     "RequestTable",
     "SimulationResult",
     "Thresholds",
+    "UnknownGroupKey",
     "Verdict",
     "analyze",
     "check",
+    "fit_router",
     "load_prices",
     "load_scenario",
     "load_workload",
@@ -92,6 +96,41 @@ def mappable_columns(group_by: Sequence[str] = ()) -> tuple[str, ...]:
     from costaudit.ingest.formats.generic import CANONICAL_FIELDS, DEFAULT_GROUP_FIELDS
 
     return (*CANONICAL_FIELDS, *DEFAULT_GROUP_FIELDS, *group_by)
+
+
+def fit_router(
+    logs: LogInputs,
+    *,
+    prices: LoadedPrices | None = None,
+    log_format: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    model: str | None = None,
+    strict: bool = False,
+    weak: str | None = None,
+    strong: str | None = None,
+    label_scale: tuple[float, float] | None = None,
+    folds: int = 10,
+    seed: int = 7,
+) -> FitOutcome:
+    """Fit a router on logs whose requests carry per-model quality labels (`quality:<model>`):
+    k-fold cross-validation, out-of-fold APGR/CPT next to the built-in score, prompt length, random
+    and oracle. `weak`/`strong` name the label columns (default: the only two); `label_scale` maps
+    judge scores (e.g. (1, 10)) to [0, 1]. Save the result with `costaudit.api.routers.save_scorer`."""
+    from costaudit.api.routers import fit_from_logs
+
+    options = reader.ReadOptions(
+        format=log_format, mapping=dict(mapping or {}), default_model=model, strict=strict
+    )
+    return fit_from_logs(
+        _specs(logs),
+        options,
+        (prices or load_prices()).table,
+        weak=weak,
+        strong=strong,
+        scale=label_scale,
+        folds=folds,
+        seed=seed,
+    )
 
 
 def read_logs(
@@ -406,6 +445,8 @@ def _decimal(value: Decimal | int | None) -> Decimal | None:
 
 _TYPES = {
     "Analysis": "costaudit.core.analysis",
+    "FitOutcome": "costaudit.core.router_fit",
+    "UnknownGroupKey": "costaudit.core.grouping",
     "BaselineUpdate": "costaudit.api.checking",
     "LoadedScenario": "costaudit.api.scenarios",
     "LoadedWorkload": "costaudit.api.scenarios",

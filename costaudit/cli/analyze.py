@@ -111,8 +111,6 @@ def analyze(
             prompt_hashes=save_workload is not None,
             progress=tick,
         )
-    from costaudit.core.grouping import UnknownGroupKey
-
     try:
         result = api.analyze(
             read,
@@ -121,7 +119,7 @@ def analyze(
             days=window_days,
             timeline=output is OutputFormat.html or plots is not None,
         )
-    except UnknownGroupKey as unknown:
+    except api.UnknownGroupKey as unknown:
         raise typer.BadParameter(str(unknown), param_hint="--group-by") from None
     if save_workload is not None:
         api.save_workload(read, save_workload)

@@ -125,28 +125,24 @@ def fit(
     and ranks prompts by the quality the strong model adds. Prompts stay in memory; the saved file
     holds weights and hashes of tokens that occur in at least 5 labelled prompts (docs/complexity.md).
     """
-    from costaudit.api.routers import fit_from_logs, save_scorer, scorer_document
-    from costaudit.ingest.formats.generic import CANONICAL_FIELDS, DEFAULT_GROUP_FIELDS
-    from costaudit.ingest.reader import ReadOptions
+    from costaudit import api
+    from costaudit.api.routers import save_scorer, scorer_document
     from costaudit.render import router_fit as render
 
     if output is OutputFormat.csv:
         raise InputError("--output", "route fit reports as table, json or markdown")
-    options = ReadOptions(
-        format=log_format,
-        mapping=parse_mapping(mapping, (*CANONICAL_FIELDS, *DEFAULT_GROUP_FIELDS)),
-        default_model=model,
-        strict=strict,
-    )
     prices = active_prices(pricing)
     with progress("Reading and fitting"):
-        outcome = fit_from_logs(
+        outcome = api.fit_router(
             logs,
-            options,
-            prices.table,
+            prices=prices,
+            log_format=log_format,
+            mapping=parse_mapping(mapping, api.mappable_columns()),
+            model=model,
+            strict=strict,
             weak=weak,
             strong=strong,
-            scale=parse_scale(label_scale),
+            label_scale=parse_scale(label_scale),
             folds=folds,
             seed=seed,
         )
