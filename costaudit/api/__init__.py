@@ -192,6 +192,21 @@ def analyze(
     """
     prices = prices or load_prices()
     if isinstance(logs, str | os.PathLike | Sequence):
+        from costaudit.core.partials import supports
+
+        if supports(group_by):
+            return _analyze_partitioned(
+                _specs(logs),
+                prices,
+                group_by=group_by,
+                days=Decimal(days) if days is not None else None,
+                log_format=log_format,
+                mapping=mapping,
+                model=model,
+                strict=strict,
+                progress=progress,
+                timeline=timeline,
+            )
         logs = read_logs(
             logs,
             prices=prices,
@@ -212,6 +227,43 @@ def analyze(
         group_by=group_by,
         days=Decimal(days) if days is not None else None,
         timeline=timeline,
+    )
+    return replace(result, pricing=prices.info())
+
+
+def _analyze_partitioned(
+    specs: list[str],
+    prices: LoadedPrices,
+    *,
+    group_by: Sequence[str],
+    days: Decimal | None,
+    log_format: str | None,
+    mapping: Mapping[str, str] | None,
+    model: str | None,
+    strict: bool,
+    progress: Progress | None,
+    timeline: bool,
+) -> Analysis:
+    """Logs read and analyzed partition by partition: memory does not grow with their size."""
+    from costaudit.api.engine import analyze_partitioned
+    from costaudit.core.pricing import ModelResolver
+
+    options = reader.ReadOptions(
+        format=log_format,
+        mapping=dict(mapping or {}),
+        default_model=model,
+        group_fields=tuple(group_by),
+        strict=strict,
+    )
+    result = analyze_partitioned(
+        specs,
+        options,
+        prices.table,
+        ModelResolver(prices.table).tokenizer_for,
+        group_by=group_by,
+        days=days,
+        timeline=timeline,
+        progress=progress,
     )
     return replace(result, pricing=prices.info())
 

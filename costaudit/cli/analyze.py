@@ -99,30 +99,40 @@ def analyze(
     groups = split_list(group_by)
     columns = api.mappable_columns(groups)
     prices = active_prices(pricing)
-    with progress("Reading logs") as tick:
-        read = api.read_logs(
-            logs,
-            prices=prices,
-            log_format=log_format,
-            mapping=parse_mapping(mapping, columns),
-            model=model,
-            group_by=groups,
-            strict=strict,
-            prompt_hashes=save_workload is not None,
-            progress=tick,
-        )
+    timeline = output is OutputFormat.html or plots is not None
+    reading = {
+        "prices": prices,
+        "log_format": log_format,
+        "mapping": parse_mapping(mapping, columns),
+        "model": model,
+        "strict": strict,
+    }
     try:
-        result = api.analyze(
-            read,
-            prices=prices,
-            group_by=groups,
-            days=window_days,
-            timeline=output is OutputFormat.html or plots is not None,
-        )
+        if save_workload is None:
+            with progress("Reading logs") as tick:
+                result = api.analyze(
+                    logs,
+                    group_by=groups,
+                    days=window_days,
+                    timeline=timeline,
+                    progress=tick,
+                    **reading,  # type: ignore[arg-type]
+                )
+        else:
+            with progress("Reading logs") as tick:
+                read = api.read_logs(
+                    logs,
+                    group_by=groups,
+                    prompt_hashes=True,
+                    progress=tick,
+                    **reading,  # type: ignore[arg-type]
+                )
+            result = api.analyze(
+                read, prices=prices, group_by=groups, days=window_days, timeline=timeline
+            )
+            api.save_workload(read, save_workload)
     except api.UnknownGroupKey as unknown:
         raise typer.BadParameter(str(unknown), param_hint="--group-by") from None
-    if save_workload is not None:
-        api.save_workload(read, save_workload)
     _emit_report(result, output, out, logs)
     if plots is not None:
         from costaudit.render.plots import analysis_plots

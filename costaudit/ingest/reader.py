@@ -71,8 +71,13 @@ GIVE_UP_BLOCKS = 4
 """After this many blocks in a row read wholly by the record path, a file stops being parsed the
 columnar way (it is not the kind of log the head promised)."""
 PROGRESS_RECORDS = 8192
+DEFAULT_PARTITION_ROWS = 262_144
+"""Rows per partition of a log read partition by partition: large enough that per-partition work is
+noise, small enough that a partition's columns take a few tens of MB."""
 
 Progress = Callable[[int], None]
+PartitionSink = Callable[[RequestTable], None]
+"""Takes each partition of the request table, in reading order."""
 Block = bytearray | Marker
 """A block of JSON lines, or a line that cannot be read (OVERSIZED)."""
 
@@ -95,6 +100,8 @@ class ReadOptions:
     """Fitted scorers to apply to every prompt while reading (a `score:<name>` column each)."""
     keep_labelled_prompts: bool = False
     """Keep the prompts of rows with quality labels in memory (`Logs.labelled_prompts`), to fit a scorer."""
+    partition_rows: int = DEFAULT_PARTITION_ROWS
+    """With a partition sink, hand the table on in partitions of about this many rows."""
 
 
 @dataclass
@@ -123,7 +130,14 @@ class FileReader:
     """Reads one input: picks its format, then turns every record into drafts (or columns) for the
     builder."""
 
-    def __init__(self, formats: list[Format], options: ReadOptions, problems: Problems) -> None:
+    def __init__(
+        self,
+        formats: list[Format],
+        options: ReadOptions,
+        problems: Problems,
+        partitions: _Partitions | None = None,
+    ) -> None:
+        self.partitions = partitions
         self.formats = formats
         self.by_name = {fmt.name: fmt for fmt in formats}
         self.options = options
@@ -183,7 +197,7 @@ class FileReader:
         report.container = container
         if container == "binary":
             raise InputError(name, "binary data, not a log file")
-        file = _File(name, builder, report, progress)
+        file = _File(name, builder, report, progress, self.partitions)
         if container == "jsonl":
             self._read_json_lines(file, stream)
             return
@@ -395,10 +409,30 @@ class _File:
     builder: TableBuilder
     report: FileReport
     progress: Progress | None
+    partitions: _Partitions | None = None
 
     def tick(self) -> None:
         if self.progress is not None:
             self.progress(self.builder.rows)
+        if self.partitions is not None:
+            self.partitions.maybe_hand_on(self.builder)
+
+
+@dataclass
+class _Partitions:
+    """Hands the builder's stored rows on whenever a partition's worth has accumulated."""
+
+    sink: PartitionSink
+    rows: int
+    handed_on: int = 0
+
+    def maybe_hand_on(self, builder: TableBuilder) -> None:
+        if builder.stored_rows >= self.rows:
+            self.hand_on(builder.take_stored())
+
+    def hand_on(self, partition: RequestTable) -> None:
+        self.handed_on += len(partition)
+        self.sink(partition)
 
 
 PARSE_THREADS = max(2, min(4, os.cpu_count() or 1))
@@ -442,8 +476,10 @@ def read_logs(
     options: ReadOptions,
     tokenizer_for: Callable[[str | None], str],
     progress: Progress | None = None,
+    partition_sink: PartitionSink | None = None,
 ) -> Logs:
-    """Read every input named by `specs` into one canonical request table."""
+    """Read every input named by `specs` into one canonical request table; with `partition_sink`,
+    hand the table to it partition by partition instead (`Logs.requests` is then empty)."""
     problems = Problems(strict=options.strict)
     formats = builtin_formats(options.mapping, options.group_fields)
     if options.format and options.format not in {fmt.name for fmt in formats}:
@@ -459,15 +495,21 @@ def read_logs(
         keep_labelled_prompts=options.keep_labelled_prompts,
     )
 
-    reader = FileReader(formats, options, problems)
+    partitions = _Partitions(partition_sink, options.partition_rows) if partition_sink else None
+    reader = FileReader(formats, options, problems, partitions)
     try:
         reports = [reader.read(source, builder, progress) for source in expand_sources(specs)]
         reader.finish()
         columns = builder.finish()
     finally:
         builder.close()
+    kept = len(columns)
+    if partitions is not None:
+        if len(columns):
+            partitions.hand_on(columns)
+        columns, kept = RequestTable.empty(), partitions.handed_on
     records_read = sum(report.records for report in reports)
-    if records_read != len(columns) + problems.skipped_total:
+    if records_read != kept + problems.skipped_total:
         raise AssertionError("record accounting is inconsistent: read != kept + skipped")
     prefix = builder.prefix_blocks()
     return Logs(

@@ -915,7 +915,23 @@ class TableBuilder:
         """The canonical request table (see module docstring for the column meanings)."""
         self.flush()
         self.close()
-        parts = self.parts
+        return self._table(self.parts)
+
+    @property
+    def stored_rows(self) -> int:
+        """Rows finished and stored since the last `take_stored`."""
+        return self.parts.rows
+
+    def take_stored(self) -> RequestTable:
+        """The rows finished so far as a table of their own, let go of here: a log read partition by
+        partition never holds more than one partition (plus the chunks still being counted)."""
+        stored = self._table(self.parts)
+        self.parts = RequestTableParts(scores={name: [] for name in self.scorers})
+        for encoding in self.measured:
+            self.measured[encoding] = []
+        return stored
+
+    def _table(self, parts: RequestTableParts) -> RequestTable:
 
         def joined(name: str, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
             pieces = parts.arrays.get(name)
