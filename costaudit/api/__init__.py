@@ -178,6 +178,8 @@ def analyze(
     strict: bool = False,
     progress: Progress | None = None,
     timeline: bool = True,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> Analysis:
     """Price every request and describe the traffic: totals, monthly cost, per model and group,
     token percentiles, complexity distribution and problems (and, unless `timeline=False`, the cost
@@ -189,11 +191,35 @@ def analyze(
     under an hour without `days`. `group_by` takes model, provider, source, hour, day, week and any
     grouping field of the logs; another key raises `UnknownGroupKey` (a ValueError naming the
     available keys).
+
+    Log paths are read partition by partition into partial results that merge exactly, so memory
+    does not grow with the size of the logs; large JSON-lines files are read on every core.
+    `engine="dask"` reads them on a Dask cluster instead (`scheduler` its address, else a local
+    cluster started for the run; needs the `dask` extra), with the same result.
     """
     prices = prices or load_prices()
+    if engine not in {"local", "dask"}:
+        raise InputError("--engine", f"unknown engine `{engine}` (known: local, dask)")
     if isinstance(logs, str | os.PathLike | Sequence):
         from costaudit.core.partials import supports
 
+        if engine == "dask":
+            return _analyze_on_dask(
+                _specs(logs),
+                prices,
+                scheduler=scheduler,
+                group_by=group_by,
+                days=Decimal(days) if days is not None else None,
+                options=reader.ReadOptions(
+                    format=log_format,
+                    mapping=dict(mapping or {}),
+                    default_model=model,
+                    group_fields=tuple(group_by),
+                    strict=strict,
+                ),
+                progress=progress,
+                timeline=timeline,
+            )
         if supports(group_by):
             return _analyze_partitioned(
                 _specs(logs),
@@ -260,6 +286,35 @@ def _analyze_partitioned(
         options,
         prices.table,
         ModelResolver(prices.table).tokenizer_for,
+        group_by=group_by,
+        days=days,
+        timeline=timeline,
+        progress=progress,
+    )
+    return replace(result, pricing=prices.info())
+
+
+def _analyze_on_dask(
+    specs: list[str],
+    prices: LoadedPrices,
+    *,
+    scheduler: str | None,
+    group_by: Sequence[str],
+    days: Decimal | None,
+    options: reader.ReadOptions,
+    progress: Progress | None,
+    timeline: bool,
+) -> Analysis:
+    from costaudit.api.dask_engine import analyze_on_dask
+    from costaudit.core.partials import supports
+
+    if not supports(group_by):
+        raise InputError("--group-by", "hour, day and week are grouped by --engine local only")
+    result = analyze_on_dask(
+        specs,
+        options,
+        prices.table,
+        scheduler=scheduler,
         group_by=group_by,
         days=days,
         timeline=timeline,

@@ -15,6 +15,7 @@ from costaudit.config.pricing import PriceTable
 from costaudit.core import partials
 from costaudit.core.analysis import Analysis, IngestFacts
 from costaudit.core.request_table import RequestTable
+from costaudit.errors import InputError, Location
 from costaudit.ingest import reader
 from costaudit.ingest.partitions import (
     Part,
@@ -104,6 +105,17 @@ def read_part(
     )
 
 
+@dataclass(frozen=True)
+class PartFailure:
+    """A part that could not be read: the input error, in a form that crosses process boundaries."""
+
+    location: Location
+    message: str
+
+    def error(self) -> InputError:
+        return InputError(self.location, self.message)
+
+
 def in_worker(
     part: Part,
     position: int,
@@ -111,12 +123,22 @@ def in_worker(
     table: PriceTable,
     group_by: Sequence[str],
     timeline: bool,
-) -> PartResult:
-    """`read_part` in a worker process: tokens are counted in the worker itself (the processes
-    already keep every core busy)."""
-    return read_part(
-        part, position, replace(options, worker_processes=False), table, group_by, timeline
-    )
+) -> PartResult | PartFailure:
+    """`read_part` in a worker process (or on a cluster worker): tokens are counted in the worker
+    itself (the processes already keep every core busy), and an input error comes back as a value."""
+    try:
+        return read_part(
+            part, position, replace(options, worker_processes=False), table, group_by, timeline
+        )
+    except InputError as error:
+        return PartFailure(error.location, error.message)
+
+
+def succeeded(result: PartResult | PartFailure) -> PartResult:
+    """The result of a part, or its input error raised here."""
+    if isinstance(result, PartFailure):
+        raise result.error()
+    return result
 
 
 def combine(parts: Sequence[Part], results: Sequence[PartResult], strict: bool) -> Logs:
@@ -204,7 +226,7 @@ def _read_parts(
     local_options = replace(options, worker_processes=False)
     done = _Done(progress)
     with contextlib.ExitStack() as stack:
-        futures: list[Future[PartResult]] = []
+        futures: list[Future[PartResult | PartFailure]] = []
         if pool is not None:
             stack.enter_context(pool)
             for position, part in enumerate(parts[1:], 1):
@@ -218,7 +240,7 @@ def _read_parts(
             try:
                 if not futures:
                     raise BrokenProcessPool("no worker process")
-                results.append(futures[position - 1].result())
+                results.append(succeeded(futures[position - 1].result()))
             except BrokenProcessPool:
                 results.append(read_part(part, position, local_options, table, group_by, timeline))
         return results
@@ -236,10 +258,11 @@ class _Done:
         self.local = rows
         self._report()
 
-    def finished(self, future: Future[PartResult]) -> None:
+    def finished(self, future: Future[PartResult | PartFailure]) -> None:
         if not future.cancelled() and future.exception() is None:
             result = future.result()
-            self.elsewhere += result.partial.rows if result.partial else 0
+            if isinstance(result, PartResult) and result.partial:
+                self.elsewhere += result.partial.rows
 
     def _report(self) -> None:
         if self.progress is not None:

@@ -18,6 +18,8 @@ from costaudit.cli.common import (
 )
 from costaudit.cli.options import (
     DaysOpt,
+    Engine,
+    EngineOpt,
     FormatOpt,
     MapOpt,
     ModelOpt,
@@ -25,6 +27,7 @@ from costaudit.cli.options import (
     OutputOpt,
     PlotsOpt,
     PricingOpt,
+    SchedulerOpt,
     StrictOpt,
     parse_days,
     parse_mapping,
@@ -79,6 +82,8 @@ def analyze(
     plots: PlotsOpt = None,
     save_workload: SaveWorkloadOpt = None,
     strict: StrictOpt = False,
+    engine: EngineOpt = Engine.local,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Price every logged request and report monthly cost, per-model and per-group costs, token
     percentiles and the prompt-complexity distribution.
@@ -100,32 +105,42 @@ def analyze(
     columns = api.mappable_columns(groups)
     prices = active_prices(pricing)
     timeline = output is OutputFormat.html or plots is not None
-    reading = {
-        "prices": prices,
-        "log_format": log_format,
-        "mapping": parse_mapping(mapping, columns),
-        "model": model,
-        "strict": strict,
-    }
+    if scheduler is not None and engine is not Engine.dask:
+        raise typer.BadParameter("--scheduler needs --engine dask", param_hint="--scheduler")
+    if save_workload is not None and engine is Engine.dask:
+        raise typer.BadParameter(
+            "--save-workload is written by --engine local", param_hint="--engine"
+        )
+    mapped = parse_mapping(mapping, columns)
     try:
         if save_workload is None:
             with progress("Reading logs") as tick:
                 result = api.analyze(
                     logs,
+                    prices=prices,
+                    log_format=log_format,
+                    mapping=mapped,
+                    model=model,
+                    strict=strict,
                     group_by=groups,
                     days=window_days,
                     timeline=timeline,
                     progress=tick,
-                    **reading,  # type: ignore[arg-type]
+                    engine=engine.value,
+                    scheduler=scheduler,
                 )
         else:
             with progress("Reading logs") as tick:
                 read = api.read_logs(
                     logs,
+                    prices=prices,
+                    log_format=log_format,
+                    mapping=mapped,
+                    model=model,
+                    strict=strict,
                     group_by=groups,
                     prompt_hashes=True,
                     progress=tick,
-                    **reading,  # type: ignore[arg-type]
                 )
             result = api.analyze(
                 read, prices=prices, group_by=groups, days=window_days, timeline=timeline

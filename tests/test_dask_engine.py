@@ -1,0 +1,145 @@
+"""`--engine dask`: the same parts read by the workers of a two-process LocalCluster, and the same
+analysis, byte for byte, as the local engine, on every example log and on a file split into ranges
+(whose skipped lines keep their line numbers)."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from costaudit import api
+from costaudit.ingest import partitions
+from costaudit.jsonio import dumps
+from costaudit.render.analysis import analysis_document
+
+distributed = pytest.importorskip("distributed")
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_LOGS = sorted((REPO / "examples" / "logs").glob("*.jsonl"))
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Connections to this machine's loopback only (the local cluster); anything else fails."""
+    connect = socket.socket.connect
+    lookup = socket.getaddrinfo
+
+    def loopback_connect(self: socket.socket, address: Any) -> None:
+        if isinstance(address, tuple) and address[0] not in LOOPBACK:
+            raise AssertionError("costaudit must not open network connections")
+        connect(self, address)
+
+    def loopback_lookup(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host not in LOOPBACK:
+            raise AssertionError("costaudit must not open network connections")
+        return lookup(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", loopback_connect)
+    monkeypatch.setattr(socket, "getaddrinfo", loopback_lookup)
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        host="127.0.0.1",
+    ) as cluster:
+        yield cluster.scheduler_address
+
+
+@pytest.fixture(scope="module")
+def prices() -> api.LoadedPrices:
+    return api.load_prices()
+
+
+def _document(analysis: api.Analysis) -> str:
+    return dumps(analysis_document(analysis))
+
+
+def test_every_example_log_gives_the_local_result(scheduler: str, prices: Any) -> None:
+    assert EXAMPLE_LOGS
+    for log in EXAMPLE_LOGS:
+        for group_by in ((), ("feature",)):
+            local = api.analyze(log, prices=prices, group_by=group_by)
+            on_dask = api.analyze(
+                log, prices=prices, group_by=group_by, engine="dask", scheduler=scheduler
+            )
+            assert on_dask == local, log.name
+            assert _document(on_dask) == _document(local)
+
+
+def test_all_example_logs_at_once_give_the_local_result(scheduler: str, prices: Any) -> None:
+    local = api.analyze(EXAMPLE_LOGS, prices=prices)
+    on_dask = api.analyze(EXAMPLE_LOGS, prices=prices, engine="dask", scheduler=scheduler)
+    assert on_dask == local
+    assert on_dask.records_read == local.records_read > 0
+
+
+def _usage_line(index: int) -> str:
+    return json.dumps(
+        {
+            "id": f"chatcmpl-{index}",
+            "object": "chat.completion",
+            "created": 1_790_812_800 + 37 * index,
+            "model": "gpt-4o-mini-2024-07-18" if index % 3 else "gpt-4o-2024-08-06",
+            "usage": {"prompt_tokens": 100 + index % 17, "completion_tokens": 20 + index % 5},
+        }
+    )
+
+
+@pytest.fixture
+def split_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A usage log of 3,000 lines, three of them broken, read in ranges (the split threshold
+    lowered so that a small file is split)."""
+    lines = [_usage_line(index) for index in range(3_000)]
+    for broken in (4, 1_700, 2_950):
+        lines[broken - 1] = '{"id": "cut off'
+    path = tmp_path / "usage.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(partitions, "SPLIT_MIN_BYTES", 1_000)
+    return path
+
+
+def test_a_file_read_in_ranges_by_the_workers_keeps_line_numbers(
+    scheduler: str, prices: Any, split_log: Path
+) -> None:
+    parts = partitions.plan_parts([str(split_log)], api.reader.ReadOptions(), 2)
+    assert parts is not None and len(parts) == 2
+    on_dask = api.analyze(split_log, prices=prices, engine="dask", scheduler=scheduler)
+    local = api.analyze(split_log, prices=prices)
+    assert on_dask == local
+    assert on_dask.records_read == 3_000
+    assert on_dask.records_skipped == 3
+    (skipped,) = [problem for problem in on_dask.problems if problem.kind == "skipped"]
+    assert skipped.examples == (
+        f"{split_log}:4",
+        f"{split_log}:1700",
+        f"{split_log}:2950",
+    )
+
+
+def test_the_local_engine_reads_ranges_in_processes_with_the_same_result(
+    prices: Any, split_log: Path
+) -> None:
+    from costaudit.api.engine import analyze_partitioned
+    from costaudit.core.pricing import ModelResolver
+
+    tokenizer_for = ModelResolver(prices.table).tokenizer_for
+    options = api.reader.ReadOptions()
+    serial = analyze_partitioned(
+        [str(split_log)], options, prices.table, tokenizer_for, processes=1
+    )
+    in_processes = analyze_partitioned(
+        [str(split_log)], options, prices.table, tokenizer_for, processes=2
+    )
+    assert in_processes == serial
+    assert serial.records_skipped == 3
