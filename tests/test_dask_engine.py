@@ -13,14 +13,17 @@ from typing import Any
 import pytest
 
 from costaudit import api
+from costaudit.errors import InputError
 from costaudit.ingest import partitions
+from costaudit.ingest.reader import ReadOptions
 from costaudit.jsonio import dumps
 from costaudit.render.analysis import analysis_document
 
 distributed = pytest.importorskip("distributed")
 
 REPO = Path(__file__).resolve().parent.parent
-EXAMPLE_LOGS = sorted((REPO / "examples" / "logs").glob("*.jsonl"))
+EXAMPLE_LOGS = sorted((REPO / "examples" / "logs").glob("*.jsonl*"))
+TEST_LOGS = sorted((REPO / "tests" / "data" / "logs").iterdir())
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -77,6 +80,29 @@ def test_every_example_log_gives_the_local_result(scheduler: str, prices: Any) -
             assert _document(on_dask) == _document(local)
 
 
+def test_every_test_log_gives_the_local_result_or_the_same_error(
+    scheduler: str, prices: Any
+) -> None:
+    """Every reader's fixture, read by a worker of the cluster."""
+    compared = 0
+    for log in TEST_LOGS:
+        try:
+            local = api.analyze(log, prices=prices, model="gpt-4o-mini")
+        except InputError as error:
+            with pytest.raises(InputError) as on_dask:
+                api.analyze(
+                    log, prices=prices, model="gpt-4o-mini", engine="dask", scheduler=scheduler
+                )
+            assert str(on_dask.value) == str(error)
+            continue
+        on_dask = api.analyze(
+            log, prices=prices, model="gpt-4o-mini", engine="dask", scheduler=scheduler
+        )
+        assert _document(on_dask) == _document(local), log.name
+        compared += 1
+    assert compared >= 25
+
+
 def test_all_example_logs_at_once_give_the_local_result(scheduler: str, prices: Any) -> None:
     local = api.analyze(EXAMPLE_LOGS, prices=prices)
     on_dask = api.analyze(EXAMPLE_LOGS, prices=prices, engine="dask", scheduler=scheduler)
@@ -112,7 +138,7 @@ def split_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_a_file_read_in_ranges_by_the_workers_keeps_line_numbers(
     scheduler: str, prices: Any, split_log: Path
 ) -> None:
-    parts = partitions.plan_parts([str(split_log)], api.reader.ReadOptions(), 2)
+    parts = partitions.plan_parts([str(split_log)], ReadOptions(), 2)
     assert parts is not None and len(parts) == 2
     on_dask = api.analyze(split_log, prices=prices, engine="dask", scheduler=scheduler)
     local = api.analyze(split_log, prices=prices)
@@ -134,7 +160,7 @@ def test_the_local_engine_reads_ranges_in_processes_with_the_same_result(
     from costaudit.core.pricing import ModelResolver
 
     tokenizer_for = ModelResolver(prices.table).tokenizer_for
-    options = api.reader.ReadOptions()
+    options = ReadOptions()
     serial = analyze_partitioned(
         [str(split_log)], options, prices.table, tokenizer_for, processes=1
     )

@@ -93,12 +93,15 @@ class Part:
 
 def plan_parts(specs: Sequence[str], options: ReadOptions, ways: int) -> list[Part] | None:
     """The parts to read the inputs in, `ways` ranges per large JSON-lines file; None when the inputs
-    must be read front to back by one reader (see the module docstring), or there is only one part."""
+    must be read front to back by one reader (see the module docstring), are too small to be worth
+    reading in several processes, or make only one part."""
     if options.strict or ways < 2:
         return None
     try:
         sources = expand_sources(specs)
     except CostAuditError:
+        return None
+    if sum(_size(source) for source in sources) < SPLIT_MIN_BYTES:
         return None
     formats = builtin_formats(options.mapping, options.group_fields)
     parts: list[Part] = []
@@ -108,6 +111,14 @@ def plan_parts(specs: Sequence[str], options: ReadOptions, ways: int) -> list[Pa
             return None
         parts += split
     return parts if len(parts) > 1 else None
+
+
+def _size(source: Source) -> int:
+    """The size of a regular file (0 for anything else: it is not split)."""
+    try:
+        return source.path.stat().st_size if source.path is not None else 0
+    except OSError:
+        return 0
 
 
 def _split(
