@@ -89,11 +89,11 @@ def test_every_test_log_gives_the_local_result_or_the_same_error(
         try:
             local = api.analyze(log, prices=prices, model="gpt-4o-mini")
         except InputError as error:
-            with pytest.raises(InputError) as on_dask:
+            with pytest.raises(InputError) as refused:
                 api.analyze(
                     log, prices=prices, model="gpt-4o-mini", engine="dask", scheduler=scheduler
                 )
-            assert str(on_dask.value) == str(error)
+            assert str(refused.value) == str(error)
             continue
         on_dask = api.analyze(
             log, prices=prices, model="gpt-4o-mini", engine="dask", scheduler=scheduler
