@@ -23,7 +23,6 @@ from costaudit.ingest.partitions import (
     merge_reports,
     plan_parts,
     shift_examples,
-    worker_count,
 )
 from costaudit.ingest.problems import Problems
 from costaudit.ingest.reader import FileReport, Logs
@@ -174,13 +173,16 @@ def analyze_partitioned(
     days: Decimal | None = None,
     timeline: bool = True,
     progress: Progress | None = None,
-    processes: int | None = None,
+    processes: int = 1,
 ) -> Analysis:
     """`analyze` of the logs named by `specs`, never holding more than a partition of them per
-    process. Large JSON-lines files are split into ranges read by `processes` processes (every
-    core by default) when their records can be read apart (costaudit.ingest.partitions)."""
-    ways = worker_count() if processes is None else processes
-    parts = plan_parts(specs, options, ways)
+    process. With `processes` above 1, large JSON-lines files are split into ranges read by that
+    many processes when their records can be read apart (costaudit.ingest.partitions).
+
+    One process is the default: it already parses on worker threads and counts tokens in worker
+    processes, and on a 2-core machine the ranges' second process (its start-up, and the cores it
+    competes for) made usage-only logs slower, not faster (bench/README.md, "Large logs")."""
+    parts = plan_parts(specs, options, processes)
     if parts is None:
         sink = PartialSink(table, group_by, timeline)
         logs = reader.read_logs(
@@ -188,7 +190,7 @@ def analyze_partitioned(
         )
         merged = sink.merged
     else:
-        results = _read_parts(parts, options, table, group_by, timeline, ways, progress)
+        results = _read_parts(parts, options, table, group_by, timeline, processes, progress)
         logs = combine(parts, results, options.strict)
         merged = partials.merge(result.partial for result in results if result.partial)
     return partials.finish(
