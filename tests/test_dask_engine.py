@@ -169,3 +169,59 @@ def test_the_local_engine_reads_ranges_in_processes_with_the_same_result(
     )
     assert in_processes == serial
     assert serial.records_skipped == 3
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    from typer.testing import CliRunner
+
+    from costaudit.cli.app import app
+
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_the_cli_runs_analyze_on_the_cluster_with_the_local_report(scheduler: str) -> None:
+    log = str(EXAMPLE_LOGS[0])
+    code, local, _ = _cli("analyze", log, "-o", "json")
+    assert code == 0
+    code, on_dask, err = _cli(
+        "analyze", log, "-o", "json", "--engine", "dask", "--scheduler", scheduler
+    )
+    assert code == 0, err
+    assert on_dask == local
+    assert "records" in err
+
+
+def test_a_scheduler_without_the_dask_engine_is_a_usage_error() -> None:
+    code, out, err = _cli("analyze", str(EXAMPLE_LOGS[0]), "--scheduler", "tcp://127.0.0.1:1")
+    assert code == 2
+    assert out == ""
+    assert "--scheduler needs --engine dask" in err
+
+
+def test_the_dask_engine_does_not_save_workloads(tmp_path: Path) -> None:
+    code, out, err = _cli(
+        "analyze",
+        str(EXAMPLE_LOGS[0]),
+        "--engine",
+        "dask",
+        "--save-workload",
+        str(tmp_path / "w.parquet"),
+    )
+    assert code == 2
+    assert out == ""
+    assert "--save-workload" in err
+    assert not (tmp_path / "w.parquet").exists()
+
+
+def test_an_unreachable_scheduler_is_a_clear_input_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing listens on port 1 of the loopback: exit 3 naming --scheduler, no traceback."""
+    from costaudit.api import dask_engine
+
+    monkeypatch.setattr(dask_engine, "SCHEDULER_TIMEOUT", "2s")
+    code, out, err = _cli(
+        "analyze", str(EXAMPLE_LOGS[0]), "--engine", "dask", "--scheduler", "tcp://127.0.0.1:1"
+    )
+    assert code == 3, err
+    assert out == ""
+    assert "--scheduler" in err and "Traceback" not in err

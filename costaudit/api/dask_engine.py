@@ -28,6 +28,8 @@ from costaudit.ingest.sources import expand_sources
 
 Progress = Callable[[int], None]
 LOCAL_WORKERS_MAX = 4
+SCHEDULER_TIMEOUT = "30s"
+"""How long to keep trying to reach a scheduler before saying it cannot be reached."""
 
 
 def _distributed() -> Any:
@@ -47,7 +49,7 @@ def dask_client(scheduler: str | None) -> Iterator[Any]:
     distributed = _distributed()
     if scheduler is not None:
         try:
-            client = distributed.Client(scheduler, timeout="30s")
+            client = distributed.Client(scheduler, timeout=SCHEDULER_TIMEOUT)
         except (OSError, TimeoutError, ValueError) as exc:
             raise InputError("--scheduler", f"cannot reach {scheduler}: {exc}") from None
         with client:
