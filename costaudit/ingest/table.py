@@ -430,6 +430,8 @@ class TableBuilder:
         self.parts.scores = {name: [] for name in self.scorers}
 
         self._chunk = _Chunk()
+        self._taken = 0
+        """Rows handed on by `take_stored` (still counted as read)."""
         self._in_flight: _InFlight | None = None
         self._workers = workers or Workers()
         self._waiting: list[Draft | str] = []
@@ -909,7 +911,7 @@ class TableBuilder:
     def rows(self) -> int:
         """Rows read so far (for progress), stored or not yet stored."""
         in_flight = len(self._in_flight.chunk) if self._in_flight is not None else 0
-        return self.parts.rows + in_flight + len(self._chunk) + self._waiting_drafts
+        return self._taken + self.parts.rows + in_flight + len(self._chunk) + self._waiting_drafts
 
     def finish(self) -> RequestTable:
         """The canonical request table (see module docstring for the column meanings)."""
@@ -926,6 +928,7 @@ class TableBuilder:
         """The rows finished so far as a table of their own, let go of here: a log read partition by
         partition never holds more than one partition (plus the chunks still being counted)."""
         stored = self._table(self.parts)
+        self._taken += len(stored)
         self.parts = RequestTableParts(scores={name: [] for name in self.scorers})
         for encoding in self.measured:
             self.measured[encoding] = []

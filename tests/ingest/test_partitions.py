@@ -13,6 +13,7 @@ import pytest
 from costaudit.ingest import partitions
 from costaudit.ingest.problems import Problems
 from costaudit.ingest.reader import ReadOptions, read_sources
+from costaudit.ingest.sources import Source
 from support import data_file
 
 
@@ -87,3 +88,20 @@ def test_examples_of_a_later_range_are_renumbered_to_the_file_lines() -> None:
     partitions.merge_problems(first, problems)
     assert first.skipped["malformed JSON"] == 3
     assert first.examples["malformed JSON"] == ["a.jsonl:1", "a.jsonl:1003", "other.jsonl:3"]
+
+
+def test_progress_counts_every_record_read_when_partitions_are_handed_on(tmp_path: Path) -> None:
+    path = tmp_path / "usage.jsonl"
+    path.write_text("\n".join(_usage_lines(20_000)) + "\n")
+    seen: list[int] = []
+    handed: list[int] = []
+    options = ReadOptions(partition_rows=500, chunk_rows=1_000)
+    read_sources(
+        [Source(str(path), path)],
+        options,
+        lambda _model: "cl100k_base",
+        progress=seen.append,
+        partition_sink=lambda table: handed.append(len(table)),
+    )
+    assert sum(handed) == 20_000 and len(handed) > 1
+    assert seen == sorted(seen) and seen[-1] == 20_000
