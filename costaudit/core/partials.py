@@ -116,10 +116,9 @@ class ValueCounts:
         unique, inverse = np.unique(
             np.concatenate([self.values, other.values]), return_inverse=True
         )
-        counts = np.bincount(
-            inverse.reshape(-1), weights=np.concatenate([self.counts, other.counts])
-        )
-        return ValueCounts(unique, np.rint(counts).astype(np.int64))
+        counts = np.zeros(len(unique), dtype=np.int64)
+        np.add.at(counts, inverse.reshape(-1), np.concatenate([self.counts, other.counts]))
+        return ValueCounts(unique, counts)
 
     @property
     def total(self) -> int:
