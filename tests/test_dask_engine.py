@@ -225,3 +225,27 @@ def test_an_unreachable_scheduler_is_a_clear_input_error(monkeypatch: pytest.Mon
     assert code == 3, err
     assert out == ""
     assert "--scheduler" in err and "Traceback" not in err
+
+
+def test_fsspec_urls_are_read_by_the_workers(
+    scheduler: str, prices: Any, tmp_path: Path, split_log: Path
+) -> None:
+    """`file://` URLs (fsspec's local protocol: no network) of a file, a glob and a directory
+    give the local figures; skipped lines are named by their URL."""
+    copy = tmp_path / "logs"
+    copy.mkdir()
+    (copy / "usage.jsonl").write_bytes(split_log.read_bytes())
+    local = api.analyze(split_log, prices=prices)
+    for url in (f"file://{copy}/usage.jsonl", f"file://{copy}/*.jsonl", f"file://{copy}"):
+        on_dask = api.analyze(url, prices=prices, engine="dask", scheduler=scheduler)
+        assert on_dask.total_cost == local.total_cost
+        assert on_dask.models == local.models
+        assert on_dask.input_tokens == local.input_tokens
+        assert on_dask.window == local.window
+        (skipped,) = [p for p in on_dask.problems if p.kind == "skipped"]
+        assert skipped.examples[0] == f"file://{copy}/usage.jsonl:4"
+
+
+def test_a_url_that_names_no_file_is_an_input_error(scheduler: str, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="file not found"):
+        api.analyze(f"file://{tmp_path}/missing.jsonl", engine="dask", scheduler=scheduler)

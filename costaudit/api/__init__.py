@@ -180,6 +180,7 @@ def analyze(
     timeline: bool = True,
     engine: str = "local",
     scheduler: str | None = None,
+    save_workload: PathLike | None = None,
 ) -> Analysis:
     """Price every request and describe the traffic: totals, monthly cost, per model and group,
     token percentiles, complexity distribution and problems (and, unless `timeline=False`, the cost
@@ -195,7 +196,9 @@ def analyze(
     Log paths are read partition by partition into partial results that merge exactly, so memory
     does not grow with the size of the logs; large JSON-lines files are read on every core.
     `engine="dask"` reads them on a Dask cluster instead (`scheduler` its address, else a local
-    cluster started for the run; needs the `dask` extra), with the same result.
+    cluster started for the run; needs the `dask` extra), with the same result. `save_workload`
+    also writes the request table read from log paths (no prompt text) to that Parquet file, for
+    `simulate --workload`, partition by partition.
     """
     prices = prices or load_prices()
     if engine not in {"local", "dask"}:
@@ -203,6 +206,8 @@ def analyze(
     if isinstance(logs, str | os.PathLike | Sequence):
         from costaudit.core.partials import supports
 
+        if engine == "dask" and save_workload is not None:
+            raise InputError("--save-workload", "a workload is written by --engine local")
         if engine == "dask":
             return _analyze_on_dask(
                 _specs(logs),
@@ -232,6 +237,7 @@ def analyze(
                 strict=strict,
                 progress=progress,
                 timeline=timeline,
+                save_workload=Path(save_workload) if save_workload is not None else None,
             )
         logs = read_logs(
             logs,
@@ -242,7 +248,10 @@ def analyze(
             group_by=group_by,
             strict=strict,
             progress=progress,
+            prompt_hashes=save_workload is not None,
         )
+        if save_workload is not None:
+            _write_workload(logs, save_workload)
     from costaudit.core.analysis import analyze as analyze_table
 
     requests, facts = _table_and_facts(logs)
@@ -269,6 +278,7 @@ def _analyze_partitioned(
     strict: bool,
     progress: Progress | None,
     timeline: bool,
+    save_workload: Path | None = None,
 ) -> Analysis:
     """Logs read and analyzed partition by partition: memory does not grow with their size."""
     from costaudit.api.engine import analyze_partitioned
@@ -280,6 +290,7 @@ def _analyze_partitioned(
         default_model=model,
         group_fields=tuple(group_by),
         strict=strict,
+        prefix_block_tokens=PREFIX_BLOCK_TOKENS if save_workload is not None else None,
     )
     result = analyze_partitioned(
         specs,
@@ -290,6 +301,7 @@ def _analyze_partitioned(
         days=days,
         timeline=timeline,
         progress=progress,
+        save_workload=save_workload,
     )
     return replace(result, pricing=prices.info())
 
@@ -457,6 +469,11 @@ def update_baseline(
 
 def save_workload(requests: Logs | RequestTable, path: PathLike) -> None:
     """Save a request table as Parquet (no prompt text), for `simulate --workload`."""
+    _write_workload(requests, path)
+
+
+def _write_workload(requests: Logs | RequestTable, path: PathLike) -> None:
+    """`save_workload` (which `analyze` names its parameter after)."""
     from costaudit.ingest import workload_io
 
     if isinstance(requests, Logs):

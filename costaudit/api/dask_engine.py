@@ -3,9 +3,10 @@
 The inputs are planned into parts here (costaudit.ingest.partitions: whole files, or line-aligned
 ranges of large JSON-lines files), each part is read into its partial analysis by a cluster worker,
 and the partials come back here to be merged and finished, so the result is byte for byte the local
-engine's. Workers open the files by their paths: on a cluster of several machines the paths must be
-the same on every worker (a shared file system). With no scheduler address, a `LocalCluster` of
-worker processes on this machine is started for the run and stopped after it.
+engine's. Workers open the files by their paths (on a cluster of several machines the paths must be
+the same on every worker: a shared file system) or by their fsspec URLs (costaudit.ingest.remote).
+With no scheduler address, a `LocalCluster` of worker processes on this machine is started for the
+run and stopped after it.
 
 Needs the optional `dask` extra (`pip install 'costaudit[dask]'`).
 """
@@ -23,7 +24,8 @@ from costaudit.core import partials
 from costaudit.core.analysis import Analysis
 from costaudit.errors import InputError
 from costaudit.ingest import reader
-from costaudit.ingest.partitions import Part, plan_parts, worker_count
+from costaudit.ingest.partitions import Part, plan_parts, reads_apart, worker_count
+from costaudit.ingest.remote import expand_all, is_url
 from costaudit.ingest.sources import expand_sources
 
 Progress = Callable[[int], None]
@@ -69,9 +71,11 @@ def dask_client(scheduler: str | None) -> Iterator[Any]:
         yield client
 
 
-def _parts(specs: Sequence[str], options: reader.ReadOptions, ways: int) -> list[Part]:
+def _parts(client: Any, specs: Sequence[str], options: reader.ReadOptions, ways: int) -> list[Part]:
     """The parts to hand to the workers: the planned ones, or every input as one part when the
     inputs must be read by one reader (trace spans, --strict)."""
+    if any(is_url(spec) for spec in specs):
+        return _url_parts(client, specs, options)
     planned = plan_parts(specs, options, ways)
     if planned is not None:
         return planned
@@ -79,6 +83,18 @@ def _parts(specs: Sequence[str], options: reader.ReadOptions, ways: int) -> list
     if any(source.path is None for source in sources):
         raise InputError("-", "--engine dask reads files, not standard input")
     return [Part(sources)]
+
+
+def _url_parts(client: Any, specs: Sequence[str], options: reader.ReadOptions) -> list[Part]:
+    """With URLs among the inputs: one part per file when every file can be read apart (the
+    workers look at the heads, so this machine opens no URL), else all of them as one part."""
+    sources = expand_all(specs)
+    if options.strict:
+        return [Part(tuple(sources))]
+    apart = client.gather(client.map(reads_apart, sources, options=options, pure=False))
+    if all(apart):
+        return [Part((source,)) for source in sources]
+    return [Part(tuple(sources))]
 
 
 def analyze_on_dask(
@@ -95,7 +111,7 @@ def analyze_on_dask(
     """`analyze` with every part read by a worker of a Dask cluster; the same result as locally."""
     with dask_client(scheduler) as client:
         ways = max(2, len(client.scheduler_info().get("workers", {})))
-        parts = _parts(specs, options, ways)
+        parts = _parts(client, specs, options, ways)
         results = _gather(client, parts, options, table, group_by, timeline, progress)
     logs = combine(parts, results, options.strict)
     merged = partials.merge(result.partial for result in results if result.partial)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from pathlib import Path
 
 from costaudit.config.pricing import PriceTable
 from costaudit.core import partials
@@ -26,6 +27,7 @@ from costaudit.ingest.partitions import (
 )
 from costaudit.ingest.problems import Problems
 from costaudit.ingest.reader import FileReport, Logs
+from costaudit.ingest.workload_io import WorkloadWriter
 
 Progress = Callable[[int], None]
 
@@ -38,8 +40,14 @@ class PartialSink:
     """Reduces each partition to its partial as it arrives, merging as it goes."""
 
     def __init__(
-        self, table: PriceTable, group_by: Sequence[str], timeline: bool, first: int = 0
+        self,
+        table: PriceTable,
+        group_by: Sequence[str],
+        timeline: bool,
+        first: int = 0,
+        writer: WorkloadWriter | None = None,
     ) -> None:
+        self.writer = writer
         self.table = table
         self.group_by = tuple(group_by)
         self.timeline = timeline
@@ -52,6 +60,8 @@ class PartialSink:
         )
         self.count += 1
         self.merged = part if self.merged is None else self.merged.merge(part)
+        if self.writer is not None:
+            self.writer.add(partition)
 
 
 def ingest_facts(logs: Logs) -> IngestFacts:
@@ -174,6 +184,7 @@ def analyze_partitioned(
     timeline: bool = True,
     progress: Progress | None = None,
     processes: int = 1,
+    save_workload: Path | None = None,
 ) -> Analysis:
     """`analyze` of the logs named by `specs`, never holding more than a partition of them per
     process. With `processes` above 1, large JSON-lines files are split into ranges read by that
@@ -182,25 +193,29 @@ def analyze_partitioned(
     One process is the default: it already parses on worker threads and counts tokens in worker
     processes, and on a 2-core machine the ranges' second process (its start-up, and the cores it
     competes for) made usage-only logs slower, not faster (bench/README.md, "Large logs")."""
-    parts = plan_parts(specs, options, processes)
-    if parts is None:
-        sink = PartialSink(table, group_by, timeline)
-        logs = reader.read_logs(
-            specs, options, tokenizer_for, progress=progress, partition_sink=sink
+    parts = plan_parts(specs, options, processes) if save_workload is None else None
+    writer = WorkloadWriter(save_workload, []) if save_workload is not None else None
+    try:
+        if parts is None:
+            sink = PartialSink(table, group_by, timeline, writer=writer)
+            logs = reader.read_logs(
+                specs, options, tokenizer_for, progress=progress, partition_sink=sink
+            )
+            merged = sink.merged
+        else:
+            results = _read_parts(parts, options, table, group_by, timeline, processes, progress)
+            logs = combine(parts, results, options.strict)
+            merged = partials.merge(result.partial for result in results if result.partial)
+        analysis = partials.finish(
+            merged, table, ingest_facts(logs), group_by=group_by, days=days, timeline=timeline
         )
-        merged = sink.merged
-    else:
-        results = _read_parts(parts, options, table, group_by, timeline, processes, progress)
-        logs = combine(parts, results, options.strict)
-        merged = partials.merge(result.partial for result in results if result.partial)
-    return partials.finish(
-        merged,
-        table,
-        ingest_facts(logs),
-        group_by=group_by,
-        days=days,
-        timeline=timeline,
-    )
+    except BaseException:
+        if writer is not None:
+            writer.discard()
+        raise
+    if writer is not None:
+        writer.close([report.name for report in logs.files])
+    return analysis
 
 
 def _read_parts(

@@ -113,39 +113,22 @@ def analyze(
         )
     mapped = parse_mapping(mapping, columns)
     try:
-        if save_workload is None:
-            with progress("Reading logs") as tick:
-                result = api.analyze(
-                    logs,
-                    prices=prices,
-                    log_format=log_format,
-                    mapping=mapped,
-                    model=model,
-                    strict=strict,
-                    group_by=groups,
-                    days=window_days,
-                    timeline=timeline,
-                    progress=tick,
-                    engine=engine.value,
-                    scheduler=scheduler,
-                )
-        else:
-            with progress("Reading logs") as tick:
-                read = api.read_logs(
-                    logs,
-                    prices=prices,
-                    log_format=log_format,
-                    mapping=mapped,
-                    model=model,
-                    strict=strict,
-                    group_by=groups,
-                    prompt_hashes=True,
-                    progress=tick,
-                )
+        with progress("Reading logs") as tick:
             result = api.analyze(
-                read, prices=prices, group_by=groups, days=window_days, timeline=timeline
+                logs,
+                prices=prices,
+                log_format=log_format,
+                mapping=mapped,
+                model=model,
+                strict=strict,
+                group_by=groups,
+                days=window_days,
+                timeline=timeline,
+                progress=tick,
+                engine=engine.value,
+                scheduler=scheduler,
+                save_workload=save_workload,
             )
-            api.save_workload(read, save_workload)
     except api.UnknownGroupKey as unknown:
         raise typer.BadParameter(str(unknown), param_hint="--group-by") from None
     _emit_report(result, output, out, logs)

@@ -166,6 +166,22 @@ def _head_format(
         return None
 
 
+def reads_apart(source: Source, options: ReadOptions) -> bool:
+    """Whether `source` can be read by a reader of its own: a JSON-lines input (compressed or not)
+    whose format is not one of trace spans. Anything else (another container, a head that names no
+    format) is taken not to, so the inputs are then read by one reader, as locally."""
+    try:
+        with source.open() as stream:
+            head = stream.read(HEAD_BYTES)
+    except (CostAuditError, OSError, EOFError):
+        return False
+    if sniff(head)[0] != "jsonl":
+        return False
+    formats = builtin_formats(options.mapping, options.group_fields)
+    fmt = _head_format(source.name, head, options, formats)
+    return fmt is not None and not fmt.spans
+
+
 def _line_bounds(path: Path, size: int, ways: int) -> list[int]:
     """`ways + 1` offsets from 0 to `size`, each (but the ends) just after a newline."""
     bounds = [0]

@@ -534,7 +534,7 @@ def read_sources(
     kept = len(columns)
     if partitions is not None:
         if len(columns):
-            partitions.hand_on(columns)
+            partitions.hand_on(builder.take_stored())
         columns, kept = RequestTable.empty(), partitions.handed_on
     records_read = sum(report.records for report in reports)
     if records_read != kept + problems.skipped_total:

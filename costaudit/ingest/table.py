@@ -19,7 +19,7 @@ import hashlib
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import chain, compress
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from costaudit.core.columns import RESERVED_COLUMNS, TOKEN_COLUMNS
 from costaudit.core.complexity import text_parts, visible_tokens, with_length
-from costaudit.core.prompt_cache import chained_block_hashes
+from costaudit.core.prompt_cache import PrefixBlocks, chained_block_hashes
 from costaudit.core.request_table import Category, RequestTable
 from costaudit.core.router_fit import fitted_text_parts
 from costaudit.ingest.problems import Problems
@@ -928,6 +928,9 @@ class TableBuilder:
         """The rows finished so far as a table of their own, let go of here: a log read partition by
         partition never holds more than one partition (plus the chunks still being counted)."""
         stored = self._table(self.parts)
+        prefix = self.prefix_blocks()
+        if prefix is not None:
+            stored = replace(stored, prefix_blocks=PrefixBlocks(*prefix))
         self._taken += len(stored)
         self.parts = RequestTableParts(scores={name: [] for name in self.scorers})
         for encoding in self.measured:
