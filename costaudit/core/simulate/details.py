@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from costaudit.core.fleet import BreakEvenPoint
 from costaudit.core.serving import BatchSizes, BusyShare, LatencyTarget, Percentiles, QueuePeak
 from costaudit.core.serving_search import FleetOption, SkippedCandidate, SweepPoint
 
@@ -148,13 +149,6 @@ class BatchingDetails:
     share: float
     requests: int
     deferrable_without_batch_api: int
-
-
-@dataclass(frozen=True)
-class BreakEvenPoint:
-    requests_per_day: int
-    api_monthly_usd: Decimal
-    self_hosted_monthly_usd: Decimal
 
 
 @dataclass(frozen=True)

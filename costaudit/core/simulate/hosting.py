@@ -27,7 +27,6 @@ from costaudit.core.request_table import NAT
 from costaudit.core.simulate.context import Context
 from costaudit.core.simulate.details import (
     BreakEvenDetails,
-    BreakEvenPoint,
     ContextFit,
     FineTuneDetails,
     HostingDetails,
@@ -208,12 +207,7 @@ def host(
             requests_per_day=sweep.requests_per_day,
             current_requests_per_day=_per_day(len(rows), context.workload.days),
             api_usd_per_request=api_per_request,
-            points=[
-                BreakEvenPoint(
-                    point.requests_per_day, point.api_monthly_usd, point.self_hosted_monthly_usd
-                )
-                for point in sweep.points
-            ],
+            points=list(sweep.points),
         ),
         context=fit,
         serving=serving,

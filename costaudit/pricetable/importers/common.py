@@ -19,17 +19,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from costaudit.config.pricing import ModelPrice, PriceTable
+from costaudit.config.pricing import TOKEN_CLASSES, ModelPrice, PriceTable
 
-CLASS_ORDER = (
-    "input",
-    "cached_input",
-    "cache_write",
-    "cache_write_1h",
-    "output",
-    "reasoning",
-    "audio_input",
-)
 EXPLICIT_IN_BATCH = ("input", "cached_input", "cache_write", "cache_write_1h", "output")
 """Classes a batch block always states; reasoning and audio input without their own batch price get
 the batch discount (batch input over input), as the providers apply it to every token."""
@@ -96,7 +87,7 @@ def price_fields(standard: PriceSet, batch: PriceSet | None = None) -> dict[str,
     `batch`, when given, should price every class of `standard`; each class it lacks keeps its
     standard price in batch, stated explicitly so the engine applies no discount to it.
     """
-    classes = [name for name in CLASS_ORDER if name in standard]
+    classes = [name for name in TOKEN_CLASSES if name in standard]
     fields: dict[str, Any] = {name: plain_decimal(standard[name].base) for name in classes}
     full_batch = _complete_batch(standard, batch)
     if full_batch is not None:
