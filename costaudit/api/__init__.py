@@ -204,8 +204,6 @@ def analyze(
     if engine not in {"local", "dask"}:
         raise InputError("--engine", f"unknown engine `{engine}` (known: local, dask)")
     if isinstance(logs, str | os.PathLike | Sequence):
-        from costaudit.core.partials import supports
-
         if engine == "dask" and save_workload is not None:
             raise InputError("--save-workload", "a workload is written by --engine local")
         if engine == "dask":
@@ -225,33 +223,19 @@ def analyze(
                 progress=progress,
                 timeline=timeline,
             )
-        if supports(group_by):
-            return _analyze_partitioned(
-                _specs(logs),
-                prices,
-                group_by=group_by,
-                days=Decimal(days) if days is not None else None,
-                log_format=log_format,
-                mapping=mapping,
-                model=model,
-                strict=strict,
-                progress=progress,
-                timeline=timeline,
-                save_workload=Path(save_workload) if save_workload is not None else None,
-            )
-        logs = read_logs(
-            logs,
-            prices=prices,
+        return _analyze_partitioned(
+            _specs(logs),
+            prices,
+            group_by=group_by,
+            days=Decimal(days) if days is not None else None,
             log_format=log_format,
             mapping=mapping,
             model=model,
-            group_by=group_by,
             strict=strict,
             progress=progress,
-            prompt_hashes=save_workload is not None,
+            timeline=timeline,
+            save_workload=Path(save_workload) if save_workload is not None else None,
         )
-        if save_workload is not None:
-            _write_workload(logs, save_workload)
     from costaudit.core.analysis import analyze as analyze_table
 
     requests, facts = _table_and_facts(logs)
@@ -263,6 +247,8 @@ def analyze(
         days=Decimal(days) if days is not None else None,
         timeline=timeline,
     )
+    if save_workload is not None:
+        _write_workload(logs if isinstance(logs, Logs) else requests, save_workload)
     return replace(result, pricing=prices.info())
 
 
@@ -318,10 +304,7 @@ def _analyze_on_dask(
     timeline: bool,
 ) -> Analysis:
     from costaudit.api.dask_engine import analyze_on_dask
-    from costaudit.core.partials import supports
 
-    if not supports(group_by):
-        raise InputError("--group-by", "hour, day and week are grouped by --engine local only")
     result = analyze_on_dask(
         specs,
         options,

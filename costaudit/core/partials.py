@@ -13,8 +13,9 @@ or on a cluster, and `finish` turns the merged one into the same `Analysis` the 
   separated from the rest by more than a day, and any gap longer than an hour lies between the last
   stamp of one hour and the first of a later one, so these three numbers per hour decide it exactly.
 
-Group keys over time (hour, day, week) number periods from the first timestamp of the whole table,
-so they are not supported here (`supports` says so and the whole-table analysis is used instead).
+Group keys over time (hour, day, week) are kept as the period's number and the kind of time it
+counts (absolute, or relative to a trace's start) and labelled at the end, when it is known which
+kind places the requests and which period is the first (relative periods are offsets from it).
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ from costaudit.core.grouping import (
     TIME_KEYS,
     UnknownGroupKey,
     available_keys,
+    period_label,
+    period_numbers,
     with_group_keys,
 )
 from costaudit.core.pricing import (
@@ -85,9 +88,9 @@ ALL = "(all)"
 Key = TypeVar("Key")
 
 
-def supports(group_by: Sequence[str]) -> bool:
-    """Whether partials can compute this analysis (over-time group keys need the whole table)."""
-    return not any(key in TIME_KEYS for key in group_by)
+PERIOD_TAG = "\x00period:"
+"""Prefix of a period's provisional value in a partition (`<tag>a:<n>` absolute, `<tag>r:<n>`
+relative): control characters never come from logs (they are neutralised on reading)."""
 
 
 @dataclass
@@ -364,6 +367,8 @@ class Partial:
     group_classes: dict[tuple[str | None, ...], Counter[int]] = field(default_factory=dict)
     group_keys: set[str] = field(default_factory=set)
     """Grouping fields the logs have (the keys `--group-by` may name)."""
+    group_order: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
+    """Each grouping value's first appearance, per key (the order rows over time are listed in)."""
 
     def merge(self, other: Partial) -> Partial:
         """Both partials as one (`other`'s requests come after this one's)."""
@@ -392,6 +397,11 @@ class Partial:
         for key, counts in other.group_classes.items():
             merged.group_classes.setdefault(key, Counter()).update(counts)
         merged.group_keys = self.group_keys | other.group_keys
+        merged.group_order = {name: dict(order) for name, order in self.group_order.items()}
+        for name, order in other.group_order.items():
+            first_seen = merged.group_order.setdefault(name, {})
+            for value, rank in order.items():
+                first_seen[value] = min(rank, first_seen.get(value, rank))
         return merged
 
 
@@ -452,6 +462,11 @@ def partial(
         return result
     assignment = assign(requests, table)
     with_keys = _with_group_keys(requests, group_by, assignment, table)
+    for group_key in group_by:
+        names = with_keys.group(group_key).names
+        result.group_order[group_key] = {
+            name: (index, position) for position, name in enumerate(names)
+        }
     for line in cost_lines(with_keys, table, assignment, by=group_by):
         key = (line.model, line.price_id, line.period, line.tier, line.batch, line.groups)
         result.lines[key] = line.tokens
@@ -479,9 +494,54 @@ def _with_group_keys(
     """The partition with a column per group key; a field this partition lacks is all missing (a
     later partition may have it; `finish` checks the key exists at all)."""
     for key in group_by:
-        if key not in requests.groups and key not in {"model", "provider", "source"}:
+        if key in TIME_KEYS and key not in requests.groups:
+            requests = requests.with_group(key, _provisional_periods(requests, key))
+        elif key not in requests.groups and key not in {"model", "provider", "source"}:
             requests = requests.with_group(key, Category.missing(len(requests)))
     return with_group_keys(requests, group_by, lambda: whole.provider_column(assignment, table))
+
+
+def _provisional_periods(requests: RequestTable, unit: str) -> Category:
+    """Each dated request's period number and kind of time, labelled in `finish`."""
+    stamps = requests.timestamp_ns
+    present = stamps != NAT
+    codes = np.full(len(requests), -1, dtype=np.int32)
+    names: list[str] = []
+    for kind, rows in (
+        ("a", present & ~requests.relative_time),
+        ("r", present & requests.relative_time),
+    ):
+        if not rows.any():
+            continue
+        periods = period_numbers(stamps[rows], unit)
+        unique, inverse = np.unique(periods, return_inverse=True)
+        codes[rows] = inverse.reshape(-1).astype(np.int32) + len(names)
+        names += [f"{PERIOD_TAG}{kind}:{int(period)}" for period in unique.tolist()]
+    return Category(names, codes)
+
+
+class _Periods:
+    """Labels of the provisional period values, once the whole table's times are known: the kind
+    that places the requests (absolute when any is), and its first period (relative labels count
+    from it); periods of the other kind are no period at all, as for the whole table."""
+
+    def __init__(self, partial: Partial) -> None:
+        self.relative = not partial.absolute.total
+        stamps = partial.relative if self.relative else partial.absolute
+        self.first_stamp = int(stamps.first[0]) if stamps.total else None
+
+    def label(self, unit: str, value: str | None) -> str | None:
+        if value is None or not value.startswith(PERIOD_TAG):
+            return value
+        kind, _, number = value[len(PERIOD_TAG) :].partition(":")
+        if (kind == "r") != self.relative or self.first_stamp is None:
+            return None
+        first = int(period_numbers(np.array([self.first_stamp], dtype=np.int64), unit)[0])
+        return period_label(int(number), unit, self.relative, first)
+
+    @staticmethod
+    def number(value: str) -> int:
+        return int(value.rpartition(":")[2])
 
 
 def _timed_lines(
@@ -750,6 +810,11 @@ def finish(
     for key in group_by:
         if key not in BUILT_IN_KEYS and key not in partial.group_keys:
             raise UnknownGroupKey(key, _available(partial))
+    over_time = any(key in TIME_KEYS for key in group_by)
+    order = None
+    if over_time:
+        order = _time_order(partial, group_by)
+        partial = _labelled(partial, group_by)
     lines = _cost_lines(partial, table)
     window = observed_window(partial.absolute, partial.relative, partial.undated, days)
     total = total_cost(lines)
@@ -765,7 +830,7 @@ def finish(
         total_cost=total,
         monthly_cost=whole.monthly(total, window),
         models=whole._rows(lines, window, by_groups=False),
-        groups=whole._rows(lines, window, by_groups=True) if group_by else [],
+        groups=whole._rows(lines, window, by_groups=True, order=order) if group_by else [],
         group_by=tuple(group_by),
         input_tokens=_distributions(partial, partial.inputs),
         output_tokens=_distributions(partial, partial.outputs),
@@ -782,11 +847,70 @@ def finish(
         estimated_encodings=facts.estimated_encodings,
         extrapolation_factor=extrapolation_factor(window),
         group_breakdowns=group_breakdowns(
-            lines, group_by, lambda cost: whole.monthly(cost, window)
+            lines,
+            group_by,
+            (lambda _cost: None) if over_time else lambda cost: whole.monthly(cost, window),
         ),
         cost_over_time=_cost_over_time(partial, table) if timeline else None,
         complexity_by_group=_group_classes(partial),
     )
+
+
+def _labelled(partial: Partial, group_by: Sequence[str]) -> Partial:
+    """The partial with its provisional period values labelled (merging the keys that become one:
+    periods of the kind that does not place the requests become no period)."""
+    periods = _Periods(partial)
+
+    def relabel(values: tuple[str | None, ...]) -> tuple[str | None, ...]:
+        return tuple(
+            periods.label(key, value) if key in TIME_KEYS else value
+            for key, value in zip(group_by, values, strict=True)
+        )
+
+    labelled = replace(partial)
+    labelled.lines = {}
+    for (model, price_id, period, tier, batch, groups), tokens in partial.lines.items():
+        key = (model, price_id, period, tier, batch, relabel(groups))
+        found = labelled.lines.get(key)
+        labelled.lines[key] = tokens if found is None else _sum_tokens(found, tokens)
+    labelled.group_classes = {}
+    for groups, counts in partial.group_classes.items():
+        labelled.group_classes.setdefault(relabel(groups), Counter()).update(counts)
+    return labelled
+
+
+def _time_order(
+    partial: Partial, group_by: Sequence[str]
+) -> Callable[[tuple[str | None, ...]], tuple[int, ...]]:
+    """`analysis._time_order` for labelled rows: periods in time order, providers by name, other
+    values in the order they were first seen, rows without a value last."""
+    periods = _Periods(partial)
+    positions: list[dict[str, int]] = []
+    for key in group_by:
+        seen = partial.group_order.get(key, {})
+        if key in TIME_KEYS:
+            numbers = sorted(
+                {_Periods.number(value) for value in seen if periods.label(key, value) is not None}
+            )
+            first = numbers[0] if numbers else 0
+            places = {
+                period_label(number, key, periods.relative, first): index
+                for index, number in enumerate(numbers)
+            }
+        elif key == "provider":
+            places = {name: index for index, name in enumerate(sorted(seen))}
+        else:
+            ordered = sorted(seen, key=seen.__getitem__)
+            places = {name: index for index, name in enumerate(ordered)}
+        positions.append(places)
+
+    def rank(key: tuple[str | None, ...]) -> tuple[int, ...]:
+        return tuple(
+            places.get(value, len(places)) if value is not None else len(places) + 1
+            for places, value in zip(positions, key, strict=True)
+        )
+
+    return rank
 
 
 def _available(partial: Partial) -> list[str]:

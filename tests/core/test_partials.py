@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import pairwise
@@ -94,14 +95,30 @@ def _merged(
     )
 
 
-@pytest.mark.parametrize("shape", ["days", "stray", "cluster", "burst", "hours", "few"])
-@pytest.mark.parametrize("group_by", [(), ("feature",), ("model", "provider", "feature")])
+@pytest.mark.parametrize(
+    "shape", ["days", "stray", "cluster", "burst", "hours", "few", "relative", "mixed"]
+)
+@pytest.mark.parametrize(
+    "group_by",
+    [
+        (),
+        ("feature",),
+        ("model", "provider", "feature"),
+        ("day",),
+        ("hour", "feature"),
+        ("week", "provider"),
+    ],
+)
 def test_merged_partials_equal_the_whole_table_analysis(
     prices: PriceTable, shape: str, group_by: tuple[str, ...]
 ) -> None:
     rng = np.random.default_rng(sum(map(ord, shape)) + len(group_by))
     count = 8 if shape == "few" else 3_000
     table = _table(rng, count, shape)
+    if shape == "relative":
+        table = replace(table, relative_time=np.ones(count, dtype=np.bool_))
+    elif shape == "mixed":
+        table = replace(table, relative_time=rng.random(count) < 0.3)
     facts = IngestFacts(count + 2, Counter({"malformed JSON": 2}), Counter())
     expected = analyze(table, prices, facts, group_by=group_by)
     for parts in (1, 2, 7):
