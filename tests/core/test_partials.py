@@ -113,7 +113,7 @@ def test_merged_partials_equal_the_whole_table_analysis(
     prices: PriceTable, shape: str, group_by: tuple[str, ...]
 ) -> None:
     rng = np.random.default_rng(sum(map(ord, shape)) + len(group_by))
-    count = 8 if shape == "few" else 3_000
+    count = 8 if shape == "few" else 1_200
     table = _table(rng, count, shape)
     if shape == "relative":
         table = replace(table, relative_time=np.ones(count, dtype=np.bool_))
