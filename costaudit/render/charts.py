@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from costaudit.core.complexity import CLASS_NAMES, COMPLEX_FROM, SIMPLE_BELOW
 from costaudit.errors import InputError
 from costaudit.render.money import count, percent, usd
+from costaudit.render.safe import plot_text, xml_text
 
 if TYPE_CHECKING:
     from costaudit.core.analysis import Analysis, CostRow
@@ -105,11 +106,24 @@ def _drawn(chart: Chart) -> Iterator[Any]:
     settings: dict[Any, Any] = {**STYLE, "svg.hashsalt": chart.slug}
     with matplotlib.rc_context(settings):
         figure = chart.draw(plt)
+        _show_controls(figure)
         try:
             figure.tight_layout()
             yield figure
         finally:
             plt.close(figure)
+
+
+def _show_controls(figure: Any) -> None:
+    """Every text of the drawn chart (titles, labels, legends, annotations) through the chart sink:
+    names from logs and scenario files are drawn in many places, and this reaches all of them."""
+    from matplotlib.text import Text
+
+    for text in figure.findobj(Text):
+        shown = text.get_text()
+        safe = plot_text(shown)
+        if safe != shown:
+            text.set_text(safe)
 
 
 def write_png(chart: Chart, directory: Path) -> Path:
@@ -146,7 +160,7 @@ def inline_svg(chart: Chart) -> str:
 
 
 def _xml_text(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return xml_text(text)
 
 
 def file_safe(name: str) -> str:
