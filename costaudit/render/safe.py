@@ -76,12 +76,17 @@ def no_command_start(text: str) -> str:
     return "\\" + text if text.lstrip().startswith(COMMAND_STARTS) else text
 
 
+_RUNNER_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")
+"""A line as the GitHub runner reads a step's output: ended by CR, LF or CRLF only (a JSON string
+may hold U+2028, which must not be taken for a line break and get a backslash)."""
+
+
 def no_command_lines(text: str) -> str:
     """A whole output with `no_command_start` applied to each line: the last guard before stdout,
     for lines the sinks above cannot see whole (a long table cell wrapped onto a new line)."""
     if "::" not in text and "##[" not in text:
         return text
-    return "".join(no_command_start(line) for line in text.splitlines(keepends=True))
+    return "".join(no_command_start(line.group()) for line in _RUNNER_LINE.finditer(text))
 
 
 def shortened(text: str, limit: int = LONGEST_ECHO) -> str:
@@ -164,8 +169,10 @@ def markdown_code(text: str) -> str:
 
 
 def html_text(text: str) -> str:
-    """Untrusted text in an HTML page, as text or an attribute value."""
-    return html.escape(text, quote=True)
+    """Untrusted text in an HTML page, as text or an attribute value: escaped, and its control
+    characters shown (a browser ignores them, but a page printed to a terminal or a CI log must
+    not carry an escape sequence or a line that starts a workflow command)."""
+    return html.escape(visible_controls(text), quote=True)
 
 
 _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
