@@ -334,3 +334,59 @@ def test_check_in_github_actions_keeps_hostile_names_out_of_commands(
         summary_text = summary.read_text(encoding="utf-8")
         assert_no_foreign_commands(summary_text)
         assert_markdown_tables_keep_their_shape(summary_text)
+
+
+# -------------------------------------------------------------------------- the reported cases
+
+
+INJECTED = (
+    '{"model":"gpt-4o-mini\\n::error::pwned [/x]","usage":{"prompt_tokens":10,'
+    '"completion_tokens":5},"created":1700000000}\n'
+)
+
+
+def test_markup_and_a_workflow_command_in_a_model_name_print_as_text(tmp_path: Path) -> None:
+    log = tmp_path / "inj.jsonl"
+    log.write_text(INJECTED)
+    code, out, err = run("analyze", str(log))
+    assert_clean(code, out, err)
+    assert "gpt-4o-mini\\n::error::pwned [/x]" in out
+
+
+def test_csv_writes_the_injected_model_name_on_one_line(tmp_path: Path) -> None:
+    log = tmp_path / "inj.jsonl"
+    log.write_text(INJECTED)
+    code, out, err = run("analyze", str(log), "--output", "csv")
+    assert_clean(code, out, err)
+    assert out.splitlines()[1].startswith("gpt-4o-mini\\n::error::pwned [/x],,1,10,")
+    assert len(out.splitlines()) == 2
+
+
+def test_json_keeps_the_real_model_name(tmp_path: Path) -> None:
+    log = tmp_path / "inj.jsonl"
+    log.write_text(INJECTED)
+    code, out, err = run("analyze", str(log), "--output", "json")
+    assert_clean(code, out, err)
+    assert json.loads(out)["models"][0]["model"] == "gpt-4o-mini\n::error::pwned [/x]"
+
+
+def test_a_formula_group_value_is_quoted_in_csv(tmp_path: Path) -> None:
+    log = write_log(tmp_path, "x", "claude-sonnet-4-5", "=cmd|' /C calc'!A0", "succeeded")
+    code, out, err = run("analyze", str(log), "--group-by", "feature", "--output", "csv")
+    assert_clean(code, out, err)
+    cells = [row[0] for row in csv.reader(io.StringIO(out))]
+    assert "'=cmd|' /C calc'!A0" in cells
+
+
+def test_markup_in_a_scenario_name_does_not_turn_check_into_a_regression(tmp_path: Path) -> None:
+    scenario = scenario_file(tmp_path, "[/x] [bold]", "[/x] [bold] 2", "chat", 1000)
+    baseline = str(tmp_path / "baseline.json")
+    code, out, err = run(
+        "check", "--scenario", str(scenario), "--baseline", baseline, "--update-baseline"
+    )
+    assert_clean(code, out, err)
+    code, out, err = run(
+        "check", "--scenario", str(scenario), "--baseline", baseline, "--max-increase", "5%"
+    )
+    assert_clean(code, out, err)
+    assert "[/x] [bold]" in out
