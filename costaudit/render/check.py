@@ -11,6 +11,7 @@ from costaudit.jsonio import decimal_str
 from costaudit.render.money import signed_usd, usd
 from costaudit.render.safe import (
     annotation_message,
+    annotation_property,
     markdown,
     markdown_code,
     markdown_prose,
@@ -258,12 +259,12 @@ def github_annotations(verdict: Verdict, warn_only: bool) -> list[str]:
     """`::error`/`::warning` workflow commands (10 per type are shown per step, so failures come first)."""
     level = "warning" if warn_only else "error"
     lines = [
-        f"::{level} title=LLM cost regression::{annotation_message(reason)}"
+        f"::{level} title={annotation_property('LLM cost regression')}::{annotation_message(reason)}"
         for reason in verdict.reasons
     ]
     if verdict.causes and not verdict.reasons:
         lines.append(
-            "::notice title=LLM cost check::costs recomputed after changes to "
+            f"::notice title={annotation_property('LLM cost check')}::costs recomputed after changes to "
             + annotation_message(_cause(verdict))
         )
     return lines[:10]

@@ -16,11 +16,13 @@ spaces, parentheses, non-ASCII letters) comes out unchanged: only hostile text l
   `\\x1b`, `\\u2028`), so untrusted text never starts a new line, moves the cursor, colours the
   screen or opens an OSC-8 hyperlink. A backslash already in the text is left as it is: the escapes
   are for reading, not for decoding.
-- Text that would start a line with `::` (or the older `##[`), after any leading spaces, gets a
-  backslash in front: the GitHub runner only reads a line as a workflow command when, once leading
-  whitespace is trimmed, it starts with one of those.
+- Text that would start a line with `::`, after any leading spaces, gets a backslash in front: the
+  GitHub runner reads a line as a workflow command when, once leading whitespace is trimmed, it
+  starts with `::` (actions/runner, src/Runner.Common/ActionCommand.cs, `TryParseV2`). Its older
+  syntax, `##[name]`, counts anywhere in a line, so `##[` in a name never reaches a line whole.
 - Rich console markup (`[bold]`, `[/x]`) is not escaped here: costaudit's consoles are made with
-  markup and emoji codes off (cli/common.py), so no text they print is ever read as markup.
+  markup and emoji codes off (cli/common.py), so no text they print is ever read as markup, and
+  pass every plain string they print (table cells, titles) through `terminal`.
 - Matplotlib never parses `$…$` as mathematics in costaudit's charts (`text.parse_math` is off in
   render/charts.py), so `$` stays a dollar sign; chart text only needs its control characters shown.
 """
@@ -29,7 +31,6 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
 
@@ -41,18 +42,12 @@ BIDI_CONTROLS = frozenset(
 
 COMMAND_STARTS = ("::", "##[")
 """What a GitHub Actions runner reads as a workflow command at the start of a (left-trimmed) line."""
+LEGACY_COMMAND = "##["
+"""The runner's older command syntax (`##[name]data`), which it finds anywhere in a line, not only at
+its start (actions/runner, src/Runner.Common/ActionCommand.cs, `TryParse`)."""
 
 FORMULA_STARTS = frozenset("=+-@\t\r")
 """Cell starts a spreadsheet reads as a formula (OWASP, "CSV Injection")."""
-
-LONGEST_ECHO = 80
-"""Characters of an untrusted value quoted back in a message; the rest is cut with `…`."""
-
-
-def _is_control(char: str) -> bool:
-    if char in BIDI_CONTROLS:
-        return True
-    return unicodedata.category(char) in {"Cc", "Zl", "Zp"}
 
 
 def _visible(char: str) -> str:
@@ -72,7 +67,9 @@ def visible_controls(text: str) -> str:
 
 
 def no_command_start(text: str) -> str:
-    """A backslash before text that would otherwise start a line as a GitHub workflow command."""
+    """A backslash before text that would otherwise start a line as a GitHub workflow command, and
+    one inside the older `##[` wherever it is."""
+    text = text.replace(LEGACY_COMMAND, "##\\[")
     return "\\" + text if text.lstrip().startswith(COMMAND_STARTS) else text
 
 
@@ -82,17 +79,16 @@ may hold U+2028, which must not be taken for a line break and get a backslash)."
 
 
 def no_command_lines(text: str) -> str:
-    """A whole output with `no_command_start` applied to each line: the last guard before stdout,
-    for lines the sinks above cannot see whole (a long table cell wrapped onto a new line)."""
-    if "::" not in text and "##[" not in text:
+    """A whole output, made safe line by line for a CI log: the last guard before stdout, for what
+    the sinks above cannot see whole (a long table cell wrapped onto a new line, a JSON document).
+
+    A line that would start a workflow command gets a backslash in front. A `##[` left anywhere can
+    only be inside a JSON string by now (every other output escapes it where the name goes in), so
+    it is written `##\\u005b`: the same characters once the JSON is read, never a command."""
+    if "::" not in text and LEGACY_COMMAND not in text:
         return text
+    text = text.replace(LEGACY_COMMAND, "##\\u005b")
     return "".join(no_command_start(line.group()) for line in _RUNNER_LINE.finditer(text))
-
-
-def shortened(text: str, limit: int = LONGEST_ECHO) -> str:
-    """At most `limit` characters of a value echoed back from a record (the rest is cut with `…`):
-    a message quotes a value to identify it, and a megabyte of it would bury the message."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # ------------------------------------------------------------------------------ terminal / CI logs
@@ -112,7 +108,7 @@ def log_line(line: str) -> str:
 
 def annotation_message(text: str) -> str:
     """The message of a GitHub `::error::` workflow command (the runner's escaping: `%`, CR, LF)."""
-    shown = visible_controls(text)
+    shown = visible_controls(text).replace(LEGACY_COMMAND, "##\\[")
     return shown.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
@@ -172,7 +168,8 @@ def html_text(text: str) -> str:
     """Untrusted text in an HTML page, as text or an attribute value: escaped, and its control
     characters shown (a browser ignores them, but a page printed to a terminal or a CI log must
     not carry an escape sequence or a line that starts a workflow command)."""
-    return html.escape(visible_controls(text), quote=True)
+    escaped = html.escape(visible_controls(text), quote=True)
+    return escaped.replace(LEGACY_COMMAND, "##&#91;")
 
 
 _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -206,8 +203,8 @@ def csv_cell(text: str) -> str:
     characters are shown as visible escapes rather than kept inside a quoted cell: every record
     stays one line, which keeps line-based tools (and CI logs) honest. The csv module quotes any cell
     holding a comma or a quote, so a cell cannot spill into the next one."""
-    shown = visible_controls(text)
-    if shown[:1] in FORMULA_STARTS or shown.lstrip().startswith(COMMAND_STARTS):
+    shown = visible_controls(text).replace(LEGACY_COMMAND, "##\\[")
+    if shown[:1] in FORMULA_STARTS or shown.lstrip().startswith("::"):
         return "'" + shown
     return shown
 

@@ -8,7 +8,8 @@ formulas, control characters, TeX, Unicode line separators, very long names) mix
 text. What must hold for every one of them:
 
 - exit 0 (or the documented exit for the case), never 4 and never a traceback;
-- no line of stdout or stderr starts with `::` (or `##[`) unless it is costaudit's own annotation;
+- no line of stdout or stderr starts with `::` unless it is costaudit's own annotation, and none holds
+  `##[` (the runner's older command syntax, which it finds anywhere in a line);
 - no escape character (ESC) anywhere on stdout or stderr;
 - CSV parses with the csv module, one record per line, and no cell starts a formula;
 - JUnit parses with xml.etree; Markdown table rows keep their column count; HTML holds no `<img`;
@@ -38,6 +39,7 @@ HOSTILE = [
     "::warning title=x::y",
     "\n  ::set-output name=a::b",
     "\n##[error]old",
+    "x ##[add-mask]y",
     "\x1b[31m",
     "\x1b]8;;https://evil.example\x1b\\link\x1b]8;;\x1b\\",
     "[/x]",
@@ -91,7 +93,8 @@ def assert_no_foreign_commands(text: str) -> None:
     for line in RUNNER_LINES.split(text):
         if OWN_ANNOTATION.match(line):
             continue
-        assert not line.lstrip().startswith(("::", "##[")), line
+        assert not line.lstrip().startswith("::"), line
+        assert "##[" not in line, line  # the runner's older syntax counts anywhere in a line
 
 
 def assert_clean(code: int, out: str, err: str, *, expected: int = 0) -> None:

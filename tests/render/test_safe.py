@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import xml.etree.ElementTree as ET
 
@@ -52,7 +53,9 @@ RUNNER_LINES = re.compile("\r\n|\r|\n")
 
 
 def starts_a_command(line: str) -> bool:
-    return line.lstrip().startswith(("::", "##["))
+    """What the GitHub runner reads as a workflow command: `::` after leading whitespace, or the
+    older `##[` anywhere in the line."""
+    return line.lstrip().startswith("::") or "##[" in line
 
 
 @pytest.mark.parametrize("name", ORDINARY)
@@ -78,7 +81,8 @@ def test_terminal_text_is_one_line_without_escapes_or_commands(name: str) -> Non
 def test_terminal_shows_control_characters_as_escapes() -> None:
     assert safe.terminal("a\nb\tc\x1b[31m\x85\u2028") == "a\\nb\\tc\\x1b[31m\\x85\\u2028"
     assert safe.terminal("::error::x") == "\\::error::x"
-    assert safe.terminal("  ##[group]x") == "\\  ##[group]x"
+    assert safe.terminal("  ##[group]x") == "  ##\\[group]x"
+    assert safe.terminal("a ##[add-mask]b") == "a ##\\[add-mask]b"
     assert safe.terminal("mid ::error:: stays") == "mid ::error:: stays"
 
 
@@ -86,6 +90,9 @@ def test_every_line_of_an_output_is_kept_from_starting_a_command() -> None:
     text = "ok line\n::error::bad\n  ::warning::also\nlast ::notice:: fine\n"
     guarded = safe.no_command_lines(text)
     assert guarded == "ok line\n\\::error::bad\n\\  ::warning::also\nlast ::notice:: fine\n"
+    document = '{"model": "x##[set-output name=a;]b\u2028::error::c"}'
+    assert json.loads(safe.no_command_lines(document)) == json.loads(document)
+    assert "##[" not in safe.no_command_lines(document)
     assert safe.no_command_lines("plain\ntext\n") == "plain\ntext\n"
 
 
