@@ -47,7 +47,8 @@ LEGACY_COMMAND = "##["
 its start (actions/runner, src/Runner.Common/ActionCommand.cs, `TryParse`)."""
 
 FORMULA_STARTS = frozenset("=+-@\t\r")
-"""Cell starts a spreadsheet reads as a formula (OWASP, "CSV Injection")."""
+"""Cell starts a spreadsheet reads as a formula (OWASP, "CSV Injection",
+https://owasp.org/www-community/attacks/CSV_Injection)."""
 
 
 def _visible(char: str) -> str:
