@@ -14,7 +14,7 @@ from typing import Any
 from costaudit.core.router_fit import FitOutcome
 from costaudit.core.routing_quality import RoutingMetrics
 from costaudit.render.money import count, percent
-from costaudit.render.safe import markdown_code, terminal
+from costaudit.render.safe import markdown_code, markdown_prose, terminal
 
 SCHEMA = "costaudit.route-fit/1"
 
@@ -126,7 +126,7 @@ def fit_markdown(outcome: FitOutcome, saved: Path | None) -> str:
             f"| {label} | {metrics.apgr:.3f} | {_interval(metrics)} | {_share(metrics.cpt50)} | "
             f"{_share(metrics.cpt80)} |"
         )
-    lines += ["", *(f"- {note}" for note in notes(outcome, saved))]
+    lines += ["", *(f"- {markdown_prose(note)}" for note in notes(outcome, saved))]
     return "\n".join(lines) + "\n"
 
 
