@@ -393,3 +393,39 @@ def test_markup_in_a_scenario_name_does_not_turn_check_into_a_regression(tmp_pat
     )
     assert_clean(code, out, err)
     assert "[/x] [bold]" in out
+
+
+HOSTILE_TABLE = """\
+schema_version: 1
+effective: 2026-11-25
+models:
+  "evil[/x]\\e[31m|<img\\x00>##[add-mask]":
+    provider: "openai\\n::error::p"
+    tokenizer: o200k_base
+    input: 2.50
+    output: 10.00
+    source: "=cmd|' /C calc'!A0 \\e]8;;http://x\\e\\\\"
+    checked: 2026-11-25
+"""
+
+
+def test_hostile_names_in_a_price_table_print_as_text(tmp_path: Path) -> None:
+    prices = tmp_path / "prices.yaml"
+    prices.write_text(HOSTILE_TABLE)
+    model = "evil[/x]\x1b[31m|<img\x00>##[add-mask]"
+    log = tmp_path / "log.jsonl"
+    log.write_text(
+        json.dumps({"model": model, "usage": {"prompt_tokens": 10, "completion_tokens": 5}}) + "\n"
+    )
+    for args in (
+        ("pricing", "validate", str(prices)),
+        ("pricing", "list", "--pricing", str(prices)),
+        ("analyze", str(log), "--pricing", str(prices)),
+        ("analyze", str(log), "--pricing", str(prices), "-o", "markdown"),
+        ("analyze", str(log), "--pricing", str(prices), "-o", "csv"),
+    ):
+        code, out, err = run(*args)
+        assert_clean(code, out, err)
+    code, out, err = run("analyze", str(log), "--pricing", str(prices), "-o", "json")
+    assert_clean(code, out, err)
+    assert json.loads(out)["models"][0]["price_id"] == model
