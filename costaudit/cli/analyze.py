@@ -30,6 +30,7 @@ from costaudit.cli.options import (
     parse_mapping,
     split_list,
 )
+from costaudit.render.safe import terminal
 
 if TYPE_CHECKING:
     from costaudit.core.analysis import Analysis
@@ -120,7 +121,7 @@ def analyze(
             timeline=output is OutputFormat.html or plots is not None,
         )
     except api.UnknownGroupKey as unknown:
-        raise typer.BadParameter(str(unknown), param_hint="--group-by") from None
+        raise typer.BadParameter(terminal(str(unknown)), param_hint="--group-by") from None
     if save_workload is not None:
         api.save_workload(read, save_workload)
     _emit_report(result, output, out, logs)

@@ -149,7 +149,7 @@ def check(
     bad or missing input (including a missing baseline), 4 a bug. Each change is attributed to what
     changed since the baseline (prices, traffic, prompts or the scenario file), with the models and
     groups (--group-by, `check.group_by`) whose cost moved most. Under GitHub Actions, failures become
-    ::error annotations and the Markdown report is appended to $GITHUB_STEP_SUMMARY.
+    error annotations (::error) and the Markdown report is appended to $GITHUB_STEP_SUMMARY.
     """
     from costaudit import api
 

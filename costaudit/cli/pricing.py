@@ -24,6 +24,7 @@ from costaudit.cli.common import (
 )
 from costaudit.cli.options import OutOpt, PricingOpt
 from costaudit.errors import ExitCode, InputError
+from costaudit.render.safe import log_line
 
 if TYPE_CHECKING:
     from costaudit.api.pricing import Section, TableCheck
@@ -208,7 +209,7 @@ def validate(
         _report_problems(list(result.problems), len(result.checks))
     for message in result.warnings:
         print_warning(message)
-    typer.echo(_ok_summary(result))
+    typer.echo(log_line(_ok_summary(result)))
 
 
 @pricing_app.command("diff")
