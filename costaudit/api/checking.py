@@ -23,6 +23,7 @@ from costaudit.core.regress import (
 from costaudit.core.simulate.breakdown import Breakdown
 from costaudit.core.simulate.engine import ScenarioResult, SimulationResult
 from costaudit.errors import InputError
+from costaudit.fileio import write_file
 from costaudit.jsonio import MICRO
 from costaudit.pricetable.layers import LoadedPrices
 
@@ -121,12 +122,3 @@ def write_baseline(run: CheckRun, scenario: Path, baseline: Path) -> BaselineUpd
     text = baseline_document(Path(relative).as_posix(), run.figures, run.fingerprint, summary)
     write_file(baseline, text)
     return BaselineUpdate(baseline, previous, run.monthly)
-
-
-def write_file(path: Path, text: str) -> None:
-    """Write a file the user named, creating its directory; failures name the file (exit 3)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(str(path), f"cannot write: {exc.strerror or exc}") from None

@@ -21,10 +21,12 @@ from costaudit.cli.common import (
     write_text,
 )
 from costaudit.cli.options import (
+    ForceOpt,
     GroupByOpt,
     OutOpt,
     OutputOpt,
     PricingOpt,
+    checked_destination,
     parse_limit_percent,
     split_list,
 )
@@ -128,6 +130,7 @@ def check(
     group_by: GroupByOpt = None,
     output: OutputOpt = OutputFormat.table,
     out: OutOpt = None,
+    force: ForceOpt = False,
     junit: Annotated[
         Path | None,
         typer.Option(
@@ -136,6 +139,7 @@ def check(
             help="Also write a JUnit XML report.",
             dir_okay=False,
             show_default=False,
+            callback=checked_destination,
         ),
     ] = None,
 ) -> None:

@@ -28,6 +28,7 @@ import typer
 from typer.testing import CliRunner
 
 from costaudit.cli.app import app
+from costaudit.fileio import write_file
 
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
@@ -253,7 +254,7 @@ def write_reports() -> list[str]:
     for name in REPORTS:
         path = REPORT_DIR / f"{name}.html"
         pages[name] = report_page(name, path)
-        path.write_text(pages[name], encoding="utf-8")
+        write_file(path, pages[name])
     if find_chromium() is None:
         return ["screenshots not taken: Chromium is not installed (apt-get install chromium)"]
     with browser() as chromium:
@@ -321,7 +322,7 @@ def main() -> None:
         if updated != current:
             stale.append(document)
             if "--check" not in sys.argv[1:]:
-                document.write_text(updated, encoding="utf-8")
+                write_file(document, updated)
     if stale and "--check" in sys.argv[1:]:
         names = ", ".join(str(path.relative_to(REPO)) for path in stale)
         sys.stderr.write(f"out of date: {names}; run `python -m costaudit.cli.docgen`\n")

@@ -16,6 +16,7 @@ import typer
 
 from costaudit.cli.common import OutputFormat, active_prices, emit, handle_errors, progress, say
 from costaudit.cli.options import (
+    ForceOpt,
     FormatOpt,
     MapOpt,
     ModelOpt,
@@ -23,6 +24,7 @@ from costaudit.cli.options import (
     OutputOpt,
     PricingOpt,
     StrictOpt,
+    checked_destination,
     parse_mapping,
 )
 from costaudit.errors import InputError
@@ -80,6 +82,7 @@ SaveOpt = Annotated[
         help="Save the scorer (fitted on every labelled prompt) as JSON, for `routing: {scorer: FILE}`.",
         dir_okay=False,
         show_default=False,
+        callback=checked_destination,
     ),
 ]
 
@@ -115,6 +118,7 @@ def fit(
     pricing: PricingOpt = None,
     output: OutputOpt = OutputFormat.table,
     out: OutOpt = None,
+    force: ForceOpt = False,
     strict: StrictOpt = False,
 ) -> None:
     """Fit a router on labelled prompts: k-fold cross-validation, out-of-fold APGR, CPT(50%) and

@@ -18,6 +18,7 @@ from costaudit.cli.common import (
     status,
 )
 from costaudit.cli.options import (
+    ForceOpt,
     GroupByOpt,
     OutOpt,
     OutputOpt,
@@ -84,6 +85,7 @@ def simulate(
     pricing: PricingOpt = None,
     output: OutputOpt = OutputFormat.table,
     out: OutOpt = None,
+    force: ForceOpt = False,
     plots: PlotsOpt = None,
     seed: SeedOpt = None,
     group_by: GroupByOpt = None,

@@ -29,6 +29,7 @@ from costaudit.core.columns import (
 from costaudit.core.prompt_cache import PrefixBlocks
 from costaudit.core.request_table import NAT, Category, RequestTable
 from costaudit.errors import InputError
+from costaudit.fileio import write_file
 
 WORKLOAD_SCHEMA = "costaudit.workload/1"
 METADATA_KEY = b"costaudit"
@@ -93,11 +94,8 @@ def save_workload(requests: RequestTable, path: Path, *, sources: list[str]) -> 
     metadata = {**(table.schema.metadata or {}), METADATA_KEY: json.dumps(meta).encode()}
     import pyarrow.parquet as pq
 
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table.replace_schema_metadata(metadata), path, compression="zstd")
-    except OSError as exc:
-        raise InputError(str(path), f"cannot write: {exc.strerror or exc}") from None
+    stored = table.replace_schema_metadata(metadata)
+    write_file(path, lambda handle: pq.write_table(stored, handle, compression="zstd"))
 
 
 def _category(column: pa.ChunkedArray[Any]) -> Category:
