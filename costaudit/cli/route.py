@@ -73,7 +73,12 @@ FoldsOpt = Annotated[
     int,
     typer.Option("--folds", min=2, max=50, help="Cross-validation folds."),
 ]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the cross-validation folds.")]
+SeedOpt = Annotated[
+    int,
+    typer.Option(
+        "--seed", help="Seed of the cross-validation folds (0 to 2^63-1).", min=0, max=2**63 - 1
+    ),
+]
 SaveOpt = Annotated[
     Path | None,
     typer.Option(

@@ -61,7 +61,13 @@ WorkloadOpt = Annotated[
 ]
 SeedOpt = Annotated[
     int | None,
-    typer.Option("--seed", help="Override the scenario file's random seed.", show_default=False),
+    typer.Option(
+        "--seed",
+        help="Override the scenario file's random seed (0 to 2^63-1).",
+        show_default=False,
+        min=0,
+        max=2**63 - 1,
+    ),
 ]
 MonthsOpt = Annotated[
     int | None,
