@@ -21,6 +21,7 @@ from costaudit.cli.common import (
     write_text,
 )
 from costaudit.cli.options import (
+    AllowPathOpt,
     ForceOpt,
     GroupByOpt,
     OutOpt,
@@ -142,6 +143,7 @@ def check(
             callback=checked_destination,
         ),
     ] = None,
+    allow_path: AllowPathOpt = None,
 ) -> None:
     """Recompute every scenario's monthly cost and compare it with a committed baseline.
 
@@ -163,7 +165,7 @@ def check(
     budget_usd = _parse(_usd, budget, "--budget")
     keys = split_list(group_by)
     prices = active_prices(pricing)
-    loaded = api.load_scenario(scenario, prices=prices)
+    loaded = api.load_scenario(scenario, prices=prices, allow_paths=allow_path or ())
     limited = any(value is not None for value in (increase_pct, increase_usd, budget_usd))
     settings = loaded.config.check
     if not (update_baseline or report_only or limited or (settings and settings.any_set())):

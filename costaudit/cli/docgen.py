@@ -66,6 +66,8 @@ EXAMPLE_RUNS: dict[str, list[str]] = {
         "simulate",
         "--scenario",
         "examples/scenarios/app-logs.yaml",
+        "--allow-path",
+        "examples/logs",
         "--group-by",
         "feature",
     ],
@@ -194,7 +196,13 @@ def python_example_section() -> str:
 REPORT_DIR = REPO / "docs" / "reports"
 REPORTS: dict[str, list[str]] = {
     "analyze": ["analyze", "examples/logs/", "--group-by", "feature"],
-    "simulate": ["simulate", "--scenario", "examples/scenarios/app-logs.yaml"],
+    "simulate": [
+        "simulate",
+        "--scenario",
+        "examples/scenarios/app-logs.yaml",
+        "--allow-path",
+        "examples/logs",
+    ],
     "check": [
         "check",
         "--scenario",

@@ -58,6 +58,17 @@ def checked_destination(
     return value
 
 
+AllowPathOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--allow-path",
+        metavar="DIR",
+        help="Let the scenario file name files (prompts, logs, workloads, scorers) under DIR too; by "
+        "default they must lie under the scenario file's directory. Repeatable.",
+        file_okay=False,
+        show_default=False,
+    ),
+]
 ForceOpt = Annotated[
     bool,
     typer.Option(

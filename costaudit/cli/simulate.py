@@ -18,6 +18,7 @@ from costaudit.cli.common import (
     status,
 )
 from costaudit.cli.options import (
+    AllowPathOpt,
     ForceOpt,
     GroupByOpt,
     OutOpt,
@@ -96,6 +97,7 @@ def simulate(
     seed: SeedOpt = None,
     group_by: GroupByOpt = None,
     months: MonthsOpt = None,
+    allow_path: AllowPathOpt = None,
 ) -> None:
     """Compare the monthly cost of every scenario in a scenario file against the baseline.
 
@@ -113,7 +115,7 @@ def simulate(
     keys = split_list(group_by)
     results = []
     for path in scenario:
-        loaded = api.load_scenario(path, prices=prices, seed=seed)
+        loaded = api.load_scenario(path, prices=prices, seed=seed, allow_paths=allow_path or ())
         with progress("Reading logs") as tick:
             built = api.scenario_workload(
                 loaded, prices=prices, logs=logs, workload=workload, group_by=keys, progress=tick
