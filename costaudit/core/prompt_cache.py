@@ -23,6 +23,8 @@ from itertools import chain
 import numpy as np
 import numpy.typing as npt
 
+from costaudit.core.sums import exact_sum
+
 _HASH_BYTES = 8
 _CHAIN_SEED = bytes(_HASH_BYTES)
 """The "previous hash" of a prompt's first block: all requests start from the same empty prefix."""
@@ -242,14 +244,14 @@ class CacheReplay:
     @property
     def hit_rate(self) -> float:
         """Share of all prompt tokens served from cache; 0 when there is no input at all."""
-        total = int(self.input_tokens.sum())
-        return int(self.hit_tokens.sum()) / total if total else 0.0
+        total = exact_sum(self.input_tokens)
+        return exact_sum(self.hit_tokens) / total if total else 0.0
 
     @property
     def write_rate(self) -> float:
         """Share of all prompt tokens written to cache; 0 when there is no input at all."""
-        total = int(self.input_tokens.sum())
-        return int(self.write_tokens.sum()) / total if total else 0.0
+        total = exact_sum(self.input_tokens)
+        return exact_sum(self.write_tokens) / total if total else 0.0
 
 
 def _check_replay_inputs(
