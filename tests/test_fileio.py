@@ -158,3 +158,34 @@ def test_a_failed_baseline_update_keeps_the_old_baseline(
     )
     assert Path("baseline.json").read_bytes() == before
     assert sorted(item.name for item in tmp_path.iterdir()) == ["baseline.json", "costaudit.yaml"]
+
+
+def test_a_report_to_a_full_device_is_one_line_and_exit_3(tmp_path: Path) -> None:
+    scenario = tmp_path / "costaudit.yaml"
+    scenario.write_text(SCENARIO, encoding="utf-8")
+    code, stdout, stderr = run(
+        "simulate", "-s", str(scenario), "--pricing", PRICES, "-o", "json", "--out", "/dev/full"
+    )
+    assert code == 3
+    assert stdout == ""
+    assert stderr == "error: /dev/full: cannot write: No space left on device\n"
+
+
+def test_a_failed_workload_save_keeps_the_previous_workload(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saved = tmp_path / "workload.parquet"
+    logs = str(data_file("cli/openai_small.jsonl"))
+    code, _stdout, stderr = run("analyze", logs, "--pricing", PRICES, "--save-workload", str(saved))
+    assert code == 0, stderr
+    before = saved.read_bytes()
+
+    def broken(_descriptor: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", broken)
+    code, _stdout, stderr = run("analyze", logs, "--pricing", PRICES, "--save-workload", str(saved))
+    assert code == 3
+    assert f"error: {saved}: cannot write: No space left on device" in stderr
+    assert saved.read_bytes() == before
+    assert sorted(item.name for item in tmp_path.iterdir()) == ["workload.parquet"]
