@@ -4,6 +4,7 @@ baselines end in one line naming the file (and line or field), never in exit 4."
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -205,3 +206,34 @@ def test_a_malformed_baseline_is_bad_input(baseline: Path, text: str, message: s
     )
     assert code == 3
     assert stderr.startswith("error: baseline.json")
+
+
+def test_a_synthetic_workload_too_large_to_replay_is_bad_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stand-in prefix blocks are bounded (lowered here): beyond the bound the run stops with one
+    line instead of allocating without limit (10^12 tokens a request once asked for 114 TiB)."""
+    from costaudit.core import prompt_cache
+
+    monkeypatch.setattr(prompt_cache, "MAX_PREFIX_BLOCKS", 1000)
+    path = tmp_path / "costaudit.yaml"
+    path.write_text(SCENARIO.format(per_day=1000, seed=1), encoding="utf-8")
+    code, stdout, stderr = run("simulate", "-s", str(path), "--pricing", PRICES)
+    assert code == 3
+    assert stdout == ""
+    assert stderr.strip() == (
+        f"error: {path}: workload.synthetic: 100,000 input tokens make 2,000 prompt-cache blocks of "
+        "64 tokens, more than the 1,000 a replay may hold; lower the token counts"
+    )
+
+
+def test_heavy_tailed_token_counts_saturate_at_the_per_record_maximum() -> None:
+    import numpy as np
+
+    from costaudit.config.scenario import ValueDistribution
+    from costaudit.core.simulate.synthetic import _token_counts
+
+    spec = ValueDistribution(distribution="lognormal", mean=Decimal(10**14), sigma=Decimal(3))
+    counts = _token_counts(spec, 1000, np.random.default_rng(1))
+    assert int(counts.min()) >= 0
+    assert int(counts.max()) == 10**12

@@ -24,6 +24,7 @@ from costaudit.core.crossref import scenario_problems
 from costaudit.core.freshness import freshness_warnings, request_times
 from costaudit.core.labels import LabelScaleError, normalise
 from costaudit.core.pricing import ModelResolver, assign
+from costaudit.core.prompt_cache import TooManyBlocks
 from costaudit.core.router_fit import FittedScorer, ScorerSummary
 from costaudit.core.simulate.context import ScenarioProblem
 from costaudit.core.simulate.engine import SimulationResult
@@ -336,7 +337,12 @@ def _synthetic(loaded: LoadedScenario, resolver: ModelResolver) -> LoadedWorkloa
         )
         prompts.append(prompt)
         digests[str(stream.system_prompt.file)] = digest
-    workload = generate(synthetic, prompts)
+    try:
+        workload = generate(synthetic, prompts)
+    except TooManyBlocks as exc:
+        raise InputError(
+            Location(str(loaded.path), field="workload.synthetic"), f"{exc}; lower the token counts"
+        ) from None
     digest = hashlib.sha256(synthetic.model_dump_json().encode()).hexdigest()
 
     if loaded.config.workload.days is not None:

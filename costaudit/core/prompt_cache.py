@@ -190,6 +190,16 @@ def _dense_ids(
     return inverse.astype(np.int64), len(unique)
 
 
+MAX_PREFIX_BLOCKS = 50_000_000
+"""The most stand-in prefix blocks one replay builds (about 3.2 billion input tokens at 64 tokens a
+block, ~2 GB of arrays): a workload whose token counts need more cannot be replayed block by
+block, and is refused instead of exhausting memory."""
+
+
+class TooManyBlocks(ValueError):
+    """The input tokens would need more than MAX_PREFIX_BLOCKS stand-in blocks."""
+
+
 def synthetic_prefix_blocks(
     input_tokens: npt.NDArray[np.int64],
     shared_prefix_tokens: int | npt.NDArray[np.int64],
@@ -217,6 +227,12 @@ def synthetic_prefix_blocks(
     if groups.shape != inputs.shape:
         raise ValueError("group must have one value per request")
     counts = -(-inputs // block_tokens)
+    needed = exact_sum(counts)
+    if needed > MAX_PREFIX_BLOCKS:
+        raise TooManyBlocks(
+            f"{exact_sum(inputs):,} input tokens make {needed:,} prompt-cache blocks of "
+            f"{block_tokens} tokens, more than the {MAX_PREFIX_BLOCKS:,} a replay may hold"
+        )
     offsets = _offsets_from_counts(counts)
     request = np.repeat(np.arange(inputs.size, dtype=np.int64), counts)
     prefix_end = np.minimum((_position_in_request(offsets) + 1) * block_tokens, inputs[request])

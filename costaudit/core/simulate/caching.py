@@ -33,6 +33,7 @@ from costaudit.core.cache_breakpoints import (
 from costaudit.core.prompt_cache import (
     CacheReplay,
     PrefixBlocks,
+    TooManyBlocks,
     coarsen,
     replay_prefix_cache,
     synthetic_prefix_blocks,
@@ -145,12 +146,15 @@ def _blocks(
             "shared_prefix_tokens",
             "the workload has no prompt text or prefix hashes: give `shared_prefix_tokens` for a shared-prefix estimate",
         )
-    return synthetic_prefix_blocks(
-        state.tokens["input_tokens"][rows],
-        config.shared_prefix_tokens,
-        64,
-        group=state.codes[rows].astype(np.int64),
-    )
+    try:
+        return synthetic_prefix_blocks(
+            state.tokens["input_tokens"][rows],
+            config.shared_prefix_tokens,
+            64,
+            group=state.codes[rows].astype(np.int64),
+        )
+    except TooManyBlocks as exc:
+        raise context.problem("shared_prefix_tokens", str(exc)) from None
 
 
 def _granular(blocks: PrefixBlocks, wanted: int, notes: list[str]) -> PrefixBlocks:

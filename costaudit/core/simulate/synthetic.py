@@ -21,6 +21,7 @@ from decimal import Decimal
 import numpy as np
 import numpy.typing as npt
 
+from costaudit.config.base import MAX_TOKENS
 from costaudit.config.scenario import Synthetic, SyntheticStream, ValueDistribution
 from costaudit.core.columns import TOKEN_COLUMNS, TOKEN_SOURCES
 from costaudit.core.prompt_cache import synthetic_prefix_blocks
@@ -64,7 +65,9 @@ def sample(
 def _token_counts(
     spec: int | ValueDistribution, count: int, rng: np.random.Generator
 ) -> npt.NDArray[np.int64]:
-    return np.clip(np.rint(sample(spec, count, rng)), 0, None).astype(np.int64)
+    """Whole token counts drawn from `spec`, held to 0..MAX_TOKENS like logged counts (a heavy-tailed
+    distribution can draw values beyond int64, which would wrap instead of saturating)."""
+    return np.clip(np.rint(sample(spec, count, rng)), 0, MAX_TOKENS).astype(np.int64)
 
 
 def diurnal_kappa(peak_to_average: float) -> float:
