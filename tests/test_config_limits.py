@@ -208,23 +208,32 @@ def test_a_malformed_baseline_is_bad_input(baseline: Path, text: str, message: s
     assert stderr.startswith("error: baseline.json")
 
 
-def test_a_synthetic_workload_too_large_to_replay_is_bad_input(
+def test_stand_in_prefix_blocks_are_bounded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Stand-in prefix blocks are bounded (lowered here): beyond the bound the run stops with one
-    line instead of allocating without limit (10^12 tokens a request once asked for 114 TiB)."""
+    """Stand-in prefix blocks are bounded (the bound lowered here): a synthetic workload whose tokens
+    need more blocks gets coarser ones instead of unbounded memory (10^12 tokens a request once asked
+    for 114 TiB), and building more than the bound directly is refused."""
+    import numpy as np
+
+    from costaudit.api import load_prices, load_scenario, scenario_workload
     from costaudit.core import prompt_cache
 
     monkeypatch.setattr(prompt_cache, "MAX_PREFIX_BLOCKS", 1000)
     path = tmp_path / "costaudit.yaml"
     path.write_text(SCENARIO.format(per_day=1000, seed=1), encoding="utf-8")
-    code, stdout, stderr = run("simulate", "-s", str(path), "--pricing", PRICES)
-    assert code == 3
-    assert stdout == ""
-    assert stderr.strip() == (
-        f"error: {path}: workload.synthetic: 100,000 input tokens make 2,000 prompt-cache blocks of "
-        "64 tokens, more than the 1,000 a replay may hold; lower the token counts"
-    )
+    prices = load_prices([PRICES])
+    built = scenario_workload(load_scenario(path, prices=prices), prices=prices)
+    blocks = built.workload.requests.prefix_blocks
+    assert blocks is not None
+    assert (
+        blocks.block_tokens == 128
+    )  # 1,000 requests x 100 tokens: 2,000 blocks of 64, 1,000 of 128
+    assert len(blocks.hashes) == 1000
+    with pytest.raises(prompt_cache.TooManyBlocks, match="100,000 input tokens make 2,000"):
+        prompt_cache.synthetic_prefix_blocks(np.full(1000, 100, dtype=np.int64), 0, 64)
+    code, _stdout, stderr = run("simulate", "-s", str(path), "--pricing", PRICES)
+    assert code == 0, stderr
 
 
 def test_heavy_tailed_token_counts_saturate_at_the_per_record_maximum() -> None:

@@ -200,6 +200,16 @@ class TooManyBlocks(ValueError):
     """The input tokens would need more than MAX_PREFIX_BLOCKS stand-in blocks."""
 
 
+def bounded_block_tokens(input_tokens: npt.NDArray[np.int64], smallest: int) -> int:
+    """The finest block size, `smallest` doubled as often as needed, at which the stand-in blocks of
+    these requests stay within MAX_PREFIX_BLOCKS (coarser blocks approximate the cache rule's
+    granularity, and the replay says so, instead of exhausting memory)."""
+    block_tokens = smallest
+    while exact_sum(-(-np.maximum(input_tokens, 0) // block_tokens)) > MAX_PREFIX_BLOCKS:
+        block_tokens *= 2
+    return block_tokens
+
+
 def synthetic_prefix_blocks(
     input_tokens: npt.NDArray[np.int64],
     shared_prefix_tokens: int | npt.NDArray[np.int64],

@@ -34,6 +34,7 @@ from costaudit.core.prompt_cache import (
     CacheReplay,
     PrefixBlocks,
     TooManyBlocks,
+    bounded_block_tokens,
     coarsen,
     replay_prefix_cache,
     synthetic_prefix_blocks,
@@ -146,11 +147,12 @@ def _blocks(
             "shared_prefix_tokens",
             "the workload has no prompt text or prefix hashes: give `shared_prefix_tokens` for a shared-prefix estimate",
         )
+    inputs = state.tokens["input_tokens"][rows]
     try:
         return synthetic_prefix_blocks(
-            state.tokens["input_tokens"][rows],
+            inputs,
             config.shared_prefix_tokens,
-            64,
+            bounded_block_tokens(inputs, 64),
             group=state.codes[rows].astype(np.int64),
         )
     except TooManyBlocks as exc:
