@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 from pathlib import Path
 from typing import BinaryIO
@@ -189,3 +190,24 @@ def test_a_failed_workload_save_keeps_the_previous_workload(
     assert f"error: {saved}: cannot write: No space left on device" in stderr
     assert saved.read_bytes() == before
     assert sorted(item.name for item in tmp_path.iterdir()) == ["workload.parquet"]
+
+
+def test_a_baseline_update_through_an_outside_link_needs_force(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    outside = tmp_path / "precious.json"
+    outside.write_text("keep me\n", encoding="utf-8")
+    (work / "baseline.json").symlink_to(outside)
+    (work / "costaudit.yaml").write_text(SCENARIO, encoding="utf-8")
+    monkeypatch.chdir(work)
+    args = ["check", "-s", "costaudit.yaml", "--pricing", PRICES, "--baseline", "baseline.json"]
+    code, stdout, stderr = run(*args, "--update-baseline")
+    assert code == 2
+    assert stdout == ""
+    assert "--baseline: baseline.json is a symbolic link to" in stderr
+    assert outside.read_text(encoding="utf-8") == "keep me\n"
+    code, _stdout, stderr = run(*args, "--update-baseline", "--force")
+    assert code == 0, stderr
+    assert json.loads(outside.read_text(encoding="utf-8"))["schema"] == "costaudit.api.baseline/1"

@@ -109,9 +109,20 @@ def verdict(run: CheckRun, baseline: Path, limits: Limits) -> Verdict:
     )
 
 
+def _previous_monthly(baseline: Path) -> dict[str, Decimal | None]:
+    """The monthly figures the baseline held before this update; none when there was no readable
+    baseline (rewriting a damaged baseline is how it is repaired)."""
+    if not baseline.exists():
+        return {}
+    try:
+        return read_baseline(baseline).monthly
+    except InputError:
+        return {}
+
+
 def write_baseline(run: CheckRun, scenario: Path, baseline: Path) -> BaselineUpdate:
     """Write the baseline from this run (paths in it relative to the baseline's directory)."""
-    previous = read_baseline(baseline).monthly if baseline.exists() else {}
+    previous = _previous_monthly(baseline)
     relative = os.path.relpath(scenario, baseline.parent if str(baseline.parent) else ".")
     workload = run.result.workload
     summary = {

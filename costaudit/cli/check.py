@@ -28,6 +28,7 @@ from costaudit.cli.options import (
     OutputOpt,
     PricingOpt,
     checked_destination,
+    guard_destination,
     parse_limit_percent,
     split_list,
 )
@@ -160,6 +161,8 @@ def check(
     from costaudit import api
 
     html_destination(output, out)
+    if update_baseline:
+        guard_destination(baseline, force=force, option="--baseline")
     increase_pct = _parse(parse_limit_percent, max_increase, "--max-increase")
     increase_usd = _parse(_usd, max_increase_usd, "--max-increase-usd")
     budget_usd = _parse(_usd, budget, "--budget")

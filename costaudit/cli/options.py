@@ -45,17 +45,22 @@ def checked_destination(
 ) -> Path | None:
     """An output path, refused (exit 2) when symbolic links send it outside the working directory and
     --force was not given (costaudit.fileio.check_destination)."""
-    from costaudit.errors import InputError
-    from costaudit.fileio import check_destination
-
     if value is None:
         return None
     option = param.opts[0] if param.opts else "--out"
-    try:
-        check_destination(value, force=bool(ctx.meta.get(FORCE_KEY)), option=option)
-    except InputError as refused:
-        raise typer.BadParameter(f"{value} {refused.message}", param_hint=option) from None
+    guard_destination(value, force=bool(ctx.meta.get(FORCE_KEY)), option=option)
     return value
+
+
+def guard_destination(path: Path, *, force: bool, option: str) -> None:
+    """Refuse (exit 2) an output path that symbolic links send outside the working directory."""
+    from costaudit.errors import InputError
+    from costaudit.fileio import check_destination
+
+    try:
+        check_destination(path, force=force, option=option)
+    except InputError as refused:
+        raise typer.BadParameter(f"{path} {refused.message}", param_hint=option) from None
 
 
 AllowPathOpt = Annotated[
