@@ -286,7 +286,7 @@ def _save_screenshot(png: bytes, digest: str, path: Path) -> None:
     image = Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=256)
     info = PngInfo()
     info.add_text(PAGE_DIGEST_KEY, digest)
-    image.save(path, optimize=True, pnginfo=info)
+    write_file(path, lambda handle: image.save(handle, format="PNG", optimize=True, pnginfo=info))
 
 
 def scenario_keys_section() -> str:
