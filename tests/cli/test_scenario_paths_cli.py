@@ -135,3 +135,18 @@ def test_a_saved_workload_outside_is_refused(project: Path) -> None:
     code, _stdout, stderr = run("simulate", "-s", str(scenario), "--pricing", PRICES)
     assert code == 3
     assert "workload.workload: `/etc/passwd` lies outside" in stderr
+
+
+def test_a_scorer_outside_is_refused_before_it_is_read(project: Path) -> None:
+    scenario = project / "scenario.yaml"
+    scenario.write_text(
+        PROMPT_SCENARIO.format(prompt="prompts/system.md")
+        + "  - name: routed\n    routing:\n      scorer: ../outside/secret.md\n"
+        "      tiers: [{model: gpt-4o-mini, share: 0.5}, {model: gpt-4o}]\n"
+    )
+    code, stdout, stderr = run("simulate", "-s", str(scenario), "--pricing", PRICES)
+    assert code == 3
+    assert stdout == ""
+    assert stderr.startswith(
+        f"error: {scenario}: scenarios[1].routing.scorer: `../outside/secret.md` lies outside"
+    )
