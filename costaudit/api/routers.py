@@ -39,6 +39,7 @@ from costaudit.core.router_fit import (
     fit_router,
 )
 from costaudit.errors import InputError, Location
+from costaudit.fileio import write_file
 from costaudit.ingest.reader import ReadOptions, read_logs
 
 DIGITS = 6
@@ -187,11 +188,7 @@ def scorer_document(outcome: FitOutcome) -> dict[str, Any]:
 
 
 def save_scorer(document: dict[str, Any], path: Path) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(orjson.dumps(document) + b"\n")
-    except OSError as exc:
-        raise InputError(str(path), f"cannot write: {exc.strerror or exc}") from None
+    write_file(path, orjson.dumps(document) + b"\n")
 
 
 def read_scorer_file(path: Path, where: str = "") -> ScorerFile:

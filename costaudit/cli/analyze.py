@@ -18,6 +18,7 @@ from costaudit.cli.common import (
 )
 from costaudit.cli.options import (
     DaysOpt,
+    ForceOpt,
     FormatOpt,
     MapOpt,
     ModelOpt,
@@ -26,6 +27,7 @@ from costaudit.cli.options import (
     PlotsOpt,
     PricingOpt,
     StrictOpt,
+    checked_destination,
     parse_days,
     parse_mapping,
     split_list,
@@ -62,6 +64,7 @@ SaveWorkloadOpt = Annotated[
         help="Also save the request table (no prompt text) as Parquet, for `simulate --workload`.",
         dir_okay=False,
         show_default=False,
+        callback=checked_destination,
     ),
 ]
 
@@ -77,6 +80,7 @@ def analyze(
     group_by: GroupByOpt = None,
     output: OutputOpt = OutputFormat.table,
     out: OutOpt = None,
+    force: ForceOpt = False,
     plots: PlotsOpt = None,
     save_workload: SaveWorkloadOpt = None,
     strict: StrictOpt = False,

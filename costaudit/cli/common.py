@@ -162,12 +162,10 @@ def render_to_text(parts: Sequence[RenderableType], *, width: int = REPORT_WIDTH
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write a file the user named, creating its directory; failures name the file (exit 3)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(str(path), f"cannot write: {exc.strerror or exc}") from None
+    """Write a file the user named, atomically (costaudit.fileio); failures name the file (exit 3)."""
+    from costaudit.fileio import write_file
+
+    write_file(path, text)
 
 
 def emit(report: str | Sequence[RenderableType], out: Path | None) -> None:

@@ -22,7 +22,7 @@ from costaudit.cli.common import (
     print_warning,
     stderr_console,
 )
-from costaudit.cli.options import OutOpt, PricingOpt
+from costaudit.cli.options import ForceOpt, OutOpt, PricingOpt
 from costaudit.errors import ExitCode, InputError
 from costaudit.render.safe import log_line
 
@@ -105,6 +105,7 @@ def list_models(
     pricing: PricingOpt = None,
     output: ListingOutputOpt = ListingFormat.table,
     out: OutOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """List every model of the active price table (layered --pricing files) with its prices.
 
@@ -144,6 +145,7 @@ def show(
     pricing: PricingOpt = None,
     output: ListingOutputOpt = ListingFormat.table,
     out: OutOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Show everything the price table says about one model: every price, tier, batch price,
     history entry, alias, source and checked date, plus the rates the engine bills after fallbacks.
@@ -223,6 +225,7 @@ def diff(
     ],
     output: ListingOutputOpt = ListingFormat.table,
     out: OutOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Compare two price tables: models added and removed, every changed price with its % change,
     and changed aliases, patterns, providers and tokenizers.
@@ -248,6 +251,7 @@ def diff(
 @handle_errors
 def schema(
     out: OutOpt = None,
+    force: ForceOpt = False,
     scenario: Annotated[
         bool,
         typer.Option(
@@ -288,6 +292,7 @@ def import_prices(
         ),
     ] = None,
     out: OutOpt = None,
+    force: ForceOpt = False,
     provider: Annotated[
         list[str] | None,
         typer.Option(

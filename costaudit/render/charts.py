@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from costaudit.core.complexity import CLASS_NAMES, COMPLEX_FROM, SIMPLE_BELOW
-from costaudit.errors import InputError
+from costaudit.fileio import write_file
 from costaudit.render.money import count, percent, usd
 from costaudit.render.safe import plot_text, xml_text
 
@@ -149,10 +149,7 @@ def write_png(chart: Chart, directory: Path) -> Path:
     """Save the chart as DIRECTORY/<slug>.png (a failure names the file: exit 3)."""
     path = directory / f"{chart.slug}.png"
     with _drawn(chart) as figure:
-        try:
-            figure.savefig(path, dpi=120)
-        except OSError as exc:
-            raise InputError(str(path), f"cannot write: {exc.strerror or exc}") from None
+        write_file(path, lambda handle: figure.savefig(handle, format="png", dpi=120))
     return path
 
 
