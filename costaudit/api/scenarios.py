@@ -35,6 +35,7 @@ from costaudit.core.simulate.synthetic import StreamPrompt, generate
 from costaudit.core.window import workload_notes
 from costaudit.errors import InputError, Location
 from costaudit.ingest.reader import ReadOptions, read_logs
+from costaudit.ingest.sources import expand_sources
 from costaudit.ingest.tokenizer import encoder_for
 from costaudit.ingest.workload_io import load_workload
 
@@ -73,10 +74,16 @@ def scenario_path_rule(loaded: LoadedScenario, path: Path, written: str | Path, 
     """Files a scenario names must lie under its directory or an --allow-path directory (after
     following symbolic links), never under /proc, /sys or /dev: a scenario file from a pull request
     must not be able to read `/proc/self/environ` or `~/.ssh` into a report or a baseline's hashes.
-    For a glob, the directory before the first wildcard is checked."""
+    For a glob, the directory before the first wildcard is checked (and, for logs, every file it
+    matches)."""
     parts = Path(os.path.normpath(path)).parts
     fixed = next((index for index, part in enumerate(parts) if _GLOB_CHARS & set(part)), len(parts))
     real = Path(os.path.realpath(Path(*parts[:fixed]) if fixed else Path()))
+    _real_path_rule(loaded, real, written, where)
+
+
+def _real_path_rule(loaded: LoadedScenario, real: Path, written: str | Path, where: str) -> None:
+    """`scenario_path_rule` for a path whose links are already followed."""
     location = Location(str(loaded.path), field=where)
     if any(real == root or real.is_relative_to(root) for root in SYSTEM_ROOTS):
         raise InputError(location, f"`{written}` is a system path ({real}); name a regular file")
@@ -139,10 +146,19 @@ def _scenario_digest(path: Path, config: ScenarioFile) -> str:
 
 
 def _scenario_log(loaded: LoadedScenario, item: str, index: int) -> str:
-    """A log path, directory or glob the scenario file names, checked and resolved."""
-    if item != "-":
-        scenario_path_rule(loaded, loaded.base_dir / item, item, f"workload.logs[{index}]")
-    return _resolve(loaded.base_dir, item)
+    """A log path, directory or glob the scenario file names, checked and resolved.
+
+    Every file it expands to is checked too: a symbolic link inside an allowed directory must not
+    lead the reader to `/proc` or outside the allowed directories."""
+    if item == "-":
+        return item
+    where = f"workload.logs[{index}]"
+    scenario_path_rule(loaded, loaded.base_dir / item, item, where)
+    resolved = _resolve(loaded.base_dir, item)
+    for source in expand_sources([resolved]):
+        if source.path is not None:
+            _real_path_rule(loaded, Path(os.path.realpath(source.path)), source.name, where)
+    return resolved
 
 
 def _resolve(base: Path, item: str) -> str:

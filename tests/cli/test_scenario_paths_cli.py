@@ -129,6 +129,28 @@ def test_scenario_logs_outside_need_allow_path(project: Path) -> None:
         assert code == 0, stderr
 
 
+@pytest.mark.parametrize("written", ["logs/", "logs/*.jsonl"])
+def test_a_linked_log_inside_an_allowed_directory_is_still_checked(
+    project: Path, written: str
+) -> None:
+    logs = project / "logs"
+    logs.mkdir()
+    (logs / "a.jsonl").write_bytes(SMALL.read_bytes())
+    (project.parent / "outside" / "b.jsonl").write_bytes(SMALL.read_bytes())
+    os.symlink(project.parent / "outside" / "b.jsonl", logs / "b.jsonl")
+    scenario = project / "scenario.yaml"
+    scenario.write_text(f"workload: {{logs: ['{written}']}}\nscenarios: [{{name: current}}]\n")
+    code, stdout, stderr = run("simulate", "-s", str(scenario), "--pricing", PRICES)
+    assert code == 3
+    assert stdout == ""
+    assert "workload.logs[0]: `" in stderr
+    assert "b.jsonl` lies outside the scenario file's directory" in stderr
+    assert len(stderr.strip().splitlines()) == 1
+    (logs / "b.jsonl").unlink()
+    code, _stdout, stderr = run("simulate", "-s", str(scenario), "--pricing", PRICES)
+    assert code == 0, stderr
+
+
 def test_a_saved_workload_outside_is_refused(project: Path) -> None:
     scenario = project / "scenario.yaml"
     scenario.write_text("workload: {workload: /etc/passwd}\nscenarios: [{name: current}]\n")
