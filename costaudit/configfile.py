@@ -219,9 +219,12 @@ def read_json(path: Path) -> Any:
     return loads_json(text, str(path))
 
 
-def loads_json(text: str, source: str) -> Any:
+def loads_json(text: str, source: str, *, exact: bool = True) -> Any:
     """JSON text as data, numbers exact (`Decimal`) and within MAX_CONFIG_NUMBER; a key written twice
-    in one object, NaN or Infinity are refused naming `source` and the line."""
+    in one object, NaN or Infinity are refused naming `source` and the line.
+
+    With `exact=False` numbers are Python floats and ints (a fitted scorer's weights are floats), and
+    only the key and constant rules apply."""
     import json
 
     def number(literal: str) -> Decimal:
@@ -248,6 +251,8 @@ def loads_json(text: str, source: str) -> Any:
         return document
 
     try:
+        if not exact:
+            return json.loads(text, parse_constant=constant, object_pairs_hook=unique)
         return json.loads(
             text,
             parse_float=number,
