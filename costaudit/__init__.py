@@ -10,7 +10,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from costaudit.decimals import ensure_money_precision
+
 __version__ = "0.1.0"
+
+ensure_money_precision()
 
 if TYPE_CHECKING:
     from costaudit.api import (

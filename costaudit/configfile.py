@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import difflib
 import functools
+import itertools
+import re
 import types
 import typing
 from decimal import Decimal, InvalidOperation
@@ -28,6 +30,39 @@ bytes stand for billions of values (the "billion laughs" file); validation would
 such a file is refused before anything else looks at it."""
 MAX_YAML_DEPTH = 100
 """Nesting a configuration file may have (real ones have fewer than ten levels)."""
+MAX_CONFIG_NUMBER = 10**15
+"""The largest magnitude a number in a configuration file may have. Every real quantity in a price
+table, scenario or baseline (a price per million tokens, requests per day, a budget in USD, a token
+count) is far below it, while `1e999999` or `1e30` would make exact arithmetic slow or overflow; such a
+number is refused where it is written (file:line), whichever field it is in. Fields bound themselves
+more tightly where that means something (see the configuration models)."""
+
+
+class DuplicateKey(ValueError):
+    """A key written twice in one mapping: YAML and JSON would silently keep the last one."""
+
+    def __init__(self, key: object, line: int | None) -> None:
+        self.key = key
+        self.line = line
+        super().__init__(f"duplicate key `{key}` (the same mapping already has it)")
+
+
+class NumberOutOfRange(ValueError):
+    """A number beyond MAX_CONFIG_NUMBER, or not a number (NaN, Infinity)."""
+
+    def __init__(self, text: str, line: int | None) -> None:
+        self.line = line
+        self.text = text
+        super().__init__(
+            f"number `{text[:40]}` is out of range (numbers must be finite, at most 10^15)"
+        )
+
+
+def _bounded(value: Decimal | int, text: str, line: int | None) -> None:
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise NumberOutOfRange(text, line)
+    if not -MAX_CONFIG_NUMBER <= value <= MAX_CONFIG_NUMBER:
+        raise NumberOutOfRange(text, line)
 
 
 @functools.cache
@@ -43,26 +78,55 @@ def _decimal_loader() -> type[yaml.SafeLoader]:
         """Safe YAML loader that keeps floats exact as `Decimal`."""
 
     DecimalSafeLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
+    DecimalSafeLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+    DecimalSafeLoader.add_constructor("tag:yaml.org,2002:map", _construct_unique_mapping)
     return DecimalSafeLoader
+
+
+def _line(node: yaml.Node) -> int | None:
+    return node.start_mark.line + 1 if node.start_mark is not None else None
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
+    value = loader.construct_yaml_int(node)  # type: ignore[arg-type]
+    _bounded(value, str(node.value), _line(node))
+    return value
+
+
+def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    """A mapping, refusing a key written twice in it (merge keys `<<:` may still be overridden)."""
+    import yaml
+
+    assert isinstance(node, yaml.MappingNode)
+    seen: set[object] = set()
+    for key_node, _value in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            duplicate = key in seen
+        except TypeError:  # an unhashable key: pydantic refuses it later
+            continue
+        if duplicate:
+            raise DuplicateKey(key, _line(key_node))
+        seen.add(key)
+    yield from loader.construct_yaml_map(node)
 
 
 def _construct_decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
     import yaml
 
     text = str(loader.construct_scalar(node)).replace("_", "")  # type: ignore[arg-type]
-    lowered = text.lower()
-    if lowered in {".inf", "+.inf"}:
-        return Decimal("Infinity")
-    if lowered == "-.inf":
-        return Decimal("-Infinity")
-    if lowered == ".nan":
-        return Decimal("NaN")
+    if text.lower() in {".inf", "+.inf", "-.inf", ".nan"}:
+        raise NumberOutOfRange(text, _line(node))
     try:
-        return Decimal(text)
+        value = Decimal(text)
     except InvalidOperation as exc:  # pragma: no cover - the YAML resolver only hands us floats
         raise yaml.constructor.ConstructorError(
             None, None, f"not a number: {text}", node.start_mark
         ) from exc
+    _bounded(value, text, _line(node))
+    return value
 
 
 def _expanded_size(root: yaml.Node) -> int:
@@ -134,6 +198,8 @@ def read_yaml(path: Path) -> Any:
         raise InputError(Location(str(path), line=line), f"invalid YAML: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise InputError(str(path), f"invalid YAML: {exc}") from None
+    except (DuplicateKey, NumberOutOfRange) as exc:
+        raise InputError(Location(str(path), line=exc.line), str(exc)) from None
     except (ValueError, RecursionError) as exc:
         reason = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
         raise InputError(str(path), f"refused: {reason}") from None
@@ -141,7 +207,6 @@ def read_yaml(path: Path) -> Any:
 
 def read_json(path: Path) -> Any:
     """Parse a JSON file with numbers kept exact (`Decimal`); problems name the file and line."""
-    import json
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -151,10 +216,67 @@ def read_json(path: Path) -> Any:
         raise InputError(str(path), "is a directory, expected a JSON file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(str(path), f"cannot read: {exc}") from None
+    return loads_json(text, str(path))
+
+
+def loads_json(text: str, source: str, *, exact: bool = True) -> Any:
+    """JSON text as data, numbers exact (`Decimal`) and within MAX_CONFIG_NUMBER; a key written twice
+    in one object, NaN or Infinity are refused naming `source` and the line.
+
+    With `exact=False` numbers are Python floats and ints (a fitted scorer's weights are floats), and
+    only the key and constant rules apply."""
+    import json
+
+    def number(literal: str) -> Decimal:
+        value = Decimal(literal)
+        _bounded(value, literal, None)
+        return value
+
+    def integer(literal: str) -> int:
+        if len(literal) > 20:
+            raise NumberOutOfRange(literal, None)
+        value = int(literal)
+        _bounded(value, literal, None)
+        return value
+
+    def constant(literal: str) -> Any:
+        raise NumberOutOfRange(literal, None)
+
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        document: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in document:
+                raise DuplicateKey(key, None)
+            document[key] = value
+        return document
+
     try:
-        return json.loads(text, parse_float=Decimal)
+        if not exact:
+            return json.loads(text, parse_constant=constant, object_pairs_hook=unique)
+        return json.loads(
+            text,
+            parse_float=number,
+            parse_int=integer,
+            parse_constant=constant,
+            object_pairs_hook=unique,
+        )
     except json.JSONDecodeError as exc:
-        raise InputError(Location(str(path), line=exc.lineno), f"invalid JSON: {exc.msg}") from None
+        raise InputError(Location(source, line=exc.lineno), f"invalid JSON: {exc.msg}") from None
+    except DuplicateKey as exc:
+        key = re.escape(json.dumps(exc.key))
+        line = _json_line(text, re.compile(key + r"\s*:"), second=True)
+        raise InputError(Location(source, line=line), str(exc)) from None
+    except NumberOutOfRange as exc:
+        line = _json_line(text, re.compile(r"(?<![\w.])" + re.escape(exc.text) + r"(?![\w.])"))
+        raise InputError(Location(source, line=line), str(exc)) from None
+
+
+def _json_line(text: str, pattern: re.Pattern[str], *, second: bool = False) -> int | None:
+    """The line where `pattern` occurs in `text` (its second occurrence for a duplicate key)."""
+    found = list(itertools.islice(pattern.finditer(text), 2 if second else 1))
+    if len(found) < (2 if second else 1):
+        return None
+    return text.count("\n", 0, found[-1].start()) + 1
 
 
 def read_config(path: Path) -> Any:

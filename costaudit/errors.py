@@ -10,6 +10,22 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+LONGEST_ECHO = 60
+"""Characters of a value from a record quoted back in a skip reason or error; the rest is cut."""
+
+
+def echoed(value: object) -> str:
+    """A value from a record, quoted back in a message that names why the record was skipped.
+
+    Shortened, so that a megabyte-long value cannot bury the message (or make every record its own
+    problem line), and shown with Python's escapes when it holds anything unprintable (a newline, an
+    escape sequence), so that the message stays one readable line before any output sink sees it.
+    An ordinary value (`errored`, `CHARACTERS`) is quoted as it is."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > LONGEST_ECHO:
+        text = text[: LONGEST_ECHO - 1] + "…"
+    return text if text.isprintable() else repr(text)
+
 
 class ExitCode(enum.IntEnum):
     OK = 0

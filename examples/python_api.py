@@ -22,7 +22,11 @@ frame = requests.to_frame()
 print(f"DataFrame columns: {', '.join(frame.columns[:6])}, …")
 
 # What-ifs from a scenario file.
-result = costaudit.simulate("examples/scenarios/app-logs.yaml", prices=prices)
+# Files a scenario names must lie under its directory unless allowed (`--allow-path` on the CLI).
+app_logs = costaudit.load_scenario(
+    "examples/scenarios/app-logs.yaml", prices=prices, allow_paths=["examples/logs"]
+)
+result = costaudit.simulate(app_logs, prices=prices)
 print(f"baseline {result.baseline.name}: ${result.baseline.monthly_usd:.2f}/month")
 for scenario in result.scenarios:
     print(f"  {scenario.name}: ${scenario.monthly_usd:.2f}/month")

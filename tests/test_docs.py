@@ -64,3 +64,34 @@ def test_each_screenshot_was_taken_of_its_committed_page() -> None:
         )
         assert f"$ costaudit {shlex.join(docgen.report_command(name))}" in readme
         assert f"](docs/reports/{name}.png)" in readme
+
+
+def test_the_limits_section_states_the_limits_in_force() -> None:
+    """README's Limits section quotes each bound; each quoted bound is the one the code enforces."""
+    from costaudit.api.scenarios import MAX_PROMPT_FILE_BYTES, SYSTEM_ROOTS
+    from costaudit.config.base import MAX_SEED, MAX_USD
+    from costaudit.config.scenario import MAX_REQUESTS_PER_DAY
+    from costaudit.configfile import MAX_CONFIG_NUMBER, MAX_YAML_DEPTH, MAX_YAML_VALUES
+    from costaudit.decimals import MONEY_PRECISION
+    from costaudit.ingest.containers import MAX_RECORD_BYTES
+    from costaudit.ingest.validation import MAX_TOKENS
+
+    text = docgen.README.read_text(encoding="utf-8")
+    section = text.split("## Limits\n", 1)[1].split("\n## ", 1)[0]
+    stated = {
+        "between 0 and 10^12 tokens": MAX_TOKENS == 10**12,
+        "larger than 64 MiB": MAX_RECORD_BYTES == 64 << 20,
+        "at 60 significant digits": MONEY_PRECISION == 60,
+        "at most 10^15 in size": MAX_CONFIG_NUMBER == 10**15,
+        "at most 10^9 USD": MAX_USD == 10**9,
+        "`requests_per_day` at most 10^9": MAX_REQUESTS_PER_DAY == 10**9,
+        "from 0 to 2^63-1": MAX_SEED == 2**63 - 1,
+        "past 1,000,000 values": MAX_YAML_VALUES == 1_000_000,
+        "deeper than 100": MAX_YAML_DEPTH == 100,
+        "of at most 8 MiB": MAX_PROMPT_FILE_BYTES == 8 << 20,
+        "`/proc`, `/sys` and `/dev`": {str(root) for root in SYSTEM_ROOTS}
+        == {"/proc", "/sys", "/dev"},
+    }
+    for words, holds in stated.items():
+        assert words in " ".join(section.split()), words
+        assert holds, words

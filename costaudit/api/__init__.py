@@ -319,13 +319,20 @@ def _analyze_on_dask(
 
 
 def load_scenario(
-    path: PathLike, *, prices: LoadedPrices | None = None, seed: int | None = None
+    path: PathLike,
+    *,
+    prices: LoadedPrices | None = None,
+    seed: int | None = None,
+    allow_paths: Sequence[PathLike] = (),
 ) -> LoadedScenario:
     """A validated scenario file whose model, hardware and cache-rule names all exist in `prices`;
-    `seed` overrides the file's random seed."""
+    `seed` overrides the file's random seed. Files the scenario names (prompts, logs, saved
+    workloads, scorers) must lie under its directory or one of `allow_paths`."""
     from costaudit.api.scenarios import load_scenario as validated_scenario
 
-    loaded = validated_scenario(Path(path), (prices or load_prices()).table)
+    loaded = validated_scenario(
+        Path(path), (prices or load_prices()).table, [Path(item) for item in allow_paths]
+    )
     if seed is None:
         return loaded
     return replace(loaded, config=loaded.config.model_copy(update={"seed": seed}))

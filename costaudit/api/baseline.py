@@ -11,7 +11,10 @@
                 "breakdown": {"models": {"gpt-4-turbo": "90000"}, "groups": {"feature": {"chat": "90000"}}}}}
 }
 ```
-Money is a decimal string. The file has no timestamp, so the same inputs always write the same bytes.
+Money is a decimal string. The file is input like any other and is checked on load: it must be valid
+JSON without a key written twice, every amount a finite decimal between 0 and MAX_USD (10^9 a month),
+every count a whole number ≥ 0; anything else is refused naming the file and the field (exit 3), so
+that a damaged or hand-edited baseline can never make `check` pass. The file has no timestamp, so the same inputs always write the same bytes.
 `unpriced_requests` and `breakdown` were added later: a baseline without them is still read (then
 `check` cannot compare unpriced requests or name the models and groups that moved).
 """
@@ -24,9 +27,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from costaudit import __version__
+from costaudit.config.base import MAX_USD
+from costaudit.configfile import loads_json
 from costaudit.core.columns import TOKEN_COLUMNS
 from costaudit.core.regress import Figures, Fingerprint
 from costaudit.core.request_table import RequestTable
@@ -63,30 +66,86 @@ def workload_digest(requests: RequestTable) -> str:
 
 
 def _decimal(value: object, where: Location) -> Decimal | None:
+    """A stored amount in USD: a decimal string (or number) between 0 and MAX_USD, or null."""
     if value is None:
         return None
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise InputError(where, "not a decimal amount")
     try:
         number = Decimal(str(value))
     except InvalidOperation:
         raise InputError(where, "not a decimal amount") from None
     if not number.is_finite():
         raise InputError(where, "not a finite amount")
+    if number < 0:
+        raise InputError(where, f"negative amount {value}")
+    if number > MAX_USD:
+        raise InputError(where, f"amount {value} is above {MAX_USD:,} USD")
     return number
 
 
-def read_baseline(path: Path) -> Baseline:
+def _object(value: object, where: Location) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InputError(where, "not an object")
+    return value
+
+
+def _or_empty(value: object) -> object:
+    """A part older baselines may lack (absent or null) reads as empty; anything else is checked."""
+    return {} if value is None else value
+
+
+def _text(value: object, where: Location) -> str:
+    if not isinstance(value, str):
+        raise InputError(where, "not a string")
+    return value
+
+
+def _read_document(path: Path) -> dict[str, Any]:
     try:
-        document = orjson.loads(path.read_bytes())
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(
             str(path), "baseline not found: create it with --update-baseline"
         ) from None
-    except orjson.JSONDecodeError as exc:
-        raise InputError(str(path), f"not valid JSON ({exc})") from None
+    except IsADirectoryError:
+        raise InputError(str(path), "is a directory, expected a baseline JSON file") from None
+    except UnicodeDecodeError:
+        raise InputError(str(path), "not a UTF-8 text file") from None
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    document = loads_json(text, str(path))
     if not isinstance(document, dict) or document.get("schema") != SCHEMA:
         raise InputError(
             Location(str(path), field="schema"), f"not a costaudit baseline (expected {SCHEMA})"
         )
+    return document
+
+
+def _fingerprint(document: dict[str, Any], path: Path) -> Fingerprint:
+    hashes = _object(_or_empty(document.get("hashes")), Location(str(path), field="hashes"))
+
+    def digest(name: str) -> str:
+        return _text(hashes.get(name, ""), Location(str(path), field=f"hashes.{name}"))
+
+    prompts = _object(_or_empty(hashes.get("prompts")), Location(str(path), field="hashes.prompts"))
+    return Fingerprint(
+        prices=digest("price_table"),
+        scenario_file=digest("scenario_file"),
+        workload=digest("workload"),
+        prompts={
+            name: _text(value, Location(str(path), field=f"hashes.prompts.{name}"))
+            for name, value in prompts.items()
+        },
+        tool_version=_text(
+            document.get("tool_version", ""), Location(str(path), field="tool_version")
+        ),
+    )
+
+
+def read_baseline(path: Path) -> Baseline:
+    """The committed baseline, checked (module docstring); problems name the file and field."""
+    document = _read_document(path)
     scenarios = document.get("scenarios")
     if not isinstance(scenarios, dict):
         raise InputError(Location(str(path), field="scenarios"), "missing or not an object")
@@ -96,15 +155,8 @@ def read_baseline(path: Path) -> Baseline:
         if not isinstance(entry, dict) or "monthly_usd" not in entry:
             raise InputError(where, "required key is missing")
         figures[name] = _figures(entry, _decimal(entry["monthly_usd"], where), path, name)
-    hashes = document.get("hashes") or {}
-    fingerprint = Fingerprint(
-        prices=str(hashes.get("price_table", "")),
-        scenario_file=str(hashes.get("scenario_file", "")),
-        workload=str(hashes.get("workload", "")),
-        prompts=dict(hashes.get("prompts") or {}),
-        tool_version=str(document.get("tool_version", "")),
-    )
-    return Baseline(path, figures, fingerprint, dict(document.get("workload") or {}))
+    workload = _object(_or_empty(document.get("workload")), Location(str(path), field="workload"))
+    return Baseline(path, figures, _fingerprint(document, path), dict(workload))
 
 
 def _amounts(value: object, path: Path, where: str) -> dict[str, Decimal | None]:
@@ -119,7 +171,9 @@ def _amounts(value: object, path: Path, where: str) -> dict[str, Decimal | None]
 def _figures(entry: dict[str, Any], monthly: Decimal | None, path: Path, name: str) -> Figures:
     """A stored scenario: its monthly cost, and what later versions record beside it."""
     unpriced = entry.get("unpriced_requests")
-    if unpriced is not None and (not isinstance(unpriced, int) or unpriced < 0):
+    if unpriced is not None and (
+        isinstance(unpriced, bool) or not isinstance(unpriced, int) or unpriced < 0
+    ):
         raise InputError(
             Location(str(path), field=f"scenarios.{name}.unpriced_requests"),
             "not a number of requests",

@@ -23,6 +23,7 @@ from costaudit.core.regress import (
 from costaudit.core.simulate.breakdown import Breakdown
 from costaudit.core.simulate.engine import ScenarioResult, SimulationResult
 from costaudit.errors import InputError
+from costaudit.fileio import write_file
 from costaudit.jsonio import MICRO
 from costaudit.pricetable.layers import LoadedPrices
 
@@ -108,9 +109,20 @@ def verdict(run: CheckRun, baseline: Path, limits: Limits) -> Verdict:
     )
 
 
+def _previous_monthly(baseline: Path) -> dict[str, Decimal | None]:
+    """The monthly figures the baseline held before this update; none when there was no readable
+    baseline (rewriting a damaged baseline is how it is repaired)."""
+    if not baseline.exists():
+        return {}
+    try:
+        return read_baseline(baseline).monthly
+    except InputError:
+        return {}
+
+
 def write_baseline(run: CheckRun, scenario: Path, baseline: Path) -> BaselineUpdate:
     """Write the baseline from this run (paths in it relative to the baseline's directory)."""
-    previous = read_baseline(baseline).monthly if baseline.exists() else {}
+    previous = _previous_monthly(baseline)
     relative = os.path.relpath(scenario, baseline.parent if str(baseline.parent) else ".")
     workload = run.result.workload
     summary = {
@@ -121,12 +133,3 @@ def write_baseline(run: CheckRun, scenario: Path, baseline: Path) -> BaselineUpd
     text = baseline_document(Path(relative).as_posix(), run.figures, run.fingerprint, summary)
     write_file(baseline, text)
     return BaselineUpdate(baseline, previous, run.monthly)
-
-
-def write_file(path: Path, text: str) -> None:
-    """Write a file the user named, creating its directory; failures name the file (exit 3)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(str(path), f"cannot write: {exc.strerror or exc}") from None

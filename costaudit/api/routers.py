@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from costaudit import __version__
 from costaudit.config.pricing import PriceTable
 from costaudit.config.scorer import SCORER_SCHEMA, ScorerFile
-from costaudit.configfile import validation_problems
+from costaudit.configfile import loads_json, validation_problems
 from costaudit.core.complexity import visible_tokens
 from costaudit.core.labels import LabelScaleError, normalise
 from costaudit.core.pricing import ModelResolver
@@ -39,6 +39,7 @@ from costaudit.core.router_fit import (
     fit_router,
 )
 from costaudit.errors import InputError, Location
+from costaudit.fileio import write_file
 from costaudit.ingest.reader import ReadOptions, read_logs
 
 DIGITS = 6
@@ -187,11 +188,7 @@ def scorer_document(outcome: FitOutcome) -> dict[str, Any]:
 
 
 def save_scorer(document: dict[str, Any], path: Path) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(orjson.dumps(document) + b"\n")
-    except OSError as exc:
-        raise InputError(str(path), f"cannot write: {exc.strerror or exc}") from None
+    write_file(path, orjson.dumps(document) + b"\n")
 
 
 def read_scorer_file(path: Path, where: str = "") -> ScorerFile:
@@ -208,9 +205,10 @@ def read_scorer_file(path: Path, where: str = "") -> ScorerFile:
             Location(str(path), field=where or None), f"cannot read: {exc.strerror or exc}"
         ) from None
     try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InputError(str(path), f"not valid JSON ({exc})") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(str(path), f"cannot read: {exc}") from None
+    data = loads_json(text, str(path), exact=False)
     if not isinstance(data, dict):
         raise InputError(str(path), "expected a JSON object at the top level")
     if data.get("schema") != SCORER_SCHEMA:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -23,6 +24,7 @@ from costaudit.core.crossref import scenario_problems
 from costaudit.core.freshness import freshness_warnings, request_times
 from costaudit.core.labels import LabelScaleError, normalise
 from costaudit.core.pricing import ModelResolver, assign
+from costaudit.core.prompt_cache import TooManyBlocks
 from costaudit.core.router_fit import FittedScorer, ScorerSummary
 from costaudit.core.simulate.context import ScenarioProblem
 from costaudit.core.simulate.engine import SimulationResult
@@ -33,10 +35,20 @@ from costaudit.core.simulate.synthetic import StreamPrompt, generate
 from costaudit.core.window import workload_notes
 from costaudit.errors import InputError, Location
 from costaudit.ingest.reader import ReadOptions, read_logs
+from costaudit.ingest.sources import expand_sources
 from costaudit.ingest.tokenizer import encoder_for
 from costaudit.ingest.workload_io import load_workload
 
 PREFIX_BLOCK_TOKENS = 64
+
+
+MAX_PROMPT_FILE_BYTES = 8 << 20
+"""The largest prompt file a scenario may name (8 MiB, about two million tokens: more than any model's
+context window). A larger file, or one that never ends (`/dev/zero`), is refused before it is read."""
+SYSTEM_ROOTS = (Path("/proc"), Path("/sys"), Path("/dev"))
+"""Never read through a scenario file, whatever --allow-path says: process and kernel state (an
+environment with secrets in /proc/self/environ) and devices."""
+_GLOB_CHARS = frozenset("*?[")
 
 
 @dataclass(frozen=True)
@@ -44,10 +56,44 @@ class LoadedScenario:
     path: Path
     config: ScenarioFile
     digest: str
+    allowed: tuple[Path, ...] = ()
+    """Directories (`--allow-path`) besides the scenario file's own that files it names may lie in."""
 
     @property
     def base_dir(self) -> Path:
         return self.path.parent
+
+    def file(self, written: str | Path, where: str) -> Path:
+        """A path the scenario file names (relative to the file), checked by `scenario_path_rule`."""
+        path = self.base_dir / written
+        scenario_path_rule(self, path, written, where)
+        return path
+
+
+def scenario_path_rule(loaded: LoadedScenario, path: Path, written: str | Path, where: str) -> None:
+    """Files a scenario names must lie under its directory or an --allow-path directory (after
+    following symbolic links), never under /proc, /sys or /dev: a scenario file from a pull request
+    must not be able to read `/proc/self/environ` or `~/.ssh` into a report or a baseline's hashes.
+    For a glob, the directory before the first wildcard is checked (and, for logs, every file it
+    matches)."""
+    parts = Path(os.path.normpath(path)).parts
+    fixed = next((index for index, part in enumerate(parts) if _GLOB_CHARS & set(part)), len(parts))
+    real = Path(os.path.realpath(Path(*parts[:fixed]) if fixed else Path()))
+    _real_path_rule(loaded, real, written, where)
+
+
+def _real_path_rule(loaded: LoadedScenario, real: Path, written: str | Path, where: str) -> None:
+    """`scenario_path_rule` for a path whose links are already followed."""
+    location = Location(str(loaded.path), field=where)
+    if any(real == root or real.is_relative_to(root) for root in SYSTEM_ROOTS):
+        raise InputError(location, f"`{written}` is a system path ({real}); name a regular file")
+    roots = [Path(os.path.realpath(directory)) for directory in (loaded.base_dir, *loaded.allowed)]
+    if not any(real.is_relative_to(root) for root in roots):
+        raise InputError(
+            location,
+            f"`{written}` lies outside the scenario file's directory ({real}); "
+            "allow its directory with --allow-path DIR",
+        )
 
 
 @dataclass
@@ -66,8 +112,9 @@ class LoadedWorkload:
             self.digest = workload_digest(self.workload.requests)
 
 
-def load_scenario(path: Path, table: PriceTable) -> LoadedScenario:
-    """Validate a scenario file, then check every name it uses against the price table."""
+def load_scenario(path: Path, table: PriceTable, allowed: Sequence[Path] = ()) -> LoadedScenario:
+    """Validate a scenario file, then check every name it uses against the price table; files it
+    names may lie under its directory or one of the `allowed` directories."""
     config = validate_file(path, ScenarioFile)
     problems = [
         InputError(Location(str(path), field=where), message)
@@ -77,7 +124,11 @@ def load_scenario(path: Path, table: PriceTable) -> LoadedScenario:
         first = problems[0]
         first.also = tuple(problems[1:])
         raise first
-    return LoadedScenario(path=path, config=config, digest=_scenario_digest(path, config))
+    loaded = LoadedScenario(path=path, config=config, digest="", allowed=tuple(allowed))
+    for index, scenario in enumerate(config.scenarios):
+        if scenario.routing and scenario.routing.scorer:
+            loaded.file(scenario.routing.scorer, f"scenarios[{index}].routing.scorer")
+    return replace(loaded, digest=_scenario_digest(path, config))
 
 
 def _scenario_digest(path: Path, config: ScenarioFile) -> str:
@@ -92,6 +143,22 @@ def _scenario_digest(path: Path, config: ScenarioFile) -> str:
         if scorer.is_file():
             digest.update(b"\0" + name.encode() + b"\0" + scorer.read_bytes())
     return digest.hexdigest()
+
+
+def _scenario_log(loaded: LoadedScenario, item: str, index: int) -> str:
+    """A log path, directory or glob the scenario file names, checked and resolved.
+
+    Every file it expands to is checked too: a symbolic link inside an allowed directory must not
+    lead the reader to `/proc` or outside the allowed directories."""
+    if item == "-":
+        return item
+    where = f"workload.logs[{index}]"
+    scenario_path_rule(loaded, loaded.base_dir / item, item, where)
+    resolved = _resolve(loaded.base_dir, item)
+    for source in expand_sources([resolved]):
+        if source.path is not None:
+            _real_path_rule(loaded, Path(os.path.realpath(source.path)), source.name, where)
+    return resolved
 
 
 def _resolve(base: Path, item: str) -> str:
@@ -127,7 +194,7 @@ def _scorers(loaded: LoadedScenario) -> Scorers:
         if routing is None or routing.scorer is None or str(routing.scorer) in scorers.fitted:
             continue
         name, where = str(routing.scorer), f"scenarios[{index}].routing.scorer"
-        fitted, parsed = load_scorer(loaded.base_dir / routing.scorer, where)
+        fitted, parsed = load_scorer(loaded.file(routing.scorer, where), where)
         interval = parsed.out_of_fold.apgr_interval
         scorers.fitted[name] = fitted
         scorers.fields[name] = where
@@ -231,11 +298,27 @@ def _from_saved(path: Path, days: Decimal | None) -> LoadedWorkload:
     return LoadedWorkload(Workload(requests, window.days, f"workload: {path}"))
 
 
+def _prompt_bytes(path: Path, where: str) -> bytes:
+    """A prompt file's content: a regular file of at most MAX_PROMPT_FILE_BYTES."""
+    location = Location(str(path), field=where)
+    if not stat.S_ISREG(
+        path.stat().st_mode
+    ):  # before opening: opening a pipe would wait for a writer
+        raise InputError(location, "prompt file is not a regular file")
+    with path.open("rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise InputError(location, "prompt file is not a regular file")
+        data = handle.read(MAX_PROMPT_FILE_BYTES + 1)
+    if len(data) > MAX_PROMPT_FILE_BYTES:
+        raise InputError(location, f"prompt file is larger than {MAX_PROMPT_FILE_BYTES:,} bytes")
+    return data
+
+
 def _prompt_tokens(
     path: Path, model: str, resolver: ModelResolver, where: str
 ) -> tuple[StreamPrompt, str]:
     try:
-        data = path.read_bytes()
+        data = _prompt_bytes(path, where)
         text = data.decode("utf-8")
     except FileNotFoundError:
         raise InputError(Location(str(path), field=where), "prompt file not found") from None
@@ -266,11 +349,16 @@ def _synthetic(loaded: LoadedScenario, resolver: ModelResolver) -> LoadedWorkloa
             else "workload.synthetic.system_prompt"
         )
         prompt, digest = _prompt_tokens(
-            loaded.base_dir / stream.system_prompt.file, stream.model, resolver, where
+            loaded.file(stream.system_prompt.file, f"{where}.file"), stream.model, resolver, where
         )
         prompts.append(prompt)
         digests[str(stream.system_prompt.file)] = digest
-    workload = generate(synthetic, prompts)
+    try:
+        workload = generate(synthetic, prompts)
+    except TooManyBlocks as exc:
+        raise InputError(
+            Location(str(loaded.path), field="workload.synthetic"), f"{exc}; lower the token counts"
+        ) from None
     digest = hashlib.sha256(synthetic.model_dump_json().encode()).hexdigest()
 
     if loaded.config.workload.days is not None:
@@ -309,13 +397,15 @@ def _build(
     scorers = _scorers(loaded)
     if saved is not None or (not logs and spec.workload is not None):
         _no_text_for(scorers, loaded, "saved")
-        return _from_saved(saved or loaded.base_dir / (spec.workload or Path()), spec.days)
+        return _from_saved(
+            saved or loaded.file(spec.workload or Path(), "workload.workload"), spec.days
+        )
     if logs:
         return _from_logs(spec, list(logs), loaded.config, resolver, progress, group_by, scorers)
     if spec.logs:
         return _from_logs(
             spec,
-            [_resolve(loaded.base_dir, item) for item in spec.logs],
+            [_scenario_log(loaded, item, index) for index, item in enumerate(spec.logs)],
             loaded.config,
             resolver,
             progress,

@@ -20,6 +20,7 @@ from costaudit.cli.options import (
     DaysOpt,
     Engine,
     EngineOpt,
+    ForceOpt,
     FormatOpt,
     MapOpt,
     ModelOpt,
@@ -29,10 +30,12 @@ from costaudit.cli.options import (
     PricingOpt,
     SchedulerOpt,
     StrictOpt,
+    checked_destination,
     parse_days,
     parse_mapping,
     split_list,
 )
+from costaudit.render.safe import terminal
 
 if TYPE_CHECKING:
     from costaudit.core.analysis import Analysis
@@ -64,6 +67,7 @@ SaveWorkloadOpt = Annotated[
         help="Also save the request table (no prompt text) as Parquet, for `simulate --workload`.",
         dir_okay=False,
         show_default=False,
+        callback=checked_destination,
     ),
 ]
 
@@ -79,6 +83,7 @@ def analyze(
     group_by: GroupByOpt = None,
     output: OutputOpt = OutputFormat.table,
     out: OutOpt = None,
+    force: ForceOpt = False,
     plots: PlotsOpt = None,
     save_workload: SaveWorkloadOpt = None,
     strict: StrictOpt = False,
@@ -130,7 +135,7 @@ def analyze(
                 save_workload=save_workload,
             )
     except api.UnknownGroupKey as unknown:
-        raise typer.BadParameter(str(unknown), param_hint="--group-by") from None
+        raise typer.BadParameter(terminal(str(unknown)), param_hint="--group-by") from None
     _emit_report(result, output, out, logs)
     if plots is not None:
         from costaudit.render.plots import analysis_plots

@@ -21,10 +21,14 @@ from costaudit.cli.common import (
     write_text,
 )
 from costaudit.cli.options import (
+    AllowPathOpt,
+    ForceOpt,
     GroupByOpt,
     OutOpt,
     OutputOpt,
     PricingOpt,
+    checked_destination,
+    guard_destination,
     parse_limit_percent,
     split_list,
 )
@@ -128,6 +132,7 @@ def check(
     group_by: GroupByOpt = None,
     output: OutputOpt = OutputFormat.table,
     out: OutOpt = None,
+    force: ForceOpt = False,
     junit: Annotated[
         Path | None,
         typer.Option(
@@ -136,8 +141,10 @@ def check(
             help="Also write a JUnit XML report.",
             dir_okay=False,
             show_default=False,
+            callback=checked_destination,
         ),
     ] = None,
+    allow_path: AllowPathOpt = None,
 ) -> None:
     """Recompute every scenario's monthly cost and compare it with a committed baseline.
 
@@ -149,17 +156,19 @@ def check(
     bad or missing input (including a missing baseline), 4 a bug. Each change is attributed to what
     changed since the baseline (prices, traffic, prompts or the scenario file), with the models and
     groups (--group-by, `check.group_by`) whose cost moved most. Under GitHub Actions, failures become
-    ::error annotations and the Markdown report is appended to $GITHUB_STEP_SUMMARY.
+    error annotations (::error) and the Markdown report is appended to $GITHUB_STEP_SUMMARY.
     """
     from costaudit import api
 
     html_destination(output, out)
+    if update_baseline:
+        guard_destination(baseline, force=force, option="--baseline")
     increase_pct = _parse(parse_limit_percent, max_increase, "--max-increase")
     increase_usd = _parse(_usd, max_increase_usd, "--max-increase-usd")
     budget_usd = _parse(_usd, budget, "--budget")
     keys = split_list(group_by)
     prices = active_prices(pricing)
-    loaded = api.load_scenario(scenario, prices=prices)
+    loaded = api.load_scenario(scenario, prices=prices, allow_paths=allow_path or ())
     limited = any(value is not None for value in (increase_pct, increase_usd, budget_usd))
     settings = loaded.config.check
     if not (update_baseline or report_only or limited or (settings and settings.any_set())):

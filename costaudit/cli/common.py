@@ -13,14 +13,16 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 
 from costaudit.errors import ExitCode, InputError
+from costaudit.render.safe import log_line, no_command_lines, terminal
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
+    from rich.text import Text
 
     from costaudit.api import LoadedPrices
 
@@ -46,21 +48,39 @@ def html_destination(output: OutputFormat, out: Path | None) -> None:
         )
 
 
-def stderr_console() -> Console:
+@functools.cache
+def _console_class() -> type[Console]:
+    """A rich Console whose plain-string text (table cells, titles) goes through the terminal sink:
+    reports put names from logs and scenario files in many cells, and this reaches every one."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    class SafeConsole(Console):
+        def render_str(self, text: str, *args: Any, **kwargs: Any) -> Text:
+            return super().render_str(terminal(text), *args, **kwargs)
+
+    return SafeConsole
+
+
+def make_console(**options: Any) -> Console:
+    """A console for costaudit's output: markup and emoji codes off, so `[/x]` or `:warning:` in a
+    name prints as written (styles come from `Text` objects, never markup), strings through the
+    terminal sink."""
+    return _console_class()(markup=False, emoji=False, highlight=False, **options)
+
+
+def stderr_console() -> Console:
+    return make_console(stderr=True, soft_wrap=True)
 
 
 def stdout_console() -> Console:
-    from rich.console import Console
-
-    return Console(highlight=False, width=None if sys.stdout.isatty() else REPORT_WIDTH)
+    return make_console(width=None if sys.stdout.isatty() else REPORT_WIDTH)
 
 
 def say(line: str) -> None:
-    """One plain line on stderr (summaries, notes, warnings): no markup, no rich needed."""
-    sys.stderr.write(line + "\n")
+    """One plain line on stderr (summaries, notes, warnings): no markup, no rich needed. The line
+    may quote names from logs or files, so it goes through the log-line sink: it stays one line and
+    never reads as a GitHub workflow command."""
+    sys.stderr.write(log_line(line) + "\n")
 
 
 def print_warning(message: str) -> None:
@@ -78,11 +98,15 @@ def active_prices(pricing: Sequence[Path] | None) -> LoadedPrices:
 
 
 def print_input_error(error: InputError) -> None:
-    from rich.markup import escape
+    """One line per problem; a message quotes file names and values from the input, so each line
+    goes through the terminal sink."""
+    from rich.text import Text
 
     console = stderr_console()
     for problem in (error, *error.also):
-        console.print(f"[bold red]error:[/] {escape(str(problem))}", markup=True, highlight=False)
+        line = Text("error:", style="bold red")
+        line.append(" " + terminal(str(problem)))
+        console.print(line, highlight=False)
 
 
 def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
@@ -102,8 +126,12 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
             stderr_console().print("interrupted")
             raise typer.Exit(130) from None
         except Exception as error:
+            from rich.text import Text
+
             console = stderr_console()
-            console.print(f"[bold red]internal error:[/] {type(error).__name__}: {error}")
+            line = Text("internal error:", style="bold red")
+            line.append(" " + terminal(f"{type(error).__name__}: {error}"))
+            console.print(line)
             if os.environ.get("COSTAUDIT_DEBUG"):
                 import traceback
 
@@ -119,24 +147,25 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 def render_to_text(parts: Sequence[RenderableType], *, width: int = REPORT_WIDTH) -> str:
     """Rich renderables as plain text (for `--out` files and non-terminal stdout)."""
-    from rich.console import Console
-
-    console = Console(width=width, record=True, file=open(os.devnull, "w"), color_system=None)  # noqa: SIM115, PTH123
+    console = make_console(
+        width=width,
+        record=True,
+        file=open(os.devnull, "w"),  # noqa: SIM115, PTH123
+        color_system=None,
+    )
     for part in parts:
         console.print(part)
         console.print()
     text = console.export_text()
     console.file.close()
-    return text
+    return no_command_lines(text)
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write a file the user named, creating its directory; failures name the file (exit 3)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(str(path), f"cannot write: {exc.strerror or exc}") from None
+    """Write a file the user named, atomically (costaudit.fileio); failures name the file (exit 3)."""
+    from costaudit.fileio import write_file
+
+    write_file(path, text)
 
 
 def emit(report: str | Sequence[RenderableType], out: Path | None) -> None:
@@ -146,13 +175,22 @@ def emit(report: str | Sequence[RenderableType], out: Path | None) -> None:
         return
 
     if isinstance(report, str):
-        sys.stdout.write(report)
+        sys.stdout.write(no_command_lines(report))
         sys.stdout.flush()
         return
     console = stdout_console()
-    for part in report:
-        console.print(part)
-        console.print()
+    if console.is_terminal:
+        for part in report:
+            console.print(part)
+            console.print()
+        return
+    # Not a terminal (a CI log, a pipe): a table wraps long cells, and the runner reads every line.
+    with console.capture() as captured:
+        for part in report:
+            console.print(part)
+            console.print()
+    sys.stdout.write(no_command_lines(captured.get()))
+    sys.stdout.flush()
 
 
 @contextlib.contextmanager

@@ -28,6 +28,7 @@ import typer
 from typer.testing import CliRunner
 
 from costaudit.cli.app import app
+from costaudit.fileio import write_file
 
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
@@ -65,6 +66,8 @@ EXAMPLE_RUNS: dict[str, list[str]] = {
         "simulate",
         "--scenario",
         "examples/scenarios/app-logs.yaml",
+        "--allow-path",
+        "examples/logs",
         "--group-by",
         "feature",
     ],
@@ -193,7 +196,13 @@ def python_example_section() -> str:
 REPORT_DIR = REPO / "docs" / "reports"
 REPORTS: dict[str, list[str]] = {
     "analyze": ["analyze", "examples/logs/", "--group-by", "feature"],
-    "simulate": ["simulate", "--scenario", "examples/scenarios/app-logs.yaml"],
+    "simulate": [
+        "simulate",
+        "--scenario",
+        "examples/scenarios/app-logs.yaml",
+        "--allow-path",
+        "examples/logs",
+    ],
     "check": [
         "check",
         "--scenario",
@@ -253,7 +262,7 @@ def write_reports() -> list[str]:
     for name in REPORTS:
         path = REPORT_DIR / f"{name}.html"
         pages[name] = report_page(name, path)
-        path.write_text(pages[name], encoding="utf-8")
+        write_file(path, pages[name])
     if find_chromium() is None:
         return ["screenshots not taken: Chromium is not installed (apt-get install chromium)"]
     with browser() as chromium:
@@ -277,7 +286,7 @@ def _save_screenshot(png: bytes, digest: str, path: Path) -> None:
     image = Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=256)
     info = PngInfo()
     info.add_text(PAGE_DIGEST_KEY, digest)
-    image.save(path, optimize=True, pnginfo=info)
+    write_file(path, lambda handle: image.save(handle, format="PNG", optimize=True, pnginfo=info))
 
 
 def scenario_keys_section() -> str:
@@ -321,7 +330,7 @@ def main() -> None:
         if updated != current:
             stale.append(document)
             if "--check" not in sys.argv[1:]:
-                document.write_text(updated, encoding="utf-8")
+                write_file(document, updated)
     if stale and "--check" in sys.argv[1:]:
         names = ", ".join(str(path.relative_to(REPO)) for path in stale)
         sys.stderr.write(f"out of date: {names}; run `python -m costaudit.cli.docgen`\n")

@@ -32,6 +32,58 @@ OutputOpt = Annotated[
         case_sensitive=False,
     ),
 ]
+FORCE_KEY = "costaudit.force"
+
+
+def _remember_force(ctx: typer.Context, value: bool) -> bool:
+    """--force is read first (eager), so the output options checked after it know of it."""
+    ctx.meta[FORCE_KEY] = value
+    return value
+
+
+def checked_destination(
+    ctx: typer.Context, param: typer.CallbackParam, value: Path | None
+) -> Path | None:
+    """An output path, refused (exit 2) when symbolic links send it outside the working directory and
+    --force was not given (costaudit.fileio.check_destination)."""
+    if value is None:
+        return None
+    option = param.opts[0] if param.opts else "--out"
+    guard_destination(value, force=bool(ctx.meta.get(FORCE_KEY)), option=option)
+    return value
+
+
+def guard_destination(path: Path, *, force: bool, option: str) -> None:
+    """Refuse (exit 2) an output path that symbolic links send outside the working directory."""
+    from costaudit.errors import InputError
+    from costaudit.fileio import check_destination
+
+    try:
+        check_destination(path, force=force, option=option)
+    except InputError as refused:
+        raise typer.BadParameter(f"{path} {refused.message}", param_hint=option) from None
+
+
+AllowPathOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--allow-path",
+        metavar="DIR",
+        help="Let the scenario file name files (prompts, logs, workloads, scorers) under DIR too; by "
+        "default they must lie under the scenario file's directory. Repeatable.",
+        file_okay=False,
+        show_default=False,
+    ),
+]
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Write output files even through a symbolic link that points outside the working directory.",
+        is_eager=True,
+        callback=_remember_force,
+    ),
+]
 OutOpt = Annotated[
     Path | None,
     typer.Option(
@@ -40,6 +92,7 @@ OutOpt = Annotated[
         help="Write the report to this file instead of stdout.",
         dir_okay=False,
         show_default=False,
+        callback=checked_destination,
     ),
 ]
 PlotsOpt = Annotated[
@@ -50,6 +103,7 @@ PlotsOpt = Annotated[
         help="Write PNG charts into this directory.",
         file_okay=False,
         show_default=False,
+        callback=checked_destination,
     ),
 ]
 FormatOpt = Annotated[

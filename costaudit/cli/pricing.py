@@ -22,8 +22,9 @@ from costaudit.cli.common import (
     print_warning,
     stderr_console,
 )
-from costaudit.cli.options import OutOpt, PricingOpt
+from costaudit.cli.options import ForceOpt, OutOpt, PricingOpt
 from costaudit.errors import ExitCode, InputError
+from costaudit.render.safe import log_line
 
 if TYPE_CHECKING:
     from costaudit.api.pricing import Section, TableCheck
@@ -104,6 +105,7 @@ def list_models(
     pricing: PricingOpt = None,
     output: ListingOutputOpt = ListingFormat.table,
     out: OutOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """List every model of the active price table (layered --pricing files) with its prices.
 
@@ -143,6 +145,7 @@ def show(
     pricing: PricingOpt = None,
     output: ListingOutputOpt = ListingFormat.table,
     out: OutOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Show everything the price table says about one model: every price, tier, batch price,
     history entry, alias, source and checked date, plus the rates the engine bills after fallbacks.
@@ -208,7 +211,7 @@ def validate(
         _report_problems(list(result.problems), len(result.checks))
     for message in result.warnings:
         print_warning(message)
-    typer.echo(_ok_summary(result))
+    typer.echo(log_line(_ok_summary(result)))
 
 
 @pricing_app.command("diff")
@@ -222,6 +225,7 @@ def diff(
     ],
     output: ListingOutputOpt = ListingFormat.table,
     out: OutOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Compare two price tables: models added and removed, every changed price with its % change,
     and changed aliases, patterns, providers and tokenizers.
@@ -247,6 +251,7 @@ def diff(
 @handle_errors
 def schema(
     out: OutOpt = None,
+    force: ForceOpt = False,
     scenario: Annotated[
         bool,
         typer.Option(
@@ -287,6 +292,7 @@ def import_prices(
         ),
     ] = None,
     out: OutOpt = None,
+    force: ForceOpt = False,
     provider: Annotated[
         list[str] | None,
         typer.Option(

@@ -16,6 +16,7 @@ import typer
 
 from costaudit.cli.common import OutputFormat, active_prices, emit, handle_errors, progress, say
 from costaudit.cli.options import (
+    ForceOpt,
     FormatOpt,
     MapOpt,
     ModelOpt,
@@ -23,6 +24,7 @@ from costaudit.cli.options import (
     OutputOpt,
     PricingOpt,
     StrictOpt,
+    checked_destination,
     parse_mapping,
 )
 from costaudit.errors import InputError
@@ -71,7 +73,12 @@ FoldsOpt = Annotated[
     int,
     typer.Option("--folds", min=2, max=50, help="Cross-validation folds."),
 ]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the cross-validation folds.")]
+SeedOpt = Annotated[
+    int,
+    typer.Option(
+        "--seed", help="Seed of the cross-validation folds (0 to 2^63-1).", min=0, max=2**63 - 1
+    ),
+]
 SaveOpt = Annotated[
     Path | None,
     typer.Option(
@@ -80,6 +87,7 @@ SaveOpt = Annotated[
         help="Save the scorer (fitted on every labelled prompt) as JSON, for `routing: {scorer: FILE}`.",
         dir_okay=False,
         show_default=False,
+        callback=checked_destination,
     ),
 ]
 
@@ -115,6 +123,7 @@ def fit(
     pricing: PricingOpt = None,
     output: OutputOpt = OutputFormat.table,
     out: OutOpt = None,
+    force: ForceOpt = False,
     strict: StrictOpt = False,
 ) -> None:
     """Fit a router on labelled prompts: k-fold cross-validation, out-of-fold APGR, CPT(50%) and

@@ -18,6 +18,8 @@ from costaudit.cli.common import (
     status,
 )
 from costaudit.cli.options import (
+    AllowPathOpt,
+    ForceOpt,
     GroupByOpt,
     OutOpt,
     OutputOpt,
@@ -60,7 +62,13 @@ WorkloadOpt = Annotated[
 ]
 SeedOpt = Annotated[
     int | None,
-    typer.Option("--seed", help="Override the scenario file's random seed.", show_default=False),
+    typer.Option(
+        "--seed",
+        help="Override the scenario file's random seed (0 to 2^63-1).",
+        show_default=False,
+        min=0,
+        max=2**63 - 1,
+    ),
 ]
 MonthsOpt = Annotated[
     int | None,
@@ -84,10 +92,12 @@ def simulate(
     pricing: PricingOpt = None,
     output: OutputOpt = OutputFormat.table,
     out: OutOpt = None,
+    force: ForceOpt = False,
     plots: PlotsOpt = None,
     seed: SeedOpt = None,
     group_by: GroupByOpt = None,
     months: MonthsOpt = None,
+    allow_path: AllowPathOpt = None,
 ) -> None:
     """Compare the monthly cost of every scenario in a scenario file against the baseline.
 
@@ -105,7 +115,7 @@ def simulate(
     keys = split_list(group_by)
     results = []
     for path in scenario:
-        loaded = api.load_scenario(path, prices=prices, seed=seed)
+        loaded = api.load_scenario(path, prices=prices, seed=seed, allow_paths=allow_path or ())
         with progress("Reading logs") as tick:
             built = api.scenario_workload(
                 loaded, prices=prices, logs=logs, workload=workload, group_by=keys, progress=tick

@@ -11,8 +11,30 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-Money = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
-"""USD amount (per 1M tokens, per hour, ...): exact and never negative."""
+from costaudit.configfile import MAX_CONFIG_NUMBER
+
+MAX_NUMBER = MAX_CONFIG_NUMBER
+"""No number in a configuration file may exceed 10^15 in size (costaudit.configfile refuses larger
+literals where they are written; the models bound numbers written as text too)."""
+MAX_USD = 10**9
+"""The largest amount of money a configuration may state (a price per million tokens, per hour or a
+monthly budget): far above any real one, low enough that exact arithmetic stays cheap."""
+MAX_TOKENS = 10**12
+"""The most tokens one request may carry (the same limit log records are held to)."""
+MAX_SEED = 2**63 - 1
+"""Seeds are whole numbers from 0 to 2^63 - 1 (what the random generators accept)."""
+
+Money = Annotated[Decimal, Field(ge=0, le=MAX_USD, allow_inf_nan=False)]
+"""USD amount (per 1M tokens, per hour, ...): exact, never negative, at most 10^9."""
+
+Number = Annotated[Decimal, Field(ge=-MAX_NUMBER, le=MAX_NUMBER, allow_inf_nan=False)]
+"""A finite number no larger than 10^15 in size."""
+
+PositiveNumber = Annotated[Decimal, Field(gt=0, le=MAX_NUMBER, allow_inf_nan=False)]
+"""A finite number above 0, at most 10^15."""
+
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
+"""A random seed: a whole number from 0 to 2^63 - 1."""
 
 Fraction = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
 """A share or multiplier in [0, 1]."""

@@ -22,12 +22,11 @@ import itertools
 import re
 from collections.abc import Iterable, Sequence
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Literal, Self
 
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
-from costaudit.config.base import Duration, Fraction, Money, StrictModel
+from costaudit.config.base import Duration, Fraction, Money, PositiveNumber, StrictModel
 
 ModelId = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S+$")]
 
@@ -266,15 +265,15 @@ class Hardware(StrictModel):
 
     kind: Literal["gpu", "cpu"]
     name: str
-    memory_gb: Annotated[Decimal, Field(gt=0)]
+    memory_gb: PositiveNumber
     """Accelerator memory (GPU) or RAM usable for the model (CPU), GB."""
-    bandwidth_gbs: Annotated[Decimal, Field(gt=0)]
+    bandwidth_gbs: PositiveNumber
     """Peak memory bandwidth, GB/s."""
-    bf16_tflops: Annotated[Decimal, Field(gt=0)]
+    bf16_tflops: PositiveNumber
     """Dense fp16/bf16 peak, TFLOPS (for CPUs, the usable matrix throughput)."""
-    fp8_tflops: Annotated[Decimal, Field(gt=0)] | None = None
+    fp8_tflops: PositiveNumber | None = None
     """Dense fp8 peak, TFLOPS; omitted when the device has no fp8 units."""
-    int8_tops: Annotated[Decimal, Field(gt=0)] | None = None
+    int8_tops: PositiveNumber | None = None
     """Dense int8 peak, TOPS."""
     hourly: Money
     """On-demand USD per hour for one device (one GPU, or the whole CPU instance)."""
@@ -288,7 +287,7 @@ class Hardware(StrictModel):
 class SelfHostedModel(StrictModel):
     """Architecture of an open model, enough for the roofline capacity model."""
 
-    params_b: Annotated[Decimal, Field(gt=0)]
+    params_b: PositiveNumber
     """Parameters, billions."""
     layers: PositiveInt
     hidden: PositiveInt
@@ -306,7 +305,7 @@ class SelfHostedModel(StrictModel):
 class TokenizerRatio(StrictModel):
     """How many tokens a tokenizer produces per cl100k_base token on typical English text and code."""
 
-    per_cl100k: Annotated[Decimal, Field(gt=0)]
+    per_cl100k: PositiveNumber
     source: str
 
 

@@ -34,7 +34,16 @@ from pydantic import (
     model_validator,
 )
 
-from costaudit.config.base import Duration, Fraction, Money, StrictModel
+from costaudit.config.base import (
+    MAX_TOKENS,
+    Duration,
+    Fraction,
+    Money,
+    Number,
+    PositiveNumber,
+    Seed,
+    StrictModel,
+)
 from costaudit.config.pricing import ModelId, Precision
 
 STRATEGY_ORDER = ("routing", "response_cache", "prompt_cache", "batching", "fine_tune", "hosting")
@@ -52,7 +61,14 @@ def _ordered_range(value: Decimal | list[Decimal]) -> Decimal | list[Decimal]:
 FractionParam = Annotated[Fraction | list[Fraction], AfterValidator(_ordered_range)]
 """A share in [0, 1], or a range [low, high] of shares."""
 MoneyParam = Annotated[Money | list[Money], AfterValidator(_ordered_range)]
-PositiveDecimal = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
+PositiveDecimal = PositiveNumber
+MAX_REQUESTS_PER_DAY = 10**9
+RequestsPerDay = Annotated[Decimal, Field(gt=0, le=MAX_REQUESTS_PER_DAY, allow_inf_nan=False)]
+"""Average requests per day: above 0, at most 10^9 (over 11,000 a second)."""
+
+
+MAX_PERCENT = 10**6
+"""Percentages are bounded (a million percent is a 10,000-fold change)."""
 
 
 def parse_percent(value: object) -> Decimal:
@@ -67,8 +83,10 @@ def parse_percent(value: object) -> Decimal:
             number = Decimal(text)
         except ArithmeticError:
             raise ValueError(f"`{value}` is not a percentage (write 5%, 5 or 0.5%)") from None
-    if not number.is_finite():
-        raise ValueError(f"`{value}` is not a finite percentage")
+    if not number.is_finite() or abs(number) > MAX_PERCENT:
+        raise ValueError(
+            f"`{value}` is not a percentage between -{MAX_PERCENT}% and {MAX_PERCENT}%"
+        )
     return number
 
 
@@ -116,9 +134,9 @@ class ValueDistribution(StrictModel):
     """Standard deviation of log(x) for lognormal."""
     sd: PositiveDecimal | None = None
     """Standard deviation for normal (values below 0 are clipped)."""
-    low: Decimal | None = None
+    low: Number | None = None
     """Lowest value (uniform)."""
-    high: Decimal | None = None
+    high: Number | None = None
     """Highest value (uniform)."""
     a: PositiveDecimal | None = None
     """First shape parameter (beta; values in [0, 1], e.g. complexity scores)."""
@@ -148,8 +166,8 @@ class ValueDistribution(StrictModel):
         return self
 
 
-TokenSpec = Annotated[int, Field(ge=0)] | ValueDistribution
-"""Tokens per request: a constant, or a distribution."""
+TokenSpec = Annotated[int, Field(ge=0, le=MAX_TOKENS)] | ValueDistribution
+"""Tokens per request: a constant (0 to 10^12), or a distribution."""
 ComplexitySpec = Fraction | ValueDistribution
 
 
@@ -174,8 +192,8 @@ class SyntheticStream(StrictModel):
 
     name: str | None = None
     """The stream's name (its requests get it as the `stream` grouping value); default stream-N."""
-    requests_per_day: PositiveDecimal
-    """Average requests per day."""
+    requests_per_day: RequestsPerDay
+    """Average requests per day (at most 10^9)."""
     model: ModelId
     """The model the requests are sent to (a price-table model)."""
     input_tokens: TokenSpec
@@ -195,8 +213,8 @@ class SyntheticStream(StrictModel):
 class Synthetic(StrictModel):
     """A described workload: one stream inline, or several under `streams`."""
 
-    requests_per_day: PositiveDecimal | None = None
-    """One stream inline: average requests per day (as in `streams`)."""
+    requests_per_day: RequestsPerDay | None = None
+    """One stream inline: average requests per day (as in `streams`; at most 10^9)."""
     model: ModelId | None = None
     """One stream inline: the model."""
     input_tokens: TokenSpec | None = None
@@ -216,7 +234,7 @@ class Synthetic(StrictModel):
     max_requests: PositiveInt = 200_000
     """Cap on simulated requests. Above it a random sample spread over the whole window is simulated
     and every figure is scaled back to the full traffic (the result says so)."""
-    seed: int = 7
+    seed: Seed = 7
     """Seed of the random draws (lengths, arrivals, complexity): same seed, same workload."""
 
     @model_validator(mode="after")
@@ -322,7 +340,7 @@ class Routing(StrictModel):
     """A scorer fitted on your quality labels (`costaudit route fit --out router.json`; path relative to
     this file) to rank requests by instead of the built-in complexity score. It scores the prompt text
     while the logs are read, so the workload must be logs with prompts."""
-    label_scale: tuple[Decimal, Decimal] | None = None
+    label_scale: tuple[Number, Number] | None = None
     """Scale of the workload's quality labels when they are not booleans or scores in [0, 1]: e.g.
     `[1, 10]` for MT-Bench-style judge scores (mapped to [0, 1] for quality and APGR)."""
 
@@ -652,7 +670,7 @@ class ScenarioFile(StrictModel):
     """Scenario to compare against (default: the first scenario without strategies, else the logged traffic)."""
     days_per_month: PositiveDecimal = Decimal(30)
     """Monthly = cost over the window × days_per_month / window days."""
-    seed: int = 7
+    seed: Seed = 7
     """Seed of every random choice (routing ties, shares, Monte Carlo): same file, same numbers."""
     samples: Annotated[int, Field(ge=10, le=10_000)] = 100
     """Monte Carlo draws when a parameter is a range."""

@@ -69,7 +69,8 @@ from costaudit.core.pricing import (
     cost_lines,
     total_cost,
 )
-from costaudit.core.request_table import NAT, Category, RequestTable, exact_sum, utc_datetime
+from costaudit.core.request_table import NAT, Category, RequestTable, utc_datetime
+from costaudit.core.sums import exact_sum
 from costaudit.core.window import (
     MIN_BULK,
     NS_PER_DAY,

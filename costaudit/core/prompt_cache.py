@@ -23,6 +23,8 @@ from itertools import chain
 import numpy as np
 import numpy.typing as npt
 
+from costaudit.core.sums import exact_sum
+
 _HASH_BYTES = 8
 _CHAIN_SEED = bytes(_HASH_BYTES)
 """The "previous hash" of a prompt's first block: all requests start from the same empty prefix."""
@@ -188,6 +190,26 @@ def _dense_ids(
     return inverse.astype(np.int64), len(unique)
 
 
+MAX_PREFIX_BLOCKS = 50_000_000
+"""The most stand-in prefix blocks one replay builds (about 3.2 billion input tokens at 64 tokens a
+block, ~2 GB of arrays): a workload whose token counts need more cannot be replayed block by
+block, and is refused instead of exhausting memory."""
+
+
+class TooManyBlocks(ValueError):
+    """The input tokens would need more than MAX_PREFIX_BLOCKS stand-in blocks."""
+
+
+def bounded_block_tokens(input_tokens: npt.NDArray[np.int64], smallest: int) -> int:
+    """The finest block size, `smallest` doubled as often as needed, at which the stand-in blocks of
+    these requests stay within MAX_PREFIX_BLOCKS (coarser blocks approximate the cache rule's
+    granularity, and the replay says so, instead of exhausting memory)."""
+    block_tokens = smallest
+    while exact_sum(-(-np.maximum(input_tokens, 0) // block_tokens)) > MAX_PREFIX_BLOCKS:
+        block_tokens *= 2
+    return block_tokens
+
+
 def synthetic_prefix_blocks(
     input_tokens: npt.NDArray[np.int64],
     shared_prefix_tokens: int | npt.NDArray[np.int64],
@@ -215,6 +237,12 @@ def synthetic_prefix_blocks(
     if groups.shape != inputs.shape:
         raise ValueError("group must have one value per request")
     counts = -(-inputs // block_tokens)
+    needed = exact_sum(counts)
+    if needed > MAX_PREFIX_BLOCKS:
+        raise TooManyBlocks(
+            f"{exact_sum(inputs):,} input tokens make {needed:,} prompt-cache blocks of "
+            f"{block_tokens} tokens, more than the {MAX_PREFIX_BLOCKS:,} a replay may hold"
+        )
     offsets = _offsets_from_counts(counts)
     request = np.repeat(np.arange(inputs.size, dtype=np.int64), counts)
     prefix_end = np.minimum((_position_in_request(offsets) + 1) * block_tokens, inputs[request])
@@ -242,14 +270,14 @@ class CacheReplay:
     @property
     def hit_rate(self) -> float:
         """Share of all prompt tokens served from cache; 0 when there is no input at all."""
-        total = int(self.input_tokens.sum())
-        return int(self.hit_tokens.sum()) / total if total else 0.0
+        total = exact_sum(self.input_tokens)
+        return exact_sum(self.hit_tokens) / total if total else 0.0
 
     @property
     def write_rate(self) -> float:
         """Share of all prompt tokens written to cache; 0 when there is no input at all."""
-        total = int(self.input_tokens.sum())
-        return int(self.write_tokens.sum()) / total if total else 0.0
+        total = exact_sum(self.input_tokens)
+        return exact_sum(self.write_tokens) / total if total else 0.0
 
 
 def _check_replay_inputs(

@@ -28,6 +28,7 @@ from costaudit.core.columns import (
     TOKEN_SOURCES,
 )
 from costaudit.core.prompt_cache import PrefixBlocks, take
+from costaudit.core.sums import exact_sum
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -272,19 +273,6 @@ class RequestTable:
         ones named in `group_keys`, or, when None, every other text or categorical column.
         """
         return _from_frame(frame, group_keys)
-
-
-def exact_sum(values: npt.NDArray[np.int64]) -> int:
-    """Sum of integer counts as a Python int, exact whatever their size.
-
-    int64 accumulation wraps silently above 9.2×10^18; summing in float64 first tells whether that
-    could happen, and only then are the values summed as Python ints.
-    """
-    if not len(values):
-        return 0
-    if float(np.abs(values).astype(np.float64).sum()) < 2.0**62:
-        return int(values.sum())
-    return sum(int(value) for value in values.tolist())
 
 
 def _concat_blocks(blocks: Sequence[PrefixBlocks | None]) -> PrefixBlocks | None:

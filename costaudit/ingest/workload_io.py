@@ -6,13 +6,20 @@ hashes) are kept in a list column so prompt caching can be replayed from the sav
 
 Columns are written straight from the table's arrays with pyarrow (text columns dictionary-encoded), and
 read back the same way: no DataFrame in between.
+
+A saved workload is input like a log and is checked as strictly on load (`_check`): every column
+has the type costaudit writes, and each token count lies between 0 and MAX_TOKENS (10^12, more than
+any single call carries) and passes the same consistency rules as a log record. Unlike a log, whose
+bad records are skipped and counted, a workload file is written by costaudit itself, so any bad
+value means the file was damaged or altered: it is refused whole (exit 3), naming the column and
+the first row at fault.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +35,9 @@ from costaudit.core.columns import (
 )
 from costaudit.core.prompt_cache import PrefixBlocks
 from costaudit.core.request_table import NAT, Category, RequestTable
-from costaudit.errors import InputError
+from costaudit.errors import InputError, Location
+from costaudit.fileio import write_file
+from costaudit.ingest.validation import CONSISTENCY, MAX_TOKENS, Counts, ReadCounts, judge
 
 WORKLOAD_SCHEMA = "costaudit.workload/1"
 METADATA_KEY = b"costaudit"
@@ -93,11 +102,8 @@ def save_workload(requests: RequestTable, path: Path, *, sources: list[str]) -> 
     metadata = {**(table.schema.metadata or {}), METADATA_KEY: json.dumps(meta).encode()}
     import pyarrow.parquet as pq
 
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table.replace_schema_metadata(metadata), path, compression="zstd")
-    except OSError as exc:
-        raise InputError(str(path), f"cannot write: {exc.strerror or exc}") from None
+    stored = table.replace_schema_metadata(metadata)
+    write_file(path, lambda handle: pq.write_table(stored, handle, compression="zstd"))
 
 
 class WorkloadWriter:
@@ -134,11 +140,11 @@ class WorkloadWriter:
         self.rows += len(requests)
 
     def close(self, sources: list[str] | None = None) -> None:
-        """Write the workload file from the parts (`sources`: the inputs, known once read)."""
+        """Write the workload file from the parts (`sources`: the inputs, known once read), all of
+        it or none (costaudit.fileio)."""
         import pyarrow.parquet as pq
 
         try:
-            schema = self._schema()
             meta: dict[str, object] = {
                 "schema": WORKLOAD_SCHEMA,
                 "version": __version__,
@@ -147,12 +153,16 @@ class WorkloadWriter:
             }
             if self.block_tokens is not None:
                 meta["prefix_block_tokens"] = self.block_tokens
-            schema = schema.with_metadata({METADATA_KEY: json.dumps(meta).encode()})
-            with pq.ParquetWriter(self.path, schema, compression="zstd") as writer:
-                for part in self._parts:
-                    writer.write_table(_conformed(pq.read_table(part), schema))
+            schema = self._schema().with_metadata({METADATA_KEY: json.dumps(meta).encode()})
+
+            def rows_into(handle: BinaryIO) -> None:
+                with pq.ParquetWriter(handle, schema, compression="zstd") as writer:
+                    for part in self._parts:
+                        writer.write_table(_conformed(pq.read_table(part), schema))
+
+            write_file(self.path, rows_into)
         except OSError as exc:
-            raise InputError(str(self.path), f"cannot write: {exc.strerror or exc}") from None
+            raise InputError(str(self.path), f"cannot read back: {exc.strerror or exc}") from None
         finally:
             self.discard()
 
@@ -289,14 +299,120 @@ def load_workload(path: Path) -> RequestTable:
         raise InputError(str(path), "file not found") from None
     except (OSError, pa.ArrowInvalid) as exc:
         raise InputError(str(path), f"not a readable Parquet file ({exc})") from None
-    raw = (table.schema.metadata or {}).get(METADATA_KEY)
-    meta = json.loads(raw) if raw is not None else {}
-    if meta.get("schema") != WORKLOAD_SCHEMA:
-        raise InputError(str(path), f"not a costaudit workload (expected schema {WORKLOAD_SCHEMA})")
+    meta = _metadata(table, path)
     missing = [column for column in REQUIRED_COLUMNS if column not in table.column_names]
     if missing:
         raise InputError(str(path), f"workload lacks columns: {', '.join(missing)}")
+    _check(table, path)
     blocks = _prefix_blocks(table, meta)
     if blocks is not None:
         table = table.drop_columns([PREFIX_COLUMN])
-    return _request_table(table, blocks)
+    requests = _request_table(table, blocks)
+    _check_consistency(requests, path)
+    return requests
+
+
+def _metadata(table: pa.Table, path: Path) -> dict[str, Any]:
+    """The costaudit metadata stored in the file's schema, checked."""
+    raw = (table.schema.metadata or {}).get(METADATA_KEY)
+    try:
+        meta = json.loads(raw) if raw is not None else {}
+    except (ValueError, UnicodeDecodeError):
+        raise InputError(Location(str(path), field="metadata"), "not valid JSON") from None
+    if not isinstance(meta, dict) or meta.get("schema") != WORKLOAD_SCHEMA:
+        raise InputError(str(path), f"not a costaudit workload (expected schema {WORKLOAD_SCHEMA})")
+    block_tokens = meta.get("prefix_block_tokens")
+    if PREFIX_COLUMN in table.column_names and (
+        not isinstance(block_tokens, int)
+        or isinstance(block_tokens, bool)
+        or not 0 < block_tokens <= MAX_TOKENS
+    ):
+        raise InputError(
+            Location(str(path), field="metadata.prefix_block_tokens"), "not a positive whole number"
+        )
+    return meta
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
+def _check(table: pa.Table, path: Path) -> None:
+    """Every column the table is built from has the type costaudit writes, and counts are in range."""
+    kinds = {field.name: field.type for field in table.schema}
+
+    def refuse(column: str, message: str) -> InputError:
+        return InputError(Location(str(path), field=column), message)
+
+    time = kinds["timestamp"]
+    if not (pa.types.is_timestamp(time) or pa.types.is_integer(time)):
+        raise refuse("timestamp", f"expected timestamps, found {time}")
+    if not _is_text(kinds["model"]):
+        raise refuse("model", f"expected model names (text), found {kinds['model']}")
+    if not pa.types.is_boolean(kinds["batch"]):
+        raise refuse("batch", f"expected true/false, found {kinds['batch']}")
+    counts = [name for name in TOKEN_COLUMNS if name in kinds]
+    counts += [name for name in kinds if name.startswith(MEASURED_PREFIX)]
+    for name in counts:
+        _check_counts(table.column(name), name, refuse)
+    if "complexity" in kinds:
+        _check_scores(table.column("complexity"), refuse)
+    if "token_source" in kinds:
+        if not _is_text(kinds["token_source"]):
+            raise refuse("token_source", f"expected text, found {kinds['token_source']}")
+        unknown = set(_category(table.column("token_source")).names) - set(TOKEN_SOURCES)
+        if unknown:
+            raise refuse("token_source", f"unknown value {sorted(unknown)[0]!r}")
+
+
+def _check_counts(column: pa.ChunkedArray[Any], name: str, refuse: Any) -> None:
+    """Whole numbers, none missing, each in 0..MAX_TOKENS; the first bad row is named (from 1)."""
+    if not pa.types.is_integer(column.type):
+        raise refuse(name, f"expected whole token counts, found {column.type}")
+    if column.null_count:
+        missing = np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=np.bool_)
+        raise refuse(name, f"row {int(np.argmax(missing)) + 1}: missing count")
+    values = column.to_numpy()
+    bad = values > MAX_TOKENS
+    if values.dtype.kind == "i":
+        bad |= values < 0
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise refuse(
+            name,
+            f"row {row + 1}: {int(values[row]):,} is outside 0..{MAX_TOKENS:,} "
+            "(the most one request may carry)",
+        )
+
+
+def _check_scores(column: pa.ChunkedArray[Any], refuse: Any) -> None:
+    """Complexity scores lie in 0..1 (NaN or missing: not scored)."""
+    if not pa.types.is_floating(column.type):
+        raise refuse("complexity", f"expected scores between 0 and 1, found {column.type}")
+    scores = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+    bad = (scores < 0) | (scores > 1) | np.isinf(scores)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise refuse("complexity", f"row {row + 1}: score {scores[row]} is outside 0..1")
+
+
+_CONSISTENCY_FIELDS = dict(
+    zip(
+        CONSISTENCY,
+        ("cached_input_tokens", "audio_input_tokens", "cache_write_1h_tokens", "reasoning_tokens"),
+        strict=True,
+    )
+)
+
+
+def _check_consistency(requests: RequestTable, path: Path) -> None:
+    """The rules every log record passes (ingest/validation.py), on every row."""
+    empty = np.zeros(0, dtype=np.int64)
+    verdict = judge(Counts(requests.tokens, ReadCounts(empty, empty, str)))
+    problems = verdict.skipped()
+    if problems:
+        row, reason = problems[0]
+        field = _CONSISTENCY_FIELDS.get(reason, "tokens")
+        raise InputError(Location(str(path), field=field), f"row {row + 1}: {reason}")

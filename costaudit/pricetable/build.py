@@ -44,6 +44,7 @@ from typing import Any
 from costaudit.config.pricing import TOKEN_CLASSES, ModelPrice, PriceTable
 from costaudit.core.model_ids import canonical_provider
 from costaudit.core.pricing import ModelResolver, Rates, class_rates
+from costaudit.fileio import write_file
 from costaudit.pricetable.importers.common import exclude_names
 from costaudit.pricetable.importers.genai_prices import convert_genai_prices, installed_providers
 from costaudit.pricetable.importers.litellm import convert_litellm
@@ -486,10 +487,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         curated, litellm, litellm_name, genai, genai_origin, args.date
     )
     about = " ".join(_header(args.litellm, genai_origin, args.date, counts))
-    args.out.write_text(
-        dump_table_json(generated.model_copy(update={"about": about})), encoding="utf-8"
-    )
-    args.crosscheck.write_text(
+    write_file(args.out, dump_table_json(generated.model_copy(update={"about": about})))
+    write_file(
+        args.crosscheck,
         dump_table(
             crosscheck,
             [
@@ -499,7 +499,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "pricing/default.yaml needs a note in pricing/reconciled.yaml.",
             ],
         ),
-        encoding="utf-8",
     )
     print(  # noqa: T201 - a build script's report
         f"{len(generated.models)} generated models written to {args.out}; "

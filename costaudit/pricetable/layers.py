@@ -11,7 +11,6 @@ import hashlib
 import importlib.resources
 import importlib.util
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from costaudit.config.pricing import ModelPrice, PriceTable
 from costaudit.configfile import validate_file, validation_problems
 from costaudit.core.pricing import PriceTableInfo
 from costaudit.errors import InputError
+from costaudit.fileio import write_file
 
 PRICING_ENV = "COSTAUDIT_PRICING"
 """Environment variable with the default list of price tables (separated like PATH)."""
@@ -247,13 +247,9 @@ class CompiledPrices:
         if self.path is None:
             return
         document = {"table": table.model_dump(mode="json"), "warnings": list(warnings)}
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, InputError):
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(
-                "wb", dir=self.path.parent, prefix=".prices-", delete=False
-            ) as handle:
-                handle.write(orjson.dumps(document))
-            Path(handle.name).replace(self.path)
+            write_file(self.path, orjson.dumps(document))
 
 
 def _cache_dir() -> Path | None:

@@ -19,6 +19,7 @@ from costaudit.core.pricing import NO_MODEL, PriceTableInfo
 from costaudit.core.window import duration
 from costaudit.jsonio import decimal_str
 from costaudit.render.money import count, days, percent, tokens, usd
+from costaudit.render.safe import csv_cell, markdown, markdown_prose
 
 SCHEMA = "costaudit.analyze/1"
 
@@ -183,14 +184,14 @@ def _group_classes_markdown(analysis: Analysis) -> list[str]:
     groups = [group for group in analysis.complexity_by_group if group.scored]
     if not groups:
         return []
-    header = " | ".join(analysis.group_by)
+    header = " | ".join(markdown(key) for key in analysis.group_by)
     lines = [
         "",
         f"| {header} | scored | {' | '.join(CLASS_NAMES)} |",
         "|" + "---|" * len(analysis.group_by) + "--:|" * (1 + len(CLASS_NAMES)),
     ]
     for group in groups:
-        keys = " | ".join(value or "(none)" for value in group.key)
+        keys = " | ".join(markdown(value) if value else "(none)" for value in group.key)
         lines.append(f"| {keys} | {count(group.scored)} | {' | '.join(class_shares(group))} |")
     return lines
 
@@ -212,6 +213,8 @@ def models_csv(analysis: Analysis) -> str:
     writer.writerow(header)
     for row in analysis.models:
         doc = _model_doc(row)
+        doc["model"] = csv_cell(str(doc["model"]))
+        doc["price_id"] = csv_cell(doc["price_id"]) if doc["price_id"] else None
         writer.writerow([doc[key] if doc[key] is not None else "" for key in header])
     return out.getvalue()
 
@@ -220,12 +223,14 @@ def groups_csv(analysis: Analysis) -> str:
     """One CSV row per group (one column per `--group-by` key; empty for none), for spreadsheets."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*analysis.group_by, "requests", *CSV_TOKENS, "cost_usd", "monthly_usd"])
+    writer.writerow(
+        [*map(csv_cell, analysis.group_by), "requests", *CSV_TOKENS, "cost_usd", "monthly_usd"]
+    )
     for row in analysis.groups:
         totals = row.tokens
         writer.writerow(
             [
-                *(value if value is not None else "" for value in row.key),
+                *(csv_cell(value) if value is not None else "" for value in row.key),
                 row.requests,
                 totals.input,
                 totals.cached_input,
@@ -320,18 +325,18 @@ def analysis_markdown(analysis: Analysis) -> str:
     ]
     for row in analysis.models:
         lines.append(
-            f"| {row.key[0]} | {row.price_id or '**unpriced**'} | {count(row.requests)} | "
+            f"| {markdown(str(row.key[0]))} | {markdown(row.price_id) if row.price_id else '**unpriced**'} | {count(row.requests)} | "
             f"{tokens(row.tokens.input)} | {tokens(row.tokens.output)} | {usd(row.cost)} | {usd(row.monthly)} |"
         )
     if analysis.group_by:
-        header = " | ".join(analysis.group_by)
+        header = " | ".join(markdown(key) for key in analysis.group_by)
         lines += [
             "",
             f"| {header} | requests | cost | monthly |",
             "|" + "---|" * len(analysis.group_by) + "--:|--:|--:|",
         ]
         for row in analysis.groups:
-            keys = " | ".join(value or "(none)" for value in row.key)
+            keys = " | ".join(markdown(value) if value else "(none)" for value in row.key)
             lines.append(
                 f"| {keys} | {count(row.requests)} | {usd(row.cost)} | {usd(row.monthly)} |"
             )
@@ -346,7 +351,9 @@ def analysis_markdown(analysis: Analysis) -> str:
         lines += ["", label_free_note()]
     if analysis.problems:
         lines += ["", "**Problems**", ""]
-        lines += [f"- {p.kind}: {p.detail} ({count(p.count)})" for p in analysis.problems]
+        lines += [
+            f"- {p.kind}: {markdown_prose(p.detail)} ({count(p.count)})" for p in analysis.problems
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -19,6 +19,7 @@ from costaudit.render.analysis import (
     window_line,
 )
 from costaudit.render.money import count, percent, tokens, usd
+from costaudit.render.safe import terminal
 
 
 def summary_table(analysis: Analysis) -> Table:
@@ -211,11 +212,11 @@ def problems_text(analysis: Analysis) -> RenderableType:
     for problem in analysis.problems:
         style = "yellow" if problem.kind in NOTICES else "red"
         lines.append(f"  {problem.kind}: ", style=style)
-        lines.append(f"{problem.detail} ({count(problem.count)})\n")
+        lines.append(f"{terminal(problem.detail)} ({count(problem.count)})\n")
         if problem.kind == "unpriced_model":
             lines.append(f"    {unpriced_hint(problem.detail)}\n", style="dim")
         for example in problem.examples[:3]:
-            lines.append(f"    e.g. {example}: {problem.detail}\n", style="dim")
+            lines.append(f"    e.g. {terminal(example)}: {terminal(problem.detail)}\n", style="dim")
     return lines
 
 

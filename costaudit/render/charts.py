@@ -12,6 +12,7 @@ import contextlib
 import functools
 import io
 import re
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,8 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from costaudit.core.complexity import CLASS_NAMES, COMPLEX_FROM, SIMPLE_BELOW
-from costaudit.errors import InputError
+from costaudit.fileio import write_file
 from costaudit.render.money import count, percent, usd
+from costaudit.render.safe import plot_text, xml_text
 
 if TYPE_CHECKING:
     from costaudit.core.analysis import Analysis, CostRow
@@ -103,8 +105,14 @@ def _drawn(chart: Chart) -> Iterator[Any]:
 
     plt = _pyplot()
     settings: dict[Any, Any] = {**STYLE, "svg.hashsalt": chart.slug}
-    with matplotlib.rc_context(settings):
+    with matplotlib.rc_context(settings), warnings.catch_warnings():
+        # A name from a log may hold a character the font lacks (a control character before the
+        # chart sink shows it, an emoji): it is drawn as a box, which is no reason to warn.
+        warnings.filterwarnings(
+            "ignore", message="Glyph .* missing from font", category=UserWarning
+        )
         figure = chart.draw(plt)
+        _show_controls(figure)
         try:
             figure.tight_layout()
             yield figure
@@ -112,14 +120,36 @@ def _drawn(chart: Chart) -> Iterator[Any]:
             plt.close(figure)
 
 
+def _show_controls(figure: Any) -> None:
+    """Every text of the drawn chart (titles, labels, legends, annotations) through the chart sink:
+    names from logs and scenario files are drawn in many places, and this reaches all of them."""
+    from matplotlib.text import Text
+    from matplotlib.ticker import FixedFormatter, FuncFormatter
+
+    for text in figure.findobj(Text):
+        shown = text.get_text()
+        safe = plot_text(shown)
+        if safe != shown:
+            text.set_text(safe)
+    for ax in figure.axes:  # tick labels given as names are drawn later, from their formatter
+        for axis in (ax.xaxis, ax.yaxis):
+            for formatter in (axis.get_major_formatter(), axis.get_minor_formatter()):
+                if isinstance(formatter, FixedFormatter):
+                    formatter.seq = [plot_text(str(label)) for label in formatter.seq]
+                elif isinstance(formatter, FuncFormatter):
+                    formatter.func = _shown_by(formatter.func)
+
+
+def _shown_by(label: Callable[..., Any]) -> Callable[..., str]:
+    """A tick-label function whose labels go through the chart sink."""
+    return lambda *args: plot_text(str(label(*args)))
+
+
 def write_png(chart: Chart, directory: Path) -> Path:
     """Save the chart as DIRECTORY/<slug>.png (a failure names the file: exit 3)."""
     path = directory / f"{chart.slug}.png"
     with _drawn(chart) as figure:
-        try:
-            figure.savefig(path, dpi=120)
-        except OSError as exc:
-            raise InputError(str(path), f"cannot write: {exc.strerror or exc}") from None
+        write_file(path, lambda handle: figure.savefig(handle, format="png", dpi=120))
     return path
 
 
@@ -146,7 +176,7 @@ def inline_svg(chart: Chart) -> str:
 
 
 def _xml_text(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return xml_text(text)
 
 
 def file_safe(name: str) -> str:

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-from xml.sax.saxutils import escape, quoteattr
 
 from costaudit.core.regress import FAILING, ComparedTo, Comparison, Mover, Verdict
 from costaudit.core.simulate.engine import SimulationResult
 from costaudit.jsonio import decimal_str
 from costaudit.render.money import signed_usd, usd
+from costaudit.render.safe import (
+    annotation_message,
+    annotation_property,
+    markdown,
+    markdown_code,
+    markdown_prose,
+    xml_attribute,
+    xml_text,
+)
 from costaudit.render.simulation import simulation_document, workload_text
 
 MARKER = "<!-- costaudit-check -->"
@@ -121,20 +129,29 @@ def check_markdown(verdict: Verdict) -> str:
         MARKER,
         f"### {title}",
         "",
-        f"Compared with `{baseline.file}`. Changed since the baseline: **{_cause(verdict)}**. "
-        f"Workload: {workload_text(result)}.",
+        f"Compared with {markdown_code(baseline.file)}. Changed since the baseline: "
+        f"**{markdown_prose(_cause(verdict))}**. Workload: {markdown_prose(workload_text(result))}.",
         "",
         "| scenario | baseline | now | Δ $ | Δ % | verdict | top movers |",
         "|---|--:|--:|--:|--:|---|---|",
     ]
     lines.extend(
-        f"| {c.label} | {usd(c.before)} | {usd(c.after)} | {_delta(c)} | {_pct(c)} | "
-        f"{STATUS_TEXT[c.status]} | {_movers(c)} |"
+        f"| {markdown(c.label)} | {usd(c.before)} | {usd(c.after)} | {_delta(c)} | {_pct(c)} | "
+        f"{STATUS_TEXT[c.status]} | {markdown_prose(_movers(c))} |"
         for c in verdict.comparisons
     )
     if verdict.reasons:
-        lines += ["", "**Why it failed**", "", *(f"- {reason}" for reason in verdict.reasons)]
-    notes = [f"- {s.name}: {note}" for s in result.scenarios for note in s.notes]
+        lines += [
+            "",
+            "**Why it failed**",
+            "",
+            *(f"- {markdown_prose(reason)}" for reason in verdict.reasons),
+        ]
+    notes = [
+        f"- {markdown(s.name)}: {markdown_prose(note)}"
+        for s in result.scenarios
+        for note in s.notes
+    ]
     if notes:
         lines += ["", "<details><summary>Notes</summary>", "", *notes, "", "</details>"]
     return "\n".join(lines) + "\n"
@@ -209,15 +226,18 @@ def junit_xml(verdict: Verdict) -> str:
         "unpriced": "UnpricedRequests",
     }
     for comparison in verdict.comparisons:
-        name = quoteattr(comparison.label)
+        name = xml_attribute(comparison.label)
         body = ""
         if comparison.status in FAILING:
             message = "; ".join(comparison.reasons)
             kind = kinds[comparison.status]
-            body = f"<failure message={quoteattr(message)} type={quoteattr(kind)}>{escape(message)}</failure>"
+            body = (
+                f"<failure message={xml_attribute(message)} type={xml_attribute(kind)}>"
+                f"{xml_text(message)}</failure>"
+            )
         elif comparison.status == "removed":
             body = '<skipped message="scenario removed since the baseline"/>'
-        detail = escape(
+        detail = xml_text(
             f"baseline {usd(comparison.before)}, now {usd(comparison.after)}, change {_delta(comparison)}"
         )
         cases.append(
@@ -235,19 +255,16 @@ def junit_xml(verdict: Verdict) -> str:
     )
 
 
-def _escape_message(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
 def github_annotations(verdict: Verdict, warn_only: bool) -> list[str]:
     """`::error`/`::warning` workflow commands (10 per type are shown per step, so failures come first)."""
     level = "warning" if warn_only else "error"
     lines = [
-        f"::{level} title=LLM cost regression::{_escape_message(reason)}"
+        f"::{level} title={annotation_property('LLM cost regression')}::{annotation_message(reason)}"
         for reason in verdict.reasons
     ]
     if verdict.causes and not verdict.reasons:
         lines.append(
-            f"::notice title=LLM cost check::costs recomputed after changes to {_escape_message(_cause(verdict))}"
+            f"::notice title={annotation_property('LLM cost check')}::costs recomputed after changes to "
+            + annotation_message(_cause(verdict))
         )
     return lines[:10]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -23,6 +22,7 @@ from costaudit import __version__
 from costaudit.core.pricing import PriceTableInfo
 from costaudit.jsonio import decimal_str
 from costaudit.render.charts import Chart, inline_svg
+from costaudit.render.safe import html_text
 
 
 class Html(str):
@@ -33,7 +33,7 @@ class Html(str):
 
 def esc(value: object) -> Html:
     """Text as HTML (quotes too, so it is safe in attributes)."""
-    return value if isinstance(value, Html) else Html(html.escape(str(value), quote=True))
+    return value if isinstance(value, Html) else Html(html_text(str(value)))
 
 
 Child = str | Html | None

@@ -30,6 +30,7 @@ from costaudit.jsonio import decimal_str
 from costaudit.pricetable.diff import ModelDiff, PriceChange, TableDiff
 from costaudit.pricetable.sheet import RateRow
 from costaudit.render.money import tokens
+from costaudit.render.safe import terminal
 
 SCHEMA = "costaudit.pricing/1"
 DIFF_SCHEMA = "costaudit.pricing-diff/1"
@@ -292,7 +293,7 @@ def show_report(
 ) -> list[RenderableType]:
     """`pricing show MODEL`: how MODEL was found, facts, the prices as written, and the rates the
     engine bills."""
-    parts: list[RenderableType] = [Text(lookup)] if lookup else []
+    parts: list[RenderableType] = [Text(terminal(lookup))] if lookup else []
     return [
         *parts,
         Group(_facts(model_id, model)),
@@ -369,14 +370,15 @@ def _changed_table(changed: Sequence[ModelDiff]) -> Table:
 def diff_report(diff: TableDiff, old: Path, new: Path) -> list[RenderableType]:
     """`pricing diff OLD NEW` for people: added, removed, then one line per changed number."""
     header = Text(
-        f"{old} (effective {diff.old_effective}) → {new} (effective {diff.new_effective}): "
+        f"{terminal(str(old))} (effective {diff.old_effective}) → {terminal(str(new))} "
+        f"(effective {diff.new_effective}): "
         f"{len(diff.added)} added, {len(diff.removed)} removed, {len(diff.changed)} changed"
     )
     parts: list[RenderableType] = [header]
     if diff.added:
-        parts.append(Text("added: " + ", ".join(diff.added)))
+        parts.append(Text("added: " + terminal(", ".join(diff.added))))
     if diff.removed:
-        parts.append(Text("removed: " + ", ".join(diff.removed)))
+        parts.append(Text("removed: " + terminal(", ".join(diff.removed))))
     if diff.changed:
         parts.append(_changed_table(diff.changed))
     if diff.unchanged:
@@ -522,7 +524,7 @@ def providers_report(
         f"{len(model_ids)} models from {len(rows)} provider{'s' if len(rows) != 1 else ''}, "
         f"effective {table.effective} ({', '.join(map(shown_path, files))})."
     )
-    return [view, Text(summary, style="dim")]
+    return [view, Text(terminal(summary), style="dim")]
 
 
 def shown_path(path: Path) -> str:

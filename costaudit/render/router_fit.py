@@ -7,12 +7,14 @@ router out of fold first, then the built-in score, prompt length, random and ora
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from costaudit.core.router_fit import FitOutcome
 from costaudit.core.routing_quality import RoutingMetrics
 from costaudit.render.money import count, percent
+from costaudit.render.safe import markdown_code, markdown_prose, terminal
 
 SCHEMA = "costaudit.route-fit/1"
 
@@ -48,14 +50,16 @@ def _share(value: float | None) -> str:
     return "never" if value is None else percent(value, 1)
 
 
-def headline(outcome: FitOutcome) -> str:
+def headline(outcome: FitOutcome, code: Callable[[str], str] = "`{}`".format) -> str:
+    """The fit in a sentence; `code` shows a label as code for the output at hand (labels come
+    from the user's label file)."""
     labels, comparison = outcome.labels, outcome.fit.comparison
     inferred = (
         " (taken as the only two labels; the weaker is the weak model)" if labels.inferred else ""
     )
     return (
-        f"Fitted on {count(outcome.fit.labelled)} labelled prompts: weak `{labels.weak}` "
-        f"{percent(comparison.weak_quality, 1)} quality, strong `{labels.strong}` "
+        f"Fitted on {count(outcome.fit.labelled)} labelled prompts: weak {code(labels.weak)} "
+        f"{percent(comparison.weak_quality, 1)} quality, strong {code(labels.strong)} "
         f"{percent(comparison.strong_quality, 1)}{inferred}; seed {outcome.fit.seed}."
     )
 
@@ -112,7 +116,7 @@ def fit_markdown(outcome: FitOutcome, saved: Path | None) -> str:
     lines = [
         "## Router fitted on your labels",
         "",
-        headline(outcome),
+        headline(outcome, markdown_code),
         "",
         "| router | APGR | 90% interval | CPT(50%) | CPT(80%) |",
         "|---|--:|--:|--:|--:|",
@@ -122,7 +126,7 @@ def fit_markdown(outcome: FitOutcome, saved: Path | None) -> str:
             f"| {label} | {metrics.apgr:.3f} | {_interval(metrics)} | {_share(metrics.cpt50)} | "
             f"{_share(metrics.cpt80)} |"
         )
-    lines += ["", *(f"- {note}" for note in notes(outcome, saved))]
+    lines += ["", *(f"- {markdown_prose(note)}" for note in notes(outcome, saved))]
     return "\n".join(lines) + "\n"
 
 
@@ -141,13 +145,13 @@ def fit_report(outcome: FitOutcome, saved: Path | None) -> list[Any]:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for key, label, metrics in routers(outcome):
         table.add_row(
-            Text(label, style="bold" if key == "fitted" else ""),
+            Text(terminal(label), style="bold" if key == "fitted" else ""),
             f"{metrics.apgr:.3f}",
             _interval(metrics),
             _share(metrics.cpt50),
             _share(metrics.cpt80),
         )
-    text = Text(headline(outcome) + "\n")
+    text = Text(terminal(headline(outcome)) + "\n")
     for note in notes(outcome, saved):
-        text.append(f"  {note}\n", style="dim")
+        text.append(f"  {terminal(note)}\n", style="dim")
     return [table, text]

@@ -26,6 +26,7 @@ from costaudit.jsonio import decimal_str
 from costaudit.render import serving as serving_view
 from costaudit.render.analysis import pricing_document
 from costaudit.render.money import count, days, percent, signed_usd, usd
+from costaudit.render.safe import csv_cell, markdown, markdown_prose, terminal
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -217,8 +218,11 @@ def comparison_table(result: SimulationResult) -> Table:
     for scenario in result.scenarios:
         delta, pct = _delta(scenario)
         table.add_row(
-            Text(scenario.name, style="bold" if scenario.name == result.baseline.name else ""),
-            _monthly_text(scenario),
+            Text(
+                terminal(scenario.name),
+                style="bold" if scenario.name == result.baseline.name else "",
+            ),
+            Text(_monthly_text(scenario)),
             delta,
             pct,
             usd(scenario.usd_per_1k_requests),
@@ -233,17 +237,18 @@ def _notes(result: SimulationResult) -> RenderableType:
 
     lines = Text()
     lines.append(
-        f"Baseline: {result.baseline.name} ({usd(result.baseline.monthly_usd)}/month)\n",
+        f"Baseline: {terminal(result.baseline.name)} ({usd(result.baseline.monthly_usd)}/month)\n",
         style="bold",
     )
     for note in result.notes:
-        lines.append(f"  note: {note}\n", style="yellow")
+        lines.append(f"  note: {terminal(note)}\n", style="yellow")
     for scenario in result.scenarios:
         for note in scenario.notes:
-            lines.append(f"  {scenario.name}: {note}\n", style="yellow")
+            lines.append(f"  {terminal(scenario.name)}: {terminal(note)}\n", style="yellow")
         if scenario.unpriced_requests:
             lines.append(
-                f"  {scenario.name}: {count(scenario.unpriced_requests)} requests are unpriced\n",
+                f"  {terminal(scenario.name)}: {count(scenario.unpriced_requests)} requests are "
+                "unpriced\n",
                 style="red",
             )
     return lines
@@ -392,7 +397,7 @@ def serving_tables(result: SimulationResult) -> list[RenderableType]:
             )
             skipped = serving_view.skipped_lines(serving)
             if skipped:
-                parts.append(Text("\n".join(f"  {line}" for line in skipped)))
+                parts.append(Text("\n".join(f"  {terminal(line)}" for line in skipped)))
         if serving.sweep:
             parts.append(
                 _grid_table(
@@ -418,8 +423,8 @@ def simulation_markdown(result: SimulationResult) -> str:
     lines = [
         "## LLM cost scenarios",
         "",
-        f"Workload: {workload_text(result)}. "
-        f"Baseline: **{result.baseline.name}** at {usd(result.baseline.monthly_usd)}/month.",
+        f"Workload: {markdown_prose(workload_text(result))}. "
+        f"Baseline: **{markdown(result.baseline.name)}** at {usd(result.baseline.monthly_usd)}/month.",
         "",
         "| scenario | monthly | Δ vs baseline | Δ % | $/1k req | $/1M tok | key figure |",
         "|---|--:|--:|--:|--:|--:|---|",
@@ -428,13 +433,14 @@ def simulation_markdown(result: SimulationResult) -> str:
         delta, pct = _delta(scenario)
         monthly = _monthly_text(scenario).replace("\n", "<br>")
         lines.append(
-            f"| {scenario.name} | {monthly} | {delta} | {pct} | {usd(scenario.usd_per_1k_requests)} | "
-            f"{usd(scenario.usd_per_mtok)} | {key_figure(scenario)} |"
+            f"| {markdown(scenario.name)} | {monthly} | {delta} | {pct} | "
+            f"{usd(scenario.usd_per_1k_requests)} | {usd(scenario.usd_per_mtok)} | "
+            f"{markdown_prose(key_figure(scenario))} |"
         )
     for by in _breakdown_keys(result):
         lines += [
             "",
-            f"**Monthly cost by {by}**",
+            f"**Monthly cost by {markdown(by)}**",
             "",
             _markdown_grid(by, result, breakdown_rows(result, by)),
         ]
@@ -446,9 +452,13 @@ def simulation_markdown(result: SimulationResult) -> str:
             _markdown_grid("", result, forecast_rows(result.forecast)),
         ]
     lines += _serving_markdown(result)
-    notes = [f"- {s.name}: {note}" for s in result.scenarios for note in s.notes]
+    notes = [
+        f"- {markdown(s.name)}: {markdown_prose(note)}"
+        for s in result.scenarios
+        for note in s.notes
+    ]
     if notes or result.notes:
-        lines += ["", "Notes:", "", *(f"- {note}" for note in result.notes), *notes]
+        lines += ["", "Notes:", "", *(f"- {markdown_prose(note)}" for note in result.notes), *notes]
     return "\n".join(lines) + "\n"
 
 
@@ -456,7 +466,7 @@ def _markdown_rows(columns: tuple[str, ...], rows: list[list[str]]) -> list[str]
     return [
         "| " + " | ".join(columns) + " |",
         "|---|" + "--:|" * (len(columns) - 1),
-        *("| " + " | ".join(row) + " |" for row in rows),
+        *("| " + " | ".join(markdown(cell) for cell in row) + " |" for row in rows),
     ]
 
 
@@ -467,32 +477,42 @@ def _serving_markdown(result: SimulationResult) -> list[str]:
         assert serving is not None
         lines += [
             "",
-            f"**Serving replay — {scenario.name}**",
+            f"**Serving replay — {markdown(scenario.name)}**",
             "",
             "| figure | value |",
             "|---|---|",
         ]
-        lines += [f"| {label} | {value} |" for label, value in serving_view.summary_rows(hosting)]
+        lines += [
+            f"| {markdown(label)} | {markdown(value)} |"
+            for label, value in serving_view.summary_rows(hosting)
+        ]
         if serving.search is not None:
-            lines += ["", f"**SLO search — {scenario.name}** (every fleet replayed to the end)", ""]
+            lines += [
+                "",
+                f"**SLO search — {markdown(scenario.name)}** (every fleet replayed to the end)",
+                "",
+            ]
             lines += _markdown_rows(
                 serving_view.FRONTIER_COLUMNS, serving_view.frontier_rows(serving)
             )
             skipped = serving_view.skipped_lines(serving)
             if skipped:
-                lines += ["", *(f"- {line}" for line in skipped)]
+                lines += ["", *(f"- {markdown_prose(line)}" for line in skipped)]
         if serving.sweep:
-            lines += ["", f"**{serving_view.sweep_title(hosting)}**", ""]
+            lines += ["", f"**{markdown(serving_view.sweep_title(hosting))}**", ""]
             lines += _markdown_rows(serving_view.SWEEP_COLUMNS, serving_view.sweep_rows(serving))
     return lines
 
 
 def _markdown_grid(first: str, result: SimulationResult, rows: list[tuple[str, list[str]]]) -> str:
-    names = [scenario.name for scenario in result.scenarios]
+    names = [markdown(scenario.name) for scenario in result.scenarios]
     lines = [
-        f"| {first} | " + " | ".join(names) + " |",
+        f"| {markdown(first)} | " + " | ".join(names) + " |",
         "|---|" + "--:|" * len(names),
-        *(f"| {label} | " + " | ".join(cells) + " |" for label, cells in rows),
+        *(
+            f"| {markdown(label)} | " + " | ".join(markdown(cell) for cell in cells) + " |"
+            for label, cells in rows
+        ),
     ]
     return "\n".join(lines)
 
@@ -522,7 +542,7 @@ def simulation_csv(result: SimulationResult) -> str:
         doc = scenario_document(scenario)
         writer.writerow(
             [
-                scenario.name,
+                csv_cell(scenario.name),
                 doc["monthly_usd"],
                 doc["savings_usd"],
                 doc["savings_pct"],
@@ -531,7 +551,7 @@ def simulation_csv(result: SimulationResult) -> str:
                 doc.get("p10"),
                 doc.get("p50"),
                 doc.get("p90"),
-                key_figure(scenario),
+                csv_cell(key_figure(scenario)),
                 scenario.unpriced_requests,
                 "",
                 "",
@@ -543,12 +563,12 @@ def simulation_csv(result: SimulationResult) -> str:
         for row in scenario.breakdown.models:
             writer.writerow(
                 [
-                    scenario.name,
+                    csv_cell(scenario.name),
                     decimal_str(row.monthly_usd),
                     *blank,
                     row.unpriced_requests,
                     "model",
-                    row.model,
+                    csv_cell(row.model),
                     row.requests,
                 ]
             )
@@ -556,12 +576,12 @@ def simulation_csv(result: SimulationResult) -> str:
             for group in rows:
                 writer.writerow(
                     [
-                        scenario.name,
+                        csv_cell(scenario.name),
                         decimal_str(group.monthly_usd),
                         *blank,
                         group.unpriced_requests,
-                        by,
-                        group.group if group.group is not None else "",
+                        csv_cell(by),
+                        csv_cell(group.group) if group.group is not None else "",
                         group.requests,
                     ]
                 )

@@ -134,7 +134,8 @@ def test_simulate_routes_by_the_saved_scorer(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "field"),
     [
-        ("{not json", "not valid JSON"),
+        ("{not json", "router.json:1: invalid JSON"),
+        ("DUPLICATE_KEY", "router.json:1: duplicate key `schema`"),
         ('{"schema": "something/1"}', "router.json: schema: not a costaudit scorer"),
         ("MISSING_TOKENS", "router.json: tokens: required key is missing"),
         ("SHORT_MEAN", "router.json: (top level): mean has"),
@@ -149,6 +150,8 @@ def test_a_malformed_scorer_file_is_exit_3_naming_file_and_field(
     if content == "MISSING_TOKENS":
         del good["tokens"]
         content = json.dumps(good)
+    elif content == "DUPLICATE_KEY":
+        content = json.dumps(good).replace("{", '{"schema": "costaudit.scorer/0", ', 1)
     elif content == "SHORT_MEAN":
         good["mean"] = good["mean"][:3]
         content = json.dumps(good)

@@ -256,6 +256,8 @@ scenarios:
         "json",
         "--pricing",
         str(REPO / "pricing" / "default.yaml"),
+        "--allow-path",
+        str(data.parent),
     )
     assert code == 0, err
     doc = json.loads(out)
@@ -312,6 +314,8 @@ scenarios:
         "json",
         "--pricing",
         str(REPO / "pricing" / "default.yaml"),
+        "--allow-path",
+        str(Path(trace).parent),
     )
     assert code == 0, err
     details = json.loads(out)["scenarios"][0]["details"]["prompt_cache"]

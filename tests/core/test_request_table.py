@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 from costaudit.core.analysis import PERCENTILES, hourly_requests, percentiles, token_source_shares
 from costaudit.core.prompt_features import TokenSets, dense_matrix, prompt_features
-from costaudit.core.request_table import NAT, RequestTable, exact_sum
+from costaudit.core.request_table import NAT, RequestTable
 from costaudit.core.router_fit import fit_scorer
+from costaudit.core.sums import exact_sum
 from costaudit.ingest.problems import Problems
 from costaudit.ingest.table import Draft, TableBuilder
 from support import labelled_prompts

@@ -184,7 +184,10 @@ def test_simulate_report_breaks_each_scenario_down_and_the_columns_add_up() -> N
     from costaudit.render.html_simulation import simulation_html
     from support import REPO
 
-    result = api.simulate(REPO / "examples" / "scenarios" / "app-logs.yaml", group_by=["feature"])
+    loaded = api.load_scenario(
+        REPO / "examples" / "scenarios" / "app-logs.yaml", allow_paths=[REPO / "examples" / "logs"]
+    )
+    result = api.simulate(loaded, group_by=["feature"])
     page = simulation_html([result])
     assert "Where the money goes" in page
     for caption in ("Monthly cost by model", "Monthly cost by feature"):

@@ -21,6 +21,7 @@ from costaudit.core.pricing import NO_MODEL, CostLine, ModelResolver, aggregate_
 from costaudit.core.request_table import Category, RequestTable
 from costaudit.core.simulate.select import UnknownField, field_column
 from costaudit.core.simulate.state import Attribution, State, Workload
+from costaudit.core.sums import exact_sum
 
 
 @dataclass(frozen=True)
@@ -94,10 +95,10 @@ def _attribution_column(paid_by: Attribution, key: str, resolver: ModelResolver)
 def _shares(column: Category, weights: np.ndarray) -> Iterable[tuple[str | None, int, Decimal]]:
     """(value, rows, share of the weights) per value of a column; equal shares when all weights are 0."""
     codes = column.codes
-    total = int(weights.sum())
+    total = exact_sum(weights)
     for code in sorted(set(codes.tolist())):
         mask = codes == code
-        part = int(weights[mask].sum())
+        part = exact_sum(weights[mask])
         share = Decimal(part) / Decimal(total) if total else Decimal(int(mask.sum())) / len(codes)
         yield (column.names[code] if code >= 0 else None), int(mask.sum()), share
 

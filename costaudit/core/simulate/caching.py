@@ -33,6 +33,8 @@ from costaudit.core.cache_breakpoints import (
 from costaudit.core.prompt_cache import (
     CacheReplay,
     PrefixBlocks,
+    TooManyBlocks,
+    bounded_block_tokens,
     coarsen,
     replay_prefix_cache,
     synthetic_prefix_blocks,
@@ -49,6 +51,7 @@ from costaudit.core.simulate.details import (
     TtlPoint,
 )
 from costaudit.core.simulate.state import State
+from costaudit.core.sums import exact_sum
 
 EXPLICIT_BREAKPOINT_PROVIDERS = frozenset({"anthropic", "bedrock"})
 """Providers that cache only at the breakpoints a request marks (research/routing.md §3.2); the others
@@ -144,12 +147,16 @@ def _blocks(
             "shared_prefix_tokens",
             "the workload has no prompt text or prefix hashes: give `shared_prefix_tokens` for a shared-prefix estimate",
         )
-    return synthetic_prefix_blocks(
-        state.tokens["input_tokens"][rows],
-        config.shared_prefix_tokens,
-        64,
-        group=state.codes[rows].astype(np.int64),
-    )
+    inputs = state.tokens["input_tokens"][rows]
+    try:
+        return synthetic_prefix_blocks(
+            inputs,
+            config.shared_prefix_tokens,
+            bounded_block_tokens(inputs, 64),
+            group=state.codes[rows].astype(np.int64),
+        )
+    except TooManyBlocks as exc:
+        raise context.problem("shared_prefix_tokens", str(exc)) from None
 
 
 def _granular(blocks: PrefixBlocks, wanted: int, notes: list[str]) -> PrefixBlocks:
@@ -265,7 +272,7 @@ def _replay_group(
     replay = central_replay if context.cache_band == "central" else replay_with(ttl)
     curve = _ttl_curve(blocks, replay_with) if context.cache_band == "central" else []
     tokens = state.tokens
-    observed = int(tokens["cached_input_tokens"][rows].sum())
+    observed = exact_sum(tokens["cached_input_tokens"][rows])
     tokens["cached_input_tokens"][rows] = replay.hit_tokens
     tokens["cache_write_tokens"][rows] = replay.write_tokens
     tokens["cache_write_1h_tokens"][rows] = replay.write_tokens if rule.write_1h else 0
@@ -274,14 +281,14 @@ def _replay_group(
         rule=rule.name,
         requests=represented(len(rows)),
         hit_rate=HitRateBand(low, central, high),
-        cached_tokens=represented(int(replay.hit_tokens.sum())),
-        write_tokens=represented(int(replay.write_tokens.sum())),
+        cached_tokens=represented(exact_sum(replay.hit_tokens)),
+        write_tokens=represented(exact_sum(replay.write_tokens)),
         ttl_s=TtlBand(low=rule.ttl_low, central=rule.ttl),
         min_prefix_tokens=rule.min_prefix_tokens,
         block_tokens=blocks.block_tokens,
-        observed_hit_rate=observed / int(inputs.sum()) if observed and inputs.sum() else None,
+        observed_hit_rate=observed / exact_sum(inputs) if observed and exact_sum(inputs) else None,
         ttl_curve=curve,
-        input_tokens=int(inputs.sum()),
+        input_tokens=exact_sum(inputs),
         breakpoints=rule.breakpoints,
         max_breakpoints=config.max_breakpoints if rule.breakpoints == "shared_prefixes" else None,
     )

@@ -21,9 +21,10 @@ from decimal import Decimal
 import numpy as np
 import numpy.typing as npt
 
+from costaudit.config.base import MAX_TOKENS
 from costaudit.config.scenario import Synthetic, SyntheticStream, ValueDistribution
 from costaudit.core.columns import TOKEN_COLUMNS, TOKEN_SOURCES
-from costaudit.core.prompt_cache import synthetic_prefix_blocks
+from costaudit.core.prompt_cache import bounded_block_tokens, synthetic_prefix_blocks
 from costaudit.core.request_table import Category, RequestTable
 from costaudit.core.simulate.state import Workload
 
@@ -64,7 +65,9 @@ def sample(
 def _token_counts(
     spec: int | ValueDistribution, count: int, rng: np.random.Generator
 ) -> npt.NDArray[np.int64]:
-    return np.clip(np.rint(sample(spec, count, rng)), 0, None).astype(np.int64)
+    """Whole token counts drawn from `spec`, held to 0..MAX_TOKENS like logged counts (a heavy-tailed
+    distribution can draw values beyond int64, which would wrap instead of saturating)."""
+    return np.clip(np.rint(sample(spec, count, rng)), 0, MAX_TOKENS).astype(np.int64)
 
 
 def diurnal_kappa(peak_to_average: float) -> float:
@@ -170,10 +173,11 @@ def generate(synthetic: Synthetic, prompts: list[StreamPrompt | None]) -> Worklo
     order = np.argsort(joined.timestamp_ns, kind="stable")
     requests = joined.take(order)
     group = np.concatenate([np.full(c, i, dtype=np.int64) for i, c in enumerate(counts)])[order]
+    inputs = requests.tokens["input_tokens"]
     blocks = synthetic_prefix_blocks(
-        requests.tokens["input_tokens"],
+        inputs,
         np.concatenate(shared)[order],
-        SYNTHETIC_BLOCK_TOKENS,
+        bounded_block_tokens(inputs, SYNTHETIC_BLOCK_TOKENS),
         group=group,
     )
     source = "synthetic, 1 stream" if len(streams) == 1 else f"synthetic, {len(streams)} streams"

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from costaudit.errors import echoed
 from costaudit.ingest.formats.common import (
     TIMESTAMP_KEYS,
     content_text,
@@ -102,7 +103,7 @@ def _message_of(
     if "custom_id" in record and is_object(result):
         kind = result.get("type")
         if kind != "succeeded":
-            raise BadRecord(f"batch result {kind or 'without type'} (not billed)")
+            raise BadRecord(f"batch result {echoed(kind) if kind else 'without type'} (not billed)")
         message = result.get("message")
         if not is_object(message):
             raise BadRecord("succeeded batch result without a message")

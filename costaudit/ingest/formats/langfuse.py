@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from costaudit.errors import echoed
 from costaudit.ingest.formats.common import (
     content_text,
     is_object,
@@ -145,7 +146,7 @@ def _apply_legacy_usage(draft: Draft, usage: Mapping[str, Any]) -> None:
     """The deprecated `usage` object: input/output totals in a unit that must be tokens."""
     unit = usage.get("unit")
     if unit not in (None, "", "TOKENS"):
-        raise BadRecord(f"usage counted in {unit}, not tokens")
+        raise BadRecord(f"usage counted in {echoed(unit)}, not tokens")
     given = _pick(usage, "input", "promptTokens")
     produced = _pick(usage, "output", "completionTokens")
     if given is None and produced is None:
