@@ -110,7 +110,7 @@ def test_quick_run_reports_every_section(quick_run: tuple[Path, str]) -> None:
     assert results["quick"] is True
     assert results["machine"]["cores"] >= 1 and results["machine"]["python"]
     kinds = [case["file"]["kind"] for case in results["analyze"]]
-    assert kinds == ["openai-usage", "anthropic-batch", "openai-text"]
+    assert kinds == ["openai-usage", "anthropic-batch", "openai-text", "openai-distinct-text"]
     for case in results["analyze"]:
         analyze = case["commands"]["analyze"]
         assert _numbers(analyze["median_s"], analyze["cpu_s"], analyze["max_rss_bytes"])
@@ -132,6 +132,18 @@ def test_quick_run_reports_every_section(quick_run: tuple[Path, str]) -> None:
         rss["rss_per_file_byte"] + 10, *(r["max_rss_bytes"] for r in rss["runs"].values())
     )
 
+    scale = results["scale"]
+    assert set(scale["runs"]) == {"2000", "6000"}
+    assert _numbers(scale["rss_growth"]) and scale["records_growth"] == 3
+    assert all(run["summary"]["read"] == int(n) for n, run in scale["runs"].items())
+
+    dask = results["dask"]
+    if importlib.util.find_spec("distributed") is None:
+        assert dask == {"skipped": "dask[distributed] not installed"}
+    else:
+        assert dask["identical"] is True
+        assert _numbers(dask["paired_ratio"]["median"])
+
     simulate = results["simulate"]
     assert simulate["requests"] == 20_000
     assert len(simulate["scenarios"]) == 5
@@ -151,6 +163,8 @@ def test_quick_run_reports_every_section(quick_run: tuple[Path, str]) -> None:
         "**analyze**",
         "**Peer**",
         "**Peak RSS**",
+        "**Memory at scale**",
+        "**Dask**",
         "**simulate**",
         "**Start-up**",
     ):

@@ -178,6 +178,9 @@ def analyze(
     strict: bool = False,
     progress: Progress | None = None,
     timeline: bool = True,
+    engine: str = "local",
+    scheduler: str | None = None,
+    save_workload: PathLike | None = None,
 ) -> Analysis:
     """Price every request and describe the traffic: totals, monthly cost, per model and group,
     token percentiles, complexity distribution and problems (and, unless `timeline=False`, the cost
@@ -189,18 +192,49 @@ def analyze(
     under an hour without `days`. `group_by` takes model, provider, source, hour, day, week and any
     grouping field of the logs; another key raises `UnknownGroupKey` (a ValueError naming the
     available keys).
+
+    Log paths are read partition by partition into partial results that merge exactly, so memory
+    does not grow with the size of the logs; large JSON-lines files are read on every core.
+    `engine="dask"` reads them on a Dask cluster instead (`scheduler` its address, else a local
+    cluster started for the run; needs the `dask` extra), with the same result. `save_workload`
+    also writes the request table read from log paths (no prompt text) to that Parquet file, for
+    `simulate --workload`, partition by partition.
     """
     prices = prices or load_prices()
+    if engine not in {"local", "dask"}:
+        raise InputError("--engine", f"unknown engine `{engine}` (known: local, dask)")
     if isinstance(logs, str | os.PathLike | Sequence):
-        logs = read_logs(
-            logs,
-            prices=prices,
+        if engine == "dask" and save_workload is not None:
+            raise InputError("--save-workload", "a workload is written by --engine local")
+        if engine == "dask":
+            return _analyze_on_dask(
+                _specs(logs),
+                prices,
+                scheduler=scheduler,
+                group_by=group_by,
+                days=Decimal(days) if days is not None else None,
+                options=reader.ReadOptions(
+                    format=log_format,
+                    mapping=dict(mapping or {}),
+                    default_model=model,
+                    group_fields=tuple(group_by),
+                    strict=strict,
+                ),
+                progress=progress,
+                timeline=timeline,
+            )
+        return _analyze_partitioned(
+            _specs(logs),
+            prices,
+            group_by=group_by,
+            days=Decimal(days) if days is not None else None,
             log_format=log_format,
             mapping=mapping,
             model=model,
-            group_by=group_by,
             strict=strict,
             progress=progress,
+            timeline=timeline,
+            save_workload=Path(save_workload) if save_workload is not None else None,
         )
     from costaudit.core.analysis import analyze as analyze_table
 
@@ -212,6 +246,74 @@ def analyze(
         group_by=group_by,
         days=Decimal(days) if days is not None else None,
         timeline=timeline,
+    )
+    if save_workload is not None:
+        _write_workload(logs if isinstance(logs, Logs) else requests, save_workload)
+    return replace(result, pricing=prices.info())
+
+
+def _analyze_partitioned(
+    specs: list[str],
+    prices: LoadedPrices,
+    *,
+    group_by: Sequence[str],
+    days: Decimal | None,
+    log_format: str | None,
+    mapping: Mapping[str, str] | None,
+    model: str | None,
+    strict: bool,
+    progress: Progress | None,
+    timeline: bool,
+    save_workload: Path | None = None,
+) -> Analysis:
+    """Logs read and analyzed partition by partition: memory does not grow with their size."""
+    from costaudit.api.engine import analyze_partitioned
+    from costaudit.core.pricing import ModelResolver
+
+    options = reader.ReadOptions(
+        format=log_format,
+        mapping=dict(mapping or {}),
+        default_model=model,
+        group_fields=tuple(group_by),
+        strict=strict,
+        prefix_block_tokens=PREFIX_BLOCK_TOKENS if save_workload is not None else None,
+    )
+    result = analyze_partitioned(
+        specs,
+        options,
+        prices.table,
+        ModelResolver(prices.table).tokenizer_for,
+        group_by=group_by,
+        days=days,
+        timeline=timeline,
+        progress=progress,
+        save_workload=save_workload,
+    )
+    return replace(result, pricing=prices.info())
+
+
+def _analyze_on_dask(
+    specs: list[str],
+    prices: LoadedPrices,
+    *,
+    scheduler: str | None,
+    group_by: Sequence[str],
+    days: Decimal | None,
+    options: reader.ReadOptions,
+    progress: Progress | None,
+    timeline: bool,
+) -> Analysis:
+    from costaudit.api.dask_engine import analyze_on_dask
+
+    result = analyze_on_dask(
+        specs,
+        options,
+        prices.table,
+        scheduler=scheduler,
+        group_by=group_by,
+        days=days,
+        timeline=timeline,
+        progress=progress,
     )
     return replace(result, pricing=prices.info())
 
@@ -357,6 +459,11 @@ def update_baseline(
 
 def save_workload(requests: Logs | RequestTable, path: PathLike) -> None:
     """Save a request table as Parquet (no prompt text), for `simulate --workload`."""
+    _write_workload(requests, path)
+
+
+def _write_workload(requests: Logs | RequestTable, path: PathLike) -> None:
+    """`save_workload` (which `analyze` names its parameter after)."""
     from costaudit.ingest import workload_io
 
     if isinstance(requests, Logs):

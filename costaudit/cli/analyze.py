@@ -18,6 +18,8 @@ from costaudit.cli.common import (
 )
 from costaudit.cli.options import (
     DaysOpt,
+    Engine,
+    EngineOpt,
     ForceOpt,
     FormatOpt,
     MapOpt,
@@ -26,6 +28,7 @@ from costaudit.cli.options import (
     OutputOpt,
     PlotsOpt,
     PricingOpt,
+    SchedulerOpt,
     StrictOpt,
     checked_destination,
     parse_days,
@@ -84,6 +87,8 @@ def analyze(
     plots: PlotsOpt = None,
     save_workload: SaveWorkloadOpt = None,
     strict: StrictOpt = False,
+    engine: EngineOpt = Engine.local,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Price every logged request and report monthly cost, per-model and per-group costs, token
     percentiles and the prompt-complexity distribution.
@@ -104,30 +109,33 @@ def analyze(
     groups = split_list(group_by)
     columns = api.mappable_columns(groups)
     prices = active_prices(pricing)
-    with progress("Reading logs") as tick:
-        read = api.read_logs(
-            logs,
-            prices=prices,
-            log_format=log_format,
-            mapping=parse_mapping(mapping, columns),
-            model=model,
-            group_by=groups,
-            strict=strict,
-            prompt_hashes=save_workload is not None,
-            progress=tick,
+    timeline = output is OutputFormat.html or plots is not None
+    if scheduler is not None and engine is not Engine.dask:
+        raise typer.BadParameter("--scheduler needs --engine dask", param_hint="--scheduler")
+    if save_workload is not None and engine is Engine.dask:
+        raise typer.BadParameter(
+            "--save-workload is written by --engine local", param_hint="--engine"
         )
+    mapped = parse_mapping(mapping, columns)
     try:
-        result = api.analyze(
-            read,
-            prices=prices,
-            group_by=groups,
-            days=window_days,
-            timeline=output is OutputFormat.html or plots is not None,
-        )
+        with progress("Reading logs") as tick:
+            result = api.analyze(
+                logs,
+                prices=prices,
+                log_format=log_format,
+                mapping=mapped,
+                model=model,
+                strict=strict,
+                group_by=groups,
+                days=window_days,
+                timeline=timeline,
+                progress=tick,
+                engine=engine.value,
+                scheduler=scheduler,
+                save_workload=save_workload,
+            )
     except api.UnknownGroupKey as unknown:
         raise typer.BadParameter(terminal(str(unknown)), param_hint="--group-by") from None
-    if save_workload is not None:
-        api.save_workload(read, save_workload)
     _emit_report(result, output, out, logs)
     if plots is not None:
         from costaudit.render.plots import analysis_plots

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
@@ -206,3 +207,29 @@ def parse_mapping(items: list[str] | None, allowed: tuple[str, ...]) -> dict[str
 def split_list(items: list[str] | None) -> list[str]:
     """`--group-by a,b --group-by c` → [a, b, c]."""
     return [part.strip() for item in items or [] for part in item.split(",") if part.strip()]
+
+
+class Engine(enum.StrEnum):
+    local = "local"
+    dask = "dask"
+
+
+EngineOpt = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        metavar="local|dask",
+        help="Where the logs are read: local (this machine, every core) or dask (a Dask cluster: "
+        "--scheduler ADDRESS, else a local cluster; needs the dask extra).",
+    ),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler to run on with --engine dask (e.g. tcp://10.0.0.5:8786); the input "
+        "paths must be readable by every worker.",
+        show_default=False,
+    ),
+]

@@ -76,14 +76,17 @@ def _dated(requests: RequestTable) -> tuple[npt.NDArray[np.bool_], bool]:
     return present & requests.relative_time, True
 
 
-def _period(stamps: npt.NDArray[np.int64], unit: str) -> npt.NDArray[np.int64]:
+def period_numbers(stamps: npt.NDArray[np.int64], unit: str) -> npt.NDArray[np.int64]:
+    """The hour, day or ISO week (Monday-based) each stamp falls in, as a number."""
     if unit == "hour":
         return stamps // NS_PER_HOUR
     days = stamps // NS_PER_DAY
     return days if unit == "day" else (days + MONDAY_OFFSET_DAYS) // 7
 
 
-def _label(period: int, unit: str, relative: bool, first: int) -> str:
+def period_label(period: int, unit: str, relative: bool, first: int) -> str:
+    """A period's name: its UTC hour, day or ISO week, or its offset from `first` for relative
+    trace times."""
     if relative:
         return f"+{period - first}{unit[0]}"
     if unit == "hour":
@@ -100,10 +103,10 @@ def period_column(requests: RequestTable, unit: str) -> Category:
     time order; relative trace times are offsets from the first period (`+0d`, `+1d`…); requests
     without a usable time have none."""
     dated, relative = _dated(requests)
-    periods = _period(requests.timestamp_ns[dated], unit)
+    periods = period_numbers(requests.timestamp_ns[dated], unit)
     present = np.unique(periods)
     first = int(present[0]) if len(present) else 0
-    names = [_label(int(period), unit, relative, first) for period in present.tolist()]
+    names = [period_label(int(period), unit, relative, first) for period in present.tolist()]
     codes = np.full(len(requests), -1, dtype=np.int32)
     codes[dated] = np.searchsorted(present, periods).astype(np.int32)
     return Category(names, codes)

@@ -20,6 +20,7 @@ import csv
 import functools
 import io
 import os
+import sys
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -55,6 +56,7 @@ from costaudit.ingest.problems import BadRecord, Problems
 from costaudit.ingest.sources import Source, expand_sources, with_head
 from costaudit.ingest.spans import EARLY, SetAside, Span, TraceTree
 from costaudit.ingest.table import DEFAULT_CHUNK_ROWS, Draft, TableBuilder
+from costaudit.ingest.workers import Workers
 
 if TYPE_CHECKING:
     from costaudit.core.router_fit import FittedScorer
@@ -71,8 +73,13 @@ GIVE_UP_BLOCKS = 4
 """After this many blocks in a row read wholly by the record path, a file stops being parsed the
 columnar way (it is not the kind of log the head promised)."""
 PROGRESS_RECORDS = 8192
+DEFAULT_PARTITION_ROWS = 262_144
+"""Rows per partition of a log read partition by partition: large enough that per-partition work is
+noise, small enough that a partition's columns take a few tens of MB."""
 
 Progress = Callable[[int], None]
+PartitionSink = Callable[[RequestTable], None]
+"""Takes each partition of the request table, in reading order."""
 Block = bytearray | Marker
 """A block of JSON lines, or a line that cannot be read (OVERSIZED)."""
 
@@ -95,6 +102,13 @@ class ReadOptions:
     """Fitted scorers to apply to every prompt while reading (a `score:<name>` column each)."""
     keep_labelled_prompts: bool = False
     """Keep the prompts of rows with quality labels in memory (`Logs.labelled_prompts`), to fit a scorer."""
+    partition_rows: int = DEFAULT_PARTITION_ROWS
+    """With a partition sink, hand the table on in partitions of about this many rows."""
+    detected_format: str | None = None
+    """The format already recognised from the head of the file this input is a later part of (read
+    as if detected, not forced)."""
+    worker_processes: bool = True
+    """Count tokens and score prompts in worker processes (off when this is itself a worker)."""
 
 
 @dataclass
@@ -103,6 +117,8 @@ class FileReport:
     format: str
     records: int = 0
     container: str = ""
+    lines: int = 0
+    """Lines of a JSON-lines input (to number the lines of the part of a file read after it)."""
 
 
 @dataclass
@@ -123,7 +139,14 @@ class FileReader:
     """Reads one input: picks its format, then turns every record into drafts (or columns) for the
     builder."""
 
-    def __init__(self, formats: list[Format], options: ReadOptions, problems: Problems) -> None:
+    def __init__(
+        self,
+        formats: list[Format],
+        options: ReadOptions,
+        problems: Problems,
+        partitions: _Partitions | None = None,
+    ) -> None:
+        self.partitions = partitions
         self.formats = formats
         self.by_name = {fmt.name: fmt for fmt in formats}
         self.options = options
@@ -138,6 +161,8 @@ class FileReader:
     def _choose(self, records: list[Record], container: str, name: str) -> Format:
         if self.options.format:
             return self.by_name[self.options.format]
+        if self.options.detected_format:
+            return self.by_name[self.options.detected_format]
         if self.options.mapping:
             return self.by_name["generic"]
         columnar = container in {"csv", "parquet"}
@@ -183,7 +208,7 @@ class FileReader:
         report.container = container
         if container == "binary":
             raise InputError(name, "binary data, not a log file")
-        file = _File(name, builder, report, progress)
+        file = _File(name, builder, report, progress, self.partitions)
         if container == "jsonl":
             self._read_json_lines(file, stream)
             return
@@ -239,9 +264,10 @@ class FileReader:
         every = chain(_drained(seen), lines)
         if fmt.columnar is not None and not small and self._suits(fmt, head):
             blocks.block_bytes = containers.COLUMNAR_BLOCK_BYTES
-            self._read_columnar(fmt, fmt.columnar.load(), file, every)
+            end = self._read_columnar(fmt, fmt.columnar.load(), file, every)
         else:
-            self._read_lines(fmt, file, every)
+            end = self._read_lines(fmt, file, every)
+        file.report.lines = end - 1
 
     def _suits(self, fmt: Format, head: list[Record]) -> bool:
         """Read the columnar way when no mapping is given and every first record suits it."""
@@ -252,11 +278,13 @@ class FileReader:
             and all(is_object(value) and suits(value) for _, value in head)
         )
 
-    def _read_lines(self, fmt: Format, file: _File, blocks: Iterable[Block]) -> None:
+    def _read_lines(self, fmt: Format, file: _File, blocks: Iterable[Block]) -> int:
+        """Read every block the record way; the number the next line would have."""
         number = 1
         for block in blocks:
             number = self._record_block(fmt, file, number, block)
             file.tick()
+        return number
 
     def _record_block(
         self, fmt: Format, file: _File, first: int, block: bytes | bytearray | Marker
@@ -275,7 +303,8 @@ class FileReader:
         extractor: ColumnarExtractor,
         file: _File,
         blocks: Iterator[Block],
-    ) -> None:
+    ) -> int:
+        """Read the blocks the columnar way where they suit it; the number the next line would have."""
         from costaudit.ingest.columnar import parse_and_extract
 
         number = 1
@@ -293,6 +322,7 @@ class FileReader:
             file.tick()
             if record_way >= GIVE_UP_BLOCKS:
                 worked.working = False
+        return number
 
     def _columnar_block(
         self, fmt: Format, file: _File, first: int, parsed: ParsedBlock, block: ColumnBlock
@@ -395,10 +425,30 @@ class _File:
     builder: TableBuilder
     report: FileReport
     progress: Progress | None
+    partitions: _Partitions | None = None
 
     def tick(self) -> None:
         if self.progress is not None:
             self.progress(self.builder.rows)
+        if self.partitions is not None:
+            self.partitions.maybe_hand_on(self.builder)
+
+
+@dataclass
+class _Partitions:
+    """Hands the builder's stored rows on whenever a partition's worth has accumulated."""
+
+    sink: PartitionSink
+    rows: int
+    handed_on: int = 0
+
+    def maybe_hand_on(self, builder: TableBuilder) -> None:
+        if builder.stored_rows >= self.rows:
+            self.hand_on(builder.take_stored())
+
+    def hand_on(self, partition: RequestTable) -> None:
+        self.handed_on += len(partition)
+        self.sink(partition)
 
 
 PARSE_THREADS = max(2, min(4, os.cpu_count() or 1))
@@ -442,8 +492,21 @@ def read_logs(
     options: ReadOptions,
     tokenizer_for: Callable[[str | None], str],
     progress: Progress | None = None,
+    partition_sink: PartitionSink | None = None,
 ) -> Logs:
-    """Read every input named by `specs` into one canonical request table."""
+    """Read every input named by `specs` into one canonical request table; with `partition_sink`,
+    hand the table to it partition by partition instead (`Logs.requests` is then empty)."""
+    return read_sources(expand_sources(specs), options, tokenizer_for, progress, partition_sink)
+
+
+def read_sources(
+    sources: Iterable[Source],
+    options: ReadOptions,
+    tokenizer_for: Callable[[str | None], str],
+    progress: Progress | None = None,
+    partition_sink: PartitionSink | None = None,
+) -> Logs:
+    """`read_logs` of inputs already opened for reading (files, or parts of a file)."""
     problems = Problems(strict=options.strict)
     formats = builtin_formats(options.mapping, options.group_fields)
     if options.format and options.format not in {fmt.name for fmt in formats}:
@@ -457,17 +520,24 @@ def read_logs(
         measure_encodings=options.measure_encodings,
         scorers=options.scorers,
         keep_labelled_prompts=options.keep_labelled_prompts,
+        workers=None if options.worker_processes else Workers(min_items=sys.maxsize),
     )
 
-    reader = FileReader(formats, options, problems)
+    partitions = _Partitions(partition_sink, options.partition_rows) if partition_sink else None
+    reader = FileReader(formats, options, problems, partitions)
     try:
-        reports = [reader.read(source, builder, progress) for source in expand_sources(specs)]
+        reports = [reader.read(source, builder, progress) for source in sources]
         reader.finish()
         columns = builder.finish()
     finally:
         builder.close()
+    kept = len(columns)
+    if partitions is not None:
+        if len(columns):
+            partitions.hand_on(builder.take_stored())
+        columns, kept = RequestTable.empty(), partitions.handed_on
     records_read = sum(report.records for report in reports)
-    if records_read != len(columns) + problems.skipped_total:
+    if records_read != kept + problems.skipped_total:
         raise AssertionError("record accounting is inconsistent: read != kept + skipped")
     prefix = builder.prefix_blocks()
     return Logs(

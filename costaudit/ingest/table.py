@@ -19,7 +19,7 @@ import hashlib
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import chain, compress
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from costaudit.core.columns import RESERVED_COLUMNS, TOKEN_COLUMNS
 from costaudit.core.complexity import text_parts, visible_tokens, with_length
-from costaudit.core.prompt_cache import chained_block_hashes
+from costaudit.core.prompt_cache import PrefixBlocks, chained_block_hashes
 from costaudit.core.request_table import Category, RequestTable
 from costaudit.core.router_fit import fitted_text_parts
 from costaudit.ingest.problems import Problems
@@ -430,6 +430,8 @@ class TableBuilder:
         self.parts.scores = {name: [] for name in self.scorers}
 
         self._chunk = _Chunk()
+        self._taken = 0
+        """Rows handed on by `take_stored` (still counted as read)."""
         self._in_flight: _InFlight | None = None
         self._workers = workers or Workers()
         self._waiting: list[Draft | str] = []
@@ -909,13 +911,33 @@ class TableBuilder:
     def rows(self) -> int:
         """Rows read so far (for progress), stored or not yet stored."""
         in_flight = len(self._in_flight.chunk) if self._in_flight is not None else 0
-        return self.parts.rows + in_flight + len(self._chunk) + self._waiting_drafts
+        return self._taken + self.parts.rows + in_flight + len(self._chunk) + self._waiting_drafts
 
     def finish(self) -> RequestTable:
         """The canonical request table (see module docstring for the column meanings)."""
         self.flush()
         self.close()
-        parts = self.parts
+        return self._table(self.parts)
+
+    @property
+    def stored_rows(self) -> int:
+        """Rows finished and stored since the last `take_stored`."""
+        return self.parts.rows
+
+    def take_stored(self) -> RequestTable:
+        """The rows finished so far as a table of their own, let go of here: a log read partition by
+        partition never holds more than one partition (plus the chunks still being counted)."""
+        stored = self._table(self.parts)
+        prefix = self.prefix_blocks()
+        if prefix is not None:
+            stored = replace(stored, prefix_blocks=PrefixBlocks(*prefix))
+        self._taken += len(stored)
+        self.parts = RequestTableParts(scores={name: [] for name in self.scorers})
+        for encoding in self.measured:
+            self.measured[encoding] = []
+        return stored
+
+    def _table(self, parts: RequestTableParts) -> RequestTable:
 
         def joined(name: str, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
             pieces = parts.arrays.get(name)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -104,6 +104,105 @@ def save_workload(requests: RequestTable, path: Path, *, sources: list[str]) -> 
 
     stored = table.replace_schema_metadata(metadata)
     write_file(path, lambda handle: pq.write_table(stored, handle, compression="zstd"))
+
+
+class WorkloadWriter:
+    """Writes a request table handed on partition by partition into one workload file, holding one
+    partition at a time: each is first written to a part file beside the target, and `close` copies
+    the parts, as row groups, into the file (with the columns every part has: a grouping field first
+    seen in a later partition is empty in the earlier ones)."""
+
+    def __init__(self, path: Path, sources: list[str]) -> None:
+        import tempfile
+
+        self.path = path
+        self.sources = sources
+        self.rows = 0
+        self.block_tokens: int | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._folder = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        except OSError as exc:
+            raise InputError(str(path), f"cannot write: {exc.strerror or exc}") from None
+        self._parts: list[Path] = []
+
+    def add(self, requests: RequestTable) -> None:
+        import pyarrow.parquet as pq
+
+        if requests.prefix_blocks is not None:
+            self.block_tokens = requests.prefix_blocks.block_tokens
+        part = self._folder / f"part-{len(self._parts):05d}.parquet"
+        try:
+            pq.write_table(_arrow_table(requests), part, compression="zstd")
+        except OSError as exc:
+            raise InputError(str(self.path), f"cannot write: {exc.strerror or exc}") from None
+        self._parts.append(part)
+        self.rows += len(requests)
+
+    def close(self, sources: list[str] | None = None) -> None:
+        """Write the workload file from the parts (`sources`: the inputs, known once read), all of
+        it or none (costaudit.fileio)."""
+        import pyarrow.parquet as pq
+
+        try:
+            meta: dict[str, object] = {
+                "schema": WORKLOAD_SCHEMA,
+                "version": __version__,
+                "sources": sources if sources is not None else self.sources,
+                "rows": self.rows,
+            }
+            if self.block_tokens is not None:
+                meta["prefix_block_tokens"] = self.block_tokens
+            schema = self._schema().with_metadata({METADATA_KEY: json.dumps(meta).encode()})
+
+            def rows_into(handle: BinaryIO) -> None:
+                with pq.ParquetWriter(handle, schema, compression="zstd") as writer:
+                    for part in self._parts:
+                        writer.write_table(_conformed(pq.read_table(part), schema))
+
+            write_file(self.path, rows_into)
+        except OSError as exc:
+            raise InputError(str(self.path), f"cannot read back: {exc.strerror or exc}") from None
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        """Remove the part files (after `close`, or when the run fails)."""
+        import shutil
+
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+    def _schema(self) -> pa.Schema:
+        """Every part's columns, in first-seen order, the prefix hashes last."""
+        import pyarrow.parquet as pq
+
+        fields: dict[str, pa.Field[Any]] = {}
+        for part in self._parts:
+            for item in pq.read_schema(part):
+                fields.setdefault(item.name, item)
+        if not fields:
+            fields = {item.name: item for item in _arrow_table(RequestTable.empty()).schema}
+        prefix = fields.pop(PREFIX_COLUMN, None)
+        if prefix is None and self.block_tokens is not None:
+            prefix = pa.field(PREFIX_COLUMN, pa.large_list(pa.uint64()))
+        ordered = [*fields.values(), *([prefix] if prefix is not None else [])]
+        return pa.schema(ordered)
+
+
+def _conformed(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`table` with `schema`'s columns: a missing grouping field all null, missing prefix hashes
+    empty lists (a partition without prompt text)."""
+    columns = []
+    for item in schema:
+        if item.name in table.column_names:
+            columns.append(table.column(item.name))
+        elif item.name == PREFIX_COLUMN:
+            offsets = pa.array(np.zeros(table.num_rows + 1, dtype=np.int64), pa.int64())
+            empty = pa.array(np.zeros(0, dtype=np.uint64), pa.uint64())
+            columns.append(pa.chunked_array([pa.LargeListArray.from_arrays(offsets, empty)]))
+        else:
+            columns.append(pa.nulls(table.num_rows, type=item.type))
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def _category(column: pa.ChunkedArray[Any]) -> Category:

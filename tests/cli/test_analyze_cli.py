@@ -305,7 +305,7 @@ def test_unexpected_errors_exit_4_not_1(monkeypatch: pytest.MonkeyPatch) -> None
     def boom(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr("costaudit.core.analysis.analyze", boom)
+    monkeypatch.setattr("costaudit.core.partials.finish", boom)
     code, _, err = run("analyze", SMALL, "--pricing", PRICES)
     assert code == 4
     assert "internal error: RuntimeError: simulated bug" in err

@@ -137,7 +137,7 @@ def test_a_linked_log_inside_an_allowed_directory_is_still_checked(
     logs.mkdir()
     (logs / "a.jsonl").write_bytes(SMALL.read_bytes())
     (project.parent / "outside" / "b.jsonl").write_bytes(SMALL.read_bytes())
-    os.symlink(project.parent / "outside" / "b.jsonl", logs / "b.jsonl")
+    (logs / "b.jsonl").symlink_to(project.parent / "outside" / "b.jsonl")
     scenario = project / "scenario.yaml"
     scenario.write_text(f"workload: {{logs: ['{written}']}}\nscenarios: [{{name: current}}]\n")
     code, stdout, stderr = run("simulate", "-s", str(scenario), "--pricing", PRICES)

@@ -59,6 +59,9 @@ class Format:
     extract: Extractor
     detect_columns: Callable[[list[str]], bool] | None = None
     columnar: Columnar | None = None
+    spans: bool = False
+    """Records are trace spans, billed once their whole trace is read: a file of them is read
+    front to back by one reader, never in parts."""
 
 
 def builtin_formats(
@@ -71,15 +74,18 @@ def builtin_formats(
     phoenix = openinference.OpenInferenceFormat(group_fields=tuple(group_fields))
     runs = langsmith.LangSmithFormat(group_fields=tuple(group_fields))
     return [
-        Format(otel.NAME, otel.detect, otel_format.extract),
+        Format(otel.NAME, otel.detect, otel_format.extract, spans=True),
         Format(
             openinference.NAME,
             openinference.detect,
             phoenix.extract,
             openinference.detect_columns,
+            spans=True,
         ),
-        Format(langsmith.NAME, langsmith.detect, runs.extract, langsmith.detect_columns),
-        Format(mlflow.NAME, mlflow.detect, mlflow.extract, mlflow.detect_columns),
+        Format(
+            langsmith.NAME, langsmith.detect, runs.extract, langsmith.detect_columns, spans=True
+        ),
+        Format(mlflow.NAME, mlflow.detect, mlflow.extract, mlflow.detect_columns, spans=True),
         Format(bedrock.NAME, bedrock.detect, bedrock.extract, bedrock.detect_columns),
         Format(
             anthropic.NAME,
