@@ -19,8 +19,11 @@ demo: $(STAMP)
 	$(BIN)/costaudit analyze examples/logs/ --group-by feature --output html --out demo-report.html
 	@echo "HTML report: $(CURDIR)/demo-report.html (open it in a browser; it needs no network)"
 
+# The suite runs on every core (pytest-xdist); TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= auto
+
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
