@@ -376,6 +376,10 @@ NOTICES = frozenset(
 """Problem kinds that inform rather than alarm (shown as notices, not errors, in reports)."""
 
 
+def _records(number: int) -> str:
+    return "record" if number == 1 else "records"
+
+
 def summary_lines(analysis: Analysis) -> list[str]:
     """The one-line summary on stderr, then warnings and notes worth seeing without the report."""
     monthly = (
@@ -384,7 +388,7 @@ def summary_lines(analysis: Analysis) -> list[str]:
         else "no monthly figure"
     )
     lines = [
-        f"costaudit: {count(analysis.records_read)} records, {count(analysis.records_priced)} priced, "
+        f"costaudit: {count(analysis.records_read)} {_records(analysis.records_read)}, {count(analysis.records_priced)} priced, "
         f"{count(analysis.records_unpriced)} unpriced, {count(analysis.records_skipped)} skipped — "
         f"{usd(analysis.total_cost)} total, {monthly}"
     ]
