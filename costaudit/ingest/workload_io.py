@@ -254,11 +254,8 @@ class _Columns:
 
     def leaf(self, name: str) -> int:
         """Index of the Parquet leaf column holding `name`'s values."""
-        metadata = self._file.metadata
-        paths = [
-            metadata.row_group(0).column(index).path_in_schema
-            for index in range(metadata.num_columns)
-        ]
+        schema = self._file.schema
+        paths = [schema.column(index).path for index in range(len(schema))]
         return next(index for index, path in enumerate(paths) if path.split(".")[0] == name)
 
     def read(self, name: str, row_group: int | None = None) -> pa.ChunkedArray[Any]:
