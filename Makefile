@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check-examples docs bench bench-smoke bench-scoring clean
+.PHONY: demo test lint typecheck check-examples docs bench bench-smoke bench-scoring bench-sim-scale clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ bench-smoke: $(STAMP)
 # What complexity scoring costs next to tokenizing and to analyze (bench/README.md, "Complexity scoring").
 bench-scoring: $(STAMP)
 	$(BIN)/python bench/scoring_share.py --write-readme
+
+# simulate on saved workloads of 10^6 and 10^7 requests (bench/README.md, "Simulate at scale"):
+# tens of minutes and several GB, so never part of `make bench`.
+bench-sim-scale: $(STAMP)
+	$(BIN)/python bench/sim_scale.py measure --requests 1000000
+	$(BIN)/python bench/sim_scale.py measure --requests 10000000
 
 clean:
 	rm -rf $(VENV) build dist

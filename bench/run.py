@@ -623,16 +623,18 @@ PROMPT_CACHE = "prompt-cache replay: openai rule"
 
 @contextmanager
 def counting_replays() -> Iterator[list[int]]:
-    """Count the blocks every `replay_prefix_cache` call replays (wrapping both import sites)."""
+    """Count the blocks every replay goes through (wrapping both import sites of
+    `replay_prefix_cache_at`): a group's blocks once per lifetime it is replayed at."""
     from costaudit.core import prompt_cache
     from costaudit.core.simulate import caching
 
-    name = "replay_prefix_cache"
+    name = "replay_prefix_cache_at"
     original = getattr(prompt_cache, name)
     blocks: list[int] = []
 
     def counted(*args: Any, **kwargs: Any) -> Any:
-        blocks.append(int(args[2].hashes.size))
+        view = args[2]
+        blocks.append(int(view.block_counts.sum()) * len(kwargs["ttls"]))
         return original(*args, **kwargs)
 
     for module in (prompt_cache, caching):

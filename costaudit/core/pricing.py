@@ -23,10 +23,11 @@ Billing rules (DESIGN.md §3):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -326,9 +327,10 @@ KEY_LIMIT = 1 << 62
 
 
 def _combined_key(
-    parts: Sequence[npt.NDArray[np.int64]], sizes: Sequence[int]
+    parts: Sequence[npt.NDArray[np.integer[Any]]], sizes: Sequence[int]
 ) -> npt.NDArray[np.int64]:
-    """One int64 per row encoding every key part (mixed radix), so one pass groups them all.
+    """One int64 per row encoding every key part (mixed radix), so one pass groups them all. Parts
+    are small codes in their own narrow dtypes, widened one at a time as they are folded in.
 
     When the next part would take the key past KEY_LIMIT, the key so far is first renumbered densely
     (only the combinations that occur), so any number of grouping keys stays exact.
@@ -340,7 +342,8 @@ def _combined_key(
             unique, key = np.unique(key, return_inverse=True)
             key = key.astype(np.int64).reshape(-1)
             span = len(unique)
-        key = key * size + part
+        key *= size
+        key += part
         span *= size
     return key
 
@@ -356,12 +359,12 @@ def aggregate_lines(
         return []
     names, model_code = model_names(requests)
     tokens = requests.tokens
-    parts = [
-        model_code.astype(np.int64),
-        assignment.period.astype(np.int64),
-        assignment.tier.astype(np.int64),
-        requests.batch.astype(np.int64),
-        *(group.codes.astype(np.int64) + 1 for group in groups),
+    parts: list[npt.NDArray[np.integer[Any]]] = [
+        model_code,
+        assignment.period,
+        assignment.tier,
+        requests.batch.view(np.uint8),
+        *(group.codes + np.int32(1) for group in groups),
     ]
     sizes = [
         len(names) + 1,
@@ -371,20 +374,10 @@ def aggregate_lines(
     ]
     sizes += [len(group.names) + 1 for group in groups]
     first, inverse, counts = _group_rows(_combined_key(parts, sizes))
-    billed = {
-        "input": tokens["input_tokens"],
-        "uncached_input": tokens["input_tokens"]
-        - tokens["cached_input_tokens"]
-        - tokens["cache_write_tokens"]
-        - tokens["audio_input_tokens"],
-        "audio_input": tokens["audio_input_tokens"],
-        "cached_input": tokens["cached_input_tokens"],
-        "cache_write_5m": tokens["cache_write_tokens"] - tokens["cache_write_1h_tokens"],
-        "cache_write_1h": tokens["cache_write_1h_tokens"],
-        "output": tokens["output_tokens"],
-        "reasoning": tokens["reasoning_tokens"],
+    del parts
+    sums = {
+        name: _exact_sums(billed(tokens), inverse, len(first)) for name, billed in BILLED.items()
     }
-    sums = {name: _exact_sums(column, inverse, len(first)) for name, column in billed.items()}
     lines = []
     for index, row in enumerate(first.tolist()):
         code = int(assignment.price_code[row])
@@ -395,7 +388,7 @@ def aggregate_lines(
             bool(requests.batch[row]),
         )
         line_tokens = BilledTokens(
-            requests=int(counts[index]), **{name: sums[name][index] for name in billed}
+            requests=int(counts[index]), **{name: sums[name][index] for name in BILLED}
         )
         rates = class_rates(table.models[price_id], period, tier, batch) if price_id else None
         lines.append(
@@ -411,6 +404,26 @@ def aggregate_lines(
             )
         )
     return lines
+
+
+Columns = dict[str, npt.NDArray[np.int64]]
+BILLED: dict[str, Callable[[Columns], npt.NDArray[np.int64]]] = {
+    "input": lambda tokens: tokens["input_tokens"],
+    "uncached_input": lambda tokens: (
+        tokens["input_tokens"]
+        - tokens["cached_input_tokens"]
+        - tokens["cache_write_tokens"]
+        - tokens["audio_input_tokens"]
+    ),
+    "audio_input": lambda tokens: tokens["audio_input_tokens"],
+    "cached_input": lambda tokens: tokens["cached_input_tokens"],
+    "cache_write_5m": lambda tokens: tokens["cache_write_tokens"] - tokens["cache_write_1h_tokens"],
+    "cache_write_1h": lambda tokens: tokens["cache_write_1h_tokens"],
+    "output": lambda tokens: tokens["output_tokens"],
+    "reasoning": lambda tokens: tokens["reasoning_tokens"],
+}
+"""Each billed class's tokens per request, from the token columns; computed one class at a time, so
+at most one derived column exists at once."""
 
 
 def _group_rows(
@@ -435,20 +448,31 @@ def _group_rows(
     return first, inverse, counts[present]
 
 
+FLOAT_EXACT = 2.0**53
+"""Integers up to this are exact in float64, and so is every partial sum that stays below it."""
+
+
 def _exact_sums(
     column: npt.NDArray[np.int64], inverse: npt.NDArray[np.intp], groups: int
 ) -> list[int]:
-    """Per-group integer sums, exact: int64 accumulation when no sum can reach the int64 limit (checked
-    in float64 first), Python ints otherwise. Never float, never a wrapped sum."""
-    bound = np.bincount(inverse, weights=np.abs(column).astype(np.float64), minlength=groups)
-    if not len(bound) or float(bound.max()) < KEY_LIMIT:
-        sums = np.zeros(groups, dtype=np.int64)
-        np.add.at(sums, inverse, column)
+    """Per-group integer sums, exact. The sum of absolute values per group bounds every partial sum:
+    below 2^53 the float64 sums are exact (each addition is of integers below 2^53) and one bincount
+    gives them; below the int64 limit int64 accumulation does; above it, Python ints. Never a
+    rounded or wrapped sum."""
+    values = column.astype(np.float64)
+    bound = np.bincount(inverse, weights=np.abs(values), minlength=groups)
+    if not len(bound) or float(bound.max()) < FLOAT_EXACT:
+        sums = np.bincount(inverse, weights=values, minlength=groups)
         return [int(value) for value in sums.tolist()]
-    exact = [0] * groups
+    del values
+    if float(bound.max()) < KEY_LIMIT:
+        exact = np.zeros(groups, dtype=np.int64)
+        np.add.at(exact, inverse, column)
+        return [int(value) for value in exact.tolist()]
+    total = [0] * groups
     for group, value in zip(inverse.tolist(), column.tolist(), strict=True):
-        exact[group] += value
-    return exact
+        total[group] += value
+    return total
 
 
 def cost_lines(

@@ -8,17 +8,20 @@ need prompt text once the hashes exist (Mooncake `hash_ids`, LiteLLM `prefix_blo
 `chained_block_hashes` over token ids).
 
 Per-request hashes are stored in CSR form (`PrefixBlocks`) so a million-request log is two flat
-arrays rather than a million Python lists; the replay itself is a tight loop over Python ints because
-it is inherently sequential (each request sees what earlier ones left in the cache).
+arrays rather than a million Python lists. The replay looks sequential (each request sees what earlier
+ones left in the cache) but is not: every cacheable block is refreshed whenever it is used, so a block
+hits exactly when the previous use of its hash in the same scope is recent enough. Sorting the blocks
+by (scope, hash) in processing order finds every previous use at once; the sort runs on bounded
+slices of hashes, so memory stays flat in the size of the log.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, pairwise
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -302,54 +305,202 @@ def _check_replay_inputs(
         raise ValueError(f"min_prefix_tokens must be >= 0, got {min_prefix_tokens}")
 
 
-def _cacheable_block_counts(
-    blocks: PrefixBlocks, input_tokens: npt.NDArray[np.int64], count_partial_block: bool
-) -> npt.NDArray[np.int64]:
-    """Blocks of each request that take part in caching: full ones, plus the partial one if asked.
+REPLAY_SLICE = 1 << 21
+"""Blocks sorted at a time by the replay: the cacheable blocks are split by hash into this many per
+slice, so the replay's working memory stays a few hundred MB whatever the size of the log."""
+_SPREAD = np.uint64(0x9E3779B97F4A7C15)
+"""Fibonacci hashing constant: spreads dense ids (stand-in hashes 1, 2, 3, …) over the slices."""
 
-    vLLM caches full blocks only, whereas the Mooncake-style estimate counts the trailing partial
-    block too. Hashes beyond what the input length covers are ignored.
+
+@dataclass(frozen=True)
+class BlockView:
+    """The blocks of some requests, read in place from a larger `PrefixBlocks` (never copied).
+
+    Request i is the source's request `rows[i]`. With `factor` k > 1 the view has k times coarser
+    blocks: coarse block j is fine block k·(j + 1) − 1 (chained hashes: it identifies the first j + 1
+    coarse blocks), or the request's last fine block when the request ends inside coarse block j —
+    exactly what `coarsen` builds, without building it.
     """
-    covered = input_tokens // blocks.block_tokens
-    if count_partial_block:
-        covered = covered + (input_tokens % blocks.block_tokens > 0)
-    return np.minimum(blocks.block_counts, covered)
+
+    source: PrefixBlocks
+    rows: npt.NDArray[np.int64]
+    factor: int = 1
+
+    @classmethod
+    def of(cls, blocks: PrefixBlocks) -> BlockView:
+        """Every request of `blocks`, at its own granularity."""
+        return cls(blocks, np.arange(blocks.n_requests, dtype=np.int64))
+
+    @property
+    def block_tokens(self) -> int:
+        return self.source.block_tokens * self.factor
+
+    @property
+    def block_counts(self) -> npt.NDArray[np.int64]:
+        fine = self.source.block_counts[self.rows]
+        return fine if self.factor == 1 else -(-fine // self.factor)
+
+    def materialize(self) -> PrefixBlocks:
+        """The viewed blocks copied out (for the replays that need them whole)."""
+        blocks = take(self.source, self.rows)
+        return blocks if self.factor == 1 else coarsen(blocks, self.block_tokens)
+
+    def hashes_at(
+        self, requests: npt.NDArray[np.int64], positions: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.uint64]:
+        """The hash of block `positions[i]` of view request `requests[i]`, for every i."""
+        rows = self.rows[requests]
+        start = self.source.offsets[rows]
+        if self.factor == 1:
+            picked: npt.NDArray[np.uint64] = self.source.hashes[start + positions]
+            return picked
+        last = self.source.offsets[rows + 1] - 1
+        coarse: npt.NDArray[np.uint64] = self.source.hashes[
+            np.minimum(start + (positions + 1) * self.factor - 1, last)
+        ]
+        return coarse
+
+
+def _slice_of(hashes: npt.NDArray[np.uint64], slices: int) -> npt.NDArray[np.int64]:
+    """Which of `slices` slices each hash falls into (equal hashes always in the same one)."""
+    spread = np.multiply(hashes, _SPREAD) >> np.uint64(32)
+    return (spread % np.uint64(slices)).astype(np.int64)
+
+
+_SCOPE_SPREAD = np.uint64(0xD6E8FEB86659FD93)
+
+
+def _grouped_order(
+    hashes: npt.NDArray[np.uint64], scopes: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """An order of the blocks that puts equal (scope, hash) pairs together, each pair's blocks in
+    their given order: what a stable sort by (scope, hash) gives, up to the order of the groups.
+
+    Sorting plain integers is several times faster than a stable argsort, so each block becomes one
+    integer: the high bits a mix of its scope and hash, the low bits its position. Two different
+    pairs whose mixes agree in the high bits would interleave; such runs (rare) are found by
+    comparing the pairs themselves, and put in order exactly by a sort of just their blocks.
+    """
+    count = len(hashes)
+    bits = max(1, (count - 1).bit_length())
+    if bits > 40:
+        exact: npt.NDArray[np.int64] = np.lexsort((hashes, scopes))
+        return exact
+    shift = np.uint64(bits)
+    mixed = np.multiply(hashes ^ np.multiply(scopes.astype(np.uint64), _SCOPE_SPREAD), _SPREAD)
+    keys = (mixed >> shift) << shift
+    del mixed
+    keys |= np.arange(count, dtype=np.uint64)
+    keys.sort()
+    order: npt.NDArray[np.int64] = (keys & np.uint64((1 << bits) - 1)).astype(np.int64)
+    top = keys >> shift
+    del keys
+    same_top = top[1:] == top[:-1]
+    del top
+    sorted_hashes, sorted_scopes = hashes[order], scopes[order]
+    clash = same_top & (
+        (sorted_hashes[1:] != sorted_hashes[:-1]) | (sorted_scopes[1:] != sorted_scopes[:-1])
+    )
+    del sorted_hashes, sorted_scopes
+    if clash.any():
+        run = np.concatenate([[0], np.cumsum(~same_top)])
+        members = np.flatnonzero(np.isin(run, run[1:][clash]))
+        blocks = order[members]
+        fixed = np.lexsort((blocks, hashes[blocks], scopes[blocks], run[members]))
+        order[members] = blocks[fixed]
+    return order
+
+
+def _replay_slice(
+    requests: npt.NDArray[np.int64],
+    positions: npt.NDArray[np.int64],
+    hashes: npt.NDArray[np.uint64],
+    scope: npt.NDArray[np.int64],
+    arrival: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """For blocks given in processing order (`requests` non-decreasing): whether an earlier request of
+    the same scope used the same hash, and how long before.
+
+    Sorting by (scope, hash), stably, keeps each key's uses in processing order; a block's previous use
+    is the last one before its own request's run of that key (a hash repeated inside one request sees
+    the cache as it was before the request, like its first occurrence).
+    """
+    block_scope = scope[requests]
+    order = _grouped_order(hashes, block_scope)
+    key_hash = hashes[order]
+    key_scope = block_scope[order]
+    who = requests[order]
+    del block_scope
+    same_key = np.zeros(len(order), dtype=np.bool_)
+    same_key[1:] = (key_hash[1:] == key_hash[:-1]) & (key_scope[1:] == key_scope[:-1])
+    del key_hash, key_scope
+    run_start = ~same_key
+    run_start[1:] |= who[1:] != who[:-1]
+    first_of_run = np.maximum.accumulate(np.where(run_start, np.arange(len(order)), 0))
+    del run_start
+    seen = same_key[first_of_run]
+    previous = who[np.maximum(first_of_run - 1, 0)]
+    gap = arrival[who] - arrival[previous]
+    del first_of_run, previous
+    found = np.empty(len(order), dtype=np.bool_)
+    found[order] = seen
+    since = np.empty(len(order), dtype=np.float64)
+    since[order] = gap
+    return found, since
+
+
+def _request_spans(offsets: npt.NDArray[np.int64], size: int) -> list[tuple[int, int]]:
+    """Consecutive runs of requests holding about `size` blocks each (a bigger request alone)."""
+    cuts = np.searchsorted(offsets, np.arange(size, int(offsets[-1]), size), side="right") - 1
+    bounds = np.unique(np.concatenate([[0], cuts, [len(offsets) - 1]]))
+    return [(int(a), int(b)) for a, b in pairwise(bounds.tolist()) if b > a]
 
 
 def _leading_matches(
-    order: list[int],
-    arrival_s: list[float],
-    scope: list[int],
-    offsets: list[int],
-    hashes: list[int],
-    cacheable_blocks: list[int],
-    ttl_s: float | None,
-) -> list[int]:
-    """Matched leading blocks per request; the sequential heart of the replay, on plain Python ints.
+    arrival: npt.NDArray[np.float64],
+    scope: npt.NDArray[np.int64],
+    view: BlockView,
+    cacheable: npt.NDArray[np.int64],
+    ttls: Sequence[float | None],
+) -> list[npt.NDArray[Any]]:
+    """Matched leading blocks per request (in processing order), at each lifetime in `ttls`.
 
-    A cache is a dict hash → last-used time per scope. Every cacheable block of a request is
-    written or refreshed after its lookup, so a block's last-used time is also the last time any
-    request used it.
+    A block of a request hits when an earlier request of its scope used the same hash (every cacheable
+    block is written or refreshed after its request's lookup, so the last use is the last write) no
+    more than the lifetime before; the match is the leading run of hits. Blocks are split into slices
+    by hash (all uses of a hash fall in one slice) and each slice is sorted on its own.
     """
-    horizon = math.inf if ttl_s is None else ttl_s
-    caches: dict[int, dict[int, float]] = {}
-    matched = [0] * len(order)
-    for request in order:
-        count = cacheable_blocks[request]
-        if count == 0:
-            continue
-        cache = caches.setdefault(scope[request], {})
-        now = arrival_s[request]
-        start = offsets[request]
-        request_hashes = hashes[start : start + count]
-        run = 0
-        for block_hash in request_hashes:
-            last_used = cache.get(block_hash)
-            if last_used is None or now - last_used > horizon:
-                break
-            run += 1
-        matched[request] = run
-        cache.update(dict.fromkeys(request_hashes, now))
+    offsets = np.zeros(len(cacheable) + 1, dtype=np.int64)
+    np.cumsum(cacheable, out=offsets[1:])
+    total = int(offsets[-1])
+    narrow = np.int32 if len(cacheable) and int(cacheable.max()) < 1 << 31 else np.int64
+    matched = [cacheable.astype(narrow) for _ in ttls]
+    if not total:
+        return matched
+    slices = -(-total // REPLAY_SLICE)
+    owner = None
+    if slices > 1:
+        owner = np.empty(total, dtype=np.int16 if slices < 1 << 15 else np.int64)
+        for first, last in _request_spans(offsets, REPLAY_SLICE):
+            counts = cacheable[first:last]
+            requests = np.repeat(np.arange(first, last, dtype=np.int64), counts)
+            positions = np.arange(len(requests), dtype=np.int64) - np.repeat(
+                offsets[first:last] - offsets[first], counts
+            )
+            hashes = view.hashes_at(requests, positions)
+            owner[offsets[first] : offsets[last]] = _slice_of(hashes, slices)
+    for part in range(slices):
+        flat = np.flatnonzero(owner == part) if owner is not None else np.arange(total)
+        requests = np.searchsorted(offsets, flat, side="right") - 1
+        positions = flat - offsets[requests]
+        del flat
+        found, since = _replay_slice(
+            requests, positions, view.hashes_at(requests, positions), scope, arrival
+        )
+        for ttl, run in zip(ttls, matched, strict=True):
+            hit = found if ttl is None else found & (since <= ttl)
+            missed = ~hit
+            np.minimum.at(run, requests[missed], positions[missed].astype(run.dtype))
     return matched
 
 
@@ -390,26 +541,61 @@ def replay_prefix_cache(
     the Mooncake validation replay (matched blocks × 512 capped at the input length).
     """
     _check_replay_inputs(arrival_s, scope, blocks, input_tokens, ttl_s, min_prefix_tokens)
+    replays = replay_prefix_cache_at(
+        arrival_s,
+        scope,
+        BlockView.of(blocks),
+        input_tokens,
+        ttls=[ttl_s],
+        min_prefix_tokens=min_prefix_tokens,
+        count_partial_block=count_partial_block,
+    )
+    return next(replays)
+
+
+def replay_prefix_cache_at(
+    arrival_s: npt.NDArray[np.float64],
+    scope: npt.NDArray[np.int64],
+    view: BlockView,
+    input_tokens: npt.NDArray[np.int64],
+    *,
+    ttls: Sequence[float | None],
+    min_prefix_tokens: int = 0,
+    count_partial_block: bool = False,
+) -> Iterator[CacheReplay]:
+    """`replay_prefix_cache` at several lifetimes in one pass (which blocks were used before, and
+    when, does not depend on the lifetime), over blocks read in place through a `BlockView`. The
+    replays come one lifetime at a time, so a caller that keeps only hit rates holds one at most."""
     inputs = np.asarray(input_tokens, dtype=np.int64)
     eligible = inputs >= min_prefix_tokens
-    cacheable_blocks = np.where(
-        eligible, _cacheable_block_counts(blocks, inputs, count_partial_block), 0
+    covered = inputs // view.block_tokens
+    if count_partial_block:
+        covered = covered + (inputs % view.block_tokens > 0)
+    cacheable_blocks = np.where(eligible, np.minimum(view.block_counts, covered), 0)
+    del covered, eligible
+    arrival = np.asarray(arrival_s, dtype=np.float64)
+    order = np.argsort(arrival, kind="stable")
+    in_order = BlockView(view.source, view.rows[order], view.factor)
+    runs = _leading_matches(
+        arrival[order],
+        np.asarray(scope, dtype=np.int64)[order],
+        in_order,
+        cacheable_blocks[order],
+        ttls,
     )
-    order = np.argsort(np.asarray(arrival_s, dtype=np.float64), kind="stable")
-    matched = _leading_matches(
-        order.tolist(),
-        np.asarray(arrival_s, dtype=np.float64).tolist(),
-        np.asarray(scope, dtype=np.int64).tolist(),
-        blocks.offsets.tolist(),
-        blocks.hashes.tolist(),
-        cacheable_blocks.tolist(),
-        ttl_s,
-    )
-    hit = np.minimum(np.asarray(matched, dtype=np.int64) * blocks.block_tokens, inputs)
-    hit[hit < min_prefix_tokens] = 0
-    cacheable_tokens = np.minimum(cacheable_blocks * blocks.block_tokens, inputs)
-    write = np.maximum(cacheable_tokens - hit, 0)
-    return CacheReplay(hit_tokens=hit, write_tokens=write, input_tokens=inputs)
+    del in_order
+    cacheable_tokens = np.minimum(cacheable_blocks * view.block_tokens, inputs)
+    del cacheable_blocks
+    while runs:
+        run = runs.pop(0)
+        matched = np.empty(len(run), dtype=np.int64)
+        matched[order] = run
+        del run
+        hit = np.minimum(matched * view.block_tokens, inputs)
+        del matched
+        hit[hit < min_prefix_tokens] = 0
+        write = np.maximum(cacheable_tokens - hit, 0)
+        yield CacheReplay(hit_tokens=hit, write_tokens=write, input_tokens=inputs)
 
 
 @dataclass(frozen=True)

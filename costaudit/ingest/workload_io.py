@@ -228,93 +228,178 @@ def _timestamps(column: pa.ChunkedArray[Any]) -> npt.NDArray[np.int64]:
     return _numbers(column, np.int64, NAT)
 
 
-def _prefix_blocks(table: pa.Table, meta: dict[str, Any]) -> PrefixBlocks | None:
-    if PREFIX_COLUMN not in table.column_names:
-        return None
-    column = cast("pa.LargeListArray[Any]", table.column(PREFIX_COLUMN).combine_chunks())
-    offsets = np.asarray(column.offsets, dtype=np.int64)
-    values = np.asarray(column.values, dtype=np.uint64)
-    return PrefixBlocks(
-        offsets=offsets - offsets[0],
-        hashes=values[offsets[0] : offsets[-1]],
-        block_tokens=int(meta["prefix_block_tokens"]),
+class _Columns:
+    """A workload file read one column at a time: each is read, checked, turned into numpy and its
+    Arrow buffers let go before the next is read, so loading never holds the whole Arrow table beside
+    the arrays made from it."""
+
+    def __init__(self, path: Path) -> None:
+        import pyarrow.parquet as pq
+
+        self.path = path
+        try:
+            self._file = pq.ParquetFile(path)
+        except FileNotFoundError:
+            raise InputError(str(path), "file not found") from None
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise InputError(str(path), f"not a readable Parquet file ({exc})") from None
+        self.schema: pa.Schema = self._file.schema_arrow
+        self.names: list[str] = list(self.schema.names)
+        self.rows: int = self._file.metadata.num_rows
+
+    @property
+    def file(self) -> Any:
+        """The open `pyarrow.parquet.ParquetFile`."""
+        return self._file
+
+    def leaf(self, name: str) -> int:
+        """Index of the Parquet leaf column holding `name`'s values."""
+        schema = self._file.schema
+        paths = [schema.column(index).path for index in range(len(schema))]
+        return next(index for index, path in enumerate(paths) if path.split(".")[0] == name)
+
+    def read(self, name: str, row_group: int | None = None) -> pa.ChunkedArray[Any]:
+        """One column (of one row group, when given). Arrow's allocator keeps freed memory for
+        reuse; what earlier columns left is handed back first, so the process does not keep it."""
+        pa.default_memory_pool().release_unused()
+        try:
+            if row_group is None:
+                return self._file.read(columns=[name]).column(0)
+            return self._file.read_row_group(row_group, columns=[name]).column(0)
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise InputError(str(self.path), f"not a readable Parquet file ({exc})") from None
+
+    def numbers(self, name: str, dtype: type[np.generic], fill: Any) -> npt.NDArray[Any]:
+        if name not in self.names:
+            return np.full(self.rows, fill, dtype=dtype)
+        return _numbers(self.read(name), dtype, fill)
+
+    def category(self, name: str) -> Category:
+        return _category(self.read(name))
+
+
+def _prefix_blocks(columns: _Columns, block_tokens: int) -> PrefixBlocks:
+    """The list column's offsets and hashes as numpy arrays, read one row group at a time into arrays
+    sized up front from the file's metadata, so the hashes (the biggest part of a workload) are held
+    once, never beside a second copy in Arrow or in a concatenation."""
+    file = columns.file
+    leaf = columns.leaf(PREFIX_COLUMN)
+    metadata = file.metadata
+    room = sum(
+        metadata.row_group(group).column(leaf).num_values for group in range(file.num_row_groups)
     )
+    offsets = np.zeros(columns.rows + 1, dtype=np.int64)
+    hashes = np.empty(room, dtype=np.uint64)
+    row = stored = 0
+    for group in range(file.num_row_groups):
+        for chunk in columns.read(PREFIX_COLUMN, group).chunks:
+            listed = cast("pa.LargeListArray[Any]", chunk)
+            ends = np.asarray(listed.offsets, dtype=np.int64)
+            size = int(ends[-1] - ends[0])
+            values = listed.values.slice(int(ends[0]), size)
+            hashes[stored : stored + size] = np.asarray(values, dtype=np.uint64)
+            offsets[row + 1 : row + 1 + len(listed)] = stored + ends[1:] - ends[0]
+            row += len(listed)
+            stored += size
+            del listed, values, ends
+    return PrefixBlocks(offsets=offsets, hashes=hashes[:stored], block_tokens=block_tokens)
 
 
-def _token_sources(table: pa.Table) -> npt.NDArray[np.int8]:
-    if "token_source" not in table.column_names:
-        return np.zeros(table.num_rows, dtype=np.int8)
-    column = _category(table.column("token_source"))
+def _token_sources(columns: _Columns) -> npt.NDArray[np.int8]:
+    if "token_source" not in columns.names:
+        return np.zeros(columns.rows, dtype=np.int8)
+    kind = columns.schema.field("token_source").type
+    if not _is_text(kind):
+        raise InputError(
+            Location(str(columns.path), field="token_source"), f"expected text, found {kind}"
+        )
+    column = columns.category("token_source")
+    unknown = set(column.names) - set(TOKEN_SOURCES)
+    if unknown:
+        raise InputError(
+            Location(str(columns.path), field="token_source"),
+            f"unknown value {sorted(unknown)[0]!r}",
+        )
     lookup = np.array([TOKEN_SOURCES.index(name) for name in column.names] + [0], dtype=np.int8)
     return lookup[column.codes]
 
 
-def _optional(table: pa.Table, name: str, dtype: type[np.generic], fill: Any) -> npt.NDArray[Any]:
-    if name not in table.column_names:
-        return np.full(table.num_rows, fill, dtype=dtype)
-    return _numbers(table.column(name), dtype, fill)
+def _counts(columns: _Columns, name: str, refuse: Any) -> npt.NDArray[np.int64]:
+    """A token count column, checked, as int64 (0 when the file lacks an optional one)."""
+    if name not in columns.names:
+        return np.zeros(columns.rows, dtype=np.int64)
+    return _check_counts(columns.read(name), name, refuse)
 
 
-def _request_table(table: pa.Table, blocks: PrefixBlocks | None) -> RequestTable:
-    names = table.column_names
+def _scores(columns: _Columns, refuse: Any) -> npt.NDArray[np.float32]:
+    if "complexity" not in columns.names:
+        return np.full(columns.rows, np.nan, dtype=np.float32)
+    column = columns.read("complexity")
+    _check_scores(column, refuse)
+    return _numbers(column, np.float32, np.nan)
+
+
+def _request_table(columns: _Columns, meta: dict[str, Any]) -> RequestTable:
+    """The request table, column by column: the checked columns first, in the order their problems
+    are reported (a file with several faults names the same one whatever the reading order)."""
+    path = columns.path
+
+    def refuse(column: str, message: str) -> InputError:
+        return InputError(Location(str(path), field=column), message)
+
+    counted = [name for name in columns.names if name.startswith(MEASURED_PREFIX)]
+    tokens = {name: _counts(columns, name, refuse) for name in TOKEN_COLUMNS}
+    measured = {
+        name.removeprefix(MEASURED_PREFIX): _counts(columns, name, refuse) for name in counted
+    }
+    complexity = _scores(columns, refuse)
+    token_source = _token_sources(columns)
+    _check_consistency(tokens, path)
+    names = columns.names
     return RequestTable(
-        timestamp_ns=_timestamps(table.column("timestamp")),
-        relative_time=_optional(table, "relative_time", np.bool_, False),
-        model=_category(table.column("model")),
-        tokens={name: _optional(table, name, np.int64, 0) for name in TOKEN_COLUMNS},
-        batch=_numbers(table.column("batch"), np.bool_, False),
-        token_source=_token_sources(table),
-        complexity=_optional(table, "complexity", np.float32, np.nan),
-        prompt_hash=_optional(table, "prompt_hash", np.uint64, 0),
-        source=_category(table.column("source"))
-        if "source" in names
-        else Category.missing(table.num_rows),
+        timestamp_ns=_timestamps(columns.read("timestamp")),
+        relative_time=columns.numbers("relative_time", np.bool_, False),
+        model=columns.category("model"),
+        tokens=tokens,
+        batch=columns.numbers("batch", np.bool_, False),
+        token_source=token_source,
+        complexity=complexity,
+        prompt_hash=columns.numbers("prompt_hash", np.uint64, 0),
+        source=columns.category("source") if "source" in names else Category.missing(columns.rows),
         groups={
-            name: _category(table.column(name))
+            name: columns.category(name)
             for name in names
             if name not in RESERVED_COLUMNS
             and not name.startswith((MEASURED_PREFIX, QUALITY_PREFIX))
         },
-        measured={
-            name.removeprefix(MEASURED_PREFIX): _numbers(table.column(name), np.int64, 0)
-            for name in names
-            if name.startswith(MEASURED_PREFIX)
-        },
+        measured=measured,
         quality={
-            name.removeprefix(QUALITY_PREFIX): _numbers(table.column(name), np.float64, np.nan)
+            name.removeprefix(QUALITY_PREFIX): columns.numbers(name, np.float64, np.nan)
             for name in names
             if name.startswith(QUALITY_PREFIX)
         },
-        prefix_blocks=blocks,
+        prefix_blocks=_prefix_blocks(columns, int(meta["prefix_block_tokens"]))
+        if PREFIX_COLUMN in names
+        else None,
     )
 
 
 def load_workload(path: Path) -> RequestTable:
     """A saved request table with its prefix hashes; errors name the file."""
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(path)
-    except FileNotFoundError:
-        raise InputError(str(path), "file not found") from None
-    except (OSError, pa.ArrowInvalid) as exc:
-        raise InputError(str(path), f"not a readable Parquet file ({exc})") from None
-    meta = _metadata(table, path)
-    missing = [column for column in REQUIRED_COLUMNS if column not in table.column_names]
+    columns = _Columns(path)
+    meta = _metadata(columns.schema, path)
+    missing = [column for column in REQUIRED_COLUMNS if column not in columns.names]
     if missing:
         raise InputError(str(path), f"workload lacks columns: {', '.join(missing)}")
-    _check(table, path)
-    blocks = _prefix_blocks(table, meta)
-    if blocks is not None:
-        table = table.drop_columns([PREFIX_COLUMN])
-    requests = _request_table(table, blocks)
-    _check_consistency(requests, path)
+    _check_types(columns.schema, path)
+    requests = _request_table(columns, meta)
+    pa.default_memory_pool().release_unused()
     return requests
 
 
-def _metadata(table: pa.Table, path: Path) -> dict[str, Any]:
+def _metadata(schema: pa.Schema, path: Path) -> dict[str, Any]:
     """The costaudit metadata stored in the file's schema, checked."""
-    raw = (table.schema.metadata or {}).get(METADATA_KEY)
+    raw = (schema.metadata or {}).get(METADATA_KEY)
     try:
         meta = json.loads(raw) if raw is not None else {}
     except (ValueError, UnicodeDecodeError):
@@ -322,7 +407,7 @@ def _metadata(table: pa.Table, path: Path) -> dict[str, Any]:
     if not isinstance(meta, dict) or meta.get("schema") != WORKLOAD_SCHEMA:
         raise InputError(str(path), f"not a costaudit workload (expected schema {WORKLOAD_SCHEMA})")
     block_tokens = meta.get("prefix_block_tokens")
-    if PREFIX_COLUMN in table.column_names and (
+    if PREFIX_COLUMN in schema.names and (
         not isinstance(block_tokens, int)
         or isinstance(block_tokens, bool)
         or not 0 < block_tokens <= MAX_TOKENS
@@ -339,9 +424,10 @@ def _is_text(kind: pa.DataType) -> bool:
     return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
 
 
-def _check(table: pa.Table, path: Path) -> None:
-    """Every column the table is built from has the type costaudit writes, and counts are in range."""
-    kinds = {field.name: field.type for field in table.schema}
+def _check_types(schema: pa.Schema, path: Path) -> None:
+    """The time, model and batch columns have the type costaudit writes (the other checked columns
+    are checked, type and values, as each is read)."""
+    kinds = {field.name: field.type for field in schema}
 
     def refuse(column: str, message: str) -> InputError:
         return InputError(Location(str(path), field=column), message)
@@ -353,22 +439,11 @@ def _check(table: pa.Table, path: Path) -> None:
         raise refuse("model", f"expected model names (text), found {kinds['model']}")
     if not pa.types.is_boolean(kinds["batch"]):
         raise refuse("batch", f"expected true/false, found {kinds['batch']}")
-    counts = [name for name in TOKEN_COLUMNS if name in kinds]
-    counts += [name for name in kinds if name.startswith(MEASURED_PREFIX)]
-    for name in counts:
-        _check_counts(table.column(name), name, refuse)
-    if "complexity" in kinds:
-        _check_scores(table.column("complexity"), refuse)
-    if "token_source" in kinds:
-        if not _is_text(kinds["token_source"]):
-            raise refuse("token_source", f"expected text, found {kinds['token_source']}")
-        unknown = set(_category(table.column("token_source")).names) - set(TOKEN_SOURCES)
-        if unknown:
-            raise refuse("token_source", f"unknown value {sorted(unknown)[0]!r}")
 
 
-def _check_counts(column: pa.ChunkedArray[Any], name: str, refuse: Any) -> None:
-    """Whole numbers, none missing, each in 0..MAX_TOKENS; the first bad row is named (from 1)."""
+def _check_counts(column: pa.ChunkedArray[Any], name: str, refuse: Any) -> npt.NDArray[np.int64]:
+    """Whole numbers, none missing, each in 0..MAX_TOKENS; the first bad row is named (from 1).
+    Returns the counts as int64."""
     if not pa.types.is_integer(column.type):
         raise refuse(name, f"expected whole token counts, found {column.type}")
     if column.null_count:
@@ -385,6 +460,8 @@ def _check_counts(column: pa.ChunkedArray[Any], name: str, refuse: Any) -> None:
             f"row {row + 1}: {int(values[row]):,} is outside 0..{MAX_TOKENS:,} "
             "(the most one request may carry)",
         )
+    del bad
+    return np.asarray(values, dtype=np.int64)
 
 
 def _check_scores(column: pa.ChunkedArray[Any], refuse: Any) -> None:
@@ -407,12 +484,18 @@ _CONSISTENCY_FIELDS = dict(
 )
 
 
-def _check_consistency(requests: RequestTable, path: Path) -> None:
-    """The rules every log record passes (ingest/validation.py), on every row."""
+CONSISTENCY_SLICE = 1 << 20
+"""Rows checked at a time for consistency: the rules' temporaries stay a few tens of MB."""
+
+
+def _check_consistency(tokens: dict[str, npt.NDArray[np.int64]], path: Path) -> None:
+    """The rules every log record passes (ingest/validation.py), on every row, a slice at a time."""
     empty = np.zeros(0, dtype=np.int64)
-    verdict = judge(Counts(requests.tokens, ReadCounts(empty, empty, str)))
-    problems = verdict.skipped()
-    if problems:
-        row, reason = problems[0]
-        field = _CONSISTENCY_FIELDS.get(reason, "tokens")
-        raise InputError(Location(str(path), field=field), f"row {row + 1}: {reason}")
+    rows = len(tokens["input_tokens"])
+    for start in range(0, rows, CONSISTENCY_SLICE):
+        part = {name: values[start : start + CONSISTENCY_SLICE] for name, values in tokens.items()}
+        problems = judge(Counts(part, ReadCounts(empty, empty, str))).skipped()
+        if problems:
+            row, reason = problems[0]
+            field = _CONSISTENCY_FIELDS.get(reason, "tokens")
+            raise InputError(Location(str(path), field=field), f"row {start + row + 1}: {reason}")

@@ -34,7 +34,8 @@ def apply_batching(state: State, batching: Batching, context: Context) -> None:
     possible = _has_batch_prices(state, context)
     without = int((deferrable & ~possible).sum())
     chosen = deferrable & possible
-    state.requests.batch[chosen] = True
+    if chosen.any():
+        state.writable_batch()[chosen] = True
     represented = context.workload.represented
     if without:
         state.notes.append(

@@ -16,8 +16,8 @@ hit rate is reported as a band — low (pessimistic TTL), central (nominal TTL) 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -31,14 +31,13 @@ from costaudit.core.cache_breakpoints import (
     shared_prefix_breakpoints,
 )
 from costaudit.core.prompt_cache import (
+    BlockView,
     CacheReplay,
     PrefixBlocks,
     TooManyBlocks,
     bounded_block_tokens,
-    coarsen,
-    replay_prefix_cache,
+    replay_prefix_cache_at,
     synthetic_prefix_blocks,
-    take,
 )
 from costaudit.core.response_cache import replay_response_cache
 from costaudit.core.simulate.context import Context
@@ -138,10 +137,12 @@ def _rule_for(provider: str, config: PromptCache, context: Context) -> Effective
 
 def _blocks(
     state: State, rows: npt.NDArray[np.int64], config: PromptCache, context: Context
-) -> PrefixBlocks:
+) -> BlockView:
+    """The prompt blocks of `rows`: read in place from the workload's hashes (never copied), or
+    stand-ins built from a stated shared prefix."""
     available = context.workload.requests.prefix_blocks
     if available is not None:
-        return take(available, state.origin[rows])
+        return BlockView(available, state.origin[rows])
     if config.shared_prefix_tokens is None:
         raise context.problem(
             "shared_prefix_tokens",
@@ -149,22 +150,24 @@ def _blocks(
         )
     inputs = state.tokens["input_tokens"][rows]
     try:
-        return synthetic_prefix_blocks(
-            inputs,
-            config.shared_prefix_tokens,
-            bounded_block_tokens(inputs, 64),
-            group=state.codes[rows].astype(np.int64),
+        return BlockView.of(
+            synthetic_prefix_blocks(
+                inputs,
+                config.shared_prefix_tokens,
+                bounded_block_tokens(inputs, 64),
+                group=state.codes[rows].astype(np.int64),
+            )
         )
     except TooManyBlocks as exc:
         raise context.problem("shared_prefix_tokens", str(exc)) from None
 
 
-def _granular(blocks: PrefixBlocks, wanted: int, notes: list[str]) -> PrefixBlocks:
+def _granular(blocks: BlockView, wanted: int, notes: list[str]) -> BlockView:
     """Blocks at the rule's granularity when it is a multiple of what the hashes allow; else the hashes'."""
     if wanted == blocks.block_tokens:
         return blocks
     if wanted > blocks.block_tokens and wanted % blocks.block_tokens == 0:
-        return coarsen(blocks, wanted)
+        return replace(blocks, factor=blocks.factor * (wanted // blocks.block_tokens))
     notes.append(
         f"prefix hashes cover {blocks.block_tokens}-token blocks; the {wanted}-token rule granularity "
         f"was approximated with {blocks.block_tokens}-token blocks"
@@ -178,39 +181,43 @@ class _Replayer:
 
     arrival: npt.NDArray[np.float64]
     scope: npt.NDArray[np.int64]
-    blocks: PrefixBlocks
+    blocks: BlockView
     inputs: npt.NDArray[np.int64]
     rule: EffectiveRule
     partial: bool
     breakpoints: Breakpoints | None
     context: Context
 
-    def __call__(self, ttl: float | None) -> CacheReplay:
-        """The replay with lifetime `ttl` (a nominal lifetime: scaled to the simulated timeline)."""
-        ttl_s = self.context.workload.ttl(ttl)
+    def replays(self, ttls: list[float | None]) -> Iterator[CacheReplay]:
+        """The replays with lifetimes `ttls` (nominal lifetimes, scaled to the simulated timeline),
+        one at a time."""
+        scaled = [self.context.workload.ttl(ttl) for ttl in ttls]
         if self.breakpoints is None:
-            return replay_prefix_cache(
+            yield from replay_prefix_cache_at(
                 self.arrival,
                 self.scope,
                 self.blocks,
                 self.inputs,
-                ttl_s=ttl_s,
+                ttls=scaled,
                 min_prefix_tokens=self.rule.min_prefix_tokens,
                 count_partial_block=self.partial,
             )
-        return replay_with_breakpoints(
-            self.arrival,
-            self.scope,
-            self.blocks,
-            self.inputs,
-            self.breakpoints,
-            ttl_s=ttl_s,
-            min_prefix_tokens=self.rule.min_prefix_tokens,
-        )
+            return
+        blocks = self.blocks.materialize()
+        for ttl_s in scaled:
+            yield replay_with_breakpoints(
+                self.arrival,
+                self.scope,
+                blocks,
+                self.inputs,
+                self.breakpoints,
+                ttl_s=ttl_s,
+                min_prefix_tokens=self.rule.min_prefix_tokens,
+            )
 
 
 def _breakpoints(
-    blocks: PrefixBlocks,
+    blocks: BlockView,
     scope: npt.NDArray[np.int64],
     inputs: npt.NDArray[np.int64],
     rule: EffectiveRule,
@@ -220,13 +227,14 @@ def _breakpoints(
     """Where the requests mark breakpoints (None: automatic caching, every block)."""
     if rule.breakpoints == "automatic":
         return None
+    whole = blocks.materialize()
     eligible = inputs >= rule.min_prefix_tokens
-    cacheable = np.where(eligible, _cacheable_blocks(blocks, inputs, partial), 0)
+    cacheable = np.where(eligible, _cacheable_blocks(whole, inputs, partial), 0)
     if rule.breakpoints == "end_of_prompt":
         return end_of_prompt_breakpoints(cacheable)
     return shared_prefix_breakpoints(
         scope,
-        blocks,
+        whole,
         cacheable,
         inputs,
         min_prefix_tokens=rule.min_prefix_tokens,
@@ -254,7 +262,7 @@ def _replay_group(
     scope = state.codes[rows].astype(np.int64)
     inputs = state.tokens["input_tokens"][rows]
     partial = blocks.block_tokens > rule.block_tokens
-    replay_with = _Replayer(
+    replayer = _Replayer(
         arrival=state.arrival_seconds()[rows],
         scope=scope,
         blocks=blocks,
@@ -264,18 +272,28 @@ def _replay_group(
         breakpoints=_breakpoints(blocks, scope, inputs, rule, config, partial),
         context=context,
     )
-    central_replay = replay_with(rule.ttl)
-    central = central_replay.hit_rate
-    high = replay_with(None).hit_rate if rule.ttl is not None else central
-    low = replay_with(rule.ttl_low).hit_rate if rule.ttl_low != rule.ttl else central
-    ttl = {"central": rule.ttl, "low": rule.ttl_low, "high": None}[context.cache_band]
-    replay = central_replay if context.cache_band == "central" else replay_with(ttl)
-    curve = _ttl_curve(blocks, replay_with) if context.cache_band == "central" else []
+    applied = {"central": rule.ttl, "low": rule.ttl_low, "high": None}[context.cache_band]
+    curve_ttls = _curve_ttls(blocks) if context.cache_band == "central" else []
+    wanted = [rule.ttl, *([None] if rule.ttl is not None else []), rule.ttl_low, applied]
+    ttls = list(dict.fromkeys([*wanted, *curve_ttls]))
+    rates: dict[float | None, float] = {}
+    replay: CacheReplay | None = None
+    for ttl, outcome in zip(ttls, replayer.replays(ttls), strict=True):
+        rates[ttl] = outcome.hit_rate
+        if ttl == applied:
+            replay = outcome
+    assert replay is not None
+    central = rates[rule.ttl]
+    high = rates[None] if rule.ttl is not None else central
+    low = rates[rule.ttl_low] if rule.ttl_low != rule.ttl else central
+    curve = [TtlPoint(ttl, rates[ttl]) for ttl in curve_ttls]
     tokens = state.tokens
     observed = exact_sum(tokens["cached_input_tokens"][rows])
-    tokens["cached_input_tokens"][rows] = replay.hit_tokens
-    tokens["cache_write_tokens"][rows] = replay.write_tokens
-    tokens["cache_write_1h_tokens"][rows] = replay.write_tokens if rule.write_1h else 0
+    state.writable_tokens("cached_input_tokens")[rows] = replay.hit_tokens
+    state.writable_tokens("cache_write_tokens")[rows] = replay.write_tokens
+    state.writable_tokens("cache_write_1h_tokens")[rows] = (
+        replay.write_tokens if rule.write_1h else 0
+    )
     represented = context.workload.represented
     return CacheRuleDetails(
         rule=rule.name,
@@ -296,16 +314,15 @@ def _replay_group(
 
 TTL_CURVE_S = (30.0, 60.0, 300.0, 600.0, 1800.0, 3600.0, 6 * 3600.0, 24 * 3600.0, None)
 TTL_CURVE_MAX_BLOCKS = 5_000_000
-"""Above this many blocks the TTL curve (for plots) is skipped: nine replays would dominate the run."""
+"""Above this many blocks the TTL curve (for plots) is skipped: nine more lifetimes would dominate
+the run."""
 
 
-def _ttl_curve(
-    blocks: PrefixBlocks, replay_with: Callable[[float | None], CacheReplay]
-) -> list[TtlPoint]:
-    """Hit rate at a range of TTLs (for the hit-rate-vs-TTL chart)."""
-    if len(blocks.hashes) > TTL_CURVE_MAX_BLOCKS:
-        return []
-    return [TtlPoint(ttl, replay_with(ttl).hit_rate) for ttl in TTL_CURVE_S]
+def _curve_ttls(blocks: BlockView) -> tuple[float | None, ...]:
+    """The TTLs of the hit-rate-vs-TTL chart; none on very large replays (`TTL_CURVE_MAX_BLOCKS`)."""
+    if exact_sum(blocks.block_counts) > TTL_CURVE_MAX_BLOCKS:
+        return ()
+    return TTL_CURVE_S
 
 
 def _replayable(

@@ -252,12 +252,12 @@ def _shorten_prompts(state: State, rows: npt.NDArray[np.int64], saved: int) -> N
     cut = np.minimum(saved, tokens["input_tokens"][rows])
     from_cache = np.minimum(cut, tokens["cached_input_tokens"][rows])
     from_writes = np.minimum(cut - from_cache, tokens["cache_write_tokens"][rows])
-    tokens["cached_input_tokens"][rows] -= from_cache
-    tokens["cache_write_tokens"][rows] -= from_writes
-    tokens["cache_write_1h_tokens"][rows] = np.minimum(
+    state.writable_tokens("cached_input_tokens")[rows] -= from_cache
+    state.writable_tokens("cache_write_tokens")[rows] -= from_writes
+    state.writable_tokens("cache_write_1h_tokens")[rows] = np.minimum(
         tokens["cache_write_1h_tokens"][rows], tokens["cache_write_tokens"][rows]
     )
-    tokens["input_tokens"][rows] -= cut
+    state.writable_tokens("input_tokens")[rows] -= cut
 
 
 def _training_usd(fine_tune: FineTune, base: ModelPrice | None, context: Context) -> Decimal:

@@ -75,10 +75,9 @@ def _move(state: State, rows: npt.NDArray[np.int64], target: str, context: Conte
             factors = np.where(np.isnan(measured), factors, measured)
             known = True
         if (factors != 1).any():
-            for name in state.tokens:
-                state.tokens[name][moving] = np.rint(state.tokens[name][moving] * factors).astype(
-                    np.int64
-                )
+            for name in list(state.tokens):
+                scaled = np.rint(state.tokens[name][moving] * factors).astype(np.int64)
+                state.writable_tokens(name)[moving] = scaled
         elif not known:
             state.notes.append(
                 f"{state.models[source_code]} → {target}: tokenizers differ and the price table has no "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -152,8 +153,33 @@ class State:
 
     @property
     def tokens(self) -> dict[str, npt.NDArray[np.int64]]:
-        """The token columns, for strategies that change counts in place."""
+        """The token columns, to read. A column may still be the workload's own (read-only): one
+        that is changed is taken with `writable_tokens` first."""
         return self.requests.tokens
+
+    def writable_tokens(self, name: str) -> npt.NDArray[np.int64]:
+        """Token column `name`, made this state's own (copied) if it is still the workload's."""
+        values = self.requests.tokens[name]
+        if not values.flags.writeable:
+            values = values.copy()
+            self.requests.tokens[name] = values
+        return values
+
+    def writable_batch(self) -> npt.NDArray[np.bool_]:
+        """The batch flags, made this state's own (copied) if they are still the workload's."""
+        flags = self.requests.batch
+        if not flags.flags.writeable:
+            flags = flags.copy()
+            self.requests = replace(self.requests, batch=flags)
+        return flags
+
+    def writable_codes(self) -> npt.NDArray[np.int32]:
+        """The model codes, made this state's own (copied) if they are still the workload's."""
+        codes = self.requests.model.codes
+        if not codes.flags.writeable:
+            codes = codes.copy()
+            self.requests = replace(self.requests, model=Category(self.requests.model.names, codes))
+        return codes
 
     @property
     def models(self) -> list[str]:
@@ -175,7 +201,7 @@ class State:
     def move(self, rows: npt.NDArray[np.int64], model: str) -> None:
         """Send `rows` to `model` (token counts are the caller's business)."""
         code = self.model_code(model)
-        self.codes[rows] = code
+        self.writable_codes()[rows] = code
 
     def charge(self, label: str, rows: npt.NDArray[np.int64], usd_per_request: Decimal) -> None:
         """Add a per-request cost (router, cache lookup) for `rows` to the window's extras."""
@@ -216,9 +242,19 @@ class State:
         return seconds
 
 
+def _shared(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """A read-only view of a workload column: a strategy that changes it copies it first
+    (`State.writable_tokens`, …), and any that forgot would fail instead of altering the workload."""
+    view = values.view()
+    view.flags.writeable = False
+    return view
+
+
 def initial_state(workload: Workload) -> State:
-    """The workload as logged, ready for strategies: every column a strategy may change is a copy,
-    and requests that name no model get a model category of their own."""
+    """The workload as logged, ready for strategies. Columns are shared with the workload, read-only,
+    and copied only by a strategy that changes them (copy on write: a scenario that only routes copies
+    the model codes and token counts it rescales, not the whole table). Requests that name no model
+    get a model category of their own."""
     requests = workload.requests
     model = requests.model
     if (model.codes < 0).any():
@@ -227,12 +263,12 @@ def initial_state(workload: Workload) -> State:
             np.where(model.codes < 0, len(model.names), model.codes).astype(np.int32),
         )
     else:
-        model = Category(list(model.names), model.codes.copy())
+        model = Category(list(model.names), _shared(model.codes))
     copied = replace(
         requests,
         model=model,
-        tokens={name: values.copy() for name, values in requests.tokens.items()},
-        batch=requests.batch.copy(),
+        tokens={name: _shared(values) for name, values in requests.tokens.items()},
+        batch=_shared(requests.batch),
         prefix_blocks=None,
     )
     return State(requests=copied, origin=np.arange(len(requests), dtype=np.int64))
