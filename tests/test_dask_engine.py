@@ -57,7 +57,7 @@ def scheduler() -> Iterator[str]:
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port: the test processes may each start a cluster
             host="127.0.0.1",
         ) as cluster,
     ):

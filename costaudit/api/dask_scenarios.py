@@ -92,10 +92,14 @@ _UNPACKED: dict[str, Workload] = {}
 
 
 def _unpacked(run: str, packed: bytes) -> Workload:
-    if run not in _UNPACKED:
+    """The run's workload, unpacked by the first of its tasks on this worker (another run's copy is
+    dropped: a worker keeps one)."""
+    workload = _UNPACKED.get(run)
+    if workload is None:
+        workload = pickle.loads(packed)  # noqa: S301 - bytes this run's client packed
         _UNPACKED.clear()
-        _UNPACKED[run] = pickle.loads(packed)  # noqa: S301 - bytes this run's client packed
-    return _UNPACKED[run]
+        _UNPACKED[run] = workload
+    return workload
 
 
 def forget_workload(run: str) -> None:
