@@ -49,13 +49,18 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def scheduler() -> Iterator[str]:
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        host="127.0.0.1",
-    ) as cluster:
+    from costaudit.api.dask_engine import local_worker_environment
+
+    with (
+        local_worker_environment(),
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",  # a free port: the test processes may each start a cluster
+            host="127.0.0.1",
+        ) as cluster,
+    ):
         yield cluster.scheduler_address
 
 
@@ -249,3 +254,243 @@ def test_fsspec_urls_are_read_by_the_workers(
 def test_a_url_that_names_no_file_is_an_input_error(scheduler: str, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="file not found"):
         api.analyze(f"file://{tmp_path}/missing.jsonl", engine="dask", scheduler=scheduler)
+
+
+# Simulate and check on the cluster: every scenario computed by a worker, the local report byte for byte.
+
+EXAMPLE_SCENARIOS = sorted((REPO / "examples" / "scenarios").glob("*.yaml"))
+CI_SCENARIO = REPO / "examples" / "ci" / "costaudit.yaml"
+CI_BASELINE = REPO / "examples" / "ci" / "costaudit-baseline.json"
+EVERY_STRATEGY = """
+workload:
+  logs: [{log}]
+  model: gpt-4o-mini
+samples: 10
+scenarios:
+  - name: as logged
+  - name: tiered
+    routing: {{tiers: [{{model: gpt-4o-mini, share: 0.5}}, {{model: gpt-4o}}]}}
+  - name: cascade
+    routing:
+      mode: cascade
+      escalation_rate: [0.1, 0.3]
+      tiers: [{{model: gpt-4o-mini, share: 1}}, {{model: gpt-4o}}]
+  - name: response cache
+    response_cache: {{ttl: 1h, near_duplicate_rate: 0.1, lookup_usd_per_1k: 0.02}}
+  - name: prompt cache
+    prompt_cache: {{shared_prefix_tokens: 256}}
+  - name: half batched
+    batching: {{share: 0.5}}
+  - name: self-hosted
+    hosting: {{model: llama-3.1-8b, gpu: h100, precision: fp8}}
+"""
+
+
+def _simulation_bytes(result: Any) -> tuple[str, str]:
+    from costaudit.render.simulation import simulation_document, simulation_markdown
+
+    return dumps(simulation_document(result)), simulation_markdown(result)
+
+
+def _check_bytes(decided: Any) -> tuple[str, str]:
+    from costaudit.render.check import check_document, check_markdown
+
+    return dumps(check_document(decided)), check_markdown(decided)
+
+
+@pytest.mark.parametrize(
+    "path", [*EXAMPLE_SCENARIOS, CI_SCENARIO], ids=lambda path: path.relative_to(REPO).as_posix()
+)
+def test_every_example_scenario_file_simulates_to_the_local_report(
+    scheduler: str, prices: Any, path: Path
+) -> None:
+    """The workload is read once and simulated by both engines (reading is the same code in both)."""
+    loaded = api.load_scenario(path, prices=prices, allow_paths=[REPO / "examples" / "logs"])
+    built = api.scenario_workload(loaded, prices=prices)
+    local = api.simulate(loaded, prices=prices, workload=built)
+    on_dask = api.simulate(
+        loaded, prices=prices, workload=built, engine="dask", scheduler=scheduler
+    )
+    assert _simulation_bytes(on_dask) == _simulation_bytes(local)
+
+
+def test_the_example_scenario_files_are_all_compared() -> None:
+    assert [path.name for path in EXAMPLE_SCENARIOS] == [
+        "app-logs.yaml",
+        "design-card.yaml",
+        "dynamic-batching.yaml",
+    ]
+
+
+def test_the_ci_example_checks_to_the_local_verdict(scheduler: str, prices: Any) -> None:
+    loaded = api.load_scenario(CI_SCENARIO, prices=prices)
+    built = api.scenario_workload(loaded, prices=prices, group_by=["feature"])
+    local = api.check(loaded, CI_BASELINE, prices=prices, workload=built)
+    on_dask = api.check(
+        loaded, CI_BASELINE, prices=prices, workload=built, engine="dask", scheduler=scheduler
+    )
+    assert local.passed
+    assert _check_bytes(on_dask) == _check_bytes(local)
+
+
+def test_every_test_log_simulates_and_checks_to_the_local_report_or_the_same_error(
+    scheduler: str, prices: Any, tmp_path: Path
+) -> None:
+    """Each reader's fixture under every strategy (a range, so Monte Carlo draws too), simulated
+    with a forecast; every fifth one also checked against a baseline written by the local engine."""
+    compared = 0
+    for index, log in enumerate(TEST_LOGS):
+        path = tmp_path / f"scenarios-{index}.yaml"
+        path.write_text(EVERY_STRATEGY.format(log=json.dumps(str(log))))
+        loaded = api.load_scenario(path, prices=prices, allow_paths=[log.parent])
+        try:
+            built = api.scenario_workload(loaded, prices=prices)
+            local = api.simulate(loaded, prices=prices, workload=built, months=3)
+        except InputError as error:
+            with pytest.raises(InputError) as refused:
+                api.simulate(loaded, prices=prices, engine="dask", scheduler=scheduler, months=3)
+            assert str(refused.value) == str(error), log.name
+            continue
+        on_dask = api.simulate(
+            loaded, prices=prices, workload=built, months=3, engine="dask", scheduler=scheduler
+        )
+        assert _simulation_bytes(on_dask) == _simulation_bytes(local), log.name
+        compared += 1
+        if index % 5:
+            continue  # checks on a fifth of the logs keep the test short
+        baseline = tmp_path / f"baseline-{index}.json"
+        api.update_baseline(loaded, baseline, prices=prices, workload=built)
+        checked = {
+            engine: api.check(
+                loaded,
+                baseline,
+                prices=prices,
+                workload=built,
+                max_increase_pct=5,
+                engine=engine,
+                scheduler=scheduler if engine == "dask" else None,
+            )
+            for engine in ("local", "dask")
+        }
+        assert _check_bytes(checked["dask"]) == _check_bytes(checked["local"]), log.name
+    assert compared >= 25
+
+
+def test_a_scenario_error_met_by_a_worker_is_the_local_input_error(
+    scheduler: str, prices: Any, tmp_path: Path
+) -> None:
+    """A token-count trace has no prompts: prompt caching without `shared_prefix_tokens` is
+    refused, naming the scenario file and field, whichever engine meets it."""
+    path = tmp_path / "no-prefix.yaml"
+    log = json.dumps(str(REPO / "tests" / "data" / "logs" / "azure_trace.csv"))
+    path.write_text(
+        f"workload: {{logs: [{log}], model: gpt-4o-mini}}\nscenarios:\n  - name: plain\n"
+        "  - name: cached\n    prompt_cache: {}\n"
+    )
+    loaded = api.load_scenario(path, prices=prices, allow_paths=[REPO / "tests"])
+    with pytest.raises(InputError) as local:
+        api.simulate(loaded, prices=prices)
+    with pytest.raises(InputError) as on_dask:
+        api.simulate(loaded, prices=prices, engine="dask", scheduler=scheduler)
+    assert str(on_dask.value) == str(local.value)
+    assert "shared_prefix_tokens" in str(local.value) and str(path) in str(local.value)
+
+
+def test_a_worker_thread_at_the_default_precision_computes_money_at_full_precision(
+    prices: Any,
+) -> None:
+    """A worker thread whose decimal context was left at Python's default 28 digits (by an earlier
+    task of another library) still computes a scenario at costaudit's precision."""
+    import decimal
+    import threading
+
+    from costaudit.api.dask_scenarios import pack_workload, scenario_in_worker
+
+    loaded = api.load_scenario(EXAMPLE_SCENARIOS[1], prices=prices)
+    built = api.scenario_workload(loaded, prices=prices)
+    scenario = loaded.config.scenarios[1]
+    packed = pack_workload(built.workload)
+    local = scenario_in_worker("here", packed, scenario, prices.table, loaded.config, ())
+    in_thread: list[Any] = []
+
+    def worker() -> None:
+        decimal.setcontext(decimal.Context(prec=28))
+        run = scenario_in_worker("there", packed, scenario, prices.table, loaded.config, ())
+        in_thread.append(run)
+        in_thread.append(decimal.getcontext().prec)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert in_thread[1] == 60
+    assert in_thread[0] == local
+
+
+def test_the_cli_simulates_and_checks_on_the_cluster_with_the_local_reports(
+    scheduler: str, tmp_path: Path
+) -> None:
+    """Reports, the baseline file --update-baseline writes, and the check report against it."""
+    log = REPO / "tests" / "data" / "logs" / "openai_chat.jsonl"
+    scenario = tmp_path / "scenarios.yaml"
+    scenario.write_text(EVERY_STRATEGY.format(log=json.dumps(str(log))))
+    common = ("-s", str(scenario), "--allow-path", str(log.parent))
+    on_cluster = ("--engine", "dask", "--scheduler", scheduler)
+    baseline = str(tmp_path / "baseline.json")
+    said: dict[str, list[str]] = {"local": [], "dask": []}
+    for engine, where in (("local", ()), ("dask", on_cluster)):
+        for command in (
+            ("simulate", "-o", "json"),
+            ("simulate", "-o", "markdown"),
+            ("check", "-b", baseline, "--update-baseline"),
+            ("check", "-b", baseline, "--max-increase", "5%", "-o", "markdown"),
+        ):
+            code, out, err = _cli(*command, *common, *where)
+            assert code == 0, err
+            said[engine].append(out)
+        said[engine].append(Path(baseline).read_text())
+    assert said["dask"] == said["local"]
+
+
+@pytest.mark.parametrize("command", ["simulate", "check"])
+def test_simulate_and_check_name_the_dask_extra_when_it_is_missing(
+    command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the extra installed: one line naming it, exit 3 (as analyze), before reading."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    code, out, err = (
+        _cli(command, "-s", str(CI_SCENARIO), "-b", str(CI_BASELINE), "--engine", "dask")
+        if command == "check"
+        else _cli(command, "-s", str(CI_SCENARIO), "--engine", "dask")
+    )
+    assert code == 3, err
+    assert out == ""
+    assert "pip install 'costaudit[dask]'" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["simulate", "check"])
+def test_simulate_and_check_report_an_unreachable_scheduler(
+    command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from costaudit.api import dask_engine
+
+    monkeypatch.setattr(dask_engine, "SCHEDULER_TIMEOUT", "2s")
+    extra = ("-b", str(CI_BASELINE)) if command == "check" else ()
+    code, out, err = _cli(
+        command, "-s", str(CI_SCENARIO), *extra, "--engine", "dask", "--scheduler",
+        "tcp://127.0.0.1:1",
+    )  # fmt: skip
+    assert code == 3, err
+    assert out == ""
+    assert "--scheduler" in err and "cannot reach" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["simulate", "check"])
+def test_a_scheduler_without_the_dask_engine_is_a_usage_error_for(command: str) -> None:
+    extra = ("-b", str(CI_BASELINE)) if command == "check" else ()
+    code, out, err = _cli(command, "-s", str(CI_SCENARIO), *extra, "--scheduler", "tcp://x:1")
+    assert code == 2
+    assert out == ""
+    assert "--scheduler needs --engine dask" in err

@@ -17,13 +17,14 @@ are what the JSON documents carry (render them with `costaudit.render`, or read 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from costaudit.core.request_table import RequestTable
 from costaudit.errors import InputError
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from costaudit.core.analysis import Analysis, IngestFacts
     from costaudit.core.regress import Thresholds, Verdict
     from costaudit.core.router_fit import FitOutcome
-    from costaudit.core.simulate.engine import SimulationResult
+    from costaudit.core.simulate.engine import RunScenarios, SimulationResult
 
 PathLike = str | os.PathLike[str]
 LogInputs = PathLike | Sequence[PathLike]
@@ -69,6 +70,7 @@ __all__ = [
     "Verdict",
     "analyze",
     "check",
+    "dask_cluster",
     "fit_router",
     "load_prices",
     "load_scenario",
@@ -201,8 +203,7 @@ def analyze(
     `simulate --workload`, partition by partition.
     """
     prices = prices or load_prices()
-    if engine not in {"local", "dask"}:
-        raise InputError("--engine", f"unknown engine `{engine}` (known: local, dask)")
+    _known_engine(engine)
     if isinstance(logs, str | os.PathLike | Sequence):
         if engine == "dask" and save_workload is not None:
             raise InputError("--save-workload", "a workload is written by --engine local")
@@ -376,6 +377,8 @@ def simulate(
     months: int | None = None,
     progress: Progress | None = None,
     report: Callable[[str], None] | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> SimulationResult:
     """Every scenario of a scenario file: its monthly cost and savings against the baseline, broken
     down by model and by each `group_by` field (feature, user, tags, provider, …).
@@ -384,19 +387,55 @@ def simulate(
     what `scenario_workload` returned) is given. `months` adds a month-by-month forecast with the
     workload's declared or fitted growth, and each scenario's cumulative saving. `progress` is told
     how many records were read; `report` what long simulation work (a serving replay) is doing.
+
+    `engine="dask"` computes each scenario on a worker of a Dask cluster (`scheduler` its address,
+    else a local cluster started for the run; needs the `dask` extra), with the same result; the
+    workload is read here and sent to the cluster once.
     """
     from costaudit.api.scenarios import check_group_by, simulate_loaded
 
     prices = prices or load_prices()
     loaded = _loaded(scenario, prices, seed)
-    built = scenario_workload(
-        loaded, prices=prices, logs=logs, workload=workload, group_by=group_by, progress=progress
-    )
-    check_group_by(built, group_by, "--group-by")
-    if months is not None and months < 1:
-        raise InputError("--months", "give a number of months of at least 1")
-    result = simulate_loaded(loaded, built, prices.table, group_by, months, report)
+    with _scenario_runs(engine, scheduler, report) as run_all:
+        built = scenario_workload(
+            loaded,
+            prices=prices,
+            logs=logs,
+            workload=workload,
+            group_by=group_by,
+            progress=progress,
+        )
+        check_group_by(built, group_by, "--group-by")
+        if months is not None and months < 1:
+            raise InputError("--months", "give a number of months of at least 1")
+        result = simulate_loaded(loaded, built, prices.table, group_by, months, report, run_all)
     return replace(result, pricing=prices.info())
+
+
+def dask_cluster(scheduler: str | None = None) -> contextlib.AbstractContextManager[str]:
+    """The address of a Dask cluster for several runs (`engine="dask", scheduler=address`):
+    `scheduler` once it answers, or a local cluster of worker processes started for the block.
+    Needs the `dask` extra."""
+    from costaudit.api.dask_scenarios import cluster_address
+
+    return cluster_address(scheduler)
+
+
+def _scenario_runs(
+    engine: str, scheduler: str | None, report: Callable[[str], None] | None
+) -> contextlib.AbstractContextManager[RunScenarios | None]:
+    """Where scenarios are computed: here (None), or on a Dask cluster for the block."""
+    _known_engine(engine)
+    if engine == "local":
+        return contextlib.nullcontext()
+    from costaudit.api.dask_scenarios import cluster_runs
+
+    return cluster_runs(scheduler, report)
+
+
+def _known_engine(engine: str) -> None:
+    if engine not in {"local", "dask"}:
+        raise InputError("--engine", f"unknown engine `{engine}` (known: local, dask)")
 
 
 def check(
@@ -412,6 +451,8 @@ def check(
     only: Sequence[str] | None = None,
     group_by: Sequence[str] = (),
     progress: Progress | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> Verdict:
     """Recompute the scenario file and compare each scenario's monthly cost with the baseline file.
 
@@ -420,14 +461,17 @@ def check(
     `check:` section adds limits per scenario and per group (the arguments here replace its defaults).
     `verdict.passed` says whether all passed. Each change is attributed to what changed since the
     baseline (prices, traffic, prompts, the scenario file), with the models and groups (`group_by`
-    and the file's `check.group_by`) whose cost moved most.
+    and the file's `check.group_by`) whose cost moved most. `engine` and `scheduler` are as for
+    `simulate`.
     """
     from costaudit.api.checking import verdict
     from costaudit.core.regress import Thresholds, limits_from
 
     prices = prices or load_prices()
     loaded = _loaded(scenario, prices, None)
-    run = _check_run(loaded, prices, logs, workload, only, group_by, progress)
+    run = _check_run(
+        loaded, prices, logs, workload, only, group_by, progress, _Engine(engine, scheduler)
+    )
     command_line = Thresholds(
         max_increase_pct=_decimal(max_increase_pct),
         max_increase_usd=_decimal(max_increase_usd),
@@ -446,6 +490,8 @@ def update_baseline(
     only: Sequence[str] | None = None,
     group_by: Sequence[str] = (),
     progress: Progress | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> BaselineUpdate:
     """Write the baseline file from a fresh run of the scenario file (what `check` compares with),
     with each scenario's cost per model and per `group_by` (and `check.group_by`) value."""
@@ -453,7 +499,9 @@ def update_baseline(
 
     prices = prices or load_prices()
     loaded = _loaded(scenario, prices, None)
-    run = _check_run(loaded, prices, logs, workload, only, group_by, progress)
+    run = _check_run(
+        loaded, prices, logs, workload, only, group_by, progress, _Engine(engine, scheduler)
+    )
     return write_baseline(run, loaded.path, Path(baseline))
 
 
@@ -488,6 +536,7 @@ def _check_run(
     only: Sequence[str] | None,
     group_by: Sequence[str],
     progress: Progress | None,
+    engine: _Engine,
 ) -> CheckRun:
     from costaudit.api.checking import check_run
     from costaudit.api.scenarios import check_group_by
@@ -505,8 +554,22 @@ def _check_run(
     check_group_by(built, from_file, Location(str(loaded.path), field="check"))
     if not keys:
         keys = few_valued_fields(built.workload.requests, DEFAULT_GROUP_VALUES)
-    result = simulate(loaded, prices=prices, workload=built, group_by=keys)
+    result = simulate(
+        loaded,
+        prices=prices,
+        workload=built,
+        group_by=keys,
+        engine=engine.name,
+        scheduler=engine.scheduler,
+    )
     return check_run(loaded, built, prices, result, only)
+
+
+class _Engine(NamedTuple):
+    """Where a run computes: `local`, or `dask` on the cluster at `scheduler` (None: a local one)."""
+
+    name: str = "local"
+    scheduler: str | None = None
 
 
 def _loaded(

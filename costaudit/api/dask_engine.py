@@ -8,6 +8,8 @@ the same on every worker: a shared file system) or by their fsspec URLs (costaud
 With no scheduler address, a `LocalCluster` of worker processes on this machine is started for the
 run and stopped after it.
 
+Simulate and check on a cluster: costaudit.api.dask_scenarios.
+
 Needs the optional `dask` extra (`pip install 'costaudit[dask]'`).
 """
 
@@ -34,7 +36,7 @@ SCHEDULER_TIMEOUT = "30s"
 """How long to keep trying to reach a scheduler before saying it cannot be reached."""
 
 
-def _distributed() -> Any:
+def distributed_module() -> Any:
     try:
         import distributed
     except ImportError:
@@ -48,7 +50,7 @@ def _distributed() -> Any:
 def dask_client(scheduler: str | None) -> Iterator[Any]:
     """A client of the cluster at `scheduler`, or of a LocalCluster of worker processes started
     for the run (no dashboard)."""
-    distributed = _distributed()
+    distributed = distributed_module()
     if scheduler is not None:
         try:
             client = distributed.Client(scheduler, timeout=SCHEDULER_TIMEOUT)
@@ -59,6 +61,7 @@ def dask_client(scheduler: str | None) -> Iterator[Any]:
         return
     workers = max(1, min(LOCAL_WORKERS_MAX, worker_count()))
     with (
+        local_worker_environment(),
         distributed.LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
@@ -69,6 +72,17 @@ def dask_client(scheduler: str | None) -> Iterator[Any]:
         distributed.Client(cluster) as client,
     ):
         yield client
+
+
+def local_worker_environment() -> contextlib.AbstractContextManager[Any]:
+    """Dask configuration for the worker processes of a local cluster: without Dask's default
+    `MALLOC_TRIM_THRESHOLD_=65536`, which turns off glibc's adaptive allocation thresholds, so that
+    every large temporary numpy array is mapped and faulted in afresh; simulations on such workers ran
+    two to three times slower than in this process. (Workers started by `dask worker` get it from
+    their own configuration: see the README, "Large logs".)"""
+    import dask
+
+    return dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None})
 
 
 def _parts(client: Any, specs: Sequence[str], options: reader.ReadOptions, ways: int) -> list[Part]:
@@ -130,7 +144,7 @@ def _gather(
     progress: Progress | None,
 ) -> list[PartResult]:
     """Every part's result, in order; `progress` told the rows read as parts finish."""
-    distributed = _distributed()
+    distributed = distributed_module()
     futures = [
         client.submit(
             in_worker, part, position, options, table, tuple(group_by), timeline, pure=False

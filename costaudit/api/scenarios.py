@@ -27,7 +27,7 @@ from costaudit.core.pricing import ModelResolver, assign
 from costaudit.core.prompt_cache import TooManyBlocks
 from costaudit.core.router_fit import FittedScorer, ScorerSummary
 from costaudit.core.simulate.context import ScenarioProblem
-from costaudit.core.simulate.engine import SimulationResult
+from costaudit.core.simulate.engine import RunScenarios, SimulationResult
 from costaudit.core.simulate.engine import simulate as run_scenarios
 from costaudit.core.simulate.select import known_fields, unknown_field_message
 from costaudit.core.simulate.state import Workload
@@ -433,8 +433,10 @@ def simulate_loaded(
     group_by: Sequence[str],
     months: int | None,
     report: Callable[[str], None] | None = None,
+    run_all: RunScenarios | None = None,
 ) -> SimulationResult:
-    """Run the scenarios; an error found while running one names the scenario file and field."""
+    """Run the scenarios (with `run_all`, elsewhere); an error found while running one names the
+    scenario file and field."""
     try:
         return run_scenarios(
             built.workload,
@@ -443,6 +445,7 @@ def simulate_loaded(
             group_by=tuple(group_by),
             months=months,
             report=report,
+            run_all=run_all,
         )
     except ScenarioProblem as problem:
         raise InputError(Location(str(loaded.path), field=problem.field), problem.message) from None

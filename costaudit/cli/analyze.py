@@ -30,6 +30,7 @@ from costaudit.cli.options import (
     PricingOpt,
     SchedulerOpt,
     StrictOpt,
+    check_scheduler,
     checked_destination,
     parse_days,
     parse_mapping,
@@ -110,8 +111,7 @@ def analyze(
     columns = api.mappable_columns(groups)
     prices = active_prices(pricing)
     timeline = output is OutputFormat.html or plots is not None
-    if scheduler is not None and engine is not Engine.dask:
-        raise typer.BadParameter("--scheduler needs --engine dask", param_hint="--scheduler")
+    check_scheduler(engine, scheduler)
     if save_workload is not None and engine is Engine.dask:
         raise typer.BadParameter(
             "--save-workload is written by --engine local", param_hint="--engine"

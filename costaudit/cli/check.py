@@ -22,12 +22,16 @@ from costaudit.cli.common import (
 )
 from costaudit.cli.options import (
     AllowPathOpt,
+    Engine,
+    EngineOpt,
     ForceOpt,
     GroupByOpt,
     OutOpt,
     OutputOpt,
     PricingOpt,
+    SchedulerOpt,
     checked_destination,
+    engine_cluster,
     guard_destination,
     parse_limit_percent,
     split_list,
@@ -145,6 +149,8 @@ def check(
         ),
     ] = None,
     allow_path: AllowPathOpt = None,
+    engine: EngineOpt = Engine.local,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Recompute every scenario's monthly cost and compare it with a committed baseline.
 
@@ -173,27 +179,37 @@ def check(
     settings = loaded.config.check
     if not (update_baseline or report_only or limited or (settings and settings.any_set())):
         raise MissingThreshold(NO_LIMIT)
-    with progress("Reading logs") as tick:
-        built = api.scenario_workload(
-            loaded, prices=prices, logs=logs, workload=workload, group_by=keys, progress=tick
-        )
-    with progress("Simulating scenarios"):
-        if update_baseline:
-            update = api.update_baseline(
-                loaded, baseline, prices=prices, workload=built, only=only, group_by=keys
+    with engine_cluster(engine, scheduler) as address:
+        with progress("Reading logs") as tick:
+            built = api.scenario_workload(
+                loaded, prices=prices, logs=logs, workload=workload, group_by=keys, progress=tick
             )
-        else:
-            decided = api.check(
-                loaded,
-                baseline,
-                prices=prices,
-                workload=built,
-                only=only,
-                group_by=keys,
-                max_increase_pct=increase_pct,
-                max_increase_usd=increase_usd,
-                budget_usd=budget_usd,
-            )
+        with progress("Simulating scenarios"):
+            if update_baseline:
+                update = api.update_baseline(
+                    loaded,
+                    baseline,
+                    prices=prices,
+                    workload=built,
+                    only=only,
+                    group_by=keys,
+                    engine=engine.value,
+                    scheduler=address,
+                )
+            else:
+                decided = api.check(
+                    loaded,
+                    baseline,
+                    prices=prices,
+                    workload=built,
+                    only=only,
+                    group_by=keys,
+                    max_increase_pct=increase_pct,
+                    max_increase_usd=increase_usd,
+                    budget_usd=budget_usd,
+                    engine=engine.value,
+                    scheduler=address,
+                )
     if update_baseline:
         for line in _update_lines(update):
             say(line)

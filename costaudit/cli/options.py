@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
+from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
@@ -219,8 +221,8 @@ EngineOpt = Annotated[
     typer.Option(
         "--engine",
         metavar="local|dask",
-        help="Where the logs are read: local (this machine, every core) or dask (a Dask cluster: "
-        "--scheduler ADDRESS, else a local cluster; needs the dask extra).",
+        help="Where the work runs: local (this machine, every core) or dask (the workers of a Dask "
+        "cluster: --scheduler ADDRESS, else a local cluster; needs the dask extra). Same results.",
     ),
 ]
 SchedulerOpt = Annotated[
@@ -228,8 +230,30 @@ SchedulerOpt = Annotated[
     typer.Option(
         "--scheduler",
         metavar="ADDRESS",
-        help="Dask scheduler to run on with --engine dask (e.g. tcp://10.0.0.5:8786); the input "
-        "paths must be readable by every worker.",
+        help="Dask scheduler to run on with --engine dask (e.g. tcp://10.0.0.5:8786); the workers "
+        "read the logs `analyze` is given by their paths, so every worker must see them.",
         show_default=False,
     ),
 ]
+
+
+def check_scheduler(engine: Engine, scheduler: str | None) -> None:
+    """--scheduler means nothing without --engine dask: a usage error rather than a silent local run."""
+    if scheduler is not None and engine is not Engine.dask:
+        raise typer.BadParameter("--scheduler needs --engine dask", param_hint="--scheduler")
+
+
+@contextlib.contextmanager
+def engine_cluster(engine: Engine, scheduler: str | None) -> Iterator[str | None]:
+    """The scheduler address the block's runs use: None for the local engine; with --engine dask,
+    --scheduler once it answers, or a local cluster started for the block (shared by every scenario
+    file of the command). A missing dask extra or an unreachable scheduler is found here, before any
+    log is read."""
+    check_scheduler(engine, scheduler)
+    if engine is not Engine.dask:
+        yield None
+        return
+    from costaudit import api
+
+    with api.dask_cluster(scheduler) as address:
+        yield address

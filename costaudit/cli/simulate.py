@@ -19,12 +19,16 @@ from costaudit.cli.common import (
 )
 from costaudit.cli.options import (
     AllowPathOpt,
+    Engine,
+    EngineOpt,
     ForceOpt,
     GroupByOpt,
     OutOpt,
     OutputOpt,
     PlotsOpt,
     PricingOpt,
+    SchedulerOpt,
+    engine_cluster,
     split_list,
 )
 
@@ -98,6 +102,8 @@ def simulate(
     group_by: GroupByOpt = None,
     months: MonthsOpt = None,
     allow_path: AllowPathOpt = None,
+    engine: EngineOpt = Engine.local,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Compare the monthly cost of every scenario in a scenario file against the baseline.
 
@@ -107,6 +113,9 @@ def simulate(
     `applies_to`. Any numeric parameter may be a [low, high] range: results then carry P10/P50/P90 from
     a seeded Monte Carlo. Every scenario is broken down by model and by each --group-by field. See
     examples/scenarios/ for annotated files.
+
+    With --engine dask the workload is read here and each scenario is computed by a worker of the
+    cluster; the report is the same.
     """
     from costaudit import api
 
@@ -114,23 +123,31 @@ def simulate(
     prices = active_prices(pricing)
     keys = split_list(group_by)
     results = []
-    for path in scenario:
-        loaded = api.load_scenario(path, prices=prices, seed=seed, allow_paths=allow_path or ())
-        with progress("Reading logs") as tick:
-            built = api.scenario_workload(
-                loaded, prices=prices, logs=logs, workload=workload, group_by=keys, progress=tick
-            )
-        with status("Simulating scenarios") as report:
-            results.append(
-                api.simulate(
+    with engine_cluster(engine, scheduler) as address:
+        for path in scenario:
+            loaded = api.load_scenario(path, prices=prices, seed=seed, allow_paths=allow_path or ())
+            with progress("Reading logs") as tick:
+                built = api.scenario_workload(
                     loaded,
                     prices=prices,
-                    workload=built,
+                    logs=logs,
+                    workload=workload,
                     group_by=keys,
-                    months=months,
-                    report=report,
+                    progress=tick,
                 )
-            )
+            with status("Simulating scenarios") as report:
+                results.append(
+                    api.simulate(
+                        loaded,
+                        prices=prices,
+                        workload=built,
+                        group_by=keys,
+                        months=months,
+                        report=report,
+                        engine=engine.value,
+                        scheduler=address,
+                    )
+                )
     _emit(results, output, out, [str(path) for path in scenario])
     if plots is not None:
         from costaudit.render.plots import simulation_plots

@@ -354,6 +354,13 @@ class _Run:
     parts: CostParts
 
 
+ScenarioRun = _Run
+"""One scenario computed on its own: its result, its priced state and its cost parts (for a forecast)."""
+
+RunScenarios = Callable[[Workload, ScenarioFile, PriceTable, tuple[str, ...]], list[ScenarioRun]]
+"""Computes every scenario of a file with `scenario_run`, in the file's order (e.g. on a cluster)."""
+
+
 def _scenario(
     workload: Workload,
     scenario: Scenario,
@@ -389,6 +396,19 @@ def _scenario(
     return _Run(result, priced, CostParts(variable, list(state.fixed)))
 
 
+def scenario_run(
+    workload: Workload,
+    scenario: Scenario,
+    table: PriceTable,
+    file: ScenarioFile,
+    group_by: tuple[str, ...],
+) -> ScenarioRun:
+    """One scenario with its Monte Carlo percentiles, cache band, routing curve and breakdown, as
+    `simulate` computes it. Scenarios do not depend on each other (each draws from generators seeded
+    by the file's seed and its own name), so another process can compute each one."""
+    return _scenario(workload, scenario, table, file, group_by)
+
+
 def _represented_routing(details: ScenarioDetails, workload: Workload) -> ScenarioDetails:
     """Routing's request counts scaled to the traffic a sampled workload stands for."""
     routing = details.routing
@@ -412,13 +432,19 @@ def simulate(
     group_by: tuple[str, ...] = (),
     months: int | None = None,
     report: Callable[[str], None] | None = None,
+    run_all: RunScenarios | None = None,
 ) -> SimulationResult:
     """Every scenario of the file, its monthly cost and its savings against the baseline; each broken
-    down by model and by the `group_by` fields; with a month-by-month forecast when `months` is given."""
+    down by model and by the `group_by` fields; with a month-by-month forecast when `months` is given.
+    `run_all` computes the scenarios elsewhere (one `scenario_run` each); by default they run here."""
     growth = _growth(file, workload) if months is not None else None
-    runs = [
-        _scenario(workload, scenario, table, file, group_by, report) for scenario in file.scenarios
-    ]
+    if run_all is not None:
+        runs = run_all(workload, file, table, group_by)
+    else:
+        runs = [
+            _scenario(workload, scenario, table, file, group_by, report)
+            for scenario in file.scenarios
+        ]
     baseline_name, baseline = _baseline(file, runs, workload, table)
     projected = None
     if months is not None and growth is not None:
