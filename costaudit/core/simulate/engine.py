@@ -348,28 +348,30 @@ def _with_savings(result: ScenarioResult, baseline: Priced) -> ScenarioResult:
 
 
 @dataclass(frozen=True)
-class _Run:
+class ScenarioRun:
+    """One scenario computed on its own: its result, its priced state and its cost parts (for a
+    forecast)."""
+
     result: ScenarioResult
     priced: Priced
     parts: CostParts
 
 
-ScenarioRun = _Run
-"""One scenario computed on its own: its result, its priced state and its cost parts (for a forecast)."""
-
 RunScenarios = Callable[[Workload, ScenarioFile, PriceTable, tuple[str, ...]], list[ScenarioRun]]
 """Computes every scenario of a file with `scenario_run`, in the file's order (e.g. on a cluster)."""
 
 
-def _scenario(
+def scenario_run(
     workload: Workload,
     scenario: Scenario,
     table: PriceTable,
     file: ScenarioFile,
     group_by: tuple[str, ...],
     report: Callable[[str], None] | None = None,
-) -> _Run:
-    """One scenario's result, with its Monte Carlo percentiles, cache band and routing curve."""
+) -> ScenarioRun:
+    """One scenario with its Monte Carlo percentiles, cache band, routing curve and breakdown, as
+    `simulate` computes it. Scenarios do not depend on each other (each draws from generators seeded
+    by the file's seed and its own name), so another process can compute each one."""
     state, priced = run_scenario(
         workload,
         scenario,
@@ -393,20 +395,7 @@ def _scenario(
         details=_represented_routing(state.details, workload),
     )
     variable = None if priced.monthly_usd is None else priced.monthly_usd - state.monthly_usd
-    return _Run(result, priced, CostParts(variable, list(state.fixed)))
-
-
-def scenario_run(
-    workload: Workload,
-    scenario: Scenario,
-    table: PriceTable,
-    file: ScenarioFile,
-    group_by: tuple[str, ...],
-) -> ScenarioRun:
-    """One scenario with its Monte Carlo percentiles, cache band, routing curve and breakdown, as
-    `simulate` computes it. Scenarios do not depend on each other (each draws from generators seeded
-    by the file's seed and its own name), so another process can compute each one."""
-    return _scenario(workload, scenario, table, file, group_by)
+    return ScenarioRun(result, priced, CostParts(variable, list(state.fixed)))
 
 
 def _represented_routing(details: ScenarioDetails, workload: Workload) -> ScenarioDetails:
@@ -442,7 +431,7 @@ def simulate(
         runs = run_all(workload, file, table, group_by)
     else:
         runs = [
-            _scenario(workload, scenario, table, file, group_by, report)
+            scenario_run(workload, scenario, table, file, group_by, report)
             for scenario in file.scenarios
         ]
     baseline_name, baseline = _baseline(file, runs, workload, table)
@@ -490,8 +479,8 @@ def _growth(file: ScenarioFile, workload: Workload) -> tuple[Decimal, str]:
 
 
 def _baseline(
-    file: ScenarioFile, runs: list[_Run], workload: Workload, table: PriceTable
-) -> tuple[str, _Run]:
+    file: ScenarioFile, runs: list[ScenarioRun], workload: Workload, table: PriceTable
+) -> tuple[str, ScenarioRun]:
     by_name = {run.result.name: run for run in runs}
     if file.baseline is not None:
         return file.baseline, by_name[file.baseline]
@@ -504,4 +493,4 @@ def _baseline(
     )
     variable = None if priced.monthly_usd is None else priced.monthly_usd - state.monthly_usd
     result = _result(AS_LOGGED, logged, state, priced, workload, file)
-    return AS_LOGGED, _Run(result, priced, CostParts(variable, []))
+    return AS_LOGGED, ScenarioRun(result, priced, CostParts(variable, []))
