@@ -56,6 +56,7 @@ from costaudit.ingest.problems import BadRecord, Problems
 from costaudit.ingest.sources import Source, expand_sources, with_head
 from costaudit.ingest.spans import EARLY, SetAside, Span, TraceTree
 from costaudit.ingest.table import DEFAULT_CHUNK_ROWS, Draft, TableBuilder
+from costaudit.ingest.validation import Verdict
 from costaudit.ingest.workers import Workers
 
 if TYPE_CHECKING:
@@ -337,20 +338,29 @@ class FileReader:
         if len(left) * DEFERRED_SHARE > len(take):
             self._record_block(fmt, file, first, parsed.data)
             return False
+        outcomes = {
+            row: [self._drafts(fmt, value) for value in line_records(rows.text(parsed.data, row))]
+            for row in left
+        }
+        folded = _skips_folded(block, outcomes)
+        if folded is not None:
+            file.builder.add_columns(folded, file.name, lines)
+            file.report.records += len(take)
+            return True
         start = 0
         for row in (*left, len(take)):
             if row > start:
                 file.builder.add_columns(block.slice(start, row), file.name, lines[start:row])
                 file.report.records += row - start
             if row < len(take):
-                number = int(lines[row])
-                for value in line_records(rows.text(parsed.data, row)):
-                    self._one(fmt, file, number, value)
+                for drafts in outcomes[row]:
+                    self._emit_all(drafts, file, int(lines[row]))
             start = row + 1
         return True
 
-    def _one(self, fmt: Format, file: _File, number: int, value: object) -> None:
-        """One record → its drafts (none for records that are not billed calls, e.g. non-GenAI spans).
+    def _drafts(self, fmt: Format, value: object) -> list[Draft | BadRecord | SetAside | Span]:
+        """One record's drafts (none for records that are not billed calls, e.g. non-GenAI spans),
+        or the reason it is skipped.
 
         A format may return a BadRecord among its drafts when one call inside a multi-call record
         (one span of an OTLP batch) is unusable: it is skipped on its own, the others are kept.
@@ -364,16 +374,27 @@ class FileReader:
                 raise BadRecord("not a JSON object")
             drafts = fmt.extract(value)
         except BadRecord as bad:
-            drafts = [self._foreign(fmt, value) or bad]
-        for draft in (drafts,) if isinstance(drafts, Draft) else drafts:
+            return [self._foreign(fmt, value) or bad]
+        if isinstance(drafts, Draft):
+            return [_billable(drafts, fmt)]
+        for draft in drafts:
+            if isinstance(draft, Span) and isinstance(draft.item, Draft):
+                draft.item = _billable(draft.item, fmt)
+        return [_billable(draft, fmt) if isinstance(draft, Draft) else draft for draft in drafts]
+
+    def _one(self, fmt: Format, file: _File, number: int, value: object) -> None:
+        """One record → its drafts, each added to the table, set aside, skipped or kept for the
+        trace tree."""
+        self._emit_all(self._drafts(fmt, value), file, number)
+
+    def _emit_all(
+        self, drafts: list[Draft | BadRecord | SetAside | Span], file: _File, number: int
+    ) -> None:
+        for draft in drafts:
             if isinstance(draft, Span):
-                if isinstance(draft.item, Draft):
-                    draft.item = _billable(draft.item, fmt)
                 self.spans.add(draft, (file, number))
-                continue
-            self._emit(
-                draft if isinstance(draft, BadRecord) else _billable(draft, fmt), file, number
-            )
+            else:
+                self._emit(draft, file, number)
 
     def _foreign(self, fmt: Format, value: object) -> BadRecord | None:
         """Under a forced --format, a record that is not of that format at all is skipped for the
@@ -396,6 +417,32 @@ class FileReader:
 
     def _emit_span(self, item: Draft | BadRecord | SetAside, where: tuple[_File, int]) -> None:
         self._emit(item, *where)
+
+
+def _skips_folded(
+    block: ColumnBlock, outcomes: Mapping[int, list[list[Draft | BadRecord | SetAside | Span]]]
+) -> ColumnBlock | None:
+    """The block with every row the extractor left (keys of `outcomes`, with what the record path
+    made of each line) added to its verdict as a skip, when each of those lines is one record the
+    record path only skips (an errored batch result, say); None when one of them holds anything
+    else.
+
+    The block then goes to the table in one piece, its skips reported in line order as the record
+    path reports them; splitting it around every such line costs a table append per line, which
+    made a log with 1% errored results several times slower.
+    """
+    if not outcomes:
+        return block
+    verdict = block.judge()
+    reason = verdict.reason.copy()
+    reasons = list(verdict.reasons)
+    for row, records in outcomes.items():
+        only = records[0] if len(records) == 1 and len(records[0]) == 1 else None
+        if only is None or not isinstance(only[0], BadRecord):
+            return None
+        reason[row] = len(reasons)
+        reasons.append(only[0].reason)
+    return replace(block, take=np.ones_like(block.take), verdict=Verdict(reason, reasons))
 
 
 def _billable(draft: Draft, fmt: Format) -> Draft | BadRecord:

@@ -544,6 +544,9 @@ ANTHROPIC_ODD = {
     ),
     "metadata also nested": orjson.dumps(batch_result(5, result__message__metadata={"a": "b"})),
     "metadata text": orjson.dumps(batch_result(5, metadata="feature=x")),
+    "metadata long": orjson.dumps(batch_result(5, metadata={"note": "n" * 700, "team": "a"})),
+    "metadata brace in a value": orjson.dumps(batch_result(5, metadata={"a": "x}y"})),
+    "metadata non-ascii": orjson.dumps(batch_result(5, metadata={"team": "zürich"})),
     "custom_id null": orjson.dumps(batch_result(5, custom_id=None)),
 }
 ANTHROPIC_COLUMN_WAY = {
@@ -558,6 +561,8 @@ ANTHROPIC_COLUMN_WAY = {
     "metadata empty",
     "metadata spaced",
     "metadata also in text",
+    "metadata long",
+    "metadata non-ascii",
 }
 ANTHROPIC_BLOCK_WAY = {"timestamp number", "metadata text", "another time key"}
 
@@ -609,6 +614,8 @@ def test_batch_results_with_groups_and_errors_match_the_record_path(
     for index in range(2000):
         if index % 97 == 5:
             records.append(batch_result(index, result={"type": "errored"}))
+        elif index % 89 == 7:
+            records.append(batch_result(index, result__message__usage__output_tokens=-1))
         else:
             records.append(batch_result(index))
     path = write(tmp_path / "batch.jsonl", records)
@@ -616,13 +623,14 @@ def test_batch_results_with_groups_and_errors_match_the_record_path(
     assert len(read.drafted) == len(range(5, 2000, 97))  # only the errored results, one by one
     slow = read(path, columnar=False)
     same_table(fast, slow)
-    assert fast.problems.skipped == {"batch result errored (not billed)": 21}
+    assert fast.problems.skipped["batch result errored (not billed)"] == 21
+    assert sum(fast.problems.skipped.values()) == 21 + len(range(7, 2000, 89))
     assert set(fast.requests.group("feature").values()) - {None} == {"chat", "search", "reports"}
     # input = uncached + cache reads + cache writes (Anthropic's input excludes both)
     expected = sum(
         500 + i + (0 if i % 3 else 1024) + (2048 if i % 2 else 0)
         for i in range(2000)
-        if i % 97 != 5
+        if i % 97 != 5 and i % 89 != 7
     )
     assert int(fast.requests.tokens["input_tokens"].sum()) == expected
 
@@ -647,3 +655,20 @@ def test_only_lines_with_audio_input_go_the_record_way(tmp_path: Path, read: Rea
     same_table(fast, slow)
     audio = fast.requests.tokens["audio_input_tokens"]
     assert audio.sum() == 40 - 15 and audio[777] == 25
+
+
+def test_strict_stops_at_the_first_errored_result_among_columnar_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Errored results between rows read as columns are skipped in line order: under --strict the
+    first of them is the one reported, with its line."""
+    read = ReadAnthropic(monkeypatch)
+    records: list[Mapping[str, Any] | bytes] = [
+        batch_result(index, result={"type": "expired"})
+        if index in (301, 650)
+        else batch_result(index)
+        for index in range(1000)
+    ]
+    path = write(tmp_path / "batch.jsonl", records)
+    with pytest.raises(InputError, match=r"batch\.jsonl:302: batch result expired"):
+        read(path, strict=True)
