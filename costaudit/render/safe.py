@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import html
 import re
-from xml.sax.saxutils import escape as xml_escape
-from xml.sax.saxutils import quoteattr
 
 NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 BIDI_CONTROLS = frozenset(
@@ -180,12 +178,19 @@ U+FFFE and U+FFFF)."""
 
 def xml_text(text: str) -> str:
     """Untrusted text as XML character data (JUnit): well-formed whatever the input, one line."""
-    return xml_escape(_xml_valid(text))
+    return html.escape(_xml_valid(text), quote=False)
 
 
 def xml_attribute(text: str) -> str:
-    """Untrusted text as a quoted XML attribute value (JUnit test names), quotes included."""
-    return quoteattr(_xml_valid(text))
+    """Untrusted text as a quoted XML attribute value (JUnit test names), quotes included: in
+    double quotes, or in single quotes when it holds a double quote and no single one (the text has
+    no line breaks or tabs left by then: they are shown as escapes)."""
+    value = html.escape(_xml_valid(text), quote=False)
+    if '"' not in value:
+        return f'"{value}"'
+    if "'" not in value:
+        return f"'{value}'"
+    return '"' + value.replace('"', "&quot;") + '"'
 
 
 def _xml_valid(text: str) -> str:
