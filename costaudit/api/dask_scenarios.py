@@ -139,7 +139,8 @@ def _part_in_worker(run: str, function: Callable[[Any], Any], packed: bytes) -> 
 
 class ClusterMap:
     """Maps a replay's parts from inside a scenario task: each part becomes a task of the cluster
-    (its own arrays sent, not the workload), and the scenario task waits for them outside the
+    (its own arrays, packed as `_PlainDtypes` does and scattered straight to the workers, not sent
+    through the scheduler inside the task), and the scenario task waits for them outside the
     worker's thread pool (`worker_client` secedes and rejoins), so parts can run on every worker,
     this one included, without a deadlock. Counts the parts it submitted."""
 
@@ -154,15 +155,12 @@ class ClusterMap:
         self.parts += len(parts)
         distributed.get_worker().log_event(PROGRESS_TOPIC, (self.run, "submitted", len(parts)))
         with distributed.worker_client() as client:
+            stored = client.scatter([_packed(part) for part in parts], hash=False, direct=True)
             futures = [
                 client.submit(
-                    _part_in_worker,
-                    self.run,
-                    function,
-                    _packed(part),
-                    key=f"replay-part-{uuid.uuid4().hex}",
+                    _part_in_worker, self.run, function, data, key=f"replay-part-{uuid.uuid4().hex}"
                 )
-                for part in parts
+                for data in stored
             ]
             results: list[_Result] = client.gather(futures)
         return results
