@@ -139,10 +139,12 @@ def _part_in_worker(run: str, function: Callable[[Any], Any], packed: bytes) -> 
 
 class ClusterMap:
     """Maps a replay's parts from inside a scenario task: each part becomes a task of the cluster
-    (its own arrays, packed as `_PlainDtypes` does and scattered straight to the workers, not sent
-    through the scheduler inside the task), and the scenario task waits for them outside the
-    worker's thread pool (`worker_client` secedes and rejoins), so parts can run on every worker,
-    this one included, without a deadlock. Counts the parts it submitted."""
+    carrying its own arrays (packed as `_PlainDtypes` does). They travel inside the task, so the
+    scheduler may start it on any worker: scattered first, they would be kept by this worker and
+    their tasks would follow them here. The largest parts are submitted first, so that one large
+    cache scope does not start last. The scenario task waits for them outside the worker's thread
+    pool (`worker_client` secedes and rejoins), so parts can run on every worker, this one included,
+    without a deadlock. Counts the parts it submitted."""
 
     def __init__(self, run: str) -> None:
         self.run = run
@@ -154,15 +156,20 @@ class ClusterMap:
         distributed = distributed_module()
         self.parts += len(parts)
         distributed.get_worker().log_event(PROGRESS_TOPIC, (self.run, "submitted", len(parts)))
+        packed = [_packed(part) for part in parts]
+        largest_first = sorted(range(len(packed)), key=lambda index: -len(packed[index]))
         with distributed.worker_client() as client:
-            stored = client.scatter([_packed(part) for part in parts], hash=False, direct=True)
-            futures = [
-                client.submit(
-                    _part_in_worker, self.run, function, data, key=f"replay-part-{uuid.uuid4().hex}"
+            futures = {
+                index: client.submit(
+                    _part_in_worker,
+                    self.run,
+                    function,
+                    packed[index],
+                    key=f"replay-part-{uuid.uuid4().hex}",
                 )
-                for data in stored
-            ]
-            results: list[_Result] = client.gather(futures)
+                for index in largest_first
+            }
+            results: list[_Result] = client.gather([futures[index] for index in range(len(parts))])
         return results
 
 
