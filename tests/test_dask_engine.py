@@ -494,3 +494,92 @@ def test_a_scheduler_without_the_dask_engine_is_a_usage_error_for(command: str) 
     assert code == 2
     assert out == ""
     assert "--scheduler needs --engine dask" in err
+
+
+# Cache replays fanned out from the scenario tasks: parts of whole cache scopes, the local report.
+
+CACHES = """
+workload:
+  logs: [{logs}]
+samples: 10
+scenarios:
+  - name: as logged
+  - name: response cache
+    response_cache: {{ttl: 1h, near_duplicate_rate: [0.05, 0.15], lookup_usd_per_1k: 0.02}}
+  - name: prompt cache
+    prompt_cache: {{ttl: 5m}}
+  - name: both caches
+    response_cache: {{ttl: 10m}}
+    prompt_cache: {{breakpoints: automatic, ttl: 1h, min_prefix_tokens: 256}}
+"""
+
+
+class _CountingMap:
+    """The sequential map, counting the parts."""
+
+    def __init__(self) -> None:
+        self.parts = 0
+
+    def __call__(self, function: Any, parts: Any) -> list[Any]:
+        self.parts += len(parts)
+        return [function(part) for part in parts]
+
+
+def test_cache_replays_fan_out_over_the_cluster_with_the_local_report(
+    scheduler: str, prices: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The example logs' requests (several models: several prompt-cache scopes; prompts: response-cache
+    keys) under both caches, with parts small enough that every replay is split: as many parts as
+    the same replays split here, each a task of its own, and the local report byte for byte; the
+    report callback is told the parts' progress."""
+    from costaudit.core import parts
+    from costaudit.core.parts import Fanout
+    from costaudit.core.simulate.engine import scenario_run
+
+    monkeypatch.setattr(parts, "MIN_PART_SIZE", 300)
+    path = tmp_path / "caches.yaml"
+    path.write_text(CACHES.format(logs=json.dumps(str(REPO / "examples" / "logs"))))
+    loaded = api.load_scenario(path, prices=prices, allow_paths=[REPO / "examples" / "logs"])
+    built = api.scenario_workload(loaded, prices=prices)
+    counting = _CountingMap()
+    for scenario in loaded.config.scenarios:
+        scenario_run(
+            built.workload, scenario, prices.table, loaded.config, (), fanout=Fanout(counting, 300)
+        )
+    assert counting.parts > 20
+    local = api.simulate(loaded, prices=prices, workload=built)
+    said: list[str] = []
+    on_dask = api.simulate(
+        loaded,
+        prices=prices,
+        workload=built,
+        engine="dask",
+        scheduler=scheduler,
+        report=said.append,
+    )
+    assert _simulation_bytes(on_dask) == _simulation_bytes(local)
+    assert (
+        said[-1]
+        == f"4/4 scenarios done on the cluster, {counting.parts}/{counting.parts} replay parts"
+    )
+    assert all("scenarios done on the cluster" in line for line in said)
+
+
+def test_a_replay_part_runs_as_a_task_of_the_cluster(scheduler: str) -> None:
+    """The map a scenario task uses: one task per part, the results in the parts' order, and
+    outside a worker no map at all (the replay then runs whole where it is)."""
+    from costaudit.api.dask_scenarios import PROGRESS_TOPIC, _cluster_map
+
+    def in_worker() -> tuple[list[int], int]:
+        mapper = _cluster_map("test-run")
+        assert mapper is not None
+        return mapper(abs, [-3, 1, -2]), mapper.parts
+
+    with distributed.Client(scheduler) as client:
+        results, count = client.submit(in_worker, pure=False).result()
+        events = [message for _, message in client.get_events(PROGRESS_TOPIC)]
+    assert results == [3, 1, 2]
+    assert count == 3
+    assert ("test-run", "submitted", 3) in events
+    assert events.count(("test-run", "done", 1)) == 3
+    assert _cluster_map("here") is None

@@ -386,11 +386,13 @@ def simulate(
     The traffic is the file's own workload unless `logs` or a saved `workload` (a Parquet file, or
     what `scenario_workload` returned) is given. `months` adds a month-by-month forecast with the
     workload's declared or fitted growth, and each scenario's cumulative saving. `progress` is told
-    how many records were read; `report` what long simulation work (a serving replay) is doing.
+    how many records were read; `report` what long simulation work (a serving replay) is doing, and
+    on Dask how many scenarios and cache-replay parts are done.
 
     `engine="dask"` computes each scenario on a worker of a Dask cluster (`scheduler` its address,
-    else a local cluster started for the run; needs the `dask` extra), with the same result; the
-    workload is read here and sent to the cluster once.
+    else a local cluster started for the run; needs the `dask` extra), its cache replays split into
+    parts of whole cache scopes that run as tasks of the cluster, with the same result; the workload
+    is read here and sent to the cluster once.
     """
     from costaudit.api.scenarios import check_group_by, simulate_loaded
 

@@ -114,8 +114,9 @@ def simulate(
     a seeded Monte Carlo. Every scenario is broken down by model and by each --group-by field. See
     examples/scenarios/ for annotated files.
 
-    With --engine dask the workload is read here and each scenario is computed by a worker of the
-    cluster; the report is the same.
+    With --engine dask the workload is read here, each scenario is computed by a worker of the
+    cluster and its cache replays fan out over the workers, one task per group of cache scopes; the
+    report is the same.
     """
     from costaudit import api
 

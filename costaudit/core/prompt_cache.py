@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from costaudit.core.parts import Fanout, grouped_parts
 from costaudit.core.sums import exact_sum
 
 _HASH_BYTES = 8
@@ -456,6 +457,11 @@ def _request_spans(offsets: npt.NDArray[np.int64], size: int) -> list[tuple[int,
     return [(int(a), int(b)) for a, b in pairwise(bounds.tolist()) if b > a]
 
 
+def _run_dtype(cacheable: npt.NDArray[np.int64]) -> type[np.signedinteger[Any]]:
+    """The narrowest integer type of the matched-block runs (half the memory of int64 when it fits)."""
+    return np.int32 if len(cacheable) and int(cacheable.max()) < 1 << 31 else np.int64
+
+
 def _leading_matches(
     arrival: npt.NDArray[np.float64],
     scope: npt.NDArray[np.int64],
@@ -473,8 +479,7 @@ def _leading_matches(
     offsets = np.zeros(len(cacheable) + 1, dtype=np.int64)
     np.cumsum(cacheable, out=offsets[1:])
     total = int(offsets[-1])
-    narrow = np.int32 if len(cacheable) and int(cacheable.max()) < 1 << 31 else np.int64
-    matched = [cacheable.astype(narrow) for _ in ttls]
+    matched = [cacheable.astype(_run_dtype(cacheable)) for _ in ttls]
     if not total:
         return matched
     slices = -(-total // REPLAY_SLICE)
@@ -501,6 +506,70 @@ def _leading_matches(
             hit = found if ttl is None else found & (since <= ttl)
             missed = ~hit
             np.minimum.at(run, requests[missed], positions[missed].astype(run.dtype))
+    return matched
+
+
+@dataclass(frozen=True)
+class ReplayPart:
+    """Some whole cache scopes of a replay, on their own: each request's cacheable blocks (at the
+    replay's granularity) and what `_leading_matches` needs, in processing order. Just these
+    requests' arrays, so a part is cheap to send to another process."""
+
+    arrival: npt.NDArray[np.float64]
+    scope: npt.NDArray[np.int64]
+    blocks: PrefixBlocks
+    ttls: tuple[float | None, ...]
+
+
+def replay_part(part: ReplayPart) -> list[npt.NDArray[Any]]:
+    """The matched leading blocks of a part's requests at each lifetime (what the whole replay finds
+    for them: no request of another scope could have changed it)."""
+    return _leading_matches(
+        part.arrival, part.scope, BlockView.of(part.blocks), part.blocks.block_counts, part.ttls
+    )
+
+
+def _part_of(
+    arrival: npt.NDArray[np.float64],
+    scope: npt.NDArray[np.int64],
+    view: BlockView,
+    cacheable: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.int64],
+    ttls: tuple[float | None, ...],
+) -> ReplayPart:
+    """The part of the requests at `rows` (ascending, so still in processing order): their leading
+    cacheable blocks copied out of the view, nothing else."""
+    counts = cacheable[rows]
+    offsets = _offsets_from_counts(counts)
+    requests = np.repeat(rows, counts)
+    positions = _position_in_request(offsets)
+    blocks = PrefixBlocks(offsets, view.hashes_at(requests, positions), view.block_tokens)
+    return ReplayPart(arrival[rows], scope[rows], blocks, ttls)
+
+
+def _split_leading_matches(
+    arrival: npt.NDArray[np.float64],
+    scope: npt.NDArray[np.int64],
+    view: BlockView,
+    cacheable: npt.NDArray[np.int64],
+    ttls: Sequence[float | None],
+    fanout: Fanout,
+) -> list[npt.NDArray[Any]]:
+    """`_leading_matches`, one part of whole scopes at a time through `fanout.map`, the parts' runs
+    put back in processing order. A request's run depends only on the earlier requests of its scope
+    (scopes have separate caches), so the parts give exactly the whole replay's runs. Requests with
+    nothing cacheable are in no part: their run is 0 either way."""
+    parts = grouped_parts(scope, cacheable, fanout.min_part_size)
+    if len(parts) <= 1:
+        return _leading_matches(arrival, scope, view, cacheable, ttls)
+    lifetimes = tuple(ttls)
+    found = fanout.map(
+        replay_part, [_part_of(arrival, scope, view, cacheable, rows, lifetimes) for rows in parts]
+    )
+    matched = [np.zeros(len(cacheable), dtype=_run_dtype(cacheable)) for _ in ttls]
+    for rows, runs in zip(parts, found, strict=True):
+        for whole, run in zip(matched, runs, strict=True):
+            whole[rows] = run
     return matched
 
 
@@ -562,10 +631,13 @@ def replay_prefix_cache_at(
     ttls: Sequence[float | None],
     min_prefix_tokens: int = 0,
     count_partial_block: bool = False,
+    fanout: Fanout | None = None,
 ) -> Iterator[CacheReplay]:
     """`replay_prefix_cache` at several lifetimes in one pass (which blocks were used before, and
     when, does not depend on the lifetime), over blocks read in place through a `BlockView`. The
-    replays come one lifetime at a time, so a caller that keeps only hit rates holds one at most."""
+    replays come one lifetime at a time, so a caller that keeps only hit rates holds one at most.
+    With a `fanout`, the cache scopes are replayed in parts of whole scopes through its map (e.g.
+    on a cluster), with the same result; without one, all at once here."""
     inputs = np.asarray(input_tokens, dtype=np.int64)
     eligible = inputs >= min_prefix_tokens
     covered = inputs // view.block_tokens
@@ -576,13 +648,13 @@ def replay_prefix_cache_at(
     arrival = np.asarray(arrival_s, dtype=np.float64)
     order = np.argsort(arrival, kind="stable")
     in_order = BlockView(view.source, view.rows[order], view.factor)
-    runs = _leading_matches(
-        arrival[order],
-        np.asarray(scope, dtype=np.int64)[order],
-        in_order,
-        cacheable_blocks[order],
-        ttls,
+    ordered = (arrival[order], np.asarray(scope, dtype=np.int64)[order], in_order)
+    runs = (
+        _leading_matches(*ordered, cacheable_blocks[order], ttls)
+        if fanout is None
+        else _split_leading_matches(*ordered, cacheable_blocks[order], ttls, fanout)
     )
+    del ordered
     del in_order
     cacheable_tokens = np.minimum(cacheable_blocks * view.block_tokens, inputs)
     del cacheable_blocks

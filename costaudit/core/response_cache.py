@@ -9,9 +9,12 @@ of this, with false positives, and is not modelled here.
 from __future__ import annotations
 
 from bisect import bisect_right
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+from costaudit.core.parts import Fanout
 
 NO_KEY = 0
 """Key value meaning the prompt is unknown; such a request can never be served from cache."""
@@ -68,7 +71,10 @@ def _restore_positions(
 
 
 def replay_response_cache(
-    arrival_s: npt.NDArray[np.float64], key: npt.NDArray[np.uint64], ttl_s: float | None
+    arrival_s: npt.NDArray[np.float64],
+    key: npt.NDArray[np.uint64],
+    ttl_s: float | None,
+    fanout: Fanout | None = None,
 ) -> npt.NDArray[np.bool_]:
     """Which requests an exact-duplicate response cache would have answered.
 
@@ -78,8 +84,19 @@ def replay_response_cache(
     goes stale from when it was generated, not from when it was last served. The first request
     after expiry misses and stores a new entry. `ttl_s=None` never expires. Key 0 (`NO_KEY`) never
     hits and never stores. The result is in the original request order.
+
+    With a `fanout`, the keys are replayed in parts (every request of a key in the same part)
+    through its map, e.g. on a cluster, with the same result: keys never share entries.
     """
     _check_inputs(arrival_s, key, ttl_s)
+    if fanout is not None:
+        return _split_replay(arrival_s, key, ttl_s, fanout)
+    return _replay(arrival_s, key, ttl_s)
+
+
+def _replay(
+    arrival_s: npt.NDArray[np.float64], key: npt.NDArray[np.uint64], ttl_s: float | None
+) -> npt.NDArray[np.bool_]:
     times = np.asarray(arrival_s, dtype=np.float64)
     keys = np.asarray(key, dtype=np.uint64)
     hits = np.zeros(keys.size, dtype=np.bool_)
@@ -94,6 +111,53 @@ def replay_response_cache(
         sorted_hits[_restore_positions(times[order], starts_group, ttl_s)] = False
     hits[order] = sorted_hits
     hits[keys == NO_KEY] = False
+    return hits
+
+
+_SPREAD = np.uint64(0x9E3779B97F4A7C15)
+"""Fibonacci hashing constant: spreads keys (prompt hashes, or small ids in tests) over the parts."""
+
+
+@dataclass(frozen=True)
+class ResponsePart:
+    """The requests of some keys, in input order: just their arrival times and keys."""
+
+    arrival_s: npt.NDArray[np.float64]
+    key: npt.NDArray[np.uint64]
+    ttl_s: float | None
+
+
+def replay_response_part(part: ResponsePart) -> npt.NDArray[np.bool_]:
+    """The hits of a part's requests (what the whole replay finds for them)."""
+    return _replay(part.arrival_s, part.key, part.ttl_s)
+
+
+def _split_replay(
+    arrival_s: npt.NDArray[np.float64],
+    key: npt.NDArray[np.uint64],
+    ttl_s: float | None,
+    fanout: Fanout,
+) -> npt.NDArray[np.bool_]:
+    """The replay in parts of about `fanout.min_part_size` requests, each a set of whole keys chosen
+    by a hash of the key; a part keeps its requests in input order, so ties in arrival time break as
+    in the whole replay. Requests without a key are in no part (they never hit)."""
+    keys = np.asarray(key, dtype=np.uint64)
+    keyed = np.flatnonzero(keys != NO_KEY)
+    count = len(keyed) // max(1, fanout.min_part_size)
+    if count <= 1:
+        return _replay(arrival_s, key, ttl_s)
+    spread = np.multiply(keys[keyed], _SPREAD) >> np.uint64(32)
+    part_of = (spread % np.uint64(count)).astype(np.int64)
+    order = np.argsort(part_of, kind="stable")
+    bounds = np.cumsum(np.bincount(part_of, minlength=count))[:-1]
+    parts = [keyed[chunk] for chunk in np.split(order, bounds) if len(chunk)]
+    times = np.asarray(arrival_s, dtype=np.float64)
+    found = fanout.map(
+        replay_response_part, [ResponsePart(times[rows], keys[rows], ttl_s) for rows in parts]
+    )
+    hits = np.zeros(keys.size, dtype=np.bool_)
+    for rows, part_hits in zip(parts, found, strict=True):
+        hits[rows] = part_hits
     return hits
 
 

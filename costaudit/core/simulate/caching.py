@@ -63,7 +63,7 @@ def apply_response_cache(state: State, cache: ResponseCache, context: Context) -
     keys = state.requests.prompt_hash[rows]
     exact = np.zeros(state.size, dtype=np.bool_)
     exact[rows] = replay_response_cache(
-        state.arrival_seconds()[rows], keys, context.workload.ttl(cache.ttl)
+        state.arrival_seconds()[rows], keys, context.workload.ttl(cache.ttl), context.fanout
     )
     if not keys.any():
         state.notes.append(
@@ -201,6 +201,7 @@ class _Replayer:
                 ttls=scaled,
                 min_prefix_tokens=self.rule.min_prefix_tokens,
                 count_partial_block=self.partial,
+                fanout=self.context.fanout,
             )
             return
         blocks = self.blocks.materialize()

@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 from costaudit.config.pricing import PriceTable
 from costaudit.config.scenario import Selector
+from costaudit.core.parts import Fanout
 from costaudit.core.pricing import ModelResolver
 from costaudit.core.simulate.select import UnknownField, selected
 from costaudit.core.simulate.state import State, Workload
@@ -63,6 +64,9 @@ class Context:
     """The strategy being applied (set by the engine before each step)."""
     report: Callable[[str], None] | None = None
     """Told what long work is doing (a replay, a search), for a progress line."""
+    fanout: Fanout | None = None
+    """How the cache replays run their independent parts (cache scopes), e.g. as tasks of a cluster;
+    None: each replay runs whole, here."""
     resolver: ModelResolver = field(init=False)
 
     def __post_init__(self) -> None:

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from costaudit.config.pricing import PriceTable
 from costaudit.config.scenario import STRATEGY_ORDER, Routing, Scenario, ScenarioFile
+from costaudit.core.parts import Fanout
 from costaudit.core.pricing import PriceTableInfo
 from costaudit.core.simulate.batching import apply_batching
 from costaudit.core.simulate.breakdown import Breakdown, breakdown
@@ -153,8 +154,10 @@ def run_scenario(
     draw: int = 0,
     where: str = "scenarios[0]",
     report: Callable[[str], None] | None = None,
+    fanout: Fanout | None = None,
 ) -> tuple[State, Priced]:
-    """One scenario, once: apply its strategies in order and price what is left."""
+    """One scenario, once: apply its strategies in order and price what is left (the cache replays'
+    independent parts through `fanout`, when given)."""
     context = Context(
         workload=workload,
         table=table,
@@ -164,6 +167,7 @@ def run_scenario(
         cache_band=cache_band,
         where=where,
         report=report,
+        fanout=fanout,
     )
     state = initial_state(workload)
     for name in STRATEGY_ORDER:
@@ -220,7 +224,11 @@ def _where(file: ScenarioFile, scenario: Scenario) -> str:
 
 
 def _monte_carlo(
-    workload: Workload, scenario: Scenario, table: PriceTable, file: ScenarioFile
+    workload: Workload,
+    scenario: Scenario,
+    table: PriceTable,
+    file: ScenarioFile,
+    fanout: Fanout | None,
 ) -> CostPercentiles | None:
     monthly: list[Decimal] = []
     for draw in range(file.samples):
@@ -234,6 +242,7 @@ def _monte_carlo(
             params=params,
             draw=draw + 1,
             where=_where(file, scenario),
+            fanout=fanout,
         )
         if priced.monthly_usd is not None:
             monthly.append(priced.monthly_usd)
@@ -245,7 +254,11 @@ def _monte_carlo(
 
 
 def _cache_band(
-    workload: Workload, scenario: Scenario, table: PriceTable, file: ScenarioFile
+    workload: Workload,
+    scenario: Scenario,
+    table: PriceTable,
+    file: ScenarioFile,
+    fanout: Fanout | None,
 ) -> CacheBand | None:
     band: dict[str, Decimal | None] = {}
     for end in ("low", "high"):
@@ -257,6 +270,7 @@ def _cache_band(
             days_per_month=file.days_per_month,
             cache_band=end,
             where=_where(file, scenario),
+            fanout=fanout,
         )
         band[end] = priced.monthly_usd
     return CacheBand(**band) if band["low"] is not None or band["high"] is not None else None
@@ -268,6 +282,7 @@ def _routing_curve(
     table: PriceTable,
     file: ScenarioFile,
     quality: RoutingQuality | None,
+    fanout: Fanout | None,
 ) -> list[CurvePoint] | None:
     """Monthly cost at strong shares 0, 0.1, …, 1 for a two-tier share router."""
     routing = scenario.routing
@@ -293,6 +308,7 @@ def _routing_curve(
             seed=file.seed,
             days_per_month=file.days_per_month,
             where=_where(file, scenario),
+            fanout=fanout,
         )
         quality_here = (
             float(np.interp(float(strong), curve.strong_share, curve.quality))
@@ -368,10 +384,12 @@ def scenario_run(
     file: ScenarioFile,
     group_by: tuple[str, ...],
     report: Callable[[str], None] | None = None,
+    fanout: Fanout | None = None,
 ) -> ScenarioRun:
     """One scenario with its Monte Carlo percentiles, cache band, routing curve and breakdown, as
     `simulate` computes it. Scenarios do not depend on each other (each draws from generators seeded
-    by the file's seed and its own name), so another process can compute each one."""
+    by the file's seed and its own name), so another process can compute each one; `fanout` runs
+    the independent parts of its cache replays (e.g. as tasks of that process's cluster)."""
     state, priced = run_scenario(
         workload,
         scenario,
@@ -380,16 +398,24 @@ def scenario_run(
         days_per_month=file.days_per_month,
         where=_where(file, scenario),
         report=None if report is None else lambda text: report(f"{scenario.name}: {text}"),
+        fanout=fanout,
     )
     routing = state.details.routing
     result = replace(
         _result(scenario.name, scenario, state, priced, workload, file),
-        percentiles=_monte_carlo(workload, scenario, table, file) if has_ranges(scenario) else None,
-        cache_band_usd=_cache_band(workload, scenario, table, file)
+        percentiles=_monte_carlo(workload, scenario, table, file, fanout)
+        if has_ranges(scenario)
+        else None,
+        cache_band_usd=_cache_band(workload, scenario, table, file, fanout)
         if scenario.prompt_cache is not None
         else None,
         curve=_routing_curve(
-            workload, scenario, table, file, routing.quality if routing is not None else None
+            workload,
+            scenario,
+            table,
+            file,
+            routing.quality if routing is not None else None,
+            fanout,
         ),
         breakdown=breakdown(state, table, workload, file.days_per_month, group_by),
         details=_represented_routing(state.details, workload),

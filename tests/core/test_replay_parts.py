@@ -1,0 +1,249 @@
+"""Cache replays cut into parts of whole cache scopes (or response-cache keys) against the same replays
+run whole, on random logs with many scopes. The parts are computed in a shuffled order, so a replay
+whose parts depended on each other, or on the order they run in, would differ."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from costaudit.config.pricing import PriceTable
+from costaudit.config.scenario import ScenarioFile
+from costaudit.core import prompt_cache
+from costaudit.core.parts import Fanout, grouped_parts, sequential
+from costaudit.core.prompt_cache import (
+    BlockView,
+    CacheReplay,
+    PrefixBlocks,
+    from_lists,
+    replay_prefix_cache_at,
+)
+from costaudit.core.response_cache import NO_KEY, replay_response_cache
+from costaudit.core.simulate.engine import scenario_run
+from costaudit.core.simulate.synthetic import StreamPrompt, generate
+from support import MakeTable
+
+_Part = TypeVar("_Part")
+_Result = TypeVar("_Result")
+
+
+class ShuffledMap:
+    """Computes the parts one at a time in a random order, returns the results in the parts' order,
+    and counts the parts and the calls."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.parts = 0
+        self.calls = 0
+
+    def __call__(
+        self, function: Callable[[_Part], _Result], parts: Sequence[_Part]
+    ) -> list[_Result]:
+        self.calls += 1
+        self.parts += len(parts)
+        results: dict[int, _Result] = {}
+        for index in self.rng.permutation(len(parts)).tolist():
+            results[index] = function(parts[index])
+        return [results[index] for index in range(len(parts))]
+
+
+def _many_scopes(
+    rng: np.random.Generator, requests: int, scopes: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], PrefixBlocks, npt.NDArray[np.int64]]:
+    """Requests of `scopes` scopes of very different sizes (some of one request), sharing prefix
+    trees whose hashes recur in every scope (so a leak between scopes would show), with arrival
+    times tied in bunches and inputs ending inside, before or after their last block."""
+    lists = []
+    for _ in range(requests):
+        root = int(rng.integers(1, 4))
+        depth = int(rng.integers(0, 9))
+        branch = rng.integers(1, 3, size=depth)
+        chain = [root * 1000 + int(value) * 10 + index for index, value in enumerate(branch)]
+        if depth > 2 and rng.random() < 0.1:
+            chain[-1] = chain[0]
+        lists.append(chain)
+    blocks = from_lists(lists, 4)
+    arrival = rng.integers(0, 60, size=requests).astype(np.float64) / 3
+    weights = rng.pareto(1.0, size=scopes) + 0.01
+    scope = rng.choice(scopes, size=requests, p=weights / weights.sum()).astype(np.int64) * 7 - 20
+    inputs = blocks.block_counts * 4 - rng.integers(-3, 4, size=requests)
+    return arrival, scope, blocks, np.maximum(inputs, 0).astype(np.int64)
+
+
+def _replays(
+    arrival: npt.NDArray[np.float64],
+    scope: npt.NDArray[np.int64],
+    view: BlockView,
+    inputs: npt.NDArray[np.int64],
+    ttls: list[float | None],
+    min_prefix: int,
+    partial: bool,
+    fanout: Fanout | None,
+) -> list[CacheReplay]:
+    return list(
+        replay_prefix_cache_at(
+            arrival,
+            scope,
+            view,
+            inputs,
+            ttls=ttls,
+            min_prefix_tokens=min_prefix,
+            count_partial_block=partial,
+            fanout=fanout,
+        )
+    )
+
+
+def _same(split: list[CacheReplay], whole: list[CacheReplay]) -> None:
+    assert len(split) == len(whole)
+    for cut, one in zip(split, whole, strict=True):
+        for name in ("hit_tokens", "write_tokens", "input_tokens"):
+            assert getattr(cut, name).dtype == getattr(one, name).dtype
+            assert np.array_equal(getattr(cut, name), getattr(one, name)), name
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_prefix_replay_in_parts_of_whole_scopes_is_the_whole_replay(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    arrival, scope, blocks, inputs = _many_scopes(rng, 600, int(rng.integers(2, 60)))
+    factor = int(rng.choice([1, 2]))
+    rows = rng.permutation(blocks.n_requests)[: blocks.n_requests - 50].astype(np.int64)
+    view = BlockView(blocks, rows, factor)
+    ttls: list[float | None] = [None, 0.0, 1.0, 2.5, 7.0]
+    min_prefix = int(rng.choice([0, 4, 9]))
+    partial = bool(rng.integers(0, 2))
+    picked = (arrival[rows], scope[rows], view, inputs[rows])
+    mapper = ShuffledMap(seed)
+    fanout = Fanout(mapper, min_part_size=int(rng.integers(1, 40)))
+    split = _replays(*picked, ttls, min_prefix, partial, fanout)
+    whole = _replays(*picked, ttls, min_prefix, partial, None)
+    _same(split, whole)
+    assert mapper.calls == 1
+    assert mapper.parts > 1
+
+
+def test_parts_are_sliced_like_the_whole_replay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slices of hashes inside each part (a part of a large log is sliced too) change nothing."""
+    monkeypatch.setattr(prompt_cache, "REPLAY_SLICE", 16)
+    rng = np.random.default_rng(99)
+    arrival, scope, blocks, inputs = _many_scopes(rng, 800, 12)
+    picked = (arrival, scope, BlockView.of(blocks), inputs)
+    fanout = Fanout(ShuffledMap(1), min_part_size=200)
+    _same(
+        _replays(*picked, [None, 3.0], 0, True, fanout),
+        _replays(*picked, [None, 3.0], 0, True, None),
+    )
+
+
+def test_one_part_replays_whole_without_the_map() -> None:
+    rng = np.random.default_rng(5)
+    arrival, scope, blocks, inputs = _many_scopes(rng, 100, 5)
+    mapper = ShuffledMap(0)
+    picked = (arrival, scope, BlockView.of(blocks), inputs)
+    split = _replays(*picked, [1.0], 0, False, Fanout(mapper))
+    _same(split, _replays(*picked, [1.0], 0, False, None))
+    assert mapper.calls == 0
+
+
+def test_the_sequential_map_keeps_the_order_of_the_parts() -> None:
+    assert sequential(str, [3, 1, 2]) == ["3", "1", "2"]
+
+
+def test_grouped_parts_hold_whole_scopes_of_at_least_the_minimum() -> None:
+    rng = np.random.default_rng(3)
+    scope = rng.integers(-5, 40, size=2_000).astype(np.int64)
+    sizes = rng.integers(0, 5, size=2_000).astype(np.int64)
+    parts = grouped_parts(scope, sizes, 150)
+    assert len(parts) > 5
+    seen = np.concatenate(parts)
+    assert np.array_equal(np.sort(seen), np.flatnonzero(sizes > 0))
+    scopes_of = [set(scope[rows].tolist()) for rows in parts]
+    assert sum(len(found) for found in scopes_of) == len(set().union(*scopes_of))
+    for rows in parts:
+        assert np.all(np.diff(rows) > 0)
+    assert all(int(sizes[rows].sum()) >= 150 for rows in parts[:-1])
+    assert grouped_parts(scope, np.zeros_like(sizes), 10) == []
+
+
+@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("ttl", [None, 0.0, 2.0, 9.5])
+def test_a_response_replay_in_parts_of_whole_keys_is_the_whole_replay(
+    seed: int, ttl: float | None
+) -> None:
+    rng = np.random.default_rng(seed)
+    size = 3_000
+    keys = rng.integers(0, 400, size=size).astype(np.uint64)
+    keys[rng.random(size) < 0.05] = NO_KEY
+    keys[rng.random(size) < 0.2] = np.uint64(2**63 + 12_345)  # one hot key, above int64
+    arrival = rng.integers(0, 50, size=size).astype(np.float64) / 4
+    mapper = ShuffledMap(seed)
+    split = replay_response_cache(arrival, keys, ttl, Fanout(mapper, min_part_size=200))
+    whole = replay_response_cache(arrival, keys, ttl)
+    assert np.array_equal(split, whole)
+    assert mapper.parts > 1
+    assert not split[keys == NO_KEY].any()
+
+
+def test_a_small_response_replay_runs_whole_without_the_map() -> None:
+    mapper = ShuffledMap(0)
+    keys = np.array([1, 2, 1, 2], dtype=np.uint64)
+    hits = replay_response_cache(np.arange(4.0), keys, None, Fanout(mapper, min_part_size=3))
+    assert hits.tolist() == [False, False, True, True]
+    assert mapper.calls == 0
+
+
+def _rules(make_table: MakeTable) -> PriceTable:
+    prices = {
+        name: {"input": "1", "output": "2", "cached_input": "0.1", "tokenizer": "cl100k_base"}
+        for name in ("a", "b", "c")
+    }
+    table = make_table(**prices)
+    rule = {
+        "min_prefix_tokens": 128,
+        "block_tokens": 64,
+        "ttl": "5m",
+        "ttl_low": "1m",
+        "source": "test",
+    }
+    return PriceTable.model_validate({**table.model_dump(), "cache_rules": {"test": rule}})
+
+
+def test_a_scenario_with_a_fanout_is_the_scenario_without(make_table: MakeTable) -> None:
+    """A described workload of three models (three cache scopes), under both caches, with a range
+    (Monte Carlo draws) and the cache band: every replay of the scenario split, the same run."""
+    tokens = {"mean": 900, "distribution": "lognormal", "sigma": 0.5}
+    streams: list[dict[str, Any]] = [
+        {"model": model, "requests_per_day": count, "input_tokens": tokens, "output_tokens": 50}
+        for model, count in (("a", 1500), ("b", 900), ("c", 600))
+    ]
+    file = ScenarioFile.model_validate(
+        {
+            "workload": {"synthetic": {"streams": streams, "seed": 4}},
+            "samples": 10,
+            "scenarios": [
+                {
+                    "name": "both",
+                    "response_cache": {"ttl": "1h", "near_duplicate_rate": [0, 0.1]},
+                    "prompt_cache": {"preset": "test"},
+                }
+            ],
+        }
+    )
+    synthetic = file.workload.synthetic
+    assert synthetic is not None
+    workload = generate(synthetic, [StreamPrompt(tokens=700), None, StreamPrompt(tokens=300)])
+    table = _rules(make_table)
+    mapper = ShuffledMap(2)
+    fanout = Fanout(mapper, min_part_size=10)
+    split = scenario_run(workload, file.scenarios[0], table, file, (), fanout=fanout)
+    whole = scenario_run(workload, file.scenarios[0], table, file, ())
+    assert split == whole
+    assert whole.result.details.prompt_cache is not None
+    assert whole.result.details.prompt_cache.hit_rate.central > 0
+    assert mapper.calls >= 13  # the run, ten draws and both ends of the band
+    assert whole.result.monthly_usd is not None and whole.result.monthly_usd > Decimal(0)
