@@ -81,3 +81,18 @@ def labelled_prompts(
         weak.append(0.0 if hard and rng.random() < 0.8 else float(rng.random() < 0.9))
         strong.append(float(rng.random() < 0.95))
     return prompts, np.array(weak), np.array(strong)
+
+
+def prefix_chains(rng: np.random.Generator, requests: int) -> list[list[int]]:
+    """Each request's chained prefix-block ids, drawn from three shallow trees (so requests share
+    prefixes of every length), a few with their first id repeated at the end."""
+    chains = []
+    for _ in range(requests):
+        root = int(rng.integers(1, 4))
+        depth = int(rng.integers(0, 9))
+        branch = rng.integers(1, 3, size=depth)
+        chain = [root * 1000 + int(value) * 10 + index for index, value in enumerate(branch)]
+        if depth > 2 and rng.random() < 0.1:
+            chain[-1] = chain[0]
+        chains.append(chain)
+    return chains

@@ -19,6 +19,7 @@ from costaudit.core.prompt_cache import (
     replay_prefix_cache_at,
     take,
 )
+from support import prefix_chains
 
 
 def _reference(
@@ -64,16 +65,7 @@ def _random_log(
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], PrefixBlocks, npt.NDArray[np.int64]]:
     """Requests sharing prefixes from a few trees of chained ids, with tied arrivals, a few repeated
     hashes inside one request, two scopes and inputs shorter or longer than their blocks."""
-    lists = []
-    for _ in range(requests):
-        root = int(rng.integers(1, 4))
-        depth = int(rng.integers(0, 9))
-        branch = rng.integers(1, 3, size=depth)
-        chain = [root * 1000 + int(value) * 10 + index for index, value in enumerate(branch)]
-        if depth > 2 and rng.random() < 0.1:
-            chain[-1] = chain[0]
-        lists.append(chain)
-    blocks = from_lists(lists, 4)
+    blocks = from_lists(prefix_chains(rng, requests), 4)
     arrival = rng.integers(0, 40, size=requests).astype(np.float64) / 2
     scope = rng.integers(0, 2, size=requests).astype(np.int64)
     inputs = blocks.block_counts * 4 - rng.integers(-3, 4, size=requests)

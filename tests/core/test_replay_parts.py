@@ -26,7 +26,7 @@ from costaudit.core.prompt_cache import (
 from costaudit.core.response_cache import NO_KEY, replay_response_cache
 from costaudit.core.simulate.engine import scenario_run
 from costaudit.core.simulate.synthetic import StreamPrompt, generate
-from support import MakeTable
+from support import MakeTable, prefix_chains
 
 _Part = TypeVar("_Part")
 _Result = TypeVar("_Result")
@@ -58,16 +58,7 @@ def _many_scopes(
     """Requests of `scopes` scopes of very different sizes (some of one request), sharing prefix
     trees whose hashes recur in every scope (so a leak between scopes would show), with arrival
     times tied in bunches and inputs ending inside, before or after their last block."""
-    lists = []
-    for _ in range(requests):
-        root = int(rng.integers(1, 4))
-        depth = int(rng.integers(0, 9))
-        branch = rng.integers(1, 3, size=depth)
-        chain = [root * 1000 + int(value) * 10 + index for index, value in enumerate(branch)]
-        if depth > 2 and rng.random() < 0.1:
-            chain[-1] = chain[0]
-        lists.append(chain)
-    blocks = from_lists(lists, 4)
+    blocks = from_lists(prefix_chains(rng, requests), 4)
     arrival = rng.integers(0, 60, size=requests).astype(np.float64) / 3
     weights = rng.pareto(1.0, size=scopes) + 0.01
     scope = rng.choice(scopes, size=requests, p=weights / weights.sum()).astype(np.int64) * 7 - 20
