@@ -18,6 +18,7 @@ from costaudit.errors import InputError
 from support import REPO, data_file
 
 LOGS = str(REPO / "examples" / "logs")
+DYNAMIC_BATCHING = REPO / "examples" / "scenarios" / "dynamic-batching.yaml"
 
 
 def cli_json(*args: str) -> dict[str, object]:
@@ -119,10 +120,45 @@ def test_the_readme_example_runs() -> None:
 
 
 def test_long_simulation_work_reports_what_it_is_doing() -> None:
-    """The serving replay and its search tell a progress line what they are doing."""
+    """Each scenario is announced as it begins, and the serving replay and its search tell a
+    progress line what they are doing."""
     said: list[str] = []
-    costaudit.simulate(
-        REPO / "examples" / "scenarios" / "dynamic-batching.yaml", report=said.append
-    )
+    costaudit.simulate(DYNAMIC_BATCHING, report=said.append)
     assert any("serving search:" in line or "serving replay:" in line for line in said)
-    assert all(line.split(": ", 1)[0] for line in said)  # each names its scenario
+    names = [s.name for s in costaudit.load_scenario(DYNAMIC_BATCHING).config.scenarios]
+    announced = [f"scenario {n}/{len(names)}: {name}" for n, name in enumerate(names, start=1)]
+    assert [line for line in said if line in announced] == announced  # each, in the file's order
+    # What long work inside a scenario says carries its count and name in front.
+    assert all(any(line.startswith(start) for start in announced) for line in said)
+
+
+CI_SCENARIO = REPO / "examples" / "ci" / "costaudit.yaml"
+CI_LINES = [
+    "scenario 1/3: production",
+    "scenario 2/3: production with prompt caching",
+    "scenario 3/3: chat routed 60/40",
+]
+
+
+def test_check_and_update_baseline_report_each_scenario_run(tmp_path: Path) -> None:
+    """The lines `simulate` reports reach check's and update_baseline's `report` too, and telling
+    it changes neither the verdict nor the baseline written."""
+    from costaudit.jsonio import dumps
+    from costaudit.render.check import check_document
+
+    baseline = REPO / "examples" / "ci" / "costaudit-baseline.json"
+    said: list[str] = []
+    told = costaudit.check(CI_SCENARIO, baseline, report=said.append)
+    assert said == CI_LINES
+    assert dumps(check_document(told)) == dumps(
+        check_document(costaudit.check(CI_SCENARIO, baseline))
+    )
+    said.clear()
+    written = tmp_path / "baseline.json"
+    costaudit.update_baseline(CI_SCENARIO, written, report=said.append, only=["production"])
+    assert said == CI_LINES  # every scenario runs; `only` picks what is kept
+    quiet = tmp_path / "quiet.json"
+    costaudit.update_baseline(CI_SCENARIO, quiet, only=["production"])
+    assert written.read_text().replace(str(written), "") == quiet.read_text().replace(
+        str(quiet), ""
+    )

@@ -5,6 +5,7 @@ analysis, byte for byte, as the local engine, on every example log and on a file
 from __future__ import annotations
 
 import json
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -323,14 +324,34 @@ def test_the_example_scenario_files_are_all_compared() -> None:
 
 
 def test_the_ci_example_checks_to_the_local_verdict(scheduler: str, prices: Any) -> None:
+    """The same verdict, and check's `report` told of the scenarios as simulate's is on each engine:
+    each as it begins here, how many are done on the cluster."""
     loaded = api.load_scenario(CI_SCENARIO, prices=prices)
     built = api.scenario_workload(loaded, prices=prices, group_by=["feature"])
-    local = api.check(loaded, CI_BASELINE, prices=prices, workload=built)
+    said: dict[str, list[str]] = {"local": [], "dask": []}
+    local = api.check(
+        loaded, CI_BASELINE, prices=prices, workload=built, report=said["local"].append
+    )
     on_dask = api.check(
-        loaded, CI_BASELINE, prices=prices, workload=built, engine="dask", scheduler=scheduler
+        loaded,
+        CI_BASELINE,
+        prices=prices,
+        workload=built,
+        report=said["dask"].append,
+        engine="dask",
+        scheduler=scheduler,
     )
     assert local.passed
     assert _check_bytes(on_dask) == _check_bytes(local)
+    assert said["local"] == [
+        f"scenario {number}/3: {scenario.name}"
+        for number, scenario in enumerate(loaded.config.scenarios, start=1)
+    ]
+    counted = re.compile(r"([0-3])/3 scenarios done on the cluster(, (\d+)/(\d+) replay parts)?")
+    matches = [counted.fullmatch(line) for line in said["dask"]]
+    assert all(matches), said["dask"]
+    last = matches[-1]
+    assert last is not None and last[1] == "3" and last[3] == last[4]
 
 
 def test_every_test_log_simulates_and_checks_to_the_local_report_or_the_same_error(

@@ -386,8 +386,10 @@ def simulate(
     The traffic is the file's own workload unless `logs` or a saved `workload` (a Parquet file, or
     what `scenario_workload` returned) is given. `months` adds a month-by-month forecast with the
     workload's declared or fitted growth, and each scenario's cumulative saving. `progress` is told
-    how many records were read; `report` what long simulation work (a serving replay) is doing, and
-    on Dask how many scenarios and cache-replay parts are done.
+    how many records were read; `report` which scenario is being computed (`scenario 2/3: batched`)
+    and what long work inside it (a serving replay) is doing, or on Dask how many scenarios and
+    cache-replay parts are done. Its lines quote scenario names as written: escape them for the
+    output they go to.
 
     `engine="dask"` computes each scenario on a worker of a Dask cluster (`scheduler` its address,
     else a local cluster started for the run; needs the `dask` extra), its cache replays split into
@@ -453,6 +455,7 @@ def check(
     only: Sequence[str] | None = None,
     group_by: Sequence[str] = (),
     progress: Progress | None = None,
+    report: Callable[[str], None] | None = None,
     engine: str = "local",
     scheduler: str | None = None,
 ) -> Verdict:
@@ -463,17 +466,16 @@ def check(
     `check:` section adds limits per scenario and per group (the arguments here replace its defaults).
     `verdict.passed` says whether all passed. Each change is attributed to what changed since the
     baseline (prices, traffic, prompts, the scenario file), with the models and groups (`group_by`
-    and the file's `check.group_by`) whose cost moved most. `engine` and `scheduler` are as for
-    `simulate`.
+    and the file's `check.group_by`) whose cost moved most. `progress`, `report`, `engine` and
+    `scheduler` are as for `simulate` (`report` is told of the scenario runs, on either engine).
     """
     from costaudit.api.checking import verdict
     from costaudit.core.regress import Thresholds, limits_from
 
     prices = prices or load_prices()
     loaded = _loaded(scenario, prices, None)
-    run = _check_run(
-        loaded, prices, logs, workload, only, group_by, progress, _Engine(engine, scheduler)
-    )
+    watch, where = _Watch(progress, report), _Engine(engine, scheduler)
+    run = _check_run(loaded, prices, logs, workload, only, group_by, watch, where)
     command_line = Thresholds(
         max_increase_pct=_decimal(max_increase_pct),
         max_increase_usd=_decimal(max_increase_usd),
@@ -492,18 +494,19 @@ def update_baseline(
     only: Sequence[str] | None = None,
     group_by: Sequence[str] = (),
     progress: Progress | None = None,
+    report: Callable[[str], None] | None = None,
     engine: str = "local",
     scheduler: str | None = None,
 ) -> BaselineUpdate:
     """Write the baseline file from a fresh run of the scenario file (what `check` compares with),
-    with each scenario's cost per model and per `group_by` (and `check.group_by`) value."""
+    with each scenario's cost per model and per `group_by` (and `check.group_by`) value.
+    `progress`, `report`, `engine` and `scheduler` are as for `check`."""
     from costaudit.api.checking import write_baseline
 
     prices = prices or load_prices()
     loaded = _loaded(scenario, prices, None)
-    run = _check_run(
-        loaded, prices, logs, workload, only, group_by, progress, _Engine(engine, scheduler)
-    )
+    watch, where = _Watch(progress, report), _Engine(engine, scheduler)
+    run = _check_run(loaded, prices, logs, workload, only, group_by, watch, where)
     return write_baseline(run, loaded.path, Path(baseline))
 
 
@@ -537,7 +540,7 @@ def _check_run(
     workload: PathLike | LoadedWorkload | None,
     only: Sequence[str] | None,
     group_by: Sequence[str],
-    progress: Progress | None,
+    watch: _Watch,
     engine: _Engine,
 ) -> CheckRun:
     from costaudit.api.checking import check_run
@@ -551,7 +554,7 @@ def _check_run(
     from_file = settings.group_keys() if settings else []
     keys = list(dict.fromkeys([*group_by, *from_file]))
     built = scenario_workload(
-        loaded, prices=prices, logs=logs, workload=workload, group_by=keys, progress=progress
+        loaded, prices=prices, logs=logs, workload=workload, group_by=keys, progress=watch.progress
     )
     check_group_by(built, from_file, Location(str(loaded.path), field="check"))
     if not keys:
@@ -561,10 +564,18 @@ def _check_run(
         prices=prices,
         workload=built,
         group_by=keys,
+        report=watch.report,
         engine=engine.name,
         scheduler=engine.scheduler,
     )
     return check_run(loaded, built, prices, result, only)
+
+
+class _Watch(NamedTuple):
+    """Who is told about a run's progress: records read (`progress`), scenario work (`report`)."""
+
+    progress: Progress | None = None
+    report: Callable[[str], None] | None = None
 
 
 class _Engine(NamedTuple):

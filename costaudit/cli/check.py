@@ -18,6 +18,7 @@ from costaudit.cli.common import (
     html_destination,
     progress,
     say,
+    status,
     write_text,
 )
 from costaudit.cli.options import (
@@ -184,7 +185,7 @@ def check(
             built = api.scenario_workload(
                 loaded, prices=prices, logs=logs, workload=workload, group_by=keys, progress=tick
             )
-        with progress("Simulating scenarios"):
+        with status("Simulating scenarios") as report:
             if update_baseline:
                 update = api.update_baseline(
                     loaded,
@@ -193,6 +194,7 @@ def check(
                     workload=built,
                     only=only,
                     group_by=keys,
+                    report=report,
                     engine=engine.value,
                     scheduler=address,
                 )
@@ -207,6 +209,7 @@ def check(
                     max_increase_pct=increase_pct,
                     max_increase_usd=increase_usd,
                     budget_usd=budget_usd,
+                    report=report,
                     engine=engine.value,
                     scheduler=address,
                 )

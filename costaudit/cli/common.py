@@ -195,14 +195,16 @@ def emit(report: str | Sequence[RenderableType], out: Path | None) -> None:
 
 @contextlib.contextmanager
 def status(label: str) -> Iterator[Callable[[str], None]]:
-    """A live line on stderr saying what long work is doing, when stderr is a terminal."""
+    """A live line on stderr saying what long work is doing, when stderr is a terminal. What the
+    work says may quote names from scenario files and logs, and a `Text` skips the console's sink,
+    so each line goes through the log-line sink here."""
     if not sys.stderr.isatty() or not stderr_console().is_terminal:
         yield lambda _text: None
         return
     from rich.text import Text
 
     with stderr_console().status(f"{label}…") as line:
-        yield lambda text: line.update(Text(f"{label}… {text}"))
+        yield lambda text: line.update(Text(log_line(f"{label}… {text}")))
 
 
 @contextlib.contextmanager

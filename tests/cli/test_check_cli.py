@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -239,3 +244,111 @@ def test_usd_threshold_and_decreases() -> None:
         ).status
         == "pass"
     )
+
+
+def _recorded_status(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """What check tells its live line, as (label, line) pairs, in place of the terminal."""
+    from costaudit.cli import check as command
+
+    told: list[tuple[str, str]] = []
+
+    @contextlib.contextmanager
+    def recording(label: str) -> Iterator[Callable[[str], None]]:
+        yield lambda text: told.append((label, text))
+
+    monkeypatch.setattr(command, "status", recording)
+    return told
+
+
+def test_the_live_line_is_told_of_each_scenario_check_runs(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both the baseline update and the check tell the `Simulating scenarios` line which scenario
+    they compute."""
+    told = _recorded_status(monkeypatch)
+    expected = [
+        ("Simulating scenarios", "scenario 1/2: production"),
+        ("Simulating scenarios", "scenario 2/2: batched"),
+    ]
+    assert check(project, "--update-baseline")[0] == 0
+    assert told == expected
+    told.clear()
+    assert check(project, "--max-increase", "5%")[0] == 0
+    assert told == expected
+
+
+def test_without_a_terminal_check_prints_only_its_report_and_verdict(project: Path) -> None:
+    """stderr is no terminal here (as in CI): no progress text, the report the API's verdict."""
+    from costaudit import api
+    from costaudit.jsonio import dumps
+    from costaudit.render.check import check_document
+
+    code, _, err = check(project, "--update-baseline")
+    # 30,000 requests a month × (106 input tokens × $2.50 + 50 output × $10) per 1M; batched half
+    written = "  + production: $22.95/month\n  + batched: $11.48/month\n"
+    assert (code, err) == (0, f"baseline written to {project / 'baseline.json'}\n{written}")
+    code, out, err = check(project, "--max-increase", "5%", "-o", "json")
+    assert (code, err) == (0, "costaudit check passed: no scenario grew past its thresholds\n")
+    prices = api.load_prices(PRICES)
+    quiet = api.check(
+        project / "costaudit.yaml", project / "baseline.json", prices=prices, max_increase_pct=5
+    )
+    assert out == dumps(check_document(quiet))
+
+
+HOSTILE_NAME = "\x1b]8;;https://evil.example\x07link\x1b]8;;\x07 ::error::pwned"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+def test_on_a_terminal_the_live_line_shows_a_hostile_scenario_name_as_text(project: Path) -> None:
+    """A real run with stderr on a pseudo-terminal: the live line names the scenario being computed,
+    its escape sequences shown, never sent; stdout (a file) and the exit code are what they are
+    without a terminal."""
+    import pty
+
+    (project / "costaudit.yaml").write_text(
+        SCENARIO + f"  - name: {json.dumps(HOSTILE_NAME)}\n    batching: {{share: 0.5}}\n"
+    )
+    args = ["check", "-s", str(project / "costaudit.yaml"), "-b", str(project / "baseline.json")]
+    args += ["--pricing", PRICES]
+    assert run(*args, "--update-baseline")[0] == 0
+    expected = run(*args, "--max-increase", "5%", "-o", "json")
+    controller, terminal = pty.openpty()
+    environment = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "200"}
+    for name in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        environment.pop(name, None)
+    stdout = project / "stdout.json"  # a file, not a pipe: nothing can block while the pty is read
+    with (
+        stdout.open("wb") as written,
+        subprocess.Popen(
+            [sys.executable, "-m", "costaudit", *args, "--max-increase", "5%", "-o", "json"],
+            stdin=subprocess.DEVNULL,
+            stdout=written,
+            stderr=terminal,
+            env=environment,
+        ) as process,
+    ):
+        os.close(terminal)
+        drawn = _read_all(controller)
+        code = process.wait(timeout=120)
+    shown = drawn.decode("utf-8", "replace")
+    assert (code, stdout.read_text(encoding="utf-8")) == expected[:2]
+    assert "Simulating scenarios… scenario 3/3: \\x1b]8;;https://evil.example\\x07link" in shown
+    assert "\x1b]8;;https://evil" not in shown and "\x07link" not in shown
+    assert "costaudit check passed: no scenario grew past its thresholds" in shown
+
+
+def _read_all(controller: int) -> bytes:
+    """Everything written to a pseudo-terminal until its last writer closes it (Linux then raises
+    EIO on the controller)."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(controller)
+    return b"".join(chunks)

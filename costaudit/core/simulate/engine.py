@@ -8,8 +8,9 @@ the same numbers, and reordering scenarios changes nothing.
 
 from __future__ import annotations
 
+import functools
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -439,6 +440,25 @@ def _represented_routing(details: ScenarioDetails, workload: Workload) -> Scenar
     return replace(details, routing=scaled)
 
 
+def _announced(
+    scenarios: list[Scenario], report: Callable[[str], None] | None
+) -> Iterator[tuple[Scenario, Callable[[str], None] | None]]:
+    """Each scenario in order with what its work reports to: `report` is told of each as it begins
+    (`scenario 2/3: batched`), and what long work inside it says keeps that count in front, since a
+    file of several slow scenarios otherwise shows one unchanging line for minutes."""
+    for number, scenario in enumerate(scenarios, start=1):
+        if report is None:
+            yield scenario, None
+            continue
+        counted = functools.partial(_counted, report, f"scenario {number}/{len(scenarios)}")
+        counted(scenario.name)
+        yield scenario, counted
+
+
+def _counted(report: Callable[[str], None], count: str, text: str) -> None:
+    report(f"{count}: {text}")
+
+
 def simulate(
     workload: Workload,
     file: ScenarioFile,
@@ -457,8 +477,8 @@ def simulate(
         runs = run_all(workload, file, table, group_by)
     else:
         runs = [
-            scenario_run(workload, scenario, table, file, group_by, report)
-            for scenario in file.scenarios
+            scenario_run(workload, scenario, table, file, group_by, told)
+            for scenario, told in _announced(file.scenarios, report)
         ]
     baseline_name, baseline = _baseline(file, runs, workload, table)
     projected = None
