@@ -43,15 +43,14 @@ Fraction = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
 class StrictModel(BaseModel):
     """Base of every configuration model: unknown keys are errors and instances are immutable.
 
-    Fields are documented by the docstring under each; pydantic makes them the fields'
-    descriptions, which the JSON Schemas carry.
+    Fields are documented by the docstring under each; the JSON Schemas carry them as the fields'
+    descriptions (`pricetable.schema.described_schema`, which reads them only when a schema is made).
     """
 
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
         populate_by_name=False,
-        use_attribute_docstrings=True,
     )
 
 

@@ -17,6 +17,7 @@ from datetime import timedelta
 import numpy as np
 import numpy.typing as npt
 
+from costaudit.core.arrays import distinct
 from costaudit.core.request_table import EPOCH, NAT, Category, RequestTable
 
 TIME_KEYS = ("hour", "day", "week")
@@ -104,7 +105,7 @@ def period_column(requests: RequestTable, unit: str) -> Category:
     without a usable time have none."""
     dated, relative = _dated(requests)
     periods = period_numbers(requests.timestamp_ns[dated], unit)
-    present = np.unique(periods)
+    present = distinct(periods)
     first = int(present[0]) if len(present) else 0
     names = [period_label(int(period), unit, relative, first) for period in present.tolist()]
     codes = np.full(len(requests), -1, dtype=np.int32)

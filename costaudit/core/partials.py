@@ -33,6 +33,7 @@ import numpy.typing as npt
 
 from costaudit.config.pricing import PriceTable
 from costaudit.core import analysis as whole
+from costaudit.core.arrays import distinct
 from costaudit.core.breakdown import (
     HOURLY_UP_TO_DAYS,
     CostOverTime,
@@ -591,7 +592,7 @@ def _add_distributions(result: Partial, requests: RequestTable, index: int) -> N
         result.outputs[model.names[code]] = ValueCounts.of(outputs[rows])
     scores = requests.complexity.astype(np.float64)
     classes = complexity_classes(scores)
-    for code in np.unique(classes).tolist():
+    for code in distinct(classes).tolist():
         rows = classes == code
         result.class_counts[int(code)] = int(rows.sum())
         result.class_inputs[int(code)] = ValueCounts.of(inputs[rows])

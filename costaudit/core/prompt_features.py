@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from costaudit.core.arrays import distinct
 from costaudit.core.complexity import (
     Cue,
     router_view,
@@ -137,7 +138,7 @@ def _tokens(view: str, words: list[str]) -> npt.NDArray[np.uint32]:
     found = set(words)
     found.update(f"{first} {second}" for first, second in itertools.pairwise(words))
     found.update(mark for mark in PUNCTUATION if mark in view)
-    return np.unique(np.fromiter((token_hash(t) for t in found), dtype=np.uint32, count=len(found)))
+    return distinct(np.fromiter((token_hash(t) for t in found), dtype=np.uint32, count=len(found)))
 
 
 def prompt_features(text: str, turns: int = 1) -> PromptFeatures:

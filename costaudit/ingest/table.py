@@ -30,7 +30,6 @@ from costaudit.core.columns import RESERVED_COLUMNS, TOKEN_COLUMNS
 from costaudit.core.complexity import text_parts, visible_tokens, with_length
 from costaudit.core.prompt_cache import PrefixBlocks, chained_block_hashes
 from costaudit.core.request_table import Category, RequestTable
-from costaudit.core.router_fit import fitted_text_parts
 from costaudit.ingest.problems import Problems
 from costaudit.ingest.timestamps import to_epoch_ns
 from costaudit.ingest.tokenizer import (
@@ -682,6 +681,10 @@ class TableBuilder:
         chunk.complexity_text = {}
         scorer_rows = list(chunk.scorer_text)
         scorer_texts = [chunk.scorer_text[row] for row in scorer_rows]
+        # Imported here: only runs with a fitted scorer need it, and its models cost every run's
+        # start-up otherwise.
+        from costaudit.core.router_fit import fitted_text_parts
+
         fitted = {
             name: self._workers.submit(len(scorer_texts), fitted_text_parts, scorer, scorer_texts)
             for name, scorer in self.scorers.items()

@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from costaudit.config.pricing import BatchPrices, ModelPrice
 from costaudit.config.scenario import FineTune, Hosting
+from costaudit.core.arrays import distinct
 from costaudit.core.capacity import LengthMix, ReplicaCapacity
 from costaudit.core.fleet import FleetPolicy, break_even, fleet_cost
 from costaudit.core.pricing import aggregate_lines, assign, total_cost
@@ -88,7 +89,7 @@ def _fitting(
             "them on the API",
         )
     if count:
-        models = sorted({state.models[code] for code in np.unique(state.codes[rows[too_long]])})
+        models = sorted({state.models[code] for code in distinct(state.codes[rows[too_long]])})
         state.notes.append(
             f"{represented:,} requests ({', '.join(models)}) do not fit {hosting.model}'s "
             f"{window:,}-token context window (longest {longest:,} tokens): they stay on the API"

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from costaudit.config.scenario import Routing
+from costaudit.core.arrays import distinct
 from costaudit.core.simulate.context import Context
 from costaudit.core.simulate.details import RoutingDetails, RoutingQuality, TierShare
 from costaudit.core.simulate.routing_scores import (
@@ -66,7 +67,7 @@ def _tier_by_score(scores: npt.NDArray[np.float64], limits: list[Decimal]) -> np
 def _move(state: State, rows: npt.NDArray[np.int64], target: str, context: Context) -> None:
     """Send `rows` to `target`, rescaling token counts when the tokenizer changes."""
     codes = state.requests.model.codes
-    for source_code in np.unique(codes[rows]).tolist():
+    for source_code in distinct(codes[rows]).tolist():
         moving = rows[codes[rows] == source_code]
         ratio, known = context.tokenizer_ratio(state.models[source_code], target)
         factors = np.full(len(moving), float(ratio))
@@ -193,7 +194,7 @@ def apply_routing(state: State, routing: Routing, context: Context) -> None:
         quality=quality,
     )
     measured = quality is not None and quality.apgr is not None
-    ranked = len(np.unique(tiers)) > 1  # with every request in one tier, no score mattered
+    ranked = len(distinct(tiers)) > 1  # with every request in one tier, no score mattered
     if ranked and (routing.scorer is not None or not measured):
         if measured and routing.scorer is not None:
             sentence += (
