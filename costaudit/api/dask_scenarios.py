@@ -200,7 +200,7 @@ def scenario_in_worker(
     min_part_size: int = replay_parts.MIN_PART_SIZE,
 ) -> ScenarioDone | ScenarioFailure:
     """`scenario_run` on a cluster worker, an input error coming back as a value; its cache replays
-    fan out over the cluster in parts of at least `min_part_size` blocks or requests. The worker's
+    fan out over the cluster in parts of at least `min_part_size` (`MIN_PART_SIZE`). The worker's
     thread may have computed with Decimals before costaudit was imported, so money precision is set
     here."""
     ensure_money_precision()
