@@ -14,6 +14,10 @@ same cache scope carry it (chained block hashes make that a hash count), and the
 a request are the *branch points* of its shared prefix, where the number of requests sharing it drops.
 The deepest branch point (the longest shared prefix) is always kept; the other slots go to the most
 widely shared ones (system prompt and tools before a document shared by a few).
+
+The replay itself is a loop over requests in time order, but scopes never see each other's entries,
+so it runs in parts of whole scopes as well as whole (`core/parts.py`: one after another, or as tasks
+of a cluster), each part carrying only the cache entries its requests look up or write.
 """
 
 from __future__ import annotations
