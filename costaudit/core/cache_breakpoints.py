@@ -159,8 +159,8 @@ def _readable_positions(blocks: PrefixBlocks, breakpoints: Breakpoints) -> Break
     deepest = np.full(blocks.n_requests, -1, dtype=np.int64)
     deepest[has] = breakpoints.positions[breakpoints.offsets[1:][has] - 1]
     position = _position_in_request(blocks.offsets)
-    within = position <= np.repeat(deepest, blocks.block_counts)
-    readable = within & np.isin(blocks.hashes, written)
+    within = np.flatnonzero(position <= np.repeat(deepest, blocks.block_counts))
+    readable = within[np.isin(blocks.hashes[within], written)]
     request = np.repeat(np.arange(blocks.n_requests, dtype=np.int64), blocks.block_counts)
     counts = np.bincount(request[readable], minlength=blocks.n_requests).astype(np.int64)
     return Breakpoints(_offsets(counts), position[readable].astype(np.int64))
@@ -268,10 +268,12 @@ def breakpoint_part_matches(part: BreakpointPart) -> list[npt.NDArray[np.int64]]
 
 def _split_matches(whole: BreakpointPart, fanout: Fanout) -> list[npt.NDArray[np.int64]]:
     """`breakpoint_part_matches` one part of whole scopes at a time through `fanout.map`, the
-    results put back in request order. A part's size is the entries its requests may read plus
-    those they write: what the loop visits at most (a request without breakpoints costs nothing
-    and is in no part; it reads 0 blocks either way)."""
-    sizes = whole.reads.counts + whole.writes.counts
+    results put back in request order. A part's size is what its loop visits at most: the entries
+    its requests may read plus those they write, once per lifetime (a Python step each, some three
+    times a block's cost in the vectorized automatic replay, so a part of `MIN_PART_SIZE` is still
+    about 0.1 s of work). A request without breakpoints costs nothing and is in no part: it reads 0
+    blocks either way."""
+    sizes = (whole.reads.counts + whole.writes.counts) * len(whole.ttls)
     parts = grouped_parts(whole.scope, sizes, fanout.min_part_size)
     if len(parts) <= 1:
         return breakpoint_part_matches(whole)

@@ -35,10 +35,10 @@ def sequential(function: Callable[[_Part], _Result], parts: Sequence[_Part]) -> 
 
 
 MIN_PART_SIZE = 1 << 17
-"""Blocks (prompt cache), cache entries looked up or written (breakpoint prompt cache) or requests
-(response cache) a part holds at least, unless the whole replay is smaller: below about this size a
-task costs more to send than to compute, so small scopes are grouped together rather than each made
-a task."""
+"""Blocks (prompt cache), cache entries looked up or written times lifetimes replayed (breakpoint
+prompt cache) or requests (response cache) a part holds at least, unless the whole replay is
+smaller: below about this size a task costs more to send than to compute, so small scopes are
+grouped together rather than each made a task."""
 
 
 @dataclass(frozen=True)
