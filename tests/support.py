@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from costaudit.config.pricing import PriceTable
+from costaudit.core.prompt_cache import PrefixBlocks, from_lists
 from costaudit.core.request_table import RequestTable
 from costaudit.ingest.reader import Logs
 
@@ -96,3 +98,41 @@ def prefix_chains(rng: np.random.Generator, requests: int) -> list[list[int]]:
             chain[-1] = chain[0]
         chains.append(chain)
     return chains
+
+
+def many_scopes(
+    rng: np.random.Generator, requests: int, scopes: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], PrefixBlocks, npt.NDArray[np.int64]]:
+    """Requests of `scopes` scopes of very different sizes (some of one request), sharing prefix
+    trees whose hashes recur in every scope (so a leak between scopes would show), with arrival
+    times tied in bunches and inputs ending inside, before or after their last block."""
+    blocks = from_lists(prefix_chains(rng, requests), 4)
+    arrival = rng.integers(0, 60, size=requests).astype(np.float64) / 3
+    weights = rng.pareto(1.0, size=scopes) + 0.01
+    scope = rng.choice(scopes, size=requests, p=weights / weights.sum()).astype(np.int64) * 7 - 20
+    inputs = blocks.block_counts * 4 - rng.integers(-3, 4, size=requests)
+    return arrival, scope, blocks, np.maximum(inputs, 0).astype(np.int64)
+
+
+_Part = TypeVar("_Part")
+_Result = TypeVar("_Result")
+
+
+class ShuffledMap:
+    """Computes the parts one at a time in a random order, returns the results in the parts' order,
+    and counts the parts and the calls."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.parts = 0
+        self.calls = 0
+
+    def __call__(
+        self, function: Callable[[_Part], _Result], parts: Sequence[_Part]
+    ) -> list[_Result]:
+        self.calls += 1
+        self.parts += len(parts)
+        results: dict[int, _Result] = {}
+        for index in self.rng.permutation(len(parts)).tolist():
+            results[index] = function(parts[index])
+        return [results[index] for index in range(len(parts))]

@@ -586,6 +586,75 @@ def test_cache_replays_fan_out_over_the_cluster_with_the_local_report(
     assert all("scenarios done on the cluster" in line for line in said)
 
 
+BREAKPOINTS = """
+workload:
+  synthetic:
+    days: 2
+    seed: 11
+    streams:
+      - model: claude-sonnet-4-5
+        requests_per_day: 1500
+        input_tokens: {mean: 600, distribution: lognormal, sigma: 0.4}
+        output_tokens: 100
+        system_prompt: {file: tools.txt}
+      - model: claude-haiku-4-5
+        requests_per_day: 900
+        input_tokens: 300
+        output_tokens: 50
+        system_prompt: {file: support.txt}
+        arrival: {pattern: diurnal, peak_to_average: 3}
+      - {model: claude-opus-4-1, requests_per_day: 60, input_tokens: 4000, output_tokens: 200}
+scenarios:
+  - name: as logged
+  - name: shared prefixes
+    prompt_cache: {}
+  - name: whole prompts, one hour
+    prompt_cache: {breakpoints: end_of_prompt, preset: anthropic-1h}
+"""
+
+
+def test_breakpoint_replays_fan_out_over_the_cluster_with_the_local_report(
+    scheduler: str, prices: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anthropic traffic on three models (three cache scopes) under explicit-breakpoint caching,
+    with parts small enough that every breakpoint replay is split: each part a task of its own, and
+    the local report byte for byte."""
+    from costaudit.core import parts
+    from costaudit.core.parts import Fanout
+    from costaudit.core.simulate.engine import scenario_run
+
+    monkeypatch.setattr(parts, "MIN_PART_SIZE", 300)
+    path = tmp_path / "breakpoints.yaml"
+    path.write_text(BREAKPOINTS)
+    for name, words in (("tools.txt", 2500), ("support.txt", 1500)):
+        (tmp_path / name).write_text(" ".join(f"{name[0]}{index}" for index in range(words)))
+    loaded = api.load_scenario(path, prices=prices)
+    built = api.scenario_workload(loaded, prices=prices)
+    counting = _CountingMap()
+    for scenario in loaded.config.scenarios:
+        scenario_run(
+            built.workload, scenario, prices.table, loaded.config, (), fanout=Fanout(counting, 300)
+        )
+    assert counting.parts >= 6
+    local = api.simulate(loaded, prices=prices, workload=built)
+    cached = local.scenarios[1].details.prompt_cache
+    assert cached is not None and cached.rules[0].breakpoints == "shared_prefixes"
+    assert cached.hit_rate.central > 0
+    said: list[str] = []
+    on_dask = api.simulate(
+        loaded,
+        prices=prices,
+        workload=built,
+        engine="dask",
+        scheduler=scheduler,
+        report=said.append,
+    )
+    assert _simulation_bytes(on_dask) == _simulation_bytes(local)
+    assert said[-1] == (
+        f"3/3 scenarios done on the cluster, {counting.parts}/{counting.parts} replay parts"
+    )
+
+
 def test_a_replay_part_runs_as_a_task_of_the_cluster(scheduler: str) -> None:
     """The map a scenario task uses: one task per part, the results in the parts' order, and
     outside a worker no map at all (the replay then runs whole where it is)."""

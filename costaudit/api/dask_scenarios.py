@@ -200,9 +200,9 @@ def scenario_in_worker(
     min_part_size: int = replay_parts.MIN_PART_SIZE,
 ) -> ScenarioDone | ScenarioFailure:
     """`scenario_run` on a cluster worker, an input error coming back as a value; its cache replays
-    fan out over the cluster in parts of at least `min_part_size` blocks or requests. The worker's
-    thread may have computed with Decimals before costaudit was imported, so money precision is set
-    here."""
+    fan out over the cluster in parts of at least `min_part_size` (in `MIN_PART_SIZE`'s units).
+    The worker's thread may have computed with Decimals before costaudit was imported, so money
+    precision is set here."""
     ensure_money_precision()
     mapper = _cluster_map(run)
     fanout = None if mapper is None else Fanout(mapper, min_part_size)

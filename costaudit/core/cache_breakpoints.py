@@ -14,16 +14,22 @@ same cache scope carry it (chained block hashes make that a hash count), and the
 a request are the *branch points* of its shared prefix, where the number of requests sharing it drops.
 The deepest branch point (the longest shared prefix) is always kept; the other slots go to the most
 widely shared ones (system prompt and tools before a document shared by a few).
+
+The replay itself is a loop over requests in time order, but scopes never see each other's entries,
+so it runs in parts of whole scopes as well as whole (`core/parts.py`: one after another, or as tasks
+of a cluster), each part carrying only the cache entries its requests look up or write.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from costaudit.core.parts import Fanout, grouped_parts
 from costaudit.core.prompt_cache import CacheReplay, PrefixBlocks
 
 
@@ -153,49 +159,168 @@ def _readable_positions(blocks: PrefixBlocks, breakpoints: Breakpoints) -> Break
     deepest = np.full(blocks.n_requests, -1, dtype=np.int64)
     deepest[has] = breakpoints.positions[breakpoints.offsets[1:][has] - 1]
     position = _position_in_request(blocks.offsets)
-    within = position <= np.repeat(deepest, blocks.block_counts)
-    readable = within & np.isin(blocks.hashes, written)
+    within = np.flatnonzero(position <= np.repeat(deepest, blocks.block_counts))
+    readable = within[np.isin(blocks.hashes[within], written)]
     request = np.repeat(np.arange(blocks.n_requests, dtype=np.int64), blocks.block_counts)
     counts = np.bincount(request[readable], minlength=blocks.n_requests).astype(np.int64)
     return Breakpoints(_offsets(counts), position[readable].astype(np.int64))
+
+
+@dataclass(frozen=True)
+class Entries:
+    """Cache entries each request looks up or writes, in CSR form: their block positions and the
+    hashes there. The replay needs nothing else of a request's blocks, so its unique tail (most of
+    a long prompt) is never carried along."""
+
+    offsets: npt.NDArray[np.int64]
+    positions: npt.NDArray[np.int64]
+    hashes: npt.NDArray[np.uint64]
+
+    @property
+    def counts(self) -> npt.NDArray[np.int64]:
+        return np.diff(self.offsets)
+
+    def take(self, rows: npt.NDArray[np.int64]) -> Entries:
+        """The entries of the requests at `rows`, in that order, with offsets starting again at 0."""
+        counts = self.counts[rows]
+        offsets = _offsets(counts)
+        source = np.repeat(self.offsets[:-1][rows], counts) + _position_in_request(offsets)
+        return Entries(offsets, self.positions[source], self.hashes[source])
+
+
+def _entries(blocks: PrefixBlocks, at: Breakpoints) -> Entries:
+    """The hashes of `blocks` at each request's positions `at`."""
+    flat = np.repeat(blocks.offsets[:-1], at.counts) + at.positions
+    return Entries(at.offsets, at.positions, blocks.hashes[flat])
+
+
+@dataclass(frozen=True)
+class BreakpointPart:
+    """Requests of some whole cache scopes, on their own: what the replay loop reads of each (its
+    arrival, scope, the entries it may read and the entries it writes) and the lifetimes to replay
+    at. Just these requests' arrays, so a part is cheap to send to another process; the whole
+    replay is the part holding every request."""
+
+    arrival: npt.NDArray[np.float64]
+    scope: npt.NDArray[np.int64]
+    reads: Entries
+    writes: Entries
+    ttls: tuple[float | None, ...]
+
+    def take(self, rows: npt.NDArray[np.int64]) -> BreakpointPart:
+        """The part of the requests at `rows` (ascending: ties in arrival keep their order)."""
+        return BreakpointPart(
+            self.arrival[rows],
+            self.scope[rows],
+            self.reads.take(rows),
+            self.writes.take(rows),
+            self.ttls,
+        )
 
 
 def _breakpoint_matches(
     order: list[int],
     arrival_s: list[float],
     scope: list[int],
-    offsets: list[int],
-    hashes: list[int],
-    breakpoints: tuple[list[int], list[int]],
-    readable: tuple[list[int], list[int]],
+    reads: tuple[list[int], list[int], list[int]],
+    writes: tuple[list[int], list[int]],
     ttl_s: float | None,
 ) -> list[int]:
     """Blocks read from the cache per request: the deepest fresh entry on its prefix up to its last
     breakpoint. Entries exist only where some request put a breakpoint; the entry read and every
     breakpoint of the request are refreshed (or written) at its arrival."""
     horizon = math.inf if ttl_s is None else ttl_s
-    bp_offsets, bp_positions = breakpoints
-    read_offsets, read_positions = readable
+    read_offsets, read_positions, read_hashes = reads
+    write_offsets, write_hashes = writes
     caches: dict[int, dict[int, float]] = {}
     matched = [0] * len(order)
     for request in order:
-        first, last = bp_offsets[request], bp_offsets[request + 1]
+        first, last = write_offsets[request], write_offsets[request + 1]
         if first == last:
             continue
         cache = caches.setdefault(scope[request], {})
         now = arrival_s[request]
-        start = offsets[request]
         for index in range(read_offsets[request + 1] - 1, read_offsets[request] - 1, -1):
-            position = read_positions[index]
-            block_hash = hashes[start + position]
+            block_hash = read_hashes[index]
             used = cache.get(block_hash)
             if used is not None and now - used <= horizon:
-                matched[request] = position + 1
+                matched[request] = read_positions[index] + 1
                 cache[block_hash] = now
                 break
         for index in range(first, last):
-            cache[hashes[start + bp_positions[index]]] = now
+            cache[write_hashes[index]] = now
     return matched
+
+
+def breakpoint_part_matches(part: BreakpointPart) -> list[npt.NDArray[np.int64]]:
+    """Blocks read from the cache per request of the part, at each of its lifetimes. Requests are
+    processed in arrival order, ties in the part's order (a stable sort), as the whole replay
+    processes them: no request of another scope could change what these find."""
+    order = np.argsort(part.arrival, kind="stable").tolist()
+    arrival, scope = part.arrival.tolist(), part.scope.tolist()
+    reads = (part.reads.offsets.tolist(), part.reads.positions.tolist(), part.reads.hashes.tolist())
+    writes = (part.writes.offsets.tolist(), part.writes.hashes.tolist())
+    return [
+        np.asarray(_breakpoint_matches(order, arrival, scope, reads, writes, ttl), dtype=np.int64)
+        for ttl in part.ttls
+    ]
+
+
+def _split_matches(whole: BreakpointPart, fanout: Fanout) -> list[npt.NDArray[np.int64]]:
+    """`breakpoint_part_matches` one part of whole scopes at a time through `fanout.map`, the
+    results put back in request order. A part's size is what its loop visits at most: the entries
+    its requests may read plus those they write, once per lifetime (a Python step each, some three
+    times a block's cost in the vectorized automatic replay, so a part of `MIN_PART_SIZE` is still
+    about 0.1 s of work). A request without breakpoints costs nothing and is in no part: it reads 0
+    blocks either way."""
+    sizes = (whole.reads.counts + whole.writes.counts) * len(whole.ttls)
+    parts = grouped_parts(whole.scope, sizes, fanout.min_part_size)
+    if len(parts) <= 1:
+        return breakpoint_part_matches(whole)
+    found = fanout.map(breakpoint_part_matches, [whole.take(rows) for rows in parts])
+    matched = [np.zeros(len(whole.arrival), dtype=np.int64) for _ in whole.ttls]
+    for rows, runs in zip(parts, found, strict=True):
+        for request_runs, run in zip(matched, runs, strict=True):
+            request_runs[rows] = run
+    return matched
+
+
+def replay_with_breakpoints_at(
+    arrival_s: npt.NDArray[np.float64],
+    scope: npt.NDArray[np.int64],
+    blocks: PrefixBlocks,
+    input_tokens: npt.NDArray[np.int64],
+    breakpoints: Breakpoints,
+    *,
+    ttls: Sequence[float | None],
+    min_prefix_tokens: int = 0,
+    fanout: Fanout | None = None,
+) -> Iterator[CacheReplay]:
+    """`replay_with_breakpoints` at several lifetimes, one replay at a time. The entries each request
+    reads and writes are found once for all of them. With a `fanout`, the cache scopes are replayed
+    in parts of whole scopes through its map (e.g. on a cluster), with the same result; without
+    one, all at once here."""
+    inputs = np.asarray(input_tokens, dtype=np.int64)
+    whole = BreakpointPart(
+        np.asarray(arrival_s, dtype=np.float64),
+        np.asarray(scope, dtype=np.int64),
+        _entries(blocks, _readable_positions(blocks, breakpoints)),
+        _entries(blocks, breakpoints),
+        tuple(ttls),
+    )
+    matched = breakpoint_part_matches(whole) if fanout is None else _split_matches(whole, fanout)
+    del whole
+    has = breakpoints.counts > 0
+    last = np.zeros(inputs.size, dtype=np.int64)
+    last[has] = breakpoints.positions[breakpoints.offsets[1:][has] - 1]
+    written_end = np.where(has, np.minimum((last + 1) * blocks.block_tokens, inputs), 0)
+    while matched:
+        run = matched.pop(0)
+        hit = np.minimum(run * blocks.block_tokens, inputs)
+        del run
+        hit[hit < min_prefix_tokens] = 0
+        write = np.maximum(written_end - hit, 0)
+        yield CacheReplay(hit_tokens=hit, write_tokens=write, input_tokens=inputs)
 
 
 def replay_with_breakpoints(
@@ -207,32 +332,23 @@ def replay_with_breakpoints(
     *,
     ttl_s: float | None,
     min_prefix_tokens: int = 0,
+    fanout: Fanout | None = None,
 ) -> CacheReplay:
-    """Replay requests in arrival order through an explicit-breakpoint cache.
+    """Replay requests in arrival order (ties in input order) through an explicit-breakpoint cache.
 
     hit_tokens = the matched prefix (capped at the input; 0 below `min_prefix_tokens`), write_tokens =
     tokens up to the last breakpoint not read from the cache. Requests without breakpoints are billed
-    as plain input.
+    as plain input. Each scope has its own cache, so with a `fanout` the scopes are replayed in parts
+    through its map, with the same result.
     """
-    inputs = np.asarray(input_tokens, dtype=np.int64)
-    arrival = np.asarray(arrival_s, dtype=np.float64)
-    order = np.argsort(arrival, kind="stable")
-    readable = _readable_positions(blocks, breakpoints)
-    matched = _breakpoint_matches(
-        order.tolist(),
-        arrival.tolist(),
-        np.asarray(scope, dtype=np.int64).tolist(),
-        blocks.offsets.tolist(),
-        blocks.hashes.tolist(),
-        (breakpoints.offsets.tolist(), breakpoints.positions.tolist()),
-        (readable.offsets.tolist(), readable.positions.tolist()),
-        ttl_s,
+    replays = replay_with_breakpoints_at(
+        arrival_s,
+        scope,
+        blocks,
+        input_tokens,
+        breakpoints,
+        ttls=[ttl_s],
+        min_prefix_tokens=min_prefix_tokens,
+        fanout=fanout,
     )
-    hit = np.minimum(np.asarray(matched, dtype=np.int64) * blocks.block_tokens, inputs)
-    hit[hit < min_prefix_tokens] = 0
-    has = breakpoints.counts > 0
-    last = np.zeros(inputs.size, dtype=np.int64)
-    last[has] = breakpoints.positions[breakpoints.offsets[1:][has] - 1]
-    written_end = np.where(has, np.minimum((last + 1) * blocks.block_tokens, inputs), 0)
-    write = np.maximum(written_end - hit, 0)
-    return CacheReplay(hit_tokens=hit, write_tokens=write, input_tokens=inputs)
+    return next(replays)

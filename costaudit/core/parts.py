@@ -35,15 +35,16 @@ def sequential(function: Callable[[_Part], _Result], parts: Sequence[_Part]) -> 
 
 
 MIN_PART_SIZE = 1 << 17
-"""Blocks (prompt cache) or requests (response cache) a part holds at least, unless the whole
-replay is smaller: below about this size a task costs more to send than to compute, so small scopes
-are grouped together rather than each made a task."""
+"""Blocks (prompt cache), cache entries looked up or written times lifetimes replayed (breakpoint
+prompt cache) or requests (response cache) a part holds at least, unless the whole replay is
+smaller: below about this size a task costs more to send than to compute, so small scopes are
+grouped together rather than each made a task."""
 
 
 @dataclass(frozen=True)
 class Fanout:
     """How a replay runs its independent parts: `map` over parts of at least `min_part_size`
-    blocks or requests (a replay that would make one part runs whole, without `map`)."""
+    (`MIN_PART_SIZE`'s units); a replay that would make one part runs whole, without `map`."""
 
     map: MapParts = sequential
     min_part_size: int = MIN_PART_SIZE

@@ -4,9 +4,8 @@ whose parts depended on each other, or on the order they run in, would differ.""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -19,51 +18,12 @@ from costaudit.core.parts import Fanout, grouped_parts, sequential
 from costaudit.core.prompt_cache import (
     BlockView,
     CacheReplay,
-    PrefixBlocks,
-    from_lists,
     replay_prefix_cache_at,
 )
 from costaudit.core.response_cache import NO_KEY, replay_response_cache
 from costaudit.core.simulate.engine import scenario_run
 from costaudit.core.simulate.synthetic import StreamPrompt, generate
-from support import MakeTable, prefix_chains
-
-_Part = TypeVar("_Part")
-_Result = TypeVar("_Result")
-
-
-class ShuffledMap:
-    """Computes the parts one at a time in a random order, returns the results in the parts' order,
-    and counts the parts and the calls."""
-
-    def __init__(self, seed: int) -> None:
-        self.rng = np.random.default_rng(seed)
-        self.parts = 0
-        self.calls = 0
-
-    def __call__(
-        self, function: Callable[[_Part], _Result], parts: Sequence[_Part]
-    ) -> list[_Result]:
-        self.calls += 1
-        self.parts += len(parts)
-        results: dict[int, _Result] = {}
-        for index in self.rng.permutation(len(parts)).tolist():
-            results[index] = function(parts[index])
-        return [results[index] for index in range(len(parts))]
-
-
-def _many_scopes(
-    rng: np.random.Generator, requests: int, scopes: int
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], PrefixBlocks, npt.NDArray[np.int64]]:
-    """Requests of `scopes` scopes of very different sizes (some of one request), sharing prefix
-    trees whose hashes recur in every scope (so a leak between scopes would show), with arrival
-    times tied in bunches and inputs ending inside, before or after their last block."""
-    blocks = from_lists(prefix_chains(rng, requests), 4)
-    arrival = rng.integers(0, 60, size=requests).astype(np.float64) / 3
-    weights = rng.pareto(1.0, size=scopes) + 0.01
-    scope = rng.choice(scopes, size=requests, p=weights / weights.sum()).astype(np.int64) * 7 - 20
-    inputs = blocks.block_counts * 4 - rng.integers(-3, 4, size=requests)
-    return arrival, scope, blocks, np.maximum(inputs, 0).astype(np.int64)
+from support import MakeTable, ShuffledMap, many_scopes
 
 
 def _replays(
@@ -101,7 +61,7 @@ def _same(split: list[CacheReplay], whole: list[CacheReplay]) -> None:
 @pytest.mark.parametrize("seed", range(12))
 def test_a_prefix_replay_in_parts_of_whole_scopes_is_the_whole_replay(seed: int) -> None:
     rng = np.random.default_rng(seed)
-    arrival, scope, blocks, inputs = _many_scopes(rng, 600, int(rng.integers(2, 60)))
+    arrival, scope, blocks, inputs = many_scopes(rng, 600, int(rng.integers(2, 60)))
     factor = int(rng.choice([1, 2]))
     rows = rng.permutation(blocks.n_requests)[: blocks.n_requests - 50].astype(np.int64)
     view = BlockView(blocks, rows, factor)
@@ -122,7 +82,7 @@ def test_parts_are_sliced_like_the_whole_replay(monkeypatch: pytest.MonkeyPatch)
     """Slices of hashes inside each part (a part of a large log is sliced too) change nothing."""
     monkeypatch.setattr(prompt_cache, "REPLAY_SLICE", 16)
     rng = np.random.default_rng(99)
-    arrival, scope, blocks, inputs = _many_scopes(rng, 800, 12)
+    arrival, scope, blocks, inputs = many_scopes(rng, 800, 12)
     picked = (arrival, scope, BlockView.of(blocks), inputs)
     fanout = Fanout(ShuffledMap(1), min_part_size=200)
     _same(
@@ -133,7 +93,7 @@ def test_parts_are_sliced_like_the_whole_replay(monkeypatch: pytest.MonkeyPatch)
 
 def test_one_part_replays_whole_without_the_map() -> None:
     rng = np.random.default_rng(5)
-    arrival, scope, blocks, inputs = _many_scopes(rng, 100, 5)
+    arrival, scope, blocks, inputs = many_scopes(rng, 100, 5)
     mapper = ShuffledMap(0)
     picked = (arrival, scope, BlockView.of(blocks), inputs)
     split = _replays(*picked, [1.0], 0, False, Fanout(mapper))

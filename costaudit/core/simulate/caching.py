@@ -27,7 +27,7 @@ from costaudit.config.scenario import PromptCache, ResponseCache
 from costaudit.core.cache_breakpoints import (
     Breakpoints,
     end_of_prompt_breakpoints,
-    replay_with_breakpoints,
+    replay_with_breakpoints_at,
     shared_prefix_breakpoints,
 )
 from costaudit.core.prompt_cache import (
@@ -204,17 +204,16 @@ class _Replayer:
                 fanout=self.context.fanout,
             )
             return
-        blocks = self.blocks.materialize()
-        for ttl_s in scaled:
-            yield replay_with_breakpoints(
-                self.arrival,
-                self.scope,
-                blocks,
-                self.inputs,
-                self.breakpoints,
-                ttl_s=ttl_s,
-                min_prefix_tokens=self.rule.min_prefix_tokens,
-            )
+        yield from replay_with_breakpoints_at(
+            self.arrival,
+            self.scope,
+            self.blocks.materialize(),
+            self.inputs,
+            self.breakpoints,
+            ttls=scaled,
+            min_prefix_tokens=self.rule.min_prefix_tokens,
+            fanout=self.context.fanout,
+        )
 
 
 def _breakpoints(
