@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check-examples docs bench bench-smoke bench-scoring bench-sim-scale clean
+.PHONY: demo test lint typecheck check-examples docs bench bench-smoke bench-scoring bench-readers bench-sim-scale clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ bench-smoke: $(STAMP)
 # What complexity scoring costs next to tokenizing and to analyze (bench/README.md, "Complexity scoring").
 bench-scoring: $(STAMP)
 	$(BIN)/python bench/scoring_share.py --write-readme
+
+# Every JSON-lines reader at 10^5 records next to the orjson loop (bench/README.md, "Every reader").
+bench-readers: $(STAMP)
+	$(BIN)/python bench/readers.py --write-readme
 
 # simulate on saved workloads of 10^6 and 10^7 requests (bench/README.md, "Simulate at scale"):
 # tens of minutes and several GB, so never part of `make bench`.

@@ -207,3 +207,26 @@ def test_scoring_share_quick_run_reports_both_targets(tmp_path: Path) -> None:
     assert "scoring ÷ tokenizing the same prompts" in done.stdout
     assert "scoring ÷ analyze CPU time" in done.stdout
     assert "2,000 distinct prompts of" in done.stdout
+
+
+def test_readers_quick_run_reports_each_reader_with_its_counts(tmp_path: Path) -> None:
+    done = _run(
+        BENCH / "readers.py",
+        "--quick",
+        "--readers",
+        "openai_chat,otel_spans",
+        "--data-dir",
+        tmp_path / "data",
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| `")]
+    assert [row.split("|")[1].strip() for row in rows] == ["`openai_chat`", "`otel_spans`"]
+    # 2,000 gateway lines, every one priced.
+    assert rows[0].endswith("| 2,000 · 2,000 · 0 · 0 |")
+    assert (tmp_path / "data" / "openai_chat-2000.jsonl").read_bytes().count(b"\n") == 2_000
+
+
+def test_readers_refuses_an_unknown_reader(tmp_path: Path) -> None:
+    done = _run(BENCH / "readers.py", "--quick", "--readers", "nope", "--data-dir", tmp_path)
+    assert done.returncode == 2
+    assert "unknown reader(s): nope" in done.stderr

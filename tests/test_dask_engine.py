@@ -159,22 +159,77 @@ def test_a_file_read_in_ranges_by_the_workers_keeps_line_numbers(
     )
 
 
+def _message_line(index: int) -> str:
+    """An Anthropic Messages API response with request metadata: read the record way."""
+    return json.dumps(
+        {
+            "timestamp": f"2026-09-01T{index // 3600 % 24:02d}:{index // 60 % 60:02d}:{index % 60:02d}Z",
+            "metadata": {"feature": ("chat", "search", "summaries")[index % 3]},
+            "response": {
+                "id": f"msg_{index}",
+                "type": "message",
+                "role": "assistant",
+                "model": "claude-sonnet-4-5" if index % 4 else "claude-haiku-4-5",
+                "content": [{"type": "text", "text": "done"}],
+                "usage": {"input_tokens": 900 + index % 13, "output_tokens": 40 + index % 7},
+            },
+        }
+    )
+
+
 def test_the_local_engine_reads_ranges_in_processes_with_the_same_result(
-    prices: Any, split_log: Path
+    prices: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A file read the record way is split into ranges read by worker processes, and the report is
+    the one a single process makes, broken lines (and their line numbers) included."""
     from costaudit.api.engine import analyze_partitioned
     from costaudit.core.pricing import ModelResolver
 
+    lines = [_message_line(index) for index in range(3_000)]
+    for broken in (4, 1_700, 2_950):
+        lines[broken - 1] = '{"id": "cut off'
+    log = tmp_path / "messages.jsonl"
+    log.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(partitions, "SPLIT_MIN_BYTES", 1_000)
+    assert len(partitions.plan_parts([str(log)], ReadOptions(), 2, columnar_too=False) or []) == 2
     tokenizer_for = ModelResolver(prices.table).tokenizer_for
-    options = ReadOptions()
+    options = ReadOptions(group_fields=("feature",))
     serial = analyze_partitioned(
-        [str(split_log)], options, prices.table, tokenizer_for, processes=1
+        [str(log)], options, prices.table, tokenizer_for, group_by=["feature"], processes=1
     )
     in_processes = analyze_partitioned(
-        [str(split_log)], options, prices.table, tokenizer_for, processes=2
+        [str(log)], options, prices.table, tokenizer_for, group_by=["feature"], processes=2
     )
     assert in_processes == serial
     assert serial.records_skipped == 3
+    assert serial.records_priced == 2_997
+    (skipped,) = [problem for problem in serial.problems if problem.kind == "skipped"]
+    assert skipped.examples == (f"{log}:4", f"{log}:1700", f"{log}:2950")
+
+
+def test_analyze_splits_a_large_record_way_log_and_reports_what_one_process_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the API, as the command line calls it: the same report, byte for byte."""
+    lines = [_message_line(index) for index in range(2_000)]
+    log = tmp_path / "messages.jsonl"
+    log.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(partitions, "SPLIT_MIN_BYTES", 1_000)
+    planned: list[int] = []
+    plan = partitions.plan_parts
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        parts = plan(*args, **kwargs)
+        planned.append(len(parts or []))
+        return parts
+
+    monkeypatch.setattr("costaudit.api.engine.plan_parts", counted)
+    code, split_out, _ = _cli("analyze", str(log), "-o", "json", "--group-by", "feature")
+    monkeypatch.setattr(partitions, "SPLIT_MIN_BYTES", 1 << 40)
+    code_whole, whole_out, _ = _cli("analyze", str(log), "-o", "json", "--group-by", "feature")
+    assert code == code_whole == 0
+    assert planned[0] >= 2 and planned[1] == 0
+    assert split_out == whole_out
 
 
 def _cli(*args: str) -> tuple[int, str, str]:

@@ -270,6 +270,7 @@ def _analyze_partitioned(
     """Logs read and analyzed partition by partition: memory does not grow with their size."""
     from costaudit.api.engine import analyze_partitioned
     from costaudit.core.pricing import ModelResolver
+    from costaudit.ingest.partitions import worker_count
 
     options = reader.ReadOptions(
         format=log_format,
@@ -288,6 +289,7 @@ def _analyze_partitioned(
         days=days,
         timeline=timeline,
         progress=progress,
+        processes=worker_count(),
         save_workload=save_workload,
     )
     return replace(result, pricing=prices.info())

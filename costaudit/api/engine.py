@@ -187,13 +187,18 @@ def analyze_partitioned(
     save_workload: Path | None = None,
 ) -> Analysis:
     """`analyze` of the logs named by `specs`, never holding more than a partition of them per
-    process. With `processes` above 1, large JSON-lines files are split into ranges read by that
-    many processes when their records can be read apart (costaudit.ingest.partitions).
+    process. With `processes` above 1, large JSON-lines files read the record way are split into
+    ranges read by that many processes when their records can be read apart
+    (costaudit.ingest.partitions).
 
-    One process is the default: it already parses on worker threads and counts tokens in worker
-    processes, and on a 2-core machine the ranges' second process (its start-up, and the cores it
-    competes for) made usage-only logs slower, not faster (bench/README.md, "Large logs")."""
-    parts = plan_parts(specs, options, processes) if save_workload is None else None
+    Files read the columnar way are never split: their blocks are parsed on worker threads that use
+    every core already, and on a 2-core machine a second process (its start-up, and the cores it
+    competes for) made usage-only logs slower, not faster (bench/README.md, "Large logs"). The record
+    way runs Python per record on one core, and there ranges in two processes took 0.65–0.8 of the
+    time on 50–80 MB logs of four formats (bench/README.md, "Every reader")."""
+    parts = (
+        plan_parts(specs, options, processes, columnar_too=False) if save_workload is None else None
+    )
     writer = WorkloadWriter(save_workload, []) if save_workload is not None else None
     try:
         if parts is None:

@@ -8,7 +8,9 @@ so `file:line` in reports is the same as when the file is read in one go.
 
 Inputs are only split when every record can be read on its own: no trace spans (a span is billed once
 its whole trace is seen), no `--strict` (the first bad record must be the first in the file), and only
-regular files (standard input and pipes cannot be read twice).
+regular files (standard input and pipes cannot be read twice). On one machine they are only worth
+splitting when read the record way (Python per record, one core): a file read the columnar way is
+parsed on threads that already use every core. A cluster splits both.
 """
 
 from __future__ import annotations
@@ -22,7 +24,13 @@ from itertools import islice, pairwise
 from pathlib import Path
 
 from costaudit.errors import CostAuditError
-from costaudit.ingest.containers import HEAD_BYTES, block_records, sniff
+from costaudit.ingest.containers import (
+    HEAD_BYTES,
+    RECORD_BLOCK_BYTES,
+    Record,
+    block_records,
+    sniff,
+)
 from costaudit.ingest.formats import Format, builtin_formats
 from costaudit.ingest.problems import EXAMPLES_KEPT, Problems
 from costaudit.ingest.reader import DETECTION_RECORDS, FileReader, FileReport, ReadOptions
@@ -91,10 +99,13 @@ class Part:
         return self.detected_format is not None
 
 
-def plan_parts(specs: Sequence[str], options: ReadOptions, ways: int) -> list[Part] | None:
+def plan_parts(
+    specs: Sequence[str], options: ReadOptions, ways: int, *, columnar_too: bool = True
+) -> list[Part] | None:
     """The parts to read the inputs in, `ways` ranges per large JSON-lines file; None when the inputs
     must be read front to back by one reader (see the module docstring), are too small to be worth
-    reading in several processes, or make only one part."""
+    reading in several processes, or make only one part. Without `columnar_too`, files read the
+    columnar way stay whole (on one machine, where their parse threads use every core already)."""
     if options.strict or ways < 2:
         return None
     try:
@@ -106,7 +117,7 @@ def plan_parts(specs: Sequence[str], options: ReadOptions, ways: int) -> list[Pa
     formats = builtin_formats(options.mapping, options.group_fields)
     parts: list[Part] = []
     for source in sources:
-        split = _split(source, options, formats, ways)
+        split = _split(source, options, formats, ways, columnar_too)
         if split is None:
             return None
         parts += split
@@ -122,7 +133,7 @@ def _size(source: Source) -> int:
 
 
 def _split(
-    source: Source, options: ReadOptions, formats: list[Format], ways: int
+    source: Source, options: ReadOptions, formats: list[Format], ways: int, columnar_too: bool
 ) -> list[Part] | None:
     path = source.path
     if path is None or not path.is_file():
@@ -138,7 +149,7 @@ def _split(
     fmt = _head_format(source.name, head, options, formats)
     if fmt is None or fmt.spans:
         return None
-    if size < SPLIT_MIN_BYTES:
+    if size < SPLIT_MIN_BYTES or (not columnar_too and _read_as_columns(fmt, head, size, options)):
         return [Part((source,))]
     bounds = _line_bounds(path, size, ways)
     ranges = [
@@ -150,13 +161,18 @@ def _split(
     ]
 
 
+def _head_records(head: bytes) -> list[Record]:
+    """The records the reader recognises a file's format from: its first whole lines."""
+    whole_lines = head[: head.rfind(b"\n") + 1] if b"\n" in head else head
+    return list(islice(block_records(1, bytearray(whole_lines)), DETECTION_RECORDS))
+
+
 def _head_format(
     name: str, head: bytes, options: ReadOptions, formats: list[Format]
 ) -> Format | None:
     """The format the reader will recognise the file as (None when it recognises none: the reader
     then says so)."""
-    whole_lines = head[: head.rfind(b"\n") + 1] if b"\n" in head else head
-    records = list(islice(block_records(1, bytearray(whole_lines)), DETECTION_RECORDS))
+    records = _head_records(head)
     if not records:
         return None
     reader = FileReader(formats, options, Problems())
@@ -164,6 +180,15 @@ def _head_format(
         return reader._choose(records, "jsonl", name)
     except CostAuditError:
         return None
+
+
+def _read_as_columns(fmt: Format, head: bytes, size: int, options: ReadOptions) -> bool:
+    """Whether the reader takes this file the columnar way (it reads a file of one record block the
+    record way). Its blocks are then parsed on threads that already keep every core busy, and a
+    second process would only add its start-up and compete for them; the record way is one core's
+    Python per record, which ranges multiply."""
+    reader = FileReader([fmt], options, Problems())
+    return size > RECORD_BLOCK_BYTES and reader._suits(fmt, _head_records(head))
 
 
 def reads_apart(source: Source, options: ReadOptions) -> bool:

@@ -105,3 +105,48 @@ def test_progress_counts_every_record_read_when_partitions_are_handed_on(tmp_pat
     )
     assert sum(handed) == 20_000 and len(handed) > 1
     assert seen == sorted(seen) and seen[-1] == 20_000
+
+
+def _message_lines(count: int) -> list[str]:
+    """Anthropic Messages API responses: a format read the record way (one record at a time)."""
+    return [
+        json.dumps(
+            {
+                "id": f"msg_{index:06d}",
+                "type": "message",
+                "role": "assistant",
+                "model": "claude-sonnet-4-5",
+                "content": [{"type": "text", "text": "done"}],
+                "usage": {"input_tokens": 100 + index % 7, "output_tokens": 20 + index % 3},
+            }
+        )
+        for index in range(count)
+    ]
+
+
+def test_on_one_machine_only_files_read_the_record_way_are_split(tmp_path: Path) -> None:
+    """Usage-only OpenAI lines beyond one record block are read the columnar way, on threads that
+    use every core: left whole on one machine, split for a cluster. Messages are read the record
+    way: split either way."""
+    usage = tmp_path / "usage.jsonl"
+    usage.write_text("\n".join(_usage_lines(4_000)) + "\n")
+    messages = tmp_path / "messages.jsonl"
+    messages.write_text("\n".join(_message_lines(4_000)) + "\n")
+    assert usage.stat().st_size > 1 << 18
+
+    assert partitions.plan_parts([str(usage)], ReadOptions(), 2, columnar_too=False) is None
+    assert len(partitions.plan_parts([str(usage)], ReadOptions(), 2) or []) == 2
+    split = partitions.plan_parts([str(messages)], ReadOptions(), 2, columnar_too=False)
+    assert split is not None
+    assert [part.detected_format for part in split] == [None, "anthropic"]
+    both = partitions.plan_parts([str(usage), str(messages)], ReadOptions(), 2, columnar_too=False)
+    assert both is not None
+    assert [part.sources[0].name for part in both] == [str(usage), str(messages), str(messages)]
+
+
+def test_a_small_usage_file_is_read_the_record_way_and_split_like_one(tmp_path: Path) -> None:
+    """Within one record block the reader reads even usage-only lines the record way."""
+    usage = tmp_path / "usage.jsonl"
+    usage.write_text("\n".join(_usage_lines(300)) + "\n")
+    assert usage.stat().st_size < 1 << 18
+    assert len(partitions.plan_parts([str(usage)], ReadOptions(), 2, columnar_too=False) or []) == 2
