@@ -190,7 +190,7 @@ def test_the_local_engine_reads_ranges_in_processes_with_the_same_result(
         lines[broken - 1] = '{"id": "cut off'
     log = tmp_path / "messages.jsonl"
     log.write_text("\n".join(lines) + "\n")
-    monkeypatch.setattr(partitions, "SPLIT_MIN_BYTES", 1_000)
+    monkeypatch.setattr(partitions, "RECORD_WAY_SPLIT_MIN_BYTES", 1_000)
     assert len(partitions.plan_parts([str(log)], ReadOptions(), 2, columnar_too=False) or []) == 2
     tokenizer_for = ModelResolver(prices.table).tokenizer_for
     options = ReadOptions(group_fields=("feature",))
@@ -214,7 +214,7 @@ def test_analyze_splits_a_large_record_way_log_and_reports_what_one_process_does
     lines = [_message_line(index) for index in range(2_000)]
     log = tmp_path / "messages.jsonl"
     log.write_text("\n".join(lines) + "\n")
-    monkeypatch.setattr(partitions, "SPLIT_MIN_BYTES", 1_000)
+    monkeypatch.setattr(partitions, "RECORD_WAY_SPLIT_MIN_BYTES", 1_000)
     planned: list[int] = []
     plan = partitions.plan_parts
 
@@ -225,7 +225,7 @@ def test_analyze_splits_a_large_record_way_log_and_reports_what_one_process_does
 
     monkeypatch.setattr("costaudit.api.engine.plan_parts", counted)
     code, split_out, _ = _cli("analyze", str(log), "-o", "json", "--group-by", "feature")
-    monkeypatch.setattr(partitions, "SPLIT_MIN_BYTES", 1 << 40)
+    monkeypatch.setattr(partitions, "RECORD_WAY_SPLIT_MIN_BYTES", 1 << 40)
     code_whole, whole_out, _ = _cli("analyze", str(log), "-o", "json", "--group-by", "feature")
     assert code == code_whole == 0
     assert planned[0] >= 2 and planned[1] == 0

@@ -194,8 +194,8 @@ def analyze_partitioned(
     Files read the columnar way are never split: their blocks are parsed on worker threads that use
     every core already, and on a 2-core machine a second process (its start-up, and the cores it
     competes for) made usage-only logs slower, not faster (bench/README.md, "Large logs"). The record
-    way runs Python per record on one core, and there ranges in two processes took 0.65–0.8 of the
-    time on 50–80 MB logs of four formats (bench/README.md, "Every reader")."""
+    way runs Python per record on one core, and there ranges in two processes took 0.73–0.80 of the
+    time on 27–79 MB logs of five formats (bench/README.md, "Every reader")."""
     parts = (
         plan_parts(specs, options, processes, columnar_too=False) if save_workload is None else None
     )

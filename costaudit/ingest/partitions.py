@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -46,6 +47,10 @@ from costaudit.ingest.sources import (
 
 SPLIT_MIN_BYTES = 48 << 20
 """Files smaller than this are read whole: below it, starting a process costs more than it saves."""
+RECORD_WAY_SPLIT_MIN_BYTES = 16 << 20
+"""The same on one machine for a file read the record way, where each record costs tens of
+microseconds of Python: at 100,000 lines, ranges in two processes took 0.76–0.80 of the time on
+27–33 MB logs and 0.92 on an 8 MB one (bench/README.md, "Every reader")."""
 BOUNDARY_SEARCH_BYTES = 1 << 16
 
 
@@ -104,15 +109,17 @@ def plan_parts(
 ) -> list[Part] | None:
     """The parts to read the inputs in, `ways` ranges per large JSON-lines file; None when the inputs
     must be read front to back by one reader (see the module docstring), are too small to be worth
-    reading in several processes, or make only one part. Without `columnar_too`, files read the
-    columnar way stay whole (on one machine, where their parse threads use every core already)."""
+    reading in several processes, or make only one part. Without `columnar_too` (one machine), files
+    read the columnar way stay whole, since their parse threads use every core already, and files
+    read the record way are split from `RECORD_WAY_SPLIT_MIN_BYTES`."""
     if options.strict or ways < 2:
         return None
     try:
         sources = expand_sources(specs)
     except CostAuditError:
         return None
-    if sum(_size(source) for source in sources) < SPLIT_MIN_BYTES:
+    smallest = SPLIT_MIN_BYTES if columnar_too else RECORD_WAY_SPLIT_MIN_BYTES
+    if sum(_size(source) for source in sources) < min(smallest, SPLIT_MIN_BYTES):
         return None
     formats = builtin_formats(options.mapping, options.group_fields)
     parts: list[Part] = []
@@ -149,7 +156,7 @@ def _split(
     fmt = _head_format(source.name, head, options, formats)
     if fmt is None or fmt.spans:
         return None
-    if size < SPLIT_MIN_BYTES or (not columnar_too and _read_as_columns(fmt, head, size, options)):
+    if size < _split_min_bytes(fmt, head, size, options, columnar_too):
         return [Part((source,))]
     bounds = _line_bounds(path, size, ways)
     ranges = [
@@ -180,6 +187,17 @@ def _head_format(
         return reader._choose(records, "jsonl", name)
     except CostAuditError:
         return None
+
+
+def _split_min_bytes(
+    fmt: Format, head: bytes, size: int, options: ReadOptions, columnar_too: bool
+) -> float:
+    """The size from which this file is worth reading in ranges (infinite: never)."""
+    if columnar_too:
+        return SPLIT_MIN_BYTES
+    if _read_as_columns(fmt, head, size, options):
+        return math.inf
+    return RECORD_WAY_SPLIT_MIN_BYTES
 
 
 def _read_as_columns(fmt: Format, head: bytes, size: int, options: ReadOptions) -> bool:

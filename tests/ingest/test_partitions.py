@@ -35,6 +35,7 @@ def _usage_lines(count: int) -> list[str]:
 @pytest.fixture(autouse=True)
 def _split_small_files(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(partitions, "SPLIT_MIN_BYTES", 100)
+    monkeypatch.setattr(partitions, "RECORD_WAY_SPLIT_MIN_BYTES", 100)
 
 
 def test_ranges_start_at_lines_and_cover_the_file(tmp_path: Path) -> None:
@@ -150,3 +151,19 @@ def test_a_small_usage_file_is_read_the_record_way_and_split_like_one(tmp_path: 
     usage.write_text("\n".join(_usage_lines(300)) + "\n")
     assert usage.stat().st_size < 1 << 18
     assert len(partitions.plan_parts([str(usage)], ReadOptions(), 2, columnar_too=False) or []) == 2
+
+
+def test_on_one_machine_a_file_read_the_record_way_is_split_from_a_lower_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    messages = tmp_path / "messages.jsonl"
+    messages.write_text("\n".join(_message_lines(2_000)) + "\n")
+    size = messages.stat().st_size
+    monkeypatch.setattr(partitions, "SPLIT_MIN_BYTES", size + 1)
+    monkeypatch.setattr(partitions, "RECORD_WAY_SPLIT_MIN_BYTES", size)
+    assert partitions.plan_parts([str(messages)], ReadOptions(), 2) is None
+    assert (
+        len(partitions.plan_parts([str(messages)], ReadOptions(), 2, columnar_too=False) or []) == 2
+    )
+    monkeypatch.setattr(partitions, "RECORD_WAY_SPLIT_MIN_BYTES", size + 1)
+    assert partitions.plan_parts([str(messages)], ReadOptions(), 2, columnar_too=False) is None
