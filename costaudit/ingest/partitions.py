@@ -47,10 +47,12 @@ from costaudit.ingest.sources import (
 
 SPLIT_MIN_BYTES = 48 << 20
 """Files smaller than this are read whole: below it, starting a process costs more than it saves."""
-RECORD_WAY_SPLIT_MIN_BYTES = 16 << 20
+RECORD_WAY_SPLIT_MIN_BYTES = 24 << 20
 """The same on one machine for a file read the record way, where each record costs tens of
-microseconds of Python: at 100,000 lines, ranges in two processes took 0.76–0.80 of the time on
-27–33 MB logs and 0.92 on an 8 MB one (bench/README.md, "Every reader")."""
+microseconds of Python. Ranges in two processes against one, paired runs on 2 cores: OpenAI gateway
+lines (about 510 bytes) 1.17× the time at 8 MB, 0.96× (0.80–1.10) at 16 MB; 0.76–0.80× on 27–33 MB
+logs of two other formats, 0.73–0.77× on 51–79 MB of three. A file's size stands in for its number
+of records, which is not known before it is read (bench/README.md, "Every reader")."""
 BOUNDARY_SEARCH_BYTES = 1 << 16
 
 
