@@ -14,7 +14,8 @@ def distinct(values: npt.NDArray[_Integer]) -> npt.NDArray[_Integer]:
     """The sorted distinct values of a 1-D integer array, as `np.unique(values)` gives them.
 
     `np.unique` without its `return_*` options checks for a masked array first, and that check imports
-    numpy.ma on first use: 20–30 ms, a twentieth of a one-record run, for a module nothing here uses.
+    numpy.ma on first use: about 20 ms, a fortieth of a one-record run, for a module nothing here
+    uses.
     """
     ordered = np.sort(values)
     if not len(ordered):
