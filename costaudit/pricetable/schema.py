@@ -98,8 +98,8 @@ def described_schema(root: type[BaseModel]) -> dict[str, Any]:
 
     The models do not ask pydantic to read those docstrings when their classes are built: that reads
     and tokenizes the source of every model on every run (about 40 ms of CPU, a twentieth of a
-    one-record `analyze`), while only these schemas use them. They are read here instead, from the same place,
-    and the keys sorted again as pydantic sorts them.
+    one-record `analyze`), while only these schemas use them. They are read here instead, from the
+    same place, and the keys sorted again as pydantic sorts them.
     """
     schema = root.model_json_schema()
     for model in _models_under(root):
