@@ -12,6 +12,9 @@ Kinds (one JSON object per line):
   one of six SHARED system prompts (most requests of an application start with the same one).
 - `openai-distinct-text`: the same gateway lines, but every prompt is one DISTINCT user message of
   50–900 words (uniformly drawn) and nothing is shared, so every prompt is tokenized and scored.
+- `openai-batch-output`: OpenAI Batch API output lines `{id, custom_id, response: {status_code,
+  request_id, body}, error}` of requests that succeeded, whose bodies are the `openai-usage` records
+  (the same usage, line for line).
 - `anthropic-batch`: Anthropic Message Batches result lines `{custom_id, timestamp, result:
   {type, message: {…, usage}}}` (about 1% errored or expired), as a logging wrapper keeps them.
 
@@ -41,6 +44,7 @@ KINDS = (
     "openai-usage-text",
     "openai-text",
     "openai-distinct-text",
+    "openai-batch-output",
     "anthropic-batch",
 )
 DISTINCT_WORDS = (50, 900)
@@ -259,6 +263,20 @@ def openai_usage_record(
     }
 
 
+def openai_batch_output_record(rng: random.Random, index: int, moment: datetime) -> dict[str, Any]:
+    """The `openai-usage` record of the same index as the body of a succeeded batch request."""
+    return {
+        "id": f"batch_req_{index:09d}",
+        "custom_id": f"request-{index}",
+        "response": {
+            "status_code": 200,
+            "request_id": f"req_{index:09d}",
+            "body": openai_usage_record(rng, index, moment, "(omitted)"),
+        },
+        "error": None,
+    }
+
+
 def openai_text_record(
     rng: random.Random, index: int, moment: datetime, pool: TextPool
 ) -> dict[str, Any]:
@@ -377,6 +395,8 @@ def _record_fn(kind: str, pool: TextPool, seed: int) -> RecordFn:
         return lambda rng, index, moment: openai_text_record(rng, index, moment, pool)
     if kind == "openai-distinct-text":
         return lambda rng, index, moment: openai_distinct_text_record(rng, index, moment, pool)
+    if kind == "openai-batch-output":
+        return openai_batch_output_record
     if kind == "anthropic-batch":
         return anthropic_batch_record
     raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -386,7 +406,7 @@ def records(kind: str, count: int, seed: int = 1) -> Iterator[dict[str, Any]]:
     """`count` records of `kind`, in time order."""
     pool = TextPool.build(seed)
     make = _record_fn(kind, pool, seed)
-    stream = "openai-usage" if kind == "openai-usage-text" else kind
+    stream = "openai-usage" if kind in {"openai-usage-text", "openai-batch-output"} else kind
     rng = random.Random(f"{stream}-{seed}")
     clock = _clock(rng)
     for index in range(count):

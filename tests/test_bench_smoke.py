@@ -45,7 +45,14 @@ def _run(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize(
     "kind",
-    ["openai-usage", "openai-usage-text", "openai-text", "openai-distinct-text", "anthropic-batch"],
+    [
+        "openai-usage",
+        "openai-usage-text",
+        "openai-text",
+        "openai-distinct-text",
+        "openai-batch-output",
+        "anthropic-batch",
+    ],
 )
 def test_generator_is_deterministic_and_writes_json_lines(tmp_path: Path, kind: str) -> None:
     generate = _load("generate")

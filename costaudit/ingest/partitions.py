@@ -208,7 +208,7 @@ def _read_as_columns(fmt: Format, head: bytes, size: int, options: ReadOptions) 
     second process would only add its start-up and compete for them; the record way is one core's
     Python per record, which ranges multiply."""
     reader = FileReader([fmt], options, Problems())
-    return size > RECORD_BLOCK_BYTES and reader._suits(fmt, _head_records(head))
+    return size > RECORD_BLOCK_BYTES and reader._columnar_way(fmt, _head_records(head)) is not None
 
 
 def reads_apart(source: Source, options: ReadOptions) -> bool:

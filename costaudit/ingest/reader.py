@@ -50,7 +50,7 @@ from costaudit.ingest.containers import (
     parquet_rows,
     sniff,
 )
-from costaudit.ingest.formats import Format, builtin_formats
+from costaudit.ingest.formats import Columnar, Format, builtin_formats
 from costaudit.ingest.formats.common import is_object
 from costaudit.ingest.problems import BadRecord, Problems
 from costaudit.ingest.sources import Source, expand_sources, with_head
@@ -263,21 +263,23 @@ class FileReader:
             seen.append(following)
         small = following is None and sum(map(_size, seen)) <= containers.RECORD_BLOCK_BYTES
         every = chain(_drained(seen), lines)
-        if fmt.columnar is not None and not small and self._suits(fmt, head):
+        way = None if small else self._columnar_way(fmt, head)
+        if way is not None:
             blocks.block_bytes = containers.COLUMNAR_BLOCK_BYTES
-            end = self._read_columnar(fmt, fmt.columnar.load(), file, every)
+            end = self._read_columnar(fmt, way.load(), file, every)
         else:
             end = self._read_lines(fmt, file, every)
         file.report.lines = end - 1
 
-    def _suits(self, fmt: Format, head: list[Record]) -> bool:
-        """Read the columnar way when no mapping is given and every first record suits it."""
-        suits = fmt.columnar.suits if fmt.columnar is not None else None
-        return (
-            suits is not None
-            and not self.options.mapping
-            and all(is_object(value) and suits(value) for _, value in head)
-        )
+    def _columnar_way(self, fmt: Format, head: list[Record]) -> Columnar | None:
+        """The format's columnar extractor that every first record suits (none under a mapping):
+        a file is read the columnar way with it, else the record way."""
+        if self.options.mapping:
+            return None
+        for way in fmt.columnar:
+            if all(is_object(value) and way.suits(value) for _, value in head):
+                return way
+        return None
 
     def _read_lines(self, fmt: Format, file: _File, blocks: Iterable[Block]) -> int:
         """Read every block the record way; the number the next line would have."""

@@ -85,6 +85,7 @@ class Read:
             patch.setattr(openai, "extract", counting)
             if not columnar:
                 patch.setattr(openai, "is_usage_body", lambda _record: False)
+                patch.setattr(openai, "is_batch_output", lambda _record: False)
             return read_logs(
                 [str(path)],
                 ReadOptions(chunk_rows=500, **options),
@@ -672,3 +673,68 @@ def test_strict_stops_at_the_first_errored_result_among_columnar_rows(
     path = write(tmp_path / "batch.jsonl", records)
     with pytest.raises(InputError, match=r"batch\.jsonl:302: batch result expired"):
         read(path, strict=True)
+
+
+def batch_line(index: int, **changes: Any) -> dict[str, Any]:
+    """A Batch API output line of a request that succeeded (OpenAI's documented shape)."""
+    line: dict[str, Any] = {
+        "id": f"batch_req_{index}",
+        "custom_id": f"request-{index}",
+        "response": {"status_code": 200, "request_id": f"r{index}", "body": body(index)},
+        "error": None,
+    }
+    line.update(changes)
+    return line
+
+
+def test_batch_output_lines_give_the_same_table_both_ways(tmp_path: Path, read: Read) -> None:
+    path = write(tmp_path / "batch.jsonl", [batch_line(i) for i in range(3000)])
+    fast = read(path)
+    assert read.drafted == []  # every line went the columnar way
+    slow = read(path, columnar=False)
+    assert len(read.drafted) == 3000
+    same_table(fast, slow)
+    assert fast.requests.batch.all()
+    assert fast.requests.token_sum("input_tokens") == sum(1000 + i for i in range(3000))
+
+
+def test_batch_output_failures_and_odd_lines_are_read_as_the_record_path_reads_them(
+    tmp_path: Path, read: Read
+) -> None:
+    """Failed requests (an HTTP error, an `error` with no response), a body without usage (its
+    completion is counted), Responses bodies, a line with its own time or metadata, a null count:
+    each is read as `openai.extract` reads it, whichever way its block goes."""
+    lines: list[Mapping[str, Any]] = []
+    for index in range(2400):
+        kind = index % 400
+        if kind == 207:
+            lines.append(batch_line(index, response={"status_code": 500, "body": {"error": {}}}))
+        elif kind == 213:
+            error = {"code": "server_error", "message": "The server had an error"}
+            lines.append(batch_line(index, response=None, error=error))
+        elif kind == 221:
+            no_usage = {key: value for key, value in body(index).items() if key != "usage"}
+            lines.append(batch_line(index, response={"status_code": 200, "body": no_usage}))
+        elif kind == 229:
+            lines.append(
+                batch_line(index, response={"status_code": 200, "body": response_body(index)})
+            )
+        elif kind == 233:
+            lines.append(batch_line(index, timestamp="2026-08-22T10:00:05Z"))
+        elif kind == 241:
+            lines.append(batch_line(index, metadata={"feature": "nightly"}))
+        elif kind == 247:
+            broken = body(index, prompt_tokens=None, completion_tokens=3)
+            lines.append(batch_line(index, response={"status_code": 200, "body": broken}))
+        elif kind == 253:
+            lines.append(batch_line(index, response={"status_code": 399, "body": body(index)}))
+        else:
+            lines.append(batch_line(index))
+    path = write(tmp_path / "mixed.jsonl", lines)
+    fast = read(path, group_fields=("feature",))
+    taken_by_records = len(read.drafted)
+    slow = read(path, columnar=False, group_fields=("feature",))
+    same_table(fast, slow)
+    assert taken_by_records < len(read.drafted) == 2400
+    assert fast.problems.skipped  # the failed requests are skipped, with their reasons
+    assert any("HTTP 500" in reason for reason in fast.problems.skipped)

@@ -58,7 +58,9 @@ class Format:
     detect: Callable[[Mapping[str, Any]], bool]
     extract: Extractor
     detect_columns: Callable[[list[str]], bool] | None = None
-    columnar: Columnar | None = None
+    columnar: tuple[Columnar, ...] = ()
+    """Columnar extractors for JSON lines of some shapes of the format: a file is read with the
+    first one that every one of its first records suits, else the record way."""
     spans: bool = False
     """Records are trace spans, billed once their whole trace is read: a file of them is read
     front to back by one reader, never in parts."""
@@ -91,7 +93,7 @@ def builtin_formats(
             anthropic.NAME,
             anthropic.detect,
             anthropic.extract,
-            columnar=Columnar(anthropic.is_batch_result, anthropic.batch_result_columns),
+            columnar=(Columnar(anthropic.is_batch_result, anthropic.batch_result_columns),),
         ),
         Format(gemini.NAME, gemini.detect, gemini.extract),
         Format(litellm.NAME, litellm.detect, litellm.extract),
@@ -101,7 +103,10 @@ def builtin_formats(
             openai.NAME,
             openai.detect,
             openai.extract,
-            columnar=Columnar(openai.is_usage_body, openai.usage_columns),
+            columnar=(
+                Columnar(openai.is_usage_body, openai.usage_columns),
+                Columnar(openai.is_batch_output, openai.batch_output_columns),
+            ),
         ),
         Format(traces.AZURE, traces.detect_azure, traces.extract_azure),
         Format(traces.MOONCAKE, traces.detect_mooncake, traces.extract_mooncake),

@@ -292,6 +292,28 @@ def is_usage_body(record: Mapping[str, Any]) -> bool:
     )
 
 
+def is_batch_output(record: Mapping[str, Any]) -> bool:
+    """A Batch API output line of a request that succeeded with a usage body, and no time or
+    metadata of its own: the records the batch-output columnar extractor takes."""
+    response = record.get("response")
+    return (
+        record.get("custom_id") is not None
+        and is_object(response)
+        and type(response.get("status_code")) is int
+        and response["status_code"] < HTTP_ERROR
+        and is_object(response.get("body"))
+        and is_usage_body(response["body"])
+        and not any(record.get(key) is not None for key in (*TIMESTAMP_KEYS, "metadata"))
+    )
+
+
+def batch_output_columns() -> ColumnarExtractor:
+    """The columnar extractor of Batch API output lines."""
+    from costaudit.ingest.formats.openai_columns import BatchOutputColumns
+
+    return BatchOutputColumns()
+
+
 def usage_columns() -> ColumnarExtractor:
     """The columnar extractor of usage bodies."""
     from costaudit.ingest.formats.openai_columns import UsageColumns

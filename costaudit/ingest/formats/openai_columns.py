@@ -1,4 +1,5 @@
-"""The OpenAI format's columnar extractor: response bodies with `usage`, a block of lines at a time.
+"""The OpenAI format's columnar extractors: response bodies with `usage`, and Batch API output lines
+whose `response.body` is one, a block of lines at a time.
 
 It takes exactly the rows that `openai.extract` would read the same way from their counts, model and
 `created`/`created_at` time alone, and leaves every other row to it (see `UsageColumns.extract`), so
@@ -8,6 +9,8 @@ validator under the same field names as the record path reads them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -19,11 +22,19 @@ from costaudit.ingest.columnar import (
     RowLines,
     counts_at,
     floats_at,
+    nested,
     nonempty_strings,
     nulls,
+    present,
     string_in,
 )
-from costaudit.ingest.formats.openai import OTHER_TIME_KEYS, RESPONSE_OBJECTS, WRAPPER_KEYS
+from costaudit.ingest.formats.common import TIMESTAMP_KEYS
+from costaudit.ingest.formats.openai import (
+    HTTP_ERROR,
+    OTHER_TIME_KEYS,
+    RESPONSE_OBJECTS,
+    WRAPPER_KEYS,
+)
 from costaudit.ingest.timestamps import NAT, epoch_numbers_to_ns
 from costaudit.ingest.validation import Counts, ReadCounts
 
@@ -66,6 +77,20 @@ block unparseable, which sends the block to the record path (right, if slower; s
 in the logs read this way, and a file that starts with them is read the record way from the start).
 A null type costs the parser nothing, where a string or object type would cost it about 15%."""
 
+BATCH_SCHEMA = pa.schema(
+    [
+        pa.field("custom_id", pa.string()),
+        pa.field(
+            "response",
+            pa.struct([pa.field("status_code", pa.int64()), pa.field("body", pa.struct(_FIELDS))]),
+        ),
+        *(pa.field(key, pa.null()) for key in (*TIMESTAMP_KEYS, "metadata")),
+    ]
+)
+"""Batch API output lines: the body's fields as SCHEMA's, under `response`. A line's own time keys
+(which win over the body's `created`) and its `metadata` (groups) are declared null, as SCHEMA
+declares the wrapper keys."""
+
 FIELD_NAMES = (
     "usage.prompt_tokens",
     "usage.completion_tokens",
@@ -100,64 +125,93 @@ class UsageColumns:
         - at most one of `created` and `created_at`, zero (no time) or an epoch it converts the
           same way: positive, exact in float64 and within the nanosecond range.
         """
-        usage = batch.column("usage")
-        prompt, no_prompt = counts_at(usage, "prompt_tokens")
-        completion, no_completion = counts_at(usage, "completion_tokens")
-        given, no_given = counts_at(usage, "input_tokens")
-        produced, no_produced = counts_at(usage, "output_tokens")
-        chat = ~no_prompt & ~no_completion
-        responses = no_prompt & no_completion & ~no_given & ~no_produced
-        body = string_in(batch.column("object"), RESPONSE_OBJECTS)
-        no_object = nulls(batch.column("object"))
+        return _body_block(batch.column, batch.num_rows, data, rows)
+
+
+class BatchOutputColumns:
+    """OpenAI Batch API output lines of requests that succeeded, as columns: the response body read
+    as `UsageColumns` reads a body, billed at batch prices."""
+
+    schema = BATCH_SCHEMA
+
+    def extract(
+        self, batch: pa.RecordBatch, data: bytes | bytearray, rows: RowLines
+    ) -> ColumnBlock:
+        """Columns of every row; `take` marks the rows `openai.extract` reads the same way: a
+        `custom_id`, a `response` whose `status_code` is an integer below 400 (a failed request is
+        the record path's to skip) and whose `body` `UsageColumns` takes. The line's own time keys
+        and `metadata` are declared null (BATCH_SCHEMA): a line giving one a value sends its block
+        to the record path."""
+        response = batch.column("response")
+        body, no_body = nested(response, "body")
+        status, no_status = counts_at(response, "status_code")
+        block = _body_block(body.field, batch.num_rows, data, rows)
         take = (
-            ~nulls(usage)
-            & ((chat & (body | no_object)) | (responses & body))
-            & nonempty_strings(batch.column("model"))
+            block.take & ~no_body & ~no_status & (status < HTTP_ERROR) & present(batch, "custom_id")
         )
-        timestamp_ns, time_ok = _times(batch)
-        take &= time_ok
-        # Audio input is billed at its own rate, less what was read from the cache: rows that carry
-        # any go to the record path (OpenAI writes `audio_tokens: 0` on every chat response).
-        for details in ("prompt_tokens_details", "input_tokens_details"):
-            take &= counts_at(usage, details, "audio_tokens")[0] == 0
-        _leave_named_chat_counts(take, responses, data, rows)
-
-        def pick(chat_path: tuple[str, ...], responses_path: tuple[str, ...]) -> Int64s:
-            return np.where(
-                chat, counts_at(usage, *chat_path)[0], counts_at(usage, *responses_path)[0]
-            )
-
-        tokens = {
-            "input_tokens": np.where(chat, prompt, given),
-            "cached_input_tokens": pick(
-                ("prompt_tokens_details", "cached_tokens"),
-                ("input_tokens_details", "cached_tokens"),
-            ),
-            "cache_write_tokens": pick(
-                ("prompt_tokens_details", "cache_write_tokens"),
-                ("input_tokens_details", "cache_write_tokens"),
-            ),
-            "cache_write_1h_tokens": np.zeros(batch.num_rows, dtype=np.int64),
-            "output_tokens": np.where(chat, completion, produced),
-            "reasoning_tokens": pick(
-                ("completion_tokens_details", "reasoning_tokens"),
-                ("output_tokens_details", "reasoning_tokens"),
-            ),
-            "audio_input_tokens": np.zeros(batch.num_rows, dtype=np.int64),
-        }
-        return ColumnBlock(
-            take=take,
-            counts=Counts(tokens=tokens, read=_read_counts(tokens, chat)),
-            model=batch.column("model"),
-            timestamp_ns=timestamp_ns,
-            batch=np.zeros(batch.num_rows, dtype=np.bool_),
-        )
+        return replace(block, take=take, batch=np.ones(batch.num_rows, dtype=np.bool_))
 
 
-def _times(batch: pa.RecordBatch) -> tuple[Int64s, Bools]:
+def _body_block(
+    column: Callable[[str], Any], count: int, data: bytes | bytearray, rows: RowLines
+) -> ColumnBlock:
+    """`UsageColumns.extract` of response bodies whose fields `column` gives, `count` rows."""
+    usage = column("usage")
+    prompt, no_prompt = counts_at(usage, "prompt_tokens")
+    completion, no_completion = counts_at(usage, "completion_tokens")
+    given, no_given = counts_at(usage, "input_tokens")
+    produced, no_produced = counts_at(usage, "output_tokens")
+    chat = ~no_prompt & ~no_completion
+    responses = no_prompt & no_completion & ~no_given & ~no_produced
+    body = string_in(column("object"), RESPONSE_OBJECTS)
+    no_object = nulls(column("object"))
+    take = (
+        ~nulls(usage)
+        & ((chat & (body | no_object)) | (responses & body))
+        & nonempty_strings(column("model"))
+    )
+    timestamp_ns, time_ok = _times(column)
+    take &= time_ok
+    # Audio input is billed at its own rate, less what was read from the cache: rows that carry
+    # any go to the record path (OpenAI writes `audio_tokens: 0` on every chat response).
+    for details in ("prompt_tokens_details", "input_tokens_details"):
+        take &= counts_at(usage, details, "audio_tokens")[0] == 0
+    _leave_named_chat_counts(take, responses, data, rows)
+
+    def pick(chat_path: tuple[str, ...], responses_path: tuple[str, ...]) -> Int64s:
+        return np.where(chat, counts_at(usage, *chat_path)[0], counts_at(usage, *responses_path)[0])
+
+    tokens = {
+        "input_tokens": np.where(chat, prompt, given),
+        "cached_input_tokens": pick(
+            ("prompt_tokens_details", "cached_tokens"),
+            ("input_tokens_details", "cached_tokens"),
+        ),
+        "cache_write_tokens": pick(
+            ("prompt_tokens_details", "cache_write_tokens"),
+            ("input_tokens_details", "cache_write_tokens"),
+        ),
+        "cache_write_1h_tokens": np.zeros(count, dtype=np.int64),
+        "output_tokens": np.where(chat, completion, produced),
+        "reasoning_tokens": pick(
+            ("completion_tokens_details", "reasoning_tokens"),
+            ("output_tokens_details", "reasoning_tokens"),
+        ),
+        "audio_input_tokens": np.zeros(count, dtype=np.int64),
+    }
+    return ColumnBlock(
+        take=take,
+        counts=Counts(tokens=tokens, read=_read_counts(tokens, chat)),
+        model=column("model"),
+        timestamp_ns=timestamp_ns,
+        batch=np.zeros(count, dtype=np.bool_),
+    )
+
+
+def _times(column: Callable[[str], Any]) -> tuple[Int64s, Bools]:
     """Each row's time in ns (NaT when none) and whether the columnar path may take it (above)."""
-    created, no_created = floats_at(batch.column("created"))
-    created_at, no_created_at = floats_at(batch.column("created_at"))
+    created, no_created = floats_at(column("created"))
+    created_at, no_created_at = floats_at(column("created_at"))
     epoch = np.where(no_created, created_at, created)
     timestamp_ns = epoch_numbers_to_ns(epoch)
     readable = (epoch > 0) & (epoch < EXACT_FLOAT) & (timestamp_ns != NAT)
