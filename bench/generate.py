@@ -15,6 +15,8 @@ Kinds (one JSON object per line):
 - `openai-batch-output`: OpenAI Batch API output lines `{id, custom_id, response: {status_code,
   request_id, body}, error}` of requests that succeeded, whose bodies are the `openai-usage` records
   (the same usage, line for line).
+- `anthropic-messages`: Anthropic Messages API response bodies with `usage`, each with the
+  `timestamp` and `metadata` a logging wrapper adds, no prompt text.
 - `anthropic-batch`: Anthropic Message Batches result lines `{custom_id, timestamp, result:
   {type, message: {…, usage}}}` (about 1% errored or expired), as a logging wrapper keeps them.
 
@@ -45,6 +47,7 @@ KINDS = (
     "openai-text",
     "openai-distinct-text",
     "openai-batch-output",
+    "anthropic-messages",
     "anthropic-batch",
 )
 DISTINCT_WORDS = (50, 900)
@@ -376,6 +379,36 @@ def anthropic_batch_record(rng: random.Random, index: int, moment: datetime) -> 
     return record
 
 
+def anthropic_message_record(rng: random.Random, index: int, moment: datetime) -> dict[str, Any]:
+    """A Messages API response body (standard tier) with the wrapper's time and metadata."""
+    model, _ = _pick(rng, ANTHROPIC_MODELS)
+    cache_read = rng.choice((0, 0, 2048, 4096, 8192))
+    written = 0 if cache_read or rng.random() < 0.5 else rng.choice((1024, 2048, 4096))
+    one_hour = written if rng.random() < 0.3 else 0
+    return {
+        "id": f"msg_{index:09d}",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": "(omitted)"}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": 100 + int(rng.lognormvariate(7.0, 0.7)),
+            "cache_creation_input_tokens": written,
+            "cache_read_input_tokens": cache_read,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": written - one_hour,
+                "ephemeral_1h_input_tokens": one_hour,
+            },
+            "output_tokens": 20 + int(rng.lognormvariate(6.0, 0.6)),
+            "service_tier": "standard",
+        },
+        "timestamp": _iso(moment),
+        "metadata": {"feature": rng.choice(FEATURES), "tenant": rng.choice(TENANTS)},
+    }
+
+
 RecordFn = Callable[[random.Random, int, datetime], dict[str, Any]]
 
 
@@ -397,6 +430,8 @@ def _record_fn(kind: str, pool: TextPool, seed: int) -> RecordFn:
         return lambda rng, index, moment: openai_distinct_text_record(rng, index, moment, pool)
     if kind == "openai-batch-output":
         return openai_batch_output_record
+    if kind == "anthropic-messages":
+        return anthropic_message_record
     if kind == "anthropic-batch":
         return anthropic_batch_record
     raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")

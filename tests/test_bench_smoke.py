@@ -51,6 +51,7 @@ def _run(*args: str | Path) -> subprocess.CompletedProcess[str]:
         "openai-text",
         "openai-distinct-text",
         "openai-batch-output",
+        "anthropic-messages",
         "anthropic-batch",
     ],
 )

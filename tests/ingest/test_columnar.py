@@ -581,6 +581,7 @@ class ReadAnthropic(Read):
             patch.setattr(anthropic, "extract", counting)
             if not columnar:
                 patch.setattr(anthropic, "is_batch_result", lambda _record: False)
+                patch.setattr(anthropic, "is_message_body", lambda _record: False)
             return read_logs(
                 [str(path)], ReadOptions(chunk_rows=500, **options), lambda _model: "cl100k_base"
             )
@@ -738,3 +739,79 @@ def test_batch_output_failures_and_odd_lines_are_read_as_the_record_path_reads_t
     assert taken_by_records < len(read.drafted) == 2400
     assert fast.problems.skipped  # the failed requests are skipped, with their reasons
     assert any("HTTP 500" in reason for reason in fast.problems.skipped)
+
+
+def message_body(index: int, **changes: Any) -> dict[str, Any]:
+    """A Messages API response body as an SDK wrapper logs it, with its time and metadata."""
+    line = batch_result(index)
+    message: dict[str, Any] = line["result"]["message"]
+    message["usage"]["service_tier"] = "standard" if index % 5 else "batch"
+    message["timestamp"] = line["timestamp"]
+    message["metadata"] = line["metadata"]
+    for path, value in changes.items():
+        *parents, last = path.split("__")
+        target = message
+        for key in parents:
+            target = target[key]
+        if value is DROP:
+            del target[last]
+        else:
+            target[last] = value
+    return message
+
+
+MESSAGE_ODD = {
+    "input null": (message_body(5, usage__input_tokens=None), "record"),
+    "output missing": (message_body(5, usage__output_tokens=DROP), "record"),
+    "usage missing": (message_body(5, usage=DROP), "record"),
+    "model empty": (message_body(5, model=""), "record"),
+    "timestamp garbage": (message_body(5, timestamp="yesterday"), "record"),
+    "metadata nested": (message_body(5, metadata={"team": "a", "deep": {"x": 1}}), "record"),
+    "split only": (
+        message_body(
+            5,
+            usage__cache_creation_input_tokens=DROP,
+            usage__cache_creation={"ephemeral_1h_input_tokens": 7, "ephemeral_5m_input_tokens": 9},
+        ),
+        "column",
+    ),
+    "no timestamp": (message_body(5, timestamp=DROP), "column"),
+    "metadata scalars": (message_body(5, metadata={"a": "x", "b": 2, "d": True}), "column"),
+    "thinking": (message_body(5, usage__output_tokens_details={"thinking_tokens": 30}), "column"),
+    "another time key": (message_body(5, created_at="2026-10-01T00:00:00Z"), "block"),
+    "a response wrapper": (
+        {"response": message_body(5), "timestamp": "2026-10-01T00:00:00Z"},
+        "block",
+    ),
+    "a custom_id": (message_body(5, custom_id="job-5"), "block"),
+}
+
+
+@pytest.mark.parametrize("name", MESSAGE_ODD)
+def test_an_odd_message_body_reads_as_the_record_path_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    read = ReadAnthropic(monkeypatch)
+    odd, way = MESSAGE_ODD[name]
+    records: list[Mapping[str, Any] | bytes] = [message_body(i) for i in range(80)]
+    records += [odd] + [message_body(i) for i in range(81, 100)]
+    path = write(tmp_path / "messages.jsonl", records)
+    fast = read(path, group_fields=("feature",))
+    drafted = len(read.drafted)
+    slow = read(path, columnar=False, group_fields=("feature",))
+    same_table(fast, slow)
+    assert fast.files[0].format == "anthropic"
+    assert {"record": drafted == 1, "column": drafted == 0, "block": 1 < drafted < 60}[way]
+
+
+def test_message_bodies_match_the_record_path_and_keep_the_batch_tier(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read = ReadAnthropic(monkeypatch)
+    path = write(tmp_path / "messages.jsonl", [message_body(i) for i in range(2000)])
+    fast = read(path)
+    assert read.drafted == []
+    slow = read(path, columnar=False)
+    assert len(read.drafted) == 2000
+    same_table(fast, slow)
+    assert fast.requests.batch.tolist() == [i % 5 == 0 for i in range(2000)]

@@ -93,7 +93,10 @@ def builtin_formats(
             anthropic.NAME,
             anthropic.detect,
             anthropic.extract,
-            columnar=(Columnar(anthropic.is_batch_result, anthropic.batch_result_columns),),
+            columnar=(
+                Columnar(anthropic.is_batch_result, anthropic.batch_result_columns),
+                Columnar(anthropic.is_message_body, anthropic.message_columns),
+            ),
         ),
         Format(gemini.NAME, gemini.detect, gemini.extract),
         Format(litellm.NAME, litellm.detect, litellm.extract),

@@ -151,6 +151,27 @@ def is_batch_result(record: Mapping[str, Any]) -> bool:
     )
 
 
+def is_message_body(record: Mapping[str, Any]) -> bool:
+    """A Messages API response body with usage, no wrapper and no time but a `timestamp` string:
+    the records the message columnar extractor is for."""
+    timestamp = record.get("timestamp")
+    return (
+        _is_message(record)
+        and not any(
+            record.get(key) is not None for key in ("custom_id", "result", "response", "request")
+        )
+        and (timestamp is None or isinstance(timestamp, str))
+        and not any(record.get(key) is not None for key in TIMESTAMP_KEYS if key != "timestamp")
+    )
+
+
+def message_columns() -> ColumnarExtractor:
+    """The columnar extractor of Messages API response bodies."""
+    from costaudit.ingest.formats.anthropic_columns import MessageColumns
+
+    return MessageColumns()
+
+
 def batch_result_columns() -> ColumnarExtractor:
     """The columnar extractor of batch result lines."""
     from costaudit.ingest.formats.anthropic_columns import BatchResultColumns

@@ -34,6 +34,7 @@ from costaudit.ingest.timestamps import NAT
 from costaudit.ingest.validation import COUNT_LIMIT, Counts, ReadCounts
 
 OTHER_TIME_KEYS = tuple(key for key in TIMESTAMP_KEYS if key != "timestamp")
+WRAPPER_KEYS = ("custom_id", "result", "response", "request")
 
 _CACHE_SPLIT = pa.struct(
     [
@@ -62,6 +63,22 @@ _FIELDS: list[pa.Field[Any]] = [
 SCHEMA = pa.schema(_FIELDS)
 """What pricing and grouping need. Another time key is declared null: a line that gives one a
 value makes its block unparseable, which sends the block to the record path (right, if slower)."""
+
+_BODY_USAGE = pa.struct([*_USAGE, pa.field("service_tier", pa.string())])
+MESSAGE_SCHEMA = pa.schema(
+    [
+        pa.field("model", pa.string()),
+        pa.field("usage", _BODY_USAGE),
+        pa.field("timestamp", pa.string()),
+        pa.field("metadata", pa.struct([])),
+        *(pa.field(key, pa.null()) for key in (*WRAPPER_KEYS, *OTHER_TIME_KEYS)),
+    ]
+)
+"""Messages API response bodies: the message's fields SCHEMA reads under `result.message`, its
+`service_tier` (`batch` bills at batch prices), and the line's own `timestamp` and `metadata`. The
+keys that make `anthropic.extract` read a line as a batch result or a request/response wrapper are
+declared null, as are the other time keys: a line giving one a value sends its block to the record
+path."""
 
 FIELD_NAMES = (
     "usage.input_tokens",
@@ -101,15 +118,7 @@ class BatchResultColumns:
         message, no_message = nested(result, "message")
         usage, no_usage = nested(message, "usage")
         succeeded = string_in(result.field("type"), ("succeeded",)) & ~nulls(result)
-        read = [
-            counts_at(usage, "input_tokens"),
-            counts_at(usage, "cache_read_input_tokens"),
-            counts_at(usage, "cache_creation_input_tokens"),
-            counts_at(usage, "cache_creation", "ephemeral_1h_input_tokens"),
-            counts_at(usage, "cache_creation", "ephemeral_5m_input_tokens"),
-            counts_at(usage, "output_tokens"),
-            counts_at(usage, "output_tokens_details", "thinking_tokens"),
-        ]
+        read = _usage_counts(usage)
         timestamp_ns, readable_time = iso_utc_ns(batch.column("timestamp"))
         take = (
             present(batch, "custom_id")
@@ -133,6 +142,55 @@ class BatchResultColumns:
             batch=np.ones(batch.num_rows, dtype=np.bool_),
             groups=groups,
         )
+
+
+class MessageColumns:
+    """Anthropic Messages API response bodies, as columns."""
+
+    schema = MESSAGE_SCHEMA
+
+    def extract(
+        self, batch: pa.RecordBatch, data: bytes | bytearray, rows: RowLines
+    ) -> ColumnBlock:
+        """Columns of every row; `take` marks the rows read exactly as `anthropic.extract` reads a
+        response body: a non-empty `model` and a usage with input and output counts (a count given
+        as null is the record path's to refuse), no time key but `timestamp` in the form above, and
+        `metadata` absent or a flat object."""
+        usage, no_usage = nested(batch.column("usage"))
+        read = _usage_counts(usage)
+        timestamp_ns, readable_time = iso_utc_ns(batch.column("timestamp"))
+        take = (
+            ~no_usage
+            & ~read[0][1]
+            & ~read[5][1]
+            & nonempty_strings(batch.column("model"))
+            & (readable_time | ~present(batch, "timestamp"))
+        )
+        groups = _metadata_groups(data, rows, take & present(batch, "metadata"), take)
+        split = ~nested(usage, "cache_creation")[1]
+        return ColumnBlock(
+            take=take,
+            counts=_counts(
+                [np.clip(values, -COUNT_LIMIT, COUNT_LIMIT) for values, _ in read], split
+            ),
+            model=batch.column("model"),
+            timestamp_ns=np.where(readable_time, timestamp_ns, NAT),
+            batch=string_in(usage.field("service_tier"), ("batch",)),
+            groups=groups,
+        )
+
+
+def _usage_counts(usage: Any) -> list[tuple[Int64s, Bools]]:
+    """The counts `anthropic.apply_usage` reads, in its order, and where each is absent."""
+    return [
+        counts_at(usage, "input_tokens"),
+        counts_at(usage, "cache_read_input_tokens"),
+        counts_at(usage, "cache_creation_input_tokens"),
+        counts_at(usage, "cache_creation", "ephemeral_1h_input_tokens"),
+        counts_at(usage, "cache_creation", "ephemeral_5m_input_tokens"),
+        counts_at(usage, "output_tokens"),
+        counts_at(usage, "output_tokens_details", "thinking_tokens"),
+    ]
 
 
 def _counts(read: list[Int64s], split: Bools) -> Counts:
