@@ -108,17 +108,19 @@ def test_progress_counts_every_record_read_when_partitions_are_handed_on(tmp_pat
     assert seen == sorted(seen) and seen[-1] == 20_000
 
 
-def _message_lines(count: int) -> list[str]:
-    """Anthropic Messages API responses: a format read the record way (one record at a time)."""
+def _gemini_lines(count: int) -> list[str]:
+    """Gemini generateContent responses: a format read the record way (one record at a time)."""
     return [
         json.dumps(
             {
-                "id": f"msg_{index:06d}",
-                "type": "message",
-                "role": "assistant",
-                "model": "claude-sonnet-4-5",
-                "content": [{"type": "text", "text": "done"}],
-                "usage": {"input_tokens": 100 + index % 7, "output_tokens": 20 + index % 3},
+                "candidates": [{"content": {"role": "model", "parts": [{"text": "done"}]}}],
+                "usageMetadata": {
+                    "promptTokenCount": 100 + index % 7,
+                    "candidatesTokenCount": 20 + index % 3,
+                    "totalTokenCount": 120 + index % 7 + index % 3,
+                },
+                "modelVersion": "gemini-2.5-flash",
+                "responseId": f"r{index:06d}",
             }
         )
         for index in range(count)
@@ -127,22 +129,22 @@ def _message_lines(count: int) -> list[str]:
 
 def test_on_one_machine_only_files_read_the_record_way_are_split(tmp_path: Path) -> None:
     """Usage-only OpenAI lines beyond one record block are read the columnar way, on threads that
-    use every core: left whole on one machine, split for a cluster. Messages are read the record
-    way: split either way."""
+    use every core: left whole on one machine, split for a cluster. Gemini responses are read the
+    record way: split either way."""
     usage = tmp_path / "usage.jsonl"
     usage.write_text("\n".join(_usage_lines(4_000)) + "\n")
-    messages = tmp_path / "messages.jsonl"
-    messages.write_text("\n".join(_message_lines(4_000)) + "\n")
+    responses = tmp_path / "gemini.jsonl"
+    responses.write_text("\n".join(_gemini_lines(4_000)) + "\n")
     assert usage.stat().st_size > 1 << 18
 
     assert partitions.plan_parts([str(usage)], ReadOptions(), 2, columnar_too=False) is None
     assert len(partitions.plan_parts([str(usage)], ReadOptions(), 2) or []) == 2
-    split = partitions.plan_parts([str(messages)], ReadOptions(), 2, columnar_too=False)
+    split = partitions.plan_parts([str(responses)], ReadOptions(), 2, columnar_too=False)
     assert split is not None
-    assert [part.detected_format for part in split] == [None, "anthropic"]
-    both = partitions.plan_parts([str(usage), str(messages)], ReadOptions(), 2, columnar_too=False)
+    assert [part.detected_format for part in split] == [None, "gemini"]
+    both = partitions.plan_parts([str(usage), str(responses)], ReadOptions(), 2, columnar_too=False)
     assert both is not None
-    assert [part.sources[0].name for part in both] == [str(usage), str(messages), str(messages)]
+    assert [part.sources[0].name for part in both] == [str(usage), str(responses), str(responses)]
 
 
 def test_a_small_usage_file_is_read_the_record_way_and_split_like_one(tmp_path: Path) -> None:
@@ -156,14 +158,15 @@ def test_a_small_usage_file_is_read_the_record_way_and_split_like_one(tmp_path: 
 def test_on_one_machine_a_file_read_the_record_way_is_split_from_a_lower_size(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    messages = tmp_path / "messages.jsonl"
-    messages.write_text("\n".join(_message_lines(2_000)) + "\n")
-    size = messages.stat().st_size
+    responses = tmp_path / "gemini.jsonl"
+    responses.write_text("\n".join(_gemini_lines(2_000)) + "\n")
+    size = responses.stat().st_size
     monkeypatch.setattr(partitions, "SPLIT_MIN_BYTES", size + 1)
     monkeypatch.setattr(partitions, "RECORD_WAY_SPLIT_MIN_BYTES", size)
-    assert partitions.plan_parts([str(messages)], ReadOptions(), 2) is None
+    assert partitions.plan_parts([str(responses)], ReadOptions(), 2) is None
     assert (
-        len(partitions.plan_parts([str(messages)], ReadOptions(), 2, columnar_too=False) or []) == 2
+        len(partitions.plan_parts([str(responses)], ReadOptions(), 2, columnar_too=False) or [])
+        == 2
     )
     monkeypatch.setattr(partitions, "RECORD_WAY_SPLIT_MIN_BYTES", size + 1)
-    assert partitions.plan_parts([str(messages)], ReadOptions(), 2, columnar_too=False) is None
+    assert partitions.plan_parts([str(responses)], ReadOptions(), 2, columnar_too=False) is None
