@@ -118,29 +118,10 @@ class BatchResultColumns:
         message, no_message = nested(result, "message")
         usage, no_usage = nested(message, "usage")
         succeeded = string_in(result.field("type"), ("succeeded",)) & ~nulls(result)
-        read = _usage_counts(usage)
-        timestamp_ns, readable_time = iso_utc_ns(batch.column("timestamp"))
-        take = (
-            present(batch, "custom_id")
-            & succeeded
-            & ~no_message
-            & ~no_usage
-            & ~read[0][1]
-            & ~read[5][1]
-            & nonempty_strings(message.field("model"))
-            & (readable_time | ~present(batch, "timestamp"))
-        )
-        groups = _metadata_groups(data, rows, take & present(batch, "metadata"), take)
-        split = ~nested(usage, "cache_creation")[1]
-        return ColumnBlock(
-            take=take,
-            counts=_counts(
-                [np.clip(values, -COUNT_LIMIT, COUNT_LIMIT) for values, _ in read], split
-            ),
-            model=message.field("model"),
-            timestamp_ns=np.where(readable_time, timestamp_ns, NAT),
-            batch=np.ones(batch.num_rows, dtype=np.bool_),
-            groups=groups,
+        wrapper = present(batch, "custom_id") & succeeded & ~no_message
+        billed_batch = np.ones(batch.num_rows, dtype=np.bool_)
+        return _message_block(
+            batch, message.field("model"), usage, no_usage, wrapper, billed_batch, data, rows
         )
 
 
@@ -157,27 +138,47 @@ class MessageColumns:
         as null is the record path's to refuse), no time key but `timestamp` in the form above, and
         `metadata` absent or a flat object."""
         usage, no_usage = nested(batch.column("usage"))
-        read = _usage_counts(usage)
-        timestamp_ns, readable_time = iso_utc_ns(batch.column("timestamp"))
-        take = (
-            ~no_usage
-            & ~read[0][1]
-            & ~read[5][1]
-            & nonempty_strings(batch.column("model"))
-            & (readable_time | ~present(batch, "timestamp"))
+        every = np.ones(batch.num_rows, dtype=np.bool_)
+        billed_batch = string_in(usage.field("service_tier"), ("batch",))
+        return _message_block(
+            batch, batch.column("model"), usage, no_usage, every, billed_batch, data, rows
         )
-        groups = _metadata_groups(data, rows, take & present(batch, "metadata"), take)
-        split = ~nested(usage, "cache_creation")[1]
-        return ColumnBlock(
-            take=take,
-            counts=_counts(
-                [np.clip(values, -COUNT_LIMIT, COUNT_LIMIT) for values, _ in read], split
-            ),
-            model=batch.column("model"),
-            timestamp_ns=np.where(readable_time, timestamp_ns, NAT),
-            batch=string_in(usage.field("service_tier"), ("batch",)),
-            groups=groups,
-        )
+
+
+def _message_block(
+    batch: pa.RecordBatch,
+    model: Any,
+    usage: Any,
+    no_usage: Bools,
+    wrapper: Bools,
+    billed_batch: Bools,
+    data: bytes | bytearray,
+    rows: RowLines,
+) -> ColumnBlock:
+    """The columns of a message's `model` and `usage` (wherever the line holds them) and of the
+    line's own `timestamp` and `metadata`. `take` is `wrapper` (the rows whose wrapper is read as
+    the record path reads it) where the usage has input and output counts, the model is not empty
+    and the timestamp, if any, is in the form above."""
+    read = _usage_counts(usage)
+    timestamp_ns, readable_time = iso_utc_ns(batch.column("timestamp"))
+    take = (
+        wrapper
+        & ~no_usage
+        & ~read[0][1]
+        & ~read[5][1]
+        & nonempty_strings(model)
+        & (readable_time | ~present(batch, "timestamp"))
+    )
+    groups = _metadata_groups(data, rows, take & present(batch, "metadata"), take)
+    split = ~nested(usage, "cache_creation")[1]
+    return ColumnBlock(
+        take=take,
+        counts=_counts([np.clip(values, -COUNT_LIMIT, COUNT_LIMIT) for values, _ in read], split),
+        model=model,
+        timestamp_ns=np.where(readable_time, timestamp_ns, NAT),
+        batch=billed_batch,
+        groups=groups,
+    )
 
 
 def _usage_counts(usage: Any) -> list[tuple[Int64s, Bools]]:
