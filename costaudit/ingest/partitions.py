@@ -155,10 +155,11 @@ def _split(
         return None
     if head.startswith((GZIP_MAGIC, ZSTD_MAGIC)) or sniff(head)[0] != "jsonl":
         return None
-    fmt = _head_format(source.name, head, options, formats)
+    records = _head_records(head)
+    fmt = _head_format(source.name, records, options, formats)
     if fmt is None or fmt.spans:
         return None
-    if size < _split_min_bytes(fmt, head, size, options, columnar_too):
+    if size < _split_min_bytes(fmt, records, size, options, columnar_too):
         return [Part((source,))]
     bounds = _line_bounds(path, size, ways)
     ranges = [
@@ -177,11 +178,10 @@ def _head_records(head: bytes) -> list[Record]:
 
 
 def _head_format(
-    name: str, head: bytes, options: ReadOptions, formats: list[Format]
+    name: str, records: list[Record], options: ReadOptions, formats: list[Format]
 ) -> Format | None:
-    """The format the reader will recognise the file as (None when it recognises none: the reader
-    then says so)."""
-    records = _head_records(head)
+    """The format the reader will recognise the file as from its first `records` (None when it
+    recognises none: the reader then says so)."""
     if not records:
         return None
     reader = FileReader(formats, options, Problems())
@@ -192,23 +192,23 @@ def _head_format(
 
 
 def _split_min_bytes(
-    fmt: Format, head: bytes, size: int, options: ReadOptions, columnar_too: bool
+    fmt: Format, records: list[Record], size: int, options: ReadOptions, columnar_too: bool
 ) -> float:
     """The size from which this file is worth reading in ranges (infinite: never)."""
     if columnar_too:
         return SPLIT_MIN_BYTES
-    if _read_as_columns(fmt, head, size, options):
+    if _read_as_columns(fmt, records, size, options):
         return math.inf
     return RECORD_WAY_SPLIT_MIN_BYTES
 
 
-def _read_as_columns(fmt: Format, head: bytes, size: int, options: ReadOptions) -> bool:
+def _read_as_columns(fmt: Format, records: list[Record], size: int, options: ReadOptions) -> bool:
     """Whether the reader takes this file the columnar way (it reads a file of one record block the
     record way). Its blocks are then parsed on threads that already keep every core busy, and a
     second process would only add its start-up and compete for them; the record way is one core's
     Python per record, which ranges multiply."""
     reader = FileReader([fmt], options, Problems())
-    return size > RECORD_BLOCK_BYTES and reader._columnar_way(fmt, _head_records(head)) is not None
+    return size > RECORD_BLOCK_BYTES and reader._columnar_way(fmt, records) is not None
 
 
 def reads_apart(source: Source, options: ReadOptions) -> bool:
@@ -223,7 +223,7 @@ def reads_apart(source: Source, options: ReadOptions) -> bool:
     if sniff(head)[0] != "jsonl":
         return False
     formats = builtin_formats(options.mapping, options.group_fields)
-    fmt = _head_format(source.name, head, options, formats)
+    fmt = _head_format(source.name, _head_records(head), options, formats)
     return fmt is not None and not fmt.spans
 
 
