@@ -350,43 +350,23 @@ def anthropic_batch_record(rng: random.Random, index: int, moment: datetime) -> 
             "error": {"type": "invalid_request_error", "message": "prompt is too long"},
         }
         return record
-    cache_read = rng.choice((0, 0, 2048, 4096, 8192))
-    written = 0 if cache_read or rng.random() < 0.5 else rng.choice((1024, 2048, 4096))
-    one_hour = written if rng.random() < 0.3 else 0
     record["result"] = {
         "type": "succeeded",
-        "message": {
-            "id": f"msg_b{index:09d}",
-            "type": "message",
-            "role": "assistant",
-            "model": model,
-            "content": [{"type": "text", "text": "(omitted)"}],
-            "stop_reason": "end_turn",
-            "stop_sequence": None,
-            "usage": {
-                "input_tokens": 100 + int(rng.lognormvariate(7.0, 0.7)),
-                "cache_creation_input_tokens": written,
-                "cache_read_input_tokens": cache_read,
-                "cache_creation": {
-                    "ephemeral_5m_input_tokens": written - one_hour,
-                    "ephemeral_1h_input_tokens": one_hour,
-                },
-                "output_tokens": 20 + int(rng.lognormvariate(6.0, 0.6)),
-                "service_tier": "batch",
-            },
-        },
+        "message": anthropic_message(rng, f"msg_b{index:09d}", model, "batch"),
     }
     return record
 
 
-def anthropic_message_record(rng: random.Random, index: int, moment: datetime) -> dict[str, Any]:
-    """A Messages API response body (standard tier) with the wrapper's time and metadata."""
-    model, _ = _pick(rng, ANTHROPIC_MODELS)
+def anthropic_message(
+    rng: random.Random, message_id: str, model: str, service_tier: str
+) -> dict[str, Any]:
+    """A Messages API response body with usage: cache reads, or else sometimes cache writes (a
+    share of them for one hour), lognormal input and output."""
     cache_read = rng.choice((0, 0, 2048, 4096, 8192))
     written = 0 if cache_read or rng.random() < 0.5 else rng.choice((1024, 2048, 4096))
     one_hour = written if rng.random() < 0.3 else 0
     return {
-        "id": f"msg_{index:09d}",
+        "id": message_id,
         "type": "message",
         "role": "assistant",
         "model": model,
@@ -402,8 +382,16 @@ def anthropic_message_record(rng: random.Random, index: int, moment: datetime) -
                 "ephemeral_1h_input_tokens": one_hour,
             },
             "output_tokens": 20 + int(rng.lognormvariate(6.0, 0.6)),
-            "service_tier": "standard",
+            "service_tier": service_tier,
         },
+    }
+
+
+def anthropic_message_record(rng: random.Random, index: int, moment: datetime) -> dict[str, Any]:
+    """A Messages API response body (standard tier) with the wrapper's time and metadata."""
+    model, _ = _pick(rng, ANTHROPIC_MODELS)
+    return {
+        **anthropic_message(rng, f"msg_{index:09d}", model, "standard"),
         "timestamp": _iso(moment),
         "metadata": {"feature": rng.choice(FEATURES), "tenant": rng.choice(TENANTS)},
     }
