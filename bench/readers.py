@@ -136,10 +136,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def write_readme(block: str) -> None:
-    readme = BENCH / "README.md"
-    text = readme.read_text(encoding="utf-8")
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    readme.write_text(f"{text[:start]}\n{block}{text[end:]}", encoding="utf-8")
+    harness.replace_block(block, BEGIN, END)
 
 
 def main(argv: list[str] | None = None) -> None:

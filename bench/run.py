@@ -1216,11 +1216,16 @@ def _simulate_table(results: dict[str, Any]) -> str:
 
 
 def write_readme(block: str, readme: Path = README) -> None:
+    replace_block(block, BEGIN, END, readme)
+
+
+def replace_block(block: str, begin: str, end: str, readme: Path = README) -> None:
+    """Put `block` between the `begin` and `end` markers of `readme`, in place of what was there."""
     text = readme.read_text(encoding="utf-8")
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        raise SystemExit(f"{readme} has no {BEGIN} … {END} block")
-    readme.write_text(text[: start + len(BEGIN)] + "\n" + block + text[end:], encoding="utf-8")
+    start, stop = text.find(begin), text.find(end)
+    if start < 0 or stop < start:
+        raise SystemExit(f"{readme} has no {begin} … {end} block")
+    readme.write_text(text[: start + len(begin)] + "\n" + block + text[stop:], encoding="utf-8")
 
 
 # --- command line -------------------------------------------------------------------------------
