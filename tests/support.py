@@ -12,8 +12,11 @@ import numpy as np
 import numpy.typing as npt
 
 from costaudit.config.pricing import PriceTable
+from costaudit.config.scenario import ScenarioFile
 from costaudit.core.prompt_cache import PrefixBlocks, from_lists
 from costaudit.core.request_table import RequestTable
+from costaudit.core.simulate.state import Workload
+from costaudit.core.simulate.synthetic import StreamPrompt, generate
 from costaudit.ingest.reader import Logs
 
 MakeTable = Callable[..., PriceTable]
@@ -136,3 +139,25 @@ class ShuffledMap:
         for index in self.rng.permutation(len(parts)).tolist():
             results[index] = function(parts[index])
         return [results[index] for index in range(len(parts))]
+
+
+def three_scope_scenario(scenario: dict[str, Any]) -> tuple[ScenarioFile, Workload]:
+    """A scenario file of `scenario` over a described workload on three models (three cache
+    scopes: models "a", "b" and "c", two of them with a shared system prompt) with ten Monte Carlo
+    draws, and the workload it describes."""
+    tokens = {"mean": 900, "distribution": "lognormal", "sigma": 0.5}
+    streams: list[dict[str, Any]] = [
+        {"model": model, "requests_per_day": count, "input_tokens": tokens, "output_tokens": 50}
+        for model, count in (("a", 1500), ("b", 900), ("c", 600))
+    ]
+    file = ScenarioFile.model_validate(
+        {
+            "workload": {"synthetic": {"streams": streams, "seed": 4}},
+            "samples": 10,
+            "scenarios": [scenario],
+        }
+    )
+    synthetic = file.workload.synthetic
+    assert synthetic is not None
+    prompts = [StreamPrompt(tokens=700), None, StreamPrompt(tokens=300)]
+    return file, generate(synthetic, prompts)

@@ -14,7 +14,6 @@ import numpy.typing as npt
 import pytest
 
 from costaudit.config.pricing import PriceTable
-from costaudit.config.scenario import ScenarioFile
 from costaudit.core.cache_breakpoints import (
     BreakpointPart,
     Breakpoints,
@@ -27,8 +26,7 @@ from costaudit.core.cache_breakpoints import (
 from costaudit.core.parts import Fanout
 from costaudit.core.prompt_cache import CacheReplay, PrefixBlocks
 from costaudit.core.simulate.engine import scenario_run
-from costaudit.core.simulate.synthetic import StreamPrompt, generate
-from support import MakeTable, ShuffledMap, many_scopes
+from support import MakeTable, ShuffledMap, many_scopes, three_scope_scenario
 
 TTLS: list[float | None] = [None, 0.0, 1.0, 2.5, 7.0]
 
@@ -222,27 +220,13 @@ def test_an_anthropic_scenario_with_a_fanout_is_the_scenario_without(
 ) -> None:
     """A described workload on three Anthropic models (three cache scopes) with Monte Carlo draws
     and the cache band: every breakpoint replay of the scenario split, the same run."""
-    tokens = {"mean": 900, "distribution": "lognormal", "sigma": 0.5}
-    streams: list[dict[str, Any]] = [
-        {"model": model, "requests_per_day": count, "input_tokens": tokens, "output_tokens": 50}
-        for model, count in (("a", 1500), ("b", 900), ("c", 600))
-    ]
-    file = ScenarioFile.model_validate(
+    file, workload = three_scope_scenario(
         {
-            "workload": {"synthetic": {"streams": streams, "seed": 4}},
-            "samples": 10,
-            "scenarios": [
-                {
-                    "name": "cached",
-                    "response_cache": {"ttl": "1h", "near_duplicate_rate": [0, 0.1]},
-                    "prompt_cache": {"breakpoints": breakpoints},
-                }
-            ],
+            "name": "cached",
+            "response_cache": {"ttl": "1h", "near_duplicate_rate": [0, 0.1]},
+            "prompt_cache": {"breakpoints": breakpoints},
         }
     )
-    synthetic = file.workload.synthetic
-    assert synthetic is not None
-    workload = generate(synthetic, [StreamPrompt(tokens=700), None, StreamPrompt(tokens=300)])
     table = _anthropic(make_table)
     mapper = _BreakpointCalls(2)
     split = scenario_run(

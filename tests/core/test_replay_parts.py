@@ -5,14 +5,12 @@ whose parts depended on each other, or on the order they run in, would differ.""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
 from costaudit.config.pricing import PriceTable
-from costaudit.config.scenario import ScenarioFile
 from costaudit.core import prompt_cache
 from costaudit.core.parts import Fanout, grouped_parts, sequential
 from costaudit.core.prompt_cache import (
@@ -22,8 +20,7 @@ from costaudit.core.prompt_cache import (
 )
 from costaudit.core.response_cache import NO_KEY, replay_response_cache
 from costaudit.core.simulate.engine import scenario_run
-from costaudit.core.simulate.synthetic import StreamPrompt, generate
-from support import MakeTable, ShuffledMap, many_scopes
+from support import MakeTable, ShuffledMap, many_scopes, three_scope_scenario
 
 
 def _replays(
@@ -167,27 +164,13 @@ def _rules(make_table: MakeTable) -> PriceTable:
 def test_a_scenario_with_a_fanout_is_the_scenario_without(make_table: MakeTable) -> None:
     """A described workload of three models (three cache scopes), under both caches, with a range
     (Monte Carlo draws) and the cache band: every replay of the scenario split, the same run."""
-    tokens = {"mean": 900, "distribution": "lognormal", "sigma": 0.5}
-    streams: list[dict[str, Any]] = [
-        {"model": model, "requests_per_day": count, "input_tokens": tokens, "output_tokens": 50}
-        for model, count in (("a", 1500), ("b", 900), ("c", 600))
-    ]
-    file = ScenarioFile.model_validate(
+    file, workload = three_scope_scenario(
         {
-            "workload": {"synthetic": {"streams": streams, "seed": 4}},
-            "samples": 10,
-            "scenarios": [
-                {
-                    "name": "both",
-                    "response_cache": {"ttl": "1h", "near_duplicate_rate": [0, 0.1]},
-                    "prompt_cache": {"preset": "test"},
-                }
-            ],
+            "name": "both",
+            "response_cache": {"ttl": "1h", "near_duplicate_rate": [0, 0.1]},
+            "prompt_cache": {"preset": "test"},
         }
     )
-    synthetic = file.workload.synthetic
-    assert synthetic is not None
-    workload = generate(synthetic, [StreamPrompt(tokens=700), None, StreamPrompt(tokens=300)])
     table = _rules(make_table)
     mapper = ShuffledMap(2)
     fanout = Fanout(mapper, min_part_size=10)

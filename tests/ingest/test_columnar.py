@@ -481,6 +481,11 @@ def batch_result(index: int, **changes: Any) -> dict[str, Any]:
             },
         },
     }
+    return changed(line, changes)
+
+
+def changed(line: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """`line` with each `a__b__c` path set to its value, or deleted where the value is DROP."""
     for path, value in changes.items():
         *parents, last = path.split("__")
         target = line
@@ -748,16 +753,7 @@ def message_body(index: int, **changes: Any) -> dict[str, Any]:
     message["usage"]["service_tier"] = "standard" if index % 5 else "batch"
     message["timestamp"] = line["timestamp"]
     message["metadata"] = line["metadata"]
-    for path, value in changes.items():
-        *parents, last = path.split("__")
-        target = message
-        for key in parents:
-            target = target[key]
-        if value is DROP:
-            del target[last]
-        else:
-            target[last] = value
-    return message
+    return changed(message, changes)
 
 
 MESSAGE_ODD = {
