@@ -601,6 +601,36 @@ class _CountingMap:
         return [function(part) for part in parts]
 
 
+def _replay_parts_here(loaded: Any, built: Any, prices: Any) -> int:
+    """How many replay parts the file's scenarios make here with parts of at least 300 (what the
+    cluster run must report)."""
+    from costaudit.core.parts import Fanout
+    from costaudit.core.simulate.engine import scenario_run
+
+    counting = _CountingMap()
+    for scenario in loaded.config.scenarios:
+        scenario_run(
+            built.workload, scenario, prices.table, loaded.config, (), fanout=Fanout(counting, 300)
+        )
+    return counting.parts
+
+
+def _simulated_on_dask(
+    loaded: Any, built: Any, prices: Any, scheduler: str
+) -> tuple[Any, list[str]]:
+    """The file simulated on the cluster, and the lines its `report` was told."""
+    said: list[str] = []
+    result = api.simulate(
+        loaded,
+        prices=prices,
+        workload=built,
+        engine="dask",
+        scheduler=scheduler,
+        report=said.append,
+    )
+    return result, said
+
+
 def test_cache_replays_fan_out_over_the_cluster_with_the_local_report(
     scheduler: str, prices: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -609,35 +639,18 @@ def test_cache_replays_fan_out_over_the_cluster_with_the_local_report(
     the same replays split here, each a task of its own, and the local report byte for byte; the
     report callback is told the parts' progress."""
     from costaudit.core import parts
-    from costaudit.core.parts import Fanout
-    from costaudit.core.simulate.engine import scenario_run
 
     monkeypatch.setattr(parts, "MIN_PART_SIZE", 300)
     path = tmp_path / "caches.yaml"
     path.write_text(CACHES.format(logs=json.dumps(str(REPO / "examples" / "logs"))))
     loaded = api.load_scenario(path, prices=prices, allow_paths=[REPO / "examples" / "logs"])
     built = api.scenario_workload(loaded, prices=prices)
-    counting = _CountingMap()
-    for scenario in loaded.config.scenarios:
-        scenario_run(
-            built.workload, scenario, prices.table, loaded.config, (), fanout=Fanout(counting, 300)
-        )
-    assert counting.parts > 20
+    part_count = _replay_parts_here(loaded, built, prices)
+    assert part_count > 20
     local = api.simulate(loaded, prices=prices, workload=built)
-    said: list[str] = []
-    on_dask = api.simulate(
-        loaded,
-        prices=prices,
-        workload=built,
-        engine="dask",
-        scheduler=scheduler,
-        report=said.append,
-    )
+    on_dask, said = _simulated_on_dask(loaded, built, prices, scheduler)
     assert _simulation_bytes(on_dask) == _simulation_bytes(local)
-    assert (
-        said[-1]
-        == f"4/4 scenarios done on the cluster, {counting.parts}/{counting.parts} replay parts"
-    )
+    assert said[-1] == f"4/4 scenarios done on the cluster, {part_count}/{part_count} replay parts"
     assert all("scenarios done on the cluster" in line for line in said)
 
 
@@ -675,8 +688,6 @@ def test_breakpoint_replays_fan_out_over_the_cluster_with_the_local_report(
     with parts small enough that every breakpoint replay is split: each part a task of its own, and
     the local report byte for byte."""
     from costaudit.core import parts
-    from costaudit.core.parts import Fanout
-    from costaudit.core.simulate.engine import scenario_run
 
     monkeypatch.setattr(parts, "MIN_PART_SIZE", 300)
     path = tmp_path / "breakpoints.yaml"
@@ -685,29 +696,15 @@ def test_breakpoint_replays_fan_out_over_the_cluster_with_the_local_report(
         (tmp_path / name).write_text(" ".join(f"{name[0]}{index}" for index in range(words)))
     loaded = api.load_scenario(path, prices=prices)
     built = api.scenario_workload(loaded, prices=prices)
-    counting = _CountingMap()
-    for scenario in loaded.config.scenarios:
-        scenario_run(
-            built.workload, scenario, prices.table, loaded.config, (), fanout=Fanout(counting, 300)
-        )
-    assert counting.parts >= 6
+    part_count = _replay_parts_here(loaded, built, prices)
+    assert part_count >= 6
     local = api.simulate(loaded, prices=prices, workload=built)
     cached = local.scenarios[1].details.prompt_cache
     assert cached is not None and cached.rules[0].breakpoints == "shared_prefixes"
     assert cached.hit_rate.central > 0
-    said: list[str] = []
-    on_dask = api.simulate(
-        loaded,
-        prices=prices,
-        workload=built,
-        engine="dask",
-        scheduler=scheduler,
-        report=said.append,
-    )
+    on_dask, said = _simulated_on_dask(loaded, built, prices, scheduler)
     assert _simulation_bytes(on_dask) == _simulation_bytes(local)
-    assert said[-1] == (
-        f"3/3 scenarios done on the cluster, {counting.parts}/{counting.parts} replay parts"
-    )
+    assert said[-1] == f"3/3 scenarios done on the cluster, {part_count}/{part_count} replay parts"
 
 
 def test_a_replay_part_runs_as_a_task_of_the_cluster(scheduler: str) -> None:
