@@ -43,18 +43,7 @@ def _run(*args: str | Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize(
-    "kind",
-    [
-        "openai-usage",
-        "openai-usage-text",
-        "openai-text",
-        "openai-distinct-text",
-        "openai-batch-output",
-        "anthropic-messages",
-        "anthropic-batch",
-    ],
-)
+@pytest.mark.parametrize("kind", _load("generate").KINDS)
 def test_generator_is_deterministic_and_writes_json_lines(tmp_path: Path, kind: str) -> None:
     generate = _load("generate")
     first = generate.write(kind, 40, tmp_path / "a.jsonl", seed=3)
