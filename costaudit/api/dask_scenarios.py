@@ -13,8 +13,8 @@ entries, so core cuts each replay into parts of whole scopes (`core.parts`) and 
 the scenario task (`worker_client`: the task leaves the worker's thread pool while it waits, so the
 parts can run on every worker, its own included). Each part is replayed in time order exactly as the
 whole replay would replay its requests, so the results are unchanged. What stays whole in the
-scenario's task is what needs the whole table: routing's quantiles, the serving replay, a replay
-with Anthropic-style breakpoints, and any replay too small to make two parts. A file's own baseline,
+scenario's task is what needs the whole table: routing's quantiles, the serving replay, and any
+replay too small to make two parts. A file's own baseline,
 when no scenario is one, and the forecast are computed here.
 
 Progress: each part task logs an event on `PROGRESS_TOPIC` when it is submitted and when it is done;
