@@ -1,17 +1,20 @@
 """Every JSON-lines reader at 10⁵ records, next to the orjson loop on the same file.
 
-    python bench/readers.py                  # 10⁵ records per reader, 3 paired rounds
+    python bench/readers.py                  # 10⁵ records per file, 3 paired rounds
     python bench/readers.py --write-readme   # run, then replace the block in bench/README.md
     python bench/readers.py --quick          # 2,000 records, one round (numbers meaningless)
     python bench/readers.py --markdown --write-readme   # the block from the last results
 
-Each file repeats the lines of one of the test suite's logs (tests/data/logs, exports taken from the
-providers' and tools' own documentation and SDK tests) until it holds `--records` lines, so every
-reader is measured on the shape its users' logs have. The lines repeat: identical prompts are counted
-and scored once per chunk, and trace spans repeat their ids, so the figures are a reader's own cost,
-not a workload's. Each round runs the orjson loop (`references.py parse`: read every line, nothing
-else) and then `costaudit analyze FILE -o json --out /dev/null`, both as subprocesses from spawn to
-exit; the ratio is analyze ÷ reference within the round, and the table shows its median and min–max.
+Two kinds of file are measured. A *fixture* file repeats the lines of one of the test suite's logs
+(tests/data/logs, exports taken from the providers' and tools' own documentation and SDK tests) until
+it holds `--records` lines, so every reader is measured on the shapes its users' logs have — including
+the odd ones the fixtures collect (failed requests, wrappers, nulls), often half of their lines. The
+lines repeat: identical prompts are counted and scored once per chunk, and trace spans repeat their
+ids, so the figures are a reader's own cost, not a workload's. A *generated* file (bench/generate.py)
+is the typical log of one format at volume: distinct ids and token counts, the usual share of
+failures. Each round runs the orjson loop (`references.py parse`: read every line, nothing else) and
+then `costaudit analyze FILE -o json --out /dev/null`, both as subprocesses from spawn to exit; the
+ratio is analyze ÷ reference within the round, and the table shows its median and min–max.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-import run as harness  # noqa: E402 - bench/ is on the path above
+import generate  # noqa: E402 - bench/ is on the path above
+import run as harness  # noqa: E402
 
 LOGS = BENCH.parent / "tests" / "data" / "logs"
 RECORDS = 100_000
@@ -55,9 +59,24 @@ READERS = {
 }
 """Fixture (tests/data/logs/NAME.jsonl) → what its lines are."""
 
+GENERATED = {
+    "openai-usage": "OpenAI Chat Completions response bodies with usage",
+    "openai-batch-output": "OpenAI Batch API output",
+    "anthropic-messages": "Anthropic Messages response bodies (logging wrapper's time and metadata)",
+    "anthropic-batch": "Anthropic Message Batches results, about 1% errored or expired",
+}
+"""bench/generate.py kind → what its lines are: the typical file of each format that has one."""
+
+
+def describe(name: str) -> str:
+    return READERS.get(name) or GENERATED[name]
+
 
 def build(name: str, records: int, data_dir: Path) -> Path:
-    """The fixture's lines repeated in order until the file holds `records` lines (reused)."""
+    """The file measured for `name`: a generated kind, or the fixture's lines repeated in order
+    until the file holds `records` lines (both reused)."""
+    if name in GENERATED:
+        return generate.cached_file(data_dir, name, records)
     path = data_dir / f"{name}-{records}.jsonl"
     if path.is_file():
         return path
@@ -83,7 +102,8 @@ def measure_reader(name: str, path: Path, rounds: int) -> dict[str, Any]:
         ratios.append(run.wall_s / base.wall_s)
     return {
         "reader": name,
-        "lines": READERS[name],
+        "file": "generated" if name in GENERATED else "fixture",
+        "lines": describe(name),
         "bytes": path.stat().st_size,
         "analyze_s": round(statistics.median(analyze), 3),
         "reference_s": round(statistics.median(reference), 3),
@@ -116,10 +136,10 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [
         f"Run of {result['when']} on `{machine.get('cpu', '?')}`, {machine.get('cores', '?')} cores, "
         f"costaudit at {machine.get('git_commit') or '?'}; {result['records']:,} lines per file, "
-        f"{result['rounds']} paired rounds; {met} of {len(result['readers'])} readers within "
+        f"{result['rounds']} paired rounds; {met} of {len(result['readers'])} files within "
         f"{LIMIT}× the orjson loop.",
         "",
-        "| reader (fixture) | lines | MB | analyze | orjson loop | ratio (min–max) | read · priced · unpriced · skipped |",
+        "| file | lines | MB | analyze | orjson loop | ratio (min–max) | read · priced · unpriced · skipped |",
         "|---|---|--:|--:|--:|--:|---|",
     ]
     for row in result["readers"]:
@@ -127,8 +147,9 @@ def markdown(result: dict[str, Any]) -> str:
         read = " · ".join(
             f"{counts.get(key, 0):,}" for key in ("read", "priced", "unpriced", "skipped")
         )
+        kind = row.get("file", "fixture")
         lines.append(
-            f"| `{row['reader']}` | {row['lines']} | {row['bytes'] / 1e6:.0f} | "
+            f"| {kind} `{row['reader']}` | {row['lines']} | {row['bytes'] / 1e6:.0f} | "
             f"{row['analyze_s']:.2f} s | {row['reference_s']:.2f} s | "
             f"{row['ratio']:.2f}× ({row['ratio_min']:.2f}–{row['ratio_max']:.2f}) | {read} |"
         )
@@ -146,7 +167,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--records", type=int, default=RECORDS)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
-        "--readers", default=",".join(READERS), help="comma-separated fixture names (all)"
+        "--readers",
+        default=",".join((*READERS, *GENERATED)),
+        help="comma-separated fixture names and generated kinds (all)",
     )
     parser.add_argument("--data-dir", type=Path, default=BENCH / "data" / "readers")
     parser.add_argument("--quick", action="store_true", help="2,000 records, one round")
@@ -156,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     names = [name for name in args.readers.split(",") if name]
-    unknown = sorted(set(names) - set(READERS))
+    unknown = sorted(set(names) - set(READERS) - set(GENERATED))
     if unknown:
         parser.error(f"unknown reader(s): {', '.join(unknown)}")
     records, rounds = (2_000, 1) if args.quick else (args.records, args.rounds)

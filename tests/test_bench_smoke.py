@@ -211,16 +211,25 @@ def test_readers_quick_run_reports_each_reader_with_its_counts(tmp_path: Path) -
         BENCH / "readers.py",
         "--quick",
         "--readers",
-        "openai_chat,otel_spans",
+        "openai_chat,otel_spans,anthropic-batch",
         "--data-dir",
         tmp_path / "data",
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    rows = [line for line in done.stdout.splitlines() if line.startswith("| `")]
-    assert [row.split("|")[1].strip() for row in rows] == ["`openai_chat`", "`otel_spans`"]
+    rows = [line for line in done.stdout.splitlines() if line.startswith(("| fixture", "| gen"))]
+    assert [row.split("|")[1].strip() for row in rows] == [
+        "fixture `openai_chat`",
+        "fixture `otel_spans`",
+        "generated `anthropic-batch`",
+    ]
     # 2,000 gateway lines, every one priced.
     assert rows[0].endswith("| 2,000 · 2,000 · 0 · 0 |")
     assert (tmp_path / "data" / "openai_chat-2000.jsonl").read_bytes().count(b"\n") == 2_000
+    # The generated batch: every line read, the errored and expired results skipped, none unpriced.
+    read, priced, unpriced, skipped = (
+        int(count.replace(",", "")) for count in rows[2].split("|")[-2].split("·")
+    )
+    assert read == 2_000 and unpriced == 0 and 0 < skipped < 100 and priced + skipped == read
 
 
 def test_readers_refuses_an_unknown_reader(tmp_path: Path) -> None:
