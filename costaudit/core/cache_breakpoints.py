@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from costaudit.core.parts import Fanout, grouped_parts
-from costaudit.core.prompt_cache import CacheReplay, PrefixBlocks
+from costaudit.core.prompt_cache import CacheReplay, PrefixBlocks, grouped_order
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,9 @@ def sharing_counts(
     """Per flat block: how many requests of the same scope carry the same prefix (itself included).
 
     Only cacheable blocks count; the others get 0. Chained hashes identify whole prefixes, so a count
-    of 2 or more means at least one other request starts with exactly the same tokens.
+    of 2 or more means at least one other request starts with exactly the same tokens. Equal (scope,
+    hash) pairs are brought together by the replay's `grouped_order` (a plain sort of packed keys),
+    several times faster than a two-key lexsort on millions of blocks.
     """
     flat_scope = np.repeat(np.asarray(scope, dtype=np.int64), blocks.block_counts)
     inside = _cacheable_mask(blocks, cacheable)
@@ -83,7 +85,7 @@ def sharing_counts(
         return counts
     hashes = blocks.hashes[picked]
     scopes = flat_scope[picked]
-    order = np.lexsort((hashes, scopes))
+    order = grouped_order(hashes, scopes)
     sorted_hashes, sorted_scopes = hashes[order], scopes[order]
     starts = np.ones(order.size, dtype=np.bool_)
     starts[1:] = (sorted_hashes[1:] != sorted_hashes[:-1]) | (
@@ -160,10 +162,24 @@ def _readable_positions(blocks: PrefixBlocks, breakpoints: Breakpoints) -> Break
     deepest[has] = breakpoints.positions[breakpoints.offsets[1:][has] - 1]
     position = _position_in_request(blocks.offsets)
     within = np.flatnonzero(position <= np.repeat(deepest, blocks.block_counts))
-    readable = within[np.isin(blocks.hashes[within], written)]
+    readable = within[_members(blocks.hashes[within], written)]
     request = np.repeat(np.arange(blocks.n_requests, dtype=np.int64), blocks.block_counts)
     counts = np.bincount(request[readable], minlength=blocks.n_requests).astype(np.int64)
     return Breakpoints(_offsets(counts), position[readable].astype(np.int64))
+
+
+def _members(
+    values: npt.NDArray[np.uint64], known: npt.NDArray[np.uint64]
+) -> npt.NDArray[np.bool_]:
+    """Which `values` are among `known` (sorted, distinct), by binary search: `np.isin` sorts the
+    values along with `known`, several times slower on millions of blocks against the few hundred
+    thousand distinct prefixes written at breakpoints."""
+    if not known.size:
+        return np.zeros(values.size, dtype=np.bool_)
+    at = np.searchsorted(known, values)
+    np.minimum(at, known.size - 1, out=at)
+    found: npt.NDArray[np.bool_] = known[at] == values
+    return found
 
 
 @dataclass(frozen=True)

@@ -371,7 +371,7 @@ def _slice_of(hashes: npt.NDArray[np.uint64], slices: int) -> npt.NDArray[np.int
 _SCOPE_SPREAD = np.uint64(0xD6E8FEB86659FD93)
 
 
-def _grouped_order(
+def grouped_order(
     hashes: npt.NDArray[np.uint64], scopes: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.int64]:
     """An order of the blocks that puts equal (scope, hash) pairs together, each pair's blocks in
@@ -427,7 +427,7 @@ def _replay_slice(
     the cache as it was before the request, like its first occurrence).
     """
     block_scope = scope[requests]
-    order = _grouped_order(hashes, block_scope)
+    order = grouped_order(hashes, block_scope)
     key_hash = hashes[order]
     key_scope = block_scope[order]
     who = requests[order]

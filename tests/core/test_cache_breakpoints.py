@@ -3,6 +3,7 @@ presets and provider rules apply to their own provider's models only."""
 
 from __future__ import annotations
 
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from costaudit.config.pricing import PriceTable
 from costaudit.config.scenario import ScenarioFile
+from costaudit.core import prompt_cache
 from costaudit.core.cache_breakpoints import (
     replay_with_breakpoints,
     shared_prefix_breakpoints,
@@ -53,6 +55,35 @@ def test_sharing_counts_count_requests_per_prefix_and_scope() -> None:
     scope = np.array([0, 0, 0, 1])
     counts = sharing_counts(scope, blocks, blocks.block_counts)
     assert counts.tolist() == [3, 2, 1, 3, 2, 1, 3, 1, 1, 1, 1]
+
+
+@pytest.mark.parametrize("spread", [0, 0x9E3779B97F4A7C15])
+def test_sharing_counts_match_a_count_of_every_scope_and_prefix(
+    spread: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Random requests over a few scopes whose prefixes repeat within and across scopes, some blocks
+    past the cacheable part: each cacheable block's count is the number of blocks of its scope with
+    its hash, counted one by one; also when every packed sort key clashes (spread 0)."""
+    monkeypatch.setattr(prompt_cache, "_SPREAD", np.uint64(spread))
+    rng = np.random.default_rng(23)
+    pool = np.array([1, 2, 3, 2**40 + 1, 2**63 + 7, 2**64 - 1], dtype=np.uint64)
+    hash_lists = [
+        [int(value) for value in rng.choice(pool, size=int(rng.integers(1, 6)))] for _ in range(300)
+    ]
+    blocks = from_lists(hash_lists, 1)
+    scope = rng.integers(0, 4, size=len(hash_lists)).astype(np.int64)
+    cacheable = np.maximum(blocks.block_counts - rng.integers(0, 2, size=len(hash_lists)), 0)
+    counts = sharing_counts(scope, blocks, cacheable)
+    tally: Counter[tuple[int, int]] = Counter()
+    for request, hashes in enumerate(hash_lists):
+        for value in hashes[: cacheable[request]]:
+            tally[int(scope[request]), value] += 1
+    expected = [
+        tally[int(scope[request]), value] if position < cacheable[request] else 0
+        for request, hashes in enumerate(hash_lists)
+        for position, value in enumerate(hashes)
+    ]
+    assert counts.tolist() == expected
 
 
 def test_breakpoints_sit_at_the_end_of_shared_prefixes_never_on_a_unique_suffix() -> None:

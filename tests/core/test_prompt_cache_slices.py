@@ -135,7 +135,7 @@ def test_grouping_order_is_a_stable_sort_by_scope_and_hash(
     for size in (1, 7, 300):
         hashes = rng.choice(np.array([3, 5, 2**40 + 3, 2**63 + 5], dtype=np.uint64), size=size)
         scopes = rng.integers(0, 3, size=size).astype(np.int64)
-        order = prompt_cache._grouped_order(hashes, scopes)
+        order = prompt_cache.grouped_order(hashes, scopes)
         assert sorted(order.tolist()) == list(range(size))
         pairs = list(zip(scopes[order].tolist(), hashes[order].tolist(), strict=True))
         groups = [
