@@ -443,9 +443,12 @@ def _helicone_usage(rng: random.Random, provider: str) -> dict[str, int]:
 
 
 def helicone_record(rng: random.Random, index: int, moment: datetime) -> dict[str, Any]:
-    """One `HeliconeRequest` row (Helicone/helicone packages/llm-mapper/types.ts) as the export
-    tool (examples/export/typescript/index.ts) writes it to JSON lines; the shape of
-    tests/data/logs/helicone.jsonl. Failed requests and response-cache hits carry zero tokens."""
+    """One request row as Helicone's export tool writes it to JSON lines (https://docs.helicone.ai/
+    tools/export: `npx @helicone/export --format jsonl`, which writes each row of
+    `POST /v1/request/query-clickhouse` as one line, see examples/export/typescript/index.ts in
+    github.com/Helicone/helicone): the fields of its `HeliconeRequest` type (packages/llm-mapper/
+    types.ts there), the shape of tests/data/logs/helicone.jsonl. Failed requests and
+    response-cache hits carry zero tokens."""
     provider, target_url, _ = _pick(rng, HELICONE_PROVIDERS)
     if provider == "OPENAI":
         requested, model, _ = _pick(rng, OPENAI_MODELS)
