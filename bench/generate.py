@@ -19,6 +19,10 @@ Kinds (one JSON object per line):
   `timestamp` and `metadata` a logging wrapper adds, no prompt text.
 - `anthropic-batch`: Anthropic Message Batches result lines `{custom_id, timestamp, result:
   {type, message: {…, usage}}}` (about 1% errored or expired), as a logging wrapper keeps them.
+- `helicone`: Helicone request rows as its export tool writes JSON lines (`npx @helicone/export
+  --format jsonl`, one `HeliconeRequest` of `POST /v1/request/query-clickhouse` per line, without
+  bodies), OpenAI and Anthropic models, custom properties, about 1% failed requests and 2%
+  response-cache hits (zero tokens).
 
 The text comes from word lists in this file, combined by a seeded `random.Random` (whose sequences
 are stable across Python versions), never from copied prose.
@@ -49,6 +53,7 @@ KINDS = (
     "openai-batch-output",
     "anthropic-messages",
     "anthropic-batch",
+    "helicone",
 )
 DISTINCT_WORDS = (50, 900)
 """Words per prompt of the `openai-distinct-text` file (uniform)."""
@@ -397,6 +402,100 @@ def anthropic_message_record(rng: random.Random, index: int, moment: datetime) -
     }
 
 
+HELICONE_PROVIDERS = (
+    ("OPENAI", "https://api.openai.com/v1/chat/completions", 0.7),
+    ("ANTHROPIC", "https://api.anthropic.com/v1/messages", 0.3),
+)
+NO_CACHE_HIT = "00000000-0000-0000-0000-000000000000"
+COUNTRIES = ("US", "DE", "GB", "FR", "IN", "BR", "JP", "CA")
+
+
+def _uuid(rng: random.Random, index: int) -> str:
+    """A version-4 style id whose last group is the index, so no two records share one."""
+    return (
+        f"{rng.getrandbits(32):08x}-{rng.getrandbits(16):04x}-4{rng.getrandbits(12):03x}-"
+        f"{8 | rng.getrandbits(2):x}{rng.getrandbits(12):03x}-{index:012x}"
+    )
+
+
+def _helicone_usage(rng: random.Random, provider: str) -> dict[str, int]:
+    """Helicone's additive token parts: `prompt_tokens` excludes cache reads and writes (for
+    OpenAI too, whose cached tokens Helicone moves out of the prompt count)."""
+    if provider == "OPENAI":
+        usage = _openai_usage(rng, 0.0)
+        cached = usage["prompt_tokens_details"]["cached_tokens"]
+        prompt, reads, writes = usage["prompt_tokens"] - cached, cached, 0
+        completion = usage["completion_tokens"]
+    else:
+        reads = rng.choice((0, 0, 2048, 4096, 8192))
+        writes = 0 if reads or rng.random() < 0.5 else rng.choice((1024, 2048, 4096))
+        prompt = 100 + int(rng.lognormvariate(7.0, 0.7))
+        completion = 20 + int(rng.lognormvariate(6.0, 0.6))
+    return {
+        "total_tokens": prompt + reads + writes + completion,
+        "prompt_tokens": prompt,
+        "prompt_cache_write_tokens": writes,
+        "prompt_cache_read_tokens": reads,
+        "completion_tokens": completion,
+        "prompt_audio_tokens": 0,
+        "completion_audio_tokens": 0,
+    }
+
+
+def helicone_record(rng: random.Random, index: int, moment: datetime) -> dict[str, Any]:
+    """One request row as Helicone's export tool writes it to JSON lines (https://docs.helicone.ai/
+    tools/export: `npx @helicone/export --format jsonl`, which writes each row of
+    `POST /v1/request/query-clickhouse` as one line, see examples/export/typescript/index.ts in
+    github.com/Helicone/helicone): the fields of its `HeliconeRequest` type (packages/llm-mapper/
+    types.ts there), the shape of tests/data/logs/helicone.jsonl. Failed requests and
+    response-cache hits carry zero tokens."""
+    provider, target_url, _ = _pick(rng, HELICONE_PROVIDERS)
+    if provider == "OPENAI":
+        requested, model, _ = _pick(rng, OPENAI_MODELS)
+    else:
+        model, _ = _pick(rng, ANTHROPIC_MODELS)
+        requested = model
+    outcome = rng.random()
+    status = rng.choice((429, 500, 503)) if outcome < 0.01 else 200
+    cache_hit = 0.01 <= outcome < 0.03
+    usage = _helicone_usage(rng, provider)
+    if status != 200 or cache_hit:
+        usage = dict.fromkeys(usage, 0)
+    delay = 150 + int(rng.lognormvariate(6.5, 0.6))
+    properties = {"feature": rng.choice(FEATURES), "tenant": rng.choice(TENANTS)}
+    return {
+        "response_id": _uuid(rng, index),
+        "response_created_at": _iso(moment + timedelta(milliseconds=delay)),
+        "response_status": status,
+        "response_model": model,
+        "request_id": _uuid(rng, index),
+        "request_created_at": _iso(moment),
+        "request_path": target_url.split(".com", 1)[1],
+        "request_user_id": rng.choice(USERS),
+        "request_properties": properties,
+        "request_model": requested,
+        "model_override": None,
+        "helicone_user": None,
+        "provider": provider,
+        "delay_ms": delay,
+        "time_to_first_token": delay // 3,
+        **usage,
+        "prompt_id": None,
+        "llmSchema": None,
+        "country_code": rng.choice(COUNTRIES),
+        "asset_ids": None,
+        "asset_urls": None,
+        "scores": {},
+        "costUSD": round(usage["total_tokens"] * 2.5e-6, 8),
+        "properties": properties,
+        "assets": [],
+        "target_url": target_url,
+        "model": model,
+        "cache_reference_id": _uuid(rng, max(index - 1, 0)) if cache_hit else NO_CACHE_HIT,
+        "cache_enabled": cache_hit or rng.random() < 0.1,
+    }
+
+
 RecordFn = Callable[[random.Random, int, datetime], dict[str, Any]]
 
 
@@ -422,6 +521,8 @@ def _record_fn(kind: str, pool: TextPool, seed: int) -> RecordFn:
         return anthropic_message_record
     if kind == "anthropic-batch":
         return anthropic_batch_record
+    if kind == "helicone":
+        return helicone_record
     raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
 
 

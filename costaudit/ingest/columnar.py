@@ -17,6 +17,8 @@ it skips.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -331,6 +333,124 @@ def distinct_strings(array: Any) -> tuple[list[str | None], npt.NDArray[np.int32
         found.append(None)
         codes[missing] = len(found) - 1
     return found, codes
+
+
+# --- flat objects cut from the lines: a key's object that pyarrow cannot type ---------------------
+
+SHORT_OBJECT = 512
+"""Objects up to this many bytes are told apart as rows of one array (see `object_texts`)."""
+_COLON_BYTE = ord(":")
+
+
+def object_texts(
+    data: bytes | bytearray, rows: RowLines, key: bytes, wanted: Bools
+) -> tuple[list[bytes], npt.NDArray[np.int32]]:
+    """The distinct texts of the objects that follow `key` (a quoted name, e.g. `b'"metadata"'`)
+    in the `wanted` rows' lines, first seen first, and each row's index into them: -1 for a row
+    not wanted, and for one whose object cannot be cut here.
+
+    An object is cut from the line when `key` occurs there exactly once and is followed by a `{`
+    whose first `}` closes it: the text is the whole object when it parses (JSON objects are
+    self-delimiting), which the caller checks; a nested object does not parse. Lines mostly repeat
+    a few objects: they are cut and told apart with array operations over the whole block, so each
+    distinct one is parsed once. An object written with spaces around its colon, or longer than
+    SHORT_OBJECT bytes, is cut on its own.
+    """
+    codes = np.full(len(wanted), -1, dtype=np.int32)
+    picked = np.flatnonzero(wanted)
+    seen: dict[bytes, int] = {}
+    if not len(picked):
+        return [], codes
+    arr = np.frombuffer(data, dtype=np.uint8)
+    at = _single_key_at(data, rows, key, len(wanted))[picked]
+    ends = rows.end[picked]
+    start, length = _compact_objects(arr, at, ends, len(key))
+    found = np.full(len(picked), -1, dtype=np.int32)
+    quick = np.flatnonzero(length > 0)
+    if len(quick):
+        first, inverse = _distinct_texts(arr, start[quick], length[quick])
+        known = np.empty(len(first), dtype=np.int32)
+        for number, row in enumerate(quick[first].tolist()):
+            text = bytes(data[int(start[row]) : int(start[row] + length[row])])
+            known[number] = seen.setdefault(text, len(seen))
+        found[quick] = known[inverse]
+    spaced = _object_after(key)
+    for row in np.flatnonzero((length == 0) & (at >= 0)).tolist():
+        cut = spaced.match(data, int(at[row]), int(ends[row]))
+        if cut is not None:
+            found[row] = seen.setdefault(bytes(cut.group(1)), len(seen))
+    codes[picked] = found
+    return list(seen), codes
+
+
+def _single_key_at(data: bytes | bytearray, rows: RowLines, key: bytes, count: int) -> Int64s:
+    """Where `key` starts in each row's line, or -1 unless it occurs there exactly once."""
+    found = _key_starts(data, key)
+    row_of = np.searchsorted(rows.start, found, side="right") - 1
+    inside = (row_of >= 0) & (found < rows.end[np.maximum(row_of, 0)])
+    found, row_of = found[inside], row_of[inside]
+    at = np.full(count, -1, dtype=np.int64)
+    at[row_of] = found
+    at[np.bincount(row_of, minlength=count) != 1] = -1
+    return at
+
+
+def _compact_objects(
+    arr: npt.NDArray[np.uint8], at: Int64s, ends: Int64s, key_length: int
+) -> tuple[Int64s, Int64s]:
+    """Start and length of the `{…}` right after each key at `at` written `"key":{` (no spaces),
+    up to its first `}` on the line and at most SHORT_OBJECT bytes; length 0 where the key is
+    written otherwise, is missing, or the object does not end so soon."""
+    start = at + key_length + 1
+    key = at >= 0
+    safe = np.where(key, np.minimum(start, len(arr) - 1), 0)
+    compact = key & (start < ends) & (arr[safe - 1] == _COLON_BYTE) & (arr[safe] == _OPEN)
+    closes = np.flatnonzero(arr == _CLOSE)
+    after = np.searchsorted(closes, start)
+    close = closes[np.minimum(after, len(closes) - 1)] if len(closes) else start
+    length = close + 1 - start
+    fits = compact & (after < len(closes)) & (close < ends) & (length <= SHORT_OBJECT)
+    return start, np.where(fits, length, 0)
+
+
+def _distinct_texts(
+    arr: npt.NDArray[np.uint8], start: Int64s, length: Int64s
+) -> tuple[Int64s, Int64s]:
+    """The first of each distinct byte string `arr[start:start+length]` (in row order) and each
+    row's index among them: the strings are laid out as rows of a zero-padded matrix (a JSON text
+    holds no zero byte) and compared whole."""
+    width = int(length.max())
+    columns = np.arange(width, dtype=np.int64)
+    grid = arr[np.minimum(start[:, None] + columns, len(arr) - 1)]
+    grid[columns >= length[:, None]] = 0
+    keys = np.ascontiguousarray(grid).view(np.dtype((np.void, width))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return first[order], rank[inverse.ravel()]
+
+
+def _key_starts(data: bytes | bytearray, key: bytes) -> Int64s:
+    """Every position where `key` starts in `data`, overlapping ones included (two can share a
+    quote only in text that is not valid JSON, so they are looked for only when one is there)."""
+    if key + key[1:] in data:
+        return np.fromiter(
+            (hit.start() for hit in _overlapping(key).finditer(data)), dtype=np.int64
+        )
+    between = np.fromiter(map(len, data.split(key)), dtype=np.int64)
+    return np.cumsum(between[:-1]) + np.arange(len(between) - 1, dtype=np.int64) * len(key)
+
+
+@functools.cache
+def _overlapping(key: bytes) -> re.Pattern[bytes]:
+    return re.compile(b"(?=" + re.escape(key) + b")")
+
+
+@functools.cache
+def _object_after(key: bytes) -> re.Pattern[bytes]:
+    """`key`, a colon and a flat object, with any JSON space around the colon."""
+    return re.compile(re.escape(key) + rb"[ \t\r\n]*:[ \t\r\n]*(\{[^}]*\})")
 
 
 _ISO_SEPARATORS = {4: ord("-"), 7: ord("-"), 10: ord("T"), 13: ord(":"), 16: ord(":")}

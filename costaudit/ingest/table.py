@@ -216,11 +216,33 @@ class ColumnPiece:
         """Each row's code for grouping key `key`, new values coded in the order rows show them."""
         if self.groups is None:
             return np.full(len(self), -1, dtype=np.int32)
-        codes = np.array(
-            [categories.code(values.get(key)) for values in self.groups.values] + [-1],
-            dtype=np.int32,
-        )
+        names = list(map(operator.methodcaller("get", key), self.groups.values))
+        found = list(map(categories.codes.get, names))
+        if None in found:  # new values (coded in order) or sets without the key
+            found = [
+                categories.code(name) if code is None else code
+                for name, code in zip(names, found, strict=True)
+            ]
+        codes = np.array([*found, -1], dtype=np.int32)
         return codes[self.groups.index]
+
+
+def _keys_of(sets: list[dict[str, str]], numbers: list[int]) -> set[str]:
+    """Every key of the sets `numbers` (looked up and merged in C: rows may carry a set each)."""
+    picked = operator.itemgetter(*numbers)(sets) if len(numbers) > 1 else (sets[numbers[0]],)
+    return set().union(*picked)
+
+
+def _used_sets(groups: RowGroups, order: list[int]) -> RowGroups:
+    """`groups` with the sets no row uses emptied (their values must never be coded), when every
+    key of the used ones is admitted already: the common case once a log's first rows are in,
+    and a cheap one where rows carry many distinct sets (a user id in each)."""
+    if len(order) == len(groups.values):
+        return groups
+    admitted: list[dict[str, str]] = [{}] * len(groups.values)
+    for number in order:
+        admitted[number] = groups.values[number]
+    return RowGroups(admitted, groups.index)
 
 
 def prompt_hash(model: str | None, messages: Sequence[Message]) -> int:
@@ -497,9 +519,12 @@ class TableBuilder:
         names are dropped, keys past MAX_GROUP_COLUMNS are dropped with a note per row. Sets are
         taken in the order rows first show them, which is the order drafts would register keys."""
         used, first = np.unique(groups.index[groups.index >= 0], return_index=True)
+        order = used[np.argsort(first)].tolist()
+        if order and _keys_of(groups.values, order) <= self.group_values.keys():
+            return _used_sets(groups, order)
         rows_with = np.bincount(groups.index[groups.index >= 0], minlength=len(groups.values))
         admitted: list[dict[str, str]] = [{} for _ in groups.values]
-        for number in used[np.argsort(first)].tolist():
+        for number in order:
             for key, value in groups.values[number].items():
                 if key in RESERVED_COLUMNS:
                     continue

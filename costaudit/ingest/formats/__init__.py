@@ -101,7 +101,12 @@ def builtin_formats(
         Format(gemini.NAME, gemini.detect, gemini.extract),
         Format(litellm.NAME, litellm.detect, litellm.extract),
         Format(langfuse.NAME, langfuse.detect, langfuse.extract),
-        Format(helicone.NAME, helicone.detect, helicone.extract),
+        Format(
+            helicone.NAME,
+            helicone.detect,
+            helicone.extract,
+            columnar=(Columnar(helicone.is_request_row, helicone.request_columns),),
+        ),
         Format(
             openai.NAME,
             openai.detect,

@@ -9,7 +9,6 @@ them with, clipped as the record path clips them before adding them up.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
@@ -25,6 +24,7 @@ from costaudit.ingest.columnar import (
     nested,
     nonempty_strings,
     nulls,
+    object_texts,
     present,
     string_in,
 )
@@ -91,12 +91,6 @@ FIELD_NAMES = (
 )
 """The names `anthropic.apply_usage` reads counts under, in its order."""
 _METADATA = b'"metadata"'
-_COLON_BYTE, _OPEN_BYTE, _CLOSE_BYTE = ord(":"), ord("{"), ord("}")
-_METADATA_TWICE = _METADATA + _METADATA[1:]
-_METADATA_OVERLAPPING = re.compile(b"(?=" + re.escape(_METADATA) + b")")
-_SHORT_OBJECT = 512
-"""Metadata objects up to this many bytes are told apart as rows of one array."""
-_METADATA_OBJECT = re.compile(rb'"metadata"[ \t\r\n]*:[ \t\r\n]*(\{[^}]*\})')
 
 Int64s = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
@@ -222,115 +216,24 @@ def _metadata_groups(
     data: bytes | bytearray, rows: RowLines, with_metadata: Bools, take: Bools
 ) -> RowGroups:
     """Each row's groups from its `metadata` object (marks `take` False where it cannot be read
-    here). The object is cut from the line: the only `"metadata"` in it, then a `{` whose first
-    `}` closes it (it is flat when the bytes up to there parse: JSON objects are self-delimiting).
-
-    Lines mostly repeat a few metadata objects: the objects are cut and told apart with array
-    operations over the whole block, and each distinct one is parsed once. An object written with
-    spaces around its colon, or longer than `_SHORT_OBJECT` bytes, is cut on its own.
-    """
+    here): the object is cut from the line (`columnar.object_texts`), and each distinct one is
+    parsed once."""
+    texts, codes = object_texts(data, rows, _METADATA, with_metadata)
     values: list[dict[str, str]] = []
-    index = np.full(len(take), -1, dtype=np.int32)
-    wanted = np.flatnonzero(with_metadata)
-    if not len(wanted):
-        return RowGroups(values, index)
-    arr = np.frombuffer(data, dtype=np.uint8)
-    at = _single_key_at(data, rows, len(take))[wanted]
-    ends = rows.end[wanted]
-    start, length = _compact_objects(arr, at, ends)
-    codes = np.full(len(wanted), -1, dtype=np.int32)
-    seen: dict[bytes | None, int] = {None: -1}
-    quick = np.flatnonzero(length > 0)
-    if len(quick):
-        first, inverse = _distinct_texts(arr, start[quick], length[quick])
-        known = np.empty(len(first), dtype=np.int32)
-        for number, row in enumerate(quick[first].tolist()):
-            text = bytes(data[int(start[row]) : int(start[row] + length[row])])
-            known[number] = seen[text] = _parsed_groups(text, values)
-        codes[quick] = known[inverse]
-    for row in np.flatnonzero((length == 0) & (at >= 0)).tolist():
-        cut = _metadata_text(data, int(at[row]), int(ends[row]))
-        code = seen.get(cut)
-        if code is None:
-            code = seen[cut] = _parsed_groups(cut, values)
-        codes[row] = code
-    index[wanted] = codes
-    take[wanted[codes < 0]] = False
+    parsed = np.array([*(_parsed_groups(text, values) for text in texts), -1], dtype=np.int32)
+    index = parsed[codes]
+    take[with_metadata & (index < 0)] = False
     return RowGroups(values, index)
 
 
-def _single_key_at(data: bytes | bytearray, rows: RowLines, count: int) -> Int64s:
-    """Where `"metadata"` starts in each row's line, or -1 unless it occurs there exactly once."""
-    found = _key_starts(data)
-    row_of = np.searchsorted(rows.start, found, side="right") - 1
-    inside = (row_of >= 0) & (found < rows.end[np.maximum(row_of, 0)])
-    found, row_of = found[inside], row_of[inside]
-    at = np.full(count, -1, dtype=np.int64)
-    at[row_of] = found
-    at[np.bincount(row_of, minlength=count) != 1] = -1
-    return at
-
-
-def _compact_objects(arr: npt.NDArray[np.uint8], at: Int64s, ends: Int64s) -> tuple[Int64s, Int64s]:
-    """Start and length of the `{…}` right after each key at `at` written `"metadata":{` (no
-    spaces), up to its first `}` on the line and at most `_SHORT_OBJECT` bytes; length 0 where the
-    key is written otherwise, is missing, or the object does not end so soon."""
-    start = at + len(_METADATA) + 1
-    key = at >= 0
-    safe = np.where(key, np.minimum(start, len(arr) - 1), 0)
-    compact = key & (start < ends) & (arr[safe - 1] == _COLON_BYTE) & (arr[safe] == _OPEN_BYTE)
-    closes = np.flatnonzero(arr == _CLOSE_BYTE)
-    after = np.searchsorted(closes, start)
-    close = closes[np.minimum(after, len(closes) - 1)] if len(closes) else start
-    length = close + 1 - start
-    fits = compact & (after < len(closes)) & (close < ends) & (length <= _SHORT_OBJECT)
-    return start, np.where(fits, length, 0)
-
-
-def _distinct_texts(
-    arr: npt.NDArray[np.uint8], start: Int64s, length: Int64s
-) -> tuple[Int64s, Int64s]:
-    """The first of each distinct byte string `arr[start:start+length]` (in row order) and each
-    row's index among them: the strings are laid out as rows of a zero-padded matrix (a JSON text
-    holds no zero byte) and compared whole."""
-    width = int(length.max())
-    columns = np.arange(width, dtype=np.int64)
-    grid = arr[np.minimum(start[:, None] + columns, len(arr) - 1)]
-    grid[columns >= length[:, None]] = 0
-    keys = np.ascontiguousarray(grid).view(np.dtype((np.void, width))).ravel()
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    order = np.argsort(first)
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    return first[order], rank[inverse.ravel()]
-
-
-def _parsed_groups(text: bytes | None, values: list[dict[str, str]]) -> int:
+def _parsed_groups(text: bytes, values: list[dict[str, str]]) -> int:
     """Index of the groups of a metadata object's text, appended to `values`; -1 when it does not
     parse (not flat, after all)."""
     try:
-        metadata = orjson.loads(text) if text is not None else None
+        metadata = orjson.loads(text)
     except orjson.JSONDecodeError:
         return -1
     if not isinstance(metadata, dict):
         return -1
     values.append(string_groups(metadata))
     return len(values) - 1
-
-
-def _key_starts(data: bytes | bytearray) -> Int64s:
-    """Every position where `"metadata"` starts in `data`, overlapping ones included (two can share
-    a quote only in text that is not valid JSON, so they are looked for only when one is there)."""
-    if _METADATA_TWICE in data:
-        return np.fromiter(
-            (hit.start() for hit in _METADATA_OVERLAPPING.finditer(data)), dtype=np.int64
-        )
-    between = np.fromiter(map(len, data.split(_METADATA)), dtype=np.int64)
-    return np.cumsum(between[:-1]) + np.arange(len(between) - 1, dtype=np.int64) * len(_METADATA)
-
-
-def _metadata_text(data: bytes | bytearray, at: int, end: int) -> bytes | None:
-    """The text of the metadata object whose key starts at `at` of a line ending at `end`, when it
-    can be cut out (see _metadata_groups)."""
-    cut = _METADATA_OBJECT.match(data, at, end)
-    return None if cut is None else bytes(cut.group(1))

@@ -18,14 +18,18 @@ Helicone records response-cache hits (a `cache_reference_id` other than the all-
 tokens; they cost nothing and are kept as $0 requests. Failed requests (HTTP status ≥ 400) were not
 billed and are skipped with their status. Groups: user (`request_user_id`), provider, and every custom
 property (`request_properties`/`properties`, from `Helicone-Property-*` headers).
+
+JSON-lines exports, the large Helicone log, are also read the columnar way (`helicone_columns`,
+loaded on demand since it needs pyarrow).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from costaudit.ingest.formats.common import (
+    is_object,
     json_value,
     model_name,
     optional_count,
@@ -35,6 +39,9 @@ from costaudit.ingest.formats.common import (
 )
 from costaudit.ingest.problems import BadRecord
 from costaudit.ingest.table import Draft
+
+if TYPE_CHECKING:
+    from costaudit.ingest.columnar import ColumnarExtractor
 
 NAME = "helicone"
 FIRST_FAILED_STATUS = 400
@@ -77,13 +84,21 @@ def _model(record: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _groups(record: Mapping[str, Any]) -> dict[str, str]:
+def request_groups(record: Mapping[str, Any]) -> dict[str, str]:
+    """The custom properties, user and provider of a request row, as grouping keys."""
     properties = json_value(
         record.get("request_properties") or record.get("properties"), "request_properties"
     )
-    groups = string_groups(properties)
-    put_group(groups, "user", record.get("request_user_id") or record.get("helicone_user"))
-    put_group(groups, "provider", record.get("provider"))
+    user = record.get("request_user_id") or record.get("helicone_user")
+    return with_user_and_provider(string_groups(properties), user, record.get("provider"))
+
+
+def with_user_and_provider(
+    groups: dict[str, str], user: object, provider: object
+) -> dict[str, str]:
+    """`groups` (the properties) with the user and provider added, as the last grouping keys."""
+    put_group(groups, "user", user)
+    put_group(groups, "provider", provider)
     return groups
 
 
@@ -94,5 +109,38 @@ def extract(record: Mapping[str, Any]) -> Draft:
         raise BadRecord(f"failed request (HTTP {status}, not billed)")
     draft = Draft(timestamp=record.get("request_created_at"), model=_model(record))
     _apply_usage(draft, record)
-    draft.groups = _groups(record) or None
+    draft.groups = request_groups(record) or None
     return draft
+
+
+COUNT_FIELDS = (
+    "prompt_cache_read_tokens",
+    "prompt_cache_write_tokens",
+    "prompt_audio_tokens",
+    "completion_audio_tokens",
+    "prompt_tokens",
+    "completion_tokens",
+)
+"""The counts `_apply_usage` reads, in its order (each under its own name)."""
+TEXT_FIELDS = ("request_created_at", "model", "provider", "request_user_id", "helicone_user")
+PROPERTY_FIELDS = ("request_properties", "properties")
+
+
+def is_request_row(record: Mapping[str, Any]) -> bool:
+    """A JSON-lines export row whose fields have the JSON types the columnar extractor parses them
+    as (text, whole-number counts and status, property objects): the records it is for (a file
+    whose first records all are is read the columnar way; failed requests among them are left to
+    `extract` one by one)."""
+    return (
+        all(record.get(key) is None or type(record[key]) is int for key in COUNT_FIELDS)
+        and all(record.get(key) is None or isinstance(record[key], str) for key in TEXT_FIELDS)
+        and all(record.get(key) is None or is_object(record[key]) for key in PROPERTY_FIELDS)
+        and (record.get("response_status") is None or type(record["response_status"]) is int)
+    )
+
+
+def request_columns() -> ColumnarExtractor:
+    """The columnar extractor of JSON-lines export rows."""
+    from costaudit.ingest.formats.helicone_columns import RequestColumns
+
+    return RequestColumns()
