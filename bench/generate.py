@@ -23,6 +23,10 @@ Kinds (one JSON object per line):
   --format jsonl`, one `HeliconeRequest` of `POST /v1/request/query-clickhouse` per line, without
   bodies), OpenAI and Anthropic models, custom properties, about 1% failed requests and 2%
   response-cache hits (zero tokens).
+- `litellm-spend-logs`: LiteLLM proxy spend-log rows (the `LiteLLM_SpendLogs` table, one row per
+  call) of OpenAI and Anthropic models, as the proxy stores them unless prompts are stored: empty
+  `messages` and `response`, the provider's usage in `metadata.usage_object`, the caller's
+  `spend_logs_metadata`; about 1% response-cache hits and 0.5% failed calls.
 
 The text comes from word lists in this file, combined by a seeded `random.Random` (whose sequences
 are stable across Python versions), never from copied prose.
@@ -33,6 +37,7 @@ are stable across Python versions), never from copied prose.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -54,6 +59,7 @@ KINDS = (
     "anthropic-messages",
     "anthropic-batch",
     "helicone",
+    "litellm-spend-logs",
 )
 DISTINCT_WORDS = (50, 900)
 """Words per prompt of the `openai-distinct-text` file (uniform)."""
@@ -496,6 +502,120 @@ def helicone_record(rng: random.Random, index: int, moment: datetime) -> dict[st
     }
 
 
+LITELLM_MODELS = (
+    ("gpt-4o-mini", "gpt-4o-mini-2024-07-18", "openai", 0.30),
+    ("gpt-4o", "gpt-4o-2024-08-06", "openai", 0.20),
+    ("gpt-4.1-mini", "gpt-4.1-mini-2025-04-14", "openai", 0.15),
+    ("o4-mini", "o4-mini-2025-04-16", "openai", 0.05),
+    ("claude-sonnet-4-5", "claude-sonnet-4-5-20250929", "anthropic", 0.20),
+    ("claude-haiku-4-5", "claude-haiku-4-5-20251001", "anthropic", 0.10),
+)
+"""(model group, model, provider, share) of the proxy's traffic."""
+LITELLM_KEYS = tuple(
+    (f"{feature}-svc", f"team-{feature}", hashlib.sha256(feature.encode()).hexdigest())
+    for feature in FEATURES
+)
+"""(key alias, team, hashed key) of the proxy's virtual keys, one per feature."""
+
+
+def _litellm_usage(rng: random.Random, provider: str, model: str) -> dict[str, Any]:
+    """`metadata.usage_object` as LiteLLM records it: OpenAI's usage, or Anthropic's folded into
+    the OpenAI convention (prompt_tokens = uncached + cache reads + cache writes)."""
+    if provider == "openai":
+        usage = _openai_usage(rng, 0.6 if model.startswith("o4") else 0.0)
+        usage["completion_tokens_details"]["accepted_prediction_tokens"] = 0
+        usage["prompt_tokens_details"]["text_tokens"] = None
+        return usage
+    message = anthropic_message(rng, "", model, "standard")["usage"]
+    reads = message["cache_read_input_tokens"]
+    writes = message["cache_creation_input_tokens"]
+    prompt = message["input_tokens"] + reads + writes
+    return {
+        "completion_tokens": message["output_tokens"],
+        "prompt_tokens": prompt,
+        "total_tokens": prompt + message["output_tokens"],
+        "prompt_tokens_details": {
+            "cached_tokens": reads,
+            "cache_creation_tokens": writes,
+            "cache_creation_token_details": message["cache_creation"],
+        },
+        "cache_creation_input_tokens": writes,
+        "cache_read_input_tokens": reads,
+    }
+
+
+def litellm_spend_log_record(rng: random.Random, index: int, moment: datetime) -> dict[str, Any]:
+    """One `LiteLLM_SpendLogs` row as `/spend/logs` returns it and the proxy's database export
+    keeps it (the table of LiteLLM's schema.prisma; docs.litellm.ai/docs/proxy/cost_tracking and
+    /docs/proxy/ui_logs: prompts are not stored by default, so `messages` and `response` are `{}`)."""
+    group, model, provider, _ = _pick(rng, LITELLM_MODELS)
+    alias, team, key = rng.choice(LITELLM_KEYS)
+    feature = alias.removesuffix("-svc")
+    usage = _litellm_usage(rng, provider, model)
+    outcome = rng.random()
+    hit, failed = outcome < 0.01, 0.01 <= outcome < 0.015
+    if failed:
+        usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+    latency = timedelta(milliseconds=200 + int(rng.lognormvariate(6.5, 0.7)))
+    spend = 0.0 if hit or failed else round(usage["total_tokens"] * 2.5e-06, 8)
+    user = rng.choice(USERS)
+    caller: dict[str, Any] | None = {"feature": feature, "tenant": rng.choice(TENANTS)}
+    if rng.random() < 0.1:
+        caller = None
+    return {
+        "request_id": f"chatcmpl-{rng.getrandbits(64):016x}-{index:09d}",
+        "call_type": "acompletion",
+        "api_key": key,
+        "spend": spend,
+        "total_tokens": usage["total_tokens"],
+        "prompt_tokens": usage["prompt_tokens"],
+        "completion_tokens": usage["completion_tokens"],
+        "startTime": _iso_us(moment),
+        "endTime": _iso_us(moment + latency),
+        "completionStartTime": _iso_us(moment + latency / 3),
+        "model": model,
+        "model_id": hashlib.sha256(model.encode()).hexdigest()[:32],
+        "model_group": group,
+        "custom_llm_provider": provider,
+        "api_base": f"https://api.{provider}.com/v1",
+        "user": user,
+        "team_id": team,
+        "organization_id": None,
+        "end_user": rng.choice(TENANTS) if rng.random() < 0.5 else "",
+        "requester_ip_address": f"10.0.{rng.randrange(256)}.{rng.randrange(256)}",
+        "metadata": {
+            "batch_models": None,
+            "usage_object": usage,
+            "user_api_key": key,
+            "user_api_key_alias": alias,
+            "user_api_key_team_id": team,
+            "user_api_key_org_id": None,
+            "user_api_key_user_id": user,
+            "user_api_key_team_alias": feature,
+            "spend_logs_metadata": caller,
+            "requester_ip_address": None,
+            "applied_guardrails": [],
+            "additional_usage_values": {},
+            "status": "failure" if failed else "success",
+            "error_information": {"error_code": "429", "error_class": "RateLimitError"}
+            if failed
+            else None,
+        },
+        "cache_hit": "True" if hit else "False",
+        "cache_key": "Cache OFF",
+        "request_tags": [f"feature:{feature}"] if rng.random() < 0.7 else [],
+        "messages": {},
+        "response": {},
+        "session_id": f"{rng.getrandbits(128):032x}",
+        "status": "failure" if failed else "success",
+        "proxy_server_request": {},
+    }
+
+
+def _iso_us(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 RecordFn = Callable[[random.Random, int, datetime], dict[str, Any]]
 
 
@@ -523,6 +643,8 @@ def _record_fn(kind: str, pool: TextPool, seed: int) -> RecordFn:
         return anthropic_batch_record
     if kind == "helicone":
         return helicone_record
+    if kind == "litellm-spend-logs":
+        return litellm_spend_log_record
     raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
 
 
