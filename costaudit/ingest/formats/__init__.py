@@ -99,7 +99,12 @@ def builtin_formats(
             ),
         ),
         Format(gemini.NAME, gemini.detect, gemini.extract),
-        Format(litellm.NAME, litellm.detect, litellm.extract),
+        Format(
+            litellm.NAME,
+            litellm.detect,
+            litellm.extract,
+            columnar=(Columnar(litellm.is_spend_log_row, litellm.spend_log_columns),),
+        ),
         Format(langfuse.NAME, langfuse.detect, langfuse.extract),
         Format(
             helicone.NAME,

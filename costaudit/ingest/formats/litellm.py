@@ -28,7 +28,7 @@ scalar key of `metadata.spend_logs_metadata` (what callers attach, e.g. `feature
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from costaudit.ingest.formats.common import (
     dig,
@@ -43,6 +43,9 @@ from costaudit.ingest.formats.common import (
 )
 from costaudit.ingest.problems import BadRecord
 from costaudit.ingest.table import Draft
+
+if TYPE_CHECKING:
+    from costaudit.ingest.columnar import ColumnarExtractor
 
 NAME = "litellm"
 TRUE_TEXT = frozenset({"true", "1", "yes"})
@@ -177,3 +180,29 @@ def extract(record: Mapping[str, Any]) -> Draft:
     _apply_usage(draft, record, metadata)
     draft.groups = _groups(record, metadata) or None
     return draft
+
+
+def is_spend_log_row(record: Mapping[str, Any]) -> bool:
+    """A proxy spend-log row as LiteLLM stores it unless prompts are stored: an ISO `startTime`
+    string, integer counts, no prompt (`messages` empty or absent) and no usage object beside the
+    counts. A file whose first records all are is read the columnar way (costaudit.ingest.columnar),
+    which leaves its other rows (failures, cache hits, rows with prompts) to `extract`."""
+    response = record.get("response")
+    return (
+        "spend" in record
+        and "request_id" in record
+        and isinstance(record.get("startTime"), str)
+        and type(record.get("prompt_tokens")) is int
+        and type(record.get("completion_tokens")) is int
+        and not record.get("messages")
+        and record.get("usage") is None
+        and not (is_object(response) and response.get("usage") is not None)
+        and (record.get("metadata") is None or is_object(record.get("metadata")))
+    )
+
+
+def spend_log_columns() -> ColumnarExtractor:
+    """The columnar extractor of spend-log rows."""
+    from costaudit.ingest.formats.litellm_columns import SpendLogColumns
+
+    return SpendLogColumns()
