@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import random
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -31,6 +33,19 @@ MakeRequests = Callable[..., RequestTable]
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
+
+
+def bench_script(name: str) -> ModuleType:
+    """A bench/ script as a module (bench/ is not a package; pytest uses --import-mode=importlib)."""
+    qualified = f"bench_{name}"
+    if qualified in sys.modules:
+        return sys.modules[qualified]
+    spec = importlib.util.spec_from_file_location(qualified, REPO / "bench" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[qualified] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
 
 
 def data_file(name: str) -> Path:
@@ -226,3 +241,21 @@ def use_small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     the record way)."""
     monkeypatch.setattr(containers, "RECORD_BLOCK_BYTES", 4_096)
     monkeypatch.setattr(containers, "COLUMNAR_BLOCK_BYTES", 16_384)
+
+
+DROP = object()
+"""A value for `changed`: delete the key."""
+
+
+def changed(line: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """`line` with each `a__b__c` path set to its value, or deleted where the value is DROP."""
+    for path, value in changes.items():
+        *parents, last = path.split("__")
+        target = line
+        for key in parents:
+            target = target[key]
+        if value is DROP:
+            del target[last]
+        else:
+            target[last] = value
+    return line

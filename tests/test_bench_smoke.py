@@ -17,20 +17,13 @@ from typing import Any
 import orjson
 import pytest
 
+from support import bench_script
+
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
 def _load(name: str) -> ModuleType:
-    """A bench/ script as a module (bench/ is not a package; pytest uses --import-mode=importlib)."""
-    qualified = f"bench_{name}"
-    if qualified in sys.modules:
-        return sys.modules[qualified]
-    spec = importlib.util.spec_from_file_location(qualified, BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[qualified] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
+    return bench_script(name)
 
 
 def _run(*args: str | Path) -> subprocess.CompletedProcess[str]:

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from costaudit.errors import InputError
 from costaudit.ingest import columnar, containers
 from costaudit.ingest.formats import anthropic, openai
-from support import BothWays, same_table, use_small_blocks
+from support import DROP, BothWays, changed, same_table, use_small_blocks
 from support import write_jsonl as write
 
 
@@ -445,21 +445,6 @@ def batch_result(index: int, **changes: Any) -> dict[str, Any]:
     return changed(line, changes)
 
 
-def changed(line: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
-    """`line` with each `a__b__c` path set to its value, or deleted where the value is DROP."""
-    for path, value in changes.items():
-        *parents, last = path.split("__")
-        target = line
-        for key in parents:
-            target = target[key]
-        if value is DROP:
-            del target[last]
-        else:
-            target[last] = value
-    return line
-
-
-DROP = object()
 ANTHROPIC_ODD = {
     "errored": orjson.dumps(batch_result(5, result={"type": "errored", "error": {"type": "x"}})),
     "expired": orjson.dumps(batch_result(5, result={"type": "expired"})),

@@ -18,10 +18,11 @@ from hypothesis import strategies as st
 
 from costaudit.ingest import containers
 from costaudit.ingest.formats import litellm
-from support import DROP, ReadBothWays, bench_script, changed, same_table, write
+from support import DROP, BothWays, bench_script, changed, same_table, use_small_blocks
+from support import write_jsonl as write
 
 
-class ReadLiteLLM(ReadBothWays):
+class ReadLiteLLM(BothWays):
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         super().__init__(monkeypatch, litellm, ("is_spend_log_row",))
 
@@ -33,9 +34,7 @@ def read(monkeypatch: pytest.MonkeyPatch) -> ReadLiteLLM:
 
 @pytest.fixture(autouse=True)
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Blocks of a few KiB, so the test files span many blocks."""
-    monkeypatch.setattr(containers, "RECORD_BLOCK_BYTES", 4_096)
-    monkeypatch.setattr(containers, "COLUMNAR_BLOCK_BYTES", 16_384)
+    use_small_blocks(monkeypatch)
 
 
 def _usage(index: int) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from costaudit.ingest.columnar import (
     nested,
     nonempty_strings,
     nulls,
+    object_texts,
     present,
     string_in,
     values,
@@ -98,8 +99,6 @@ _MESSAGES = b'"messages"'
 _EMPTY_VALUE = re.compile(rb'[ \t\r\n]*:[ \t\r\n]*(?:\[[ \t\r\n]*\]|\{[ \t\r\n]*\}|null|"")')
 """What follows a `messages` key whose value is empty (no prompt)."""
 _CALLER_METADATA = b'"spend_logs_metadata"'
-_FLAT_OBJECT = re.compile(rb"[ \t\r\n]*:[ \t\r\n]*(\{[^{}]*\})")
-"""What follows the `spend_logs_metadata` key when its value is an object with no brace inside."""
 
 
 def _struct_of(paths: Paths) -> pa.DataType:
@@ -280,35 +279,21 @@ def _caller_metadata(
     data: bytes | bytearray, rows: RowLines, wanted: Bools, take: Bools
 ) -> tuple[npt.NDArray[np.int32], list[dict[str, Any]]]:
     """Each row's `spend_logs_metadata` object as an index into the distinct objects (-1: none),
-    for the rows in `wanted` (those pyarrow found one in). It is cut from the line: the only
-    `"spend_logs_metadata"` key there, then a `{` whose first `}` closes it (so it is flat when the
-    bytes up to there parse: JSON objects are self-delimiting). Rows where it cannot be cut so are
-    marked False in `take`."""
-    codes = np.full(len(take), -1, dtype=np.int32)
+    for the rows in `wanted` (those pyarrow found one in), cut from the line by
+    `columnar.object_texts`. Rows whose object cannot be cut, or whose cut does not parse as an
+    object (a nested one), are marked False in `take`."""
+    texts, cut = object_texts(data, rows, _CALLER_METADATA, wanted)
     objects: list[dict[str, Any]] = []
-    if not wanted.any():
-        return codes, objects
-    ends, row_of = _key_rows(data, _CALLER_METADATA, rows)
-    take &= ~wanted | (np.bincount(row_of, minlength=len(take)) == 1)
-    seen: dict[bytes | None, int] = {}
-    for end, row in zip(ends, row_of.tolist(), strict=True):
-        if not (wanted[row] and take[row]):
-            continue
-        cut = _FLAT_OBJECT.match(data, end)
-        text = None if cut is None else cut.group(1)
-        code = seen.get(text)
-        if code is None:
-            code = seen[text] = _parsed_object(text, objects)
-        if code < 0:
-            take[row] = False
-        codes[row] = code
+    parsed = np.array([_parsed_object(text, objects) for text in texts] + [-1], dtype=np.int32)
+    codes = np.where(wanted, parsed[cut], -1).astype(np.int32)
+    take &= ~wanted | (codes >= 0)
     return codes, objects
 
 
-def _parsed_object(text: bytes | None, objects: list[dict[str, Any]]) -> int:
+def _parsed_object(text: bytes, objects: list[dict[str, Any]]) -> int:
     """Index of the object `text` parses to, appended to `objects`; -1 when it is not one."""
     try:
-        parsed = orjson.loads(text) if text is not None else None
+        parsed = orjson.loads(text)
     except orjson.JSONDecodeError:
         return -1
     if not isinstance(parsed, dict):
