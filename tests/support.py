@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+import orjson
+import pandas as pd
+import pytest
 
 from costaudit.config.pricing import PriceTable
 from costaudit.config.scenario import ScenarioFile
@@ -17,7 +21,8 @@ from costaudit.core.prompt_cache import PrefixBlocks, from_lists
 from costaudit.core.request_table import RequestTable
 from costaudit.core.simulate.state import Workload
 from costaudit.core.simulate.synthetic import StreamPrompt, generate
-from costaudit.ingest.reader import Logs
+from costaudit.ingest import containers
+from costaudit.ingest.reader import Logs, ReadOptions, read_logs
 
 MakeTable = Callable[..., PriceTable]
 """`make_table(model_id={...prices...}, ...)` → PriceTable."""
@@ -161,3 +166,83 @@ def three_scope_scenario(scenario: dict[str, Any]) -> tuple[ScenarioFile, Worklo
     assert synthetic is not None
     prompts = [StreamPrompt(tokens=700), None, StreamPrompt(tokens=300)]
     return file, generate(synthetic, prompts)
+
+
+# --- reading a log both ways (columnar path allowed or not) ----------------------------------------
+
+
+def write_lines(path: Path, records: Sequence[Mapping[str, Any] | bytes]) -> Path:
+    """A JSON-lines file of `records`, each an object or the raw bytes of one line."""
+    lines = [record if isinstance(record, bytes) else orjson.dumps(record) for record in records]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+class ReadBothWays:
+    """Reads a log with a format's columnar extractors allowed or not (when not, every record goes
+    the record path), counting the records the format's `extract` drafts one by one."""
+
+    def __init__(
+        self, monkeypatch: pytest.MonkeyPatch, module: ModuleType, suits: Sequence[str]
+    ) -> None:
+        self.monkeypatch = monkeypatch
+        self.module = module
+        self.suits = tuple(suits)
+        """The names of the module's `suits` functions of its columnar extractors."""
+        self.drafted: list[Any] = []
+
+    def __call__(self, path: Path, *, columnar: bool = True, **options: Any) -> Logs:
+        self.drafted = []
+        extract = self.module.extract
+
+        def counting(record: Mapping[str, Any]) -> Any:
+            self.drafted.append(record)
+            return extract(record)
+
+        with self.monkeypatch.context() as patch:
+            patch.setattr(self.module, "extract", counting)
+            if not columnar:
+                for name in self.suits:
+                    patch.setattr(self.module, name, lambda _record: False)
+            return read_logs(
+                [str(path)], ReadOptions(chunk_rows=500, **options), lambda _model: "cl100k_base"
+            )
+
+
+def small_columnar_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks of a few KiB, so that test files span many blocks (a file that fits in one block is
+    read the record way)."""
+    monkeypatch.setattr(containers, "RECORD_BLOCK_BYTES", 4_096)
+    monkeypatch.setattr(containers, "COLUMNAR_BLOCK_BYTES", 16_384)
+
+
+def same_table(left: Logs, right: Logs) -> None:
+    """The two reads gave the same table, read counts, skips (reasons and `file:line` examples)
+    and notes."""
+    first, second = (
+        workload.requests.to_frame().drop(columns="source").reset_index(drop=True)
+        for workload in (left, right)
+    )
+    pd.testing.assert_frame_equal(first, second, check_categorical=False)
+    assert left.records_read == right.records_read
+    assert left.problems.skipped == right.problems.skipped
+    assert left.problems.examples == right.problems.examples
+    assert left.problems.notes == right.problems.notes
+
+
+DROP = object()
+"""A value for `changed` that deletes the key."""
+
+
+def changed(line: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """`line` with each `a__b__c` path set to its value, or deleted where the value is DROP."""
+    for path, value in changes.items():
+        *parents, last = path.split("__")
+        target = line
+        for key in parents:
+            target = target[key]
+        if value is DROP:
+            del target[last]
+        else:
+            target[last] = value
+    return line

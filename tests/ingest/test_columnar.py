@@ -8,12 +8,11 @@ records with the same reasons and `file:line` examples.
 from __future__ import annotations
 
 import gzip
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import orjson
-import pandas as pd
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
@@ -22,7 +21,8 @@ from hypothesis import strategies as st
 from costaudit.errors import InputError
 from costaudit.ingest import columnar, containers
 from costaudit.ingest.formats import anthropic, openai
-from costaudit.ingest.reader import Logs, ReadOptions, read_logs
+from support import DROP, ReadBothWays, changed, same_table, small_columnar_blocks
+from support import write_lines as write
 
 
 def body(index: int, **usage: Any) -> dict[str, Any]:
@@ -60,37 +60,11 @@ def response_body(index: int, **usage: Any) -> dict[str, Any]:
     }
 
 
-def write(path: Path, records: Sequence[Mapping[str, Any] | bytes]) -> Path:
-    lines = [record if isinstance(record, bytes) else orjson.dumps(record) for record in records]
-    path.write_bytes(b"\n".join(lines) + b"\n")
-    return path
-
-
-class Read:
-    """Reads a log with the columnar path allowed or not, counting the records drafted one by one."""
+class Read(ReadBothWays):
+    """Reads a log with the OpenAI columnar extractors allowed or not."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.monkeypatch = monkeypatch
-        self.drafted: list[Any] = []
-
-    def __call__(self, path: Path, *, columnar: bool = True, **options: Any) -> Logs:
-        self.drafted = []
-        extract = openai.extract
-
-        def counting(record: Mapping[str, Any]) -> Any:
-            self.drafted.append(record)
-            return extract(record)
-
-        with self.monkeypatch.context() as patch:
-            patch.setattr(openai, "extract", counting)
-            if not columnar:
-                patch.setattr(openai, "is_usage_body", lambda _record: False)
-                patch.setattr(openai, "is_batch_output", lambda _record: False)
-            return read_logs(
-                [str(path)],
-                ReadOptions(chunk_rows=500, **options),
-                lambda _model: "cl100k_base",
-            )
+        super().__init__(monkeypatch, openai, ("is_usage_body", "is_batch_output"))
 
 
 @pytest.fixture
@@ -102,20 +76,7 @@ def read(monkeypatch: pytest.MonkeyPatch) -> Read:
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Blocks of a few KiB, so the test files span many blocks (a file that fits in one block is
     read the record way: see test_a_small_file_is_read_the_record_way)."""
-    monkeypatch.setattr(containers, "RECORD_BLOCK_BYTES", 4_096)
-    monkeypatch.setattr(containers, "COLUMNAR_BLOCK_BYTES", 16_384)
-
-
-def same_table(left: Logs, right: Logs) -> None:
-    first, second = (
-        workload.requests.to_frame().drop(columns="source").reset_index(drop=True)
-        for workload in (left, right)
-    )
-    pd.testing.assert_frame_equal(first, second, check_categorical=False)
-    assert left.records_read == right.records_read
-    assert left.problems.skipped == right.problems.skipped
-    assert left.problems.examples == right.problems.examples
-    assert left.problems.notes == right.problems.notes
+    small_columnar_blocks(monkeypatch)
 
 
 def test_usage_lines_give_the_same_table_both_ways(tmp_path: Path, read: Read) -> None:
@@ -484,21 +445,6 @@ def batch_result(index: int, **changes: Any) -> dict[str, Any]:
     return changed(line, changes)
 
 
-def changed(line: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
-    """`line` with each `a__b__c` path set to its value, or deleted where the value is DROP."""
-    for path, value in changes.items():
-        *parents, last = path.split("__")
-        target = line
-        for key in parents:
-            target = target[key]
-        if value is DROP:
-            del target[last]
-        else:
-            target[last] = value
-    return line
-
-
-DROP = object()
 ANTHROPIC_ODD = {
     "errored": orjson.dumps(batch_result(5, result={"type": "errored", "error": {"type": "x"}})),
     "expired": orjson.dumps(batch_result(5, result={"type": "expired"})),
@@ -573,23 +519,11 @@ ANTHROPIC_COLUMN_WAY = {
 ANTHROPIC_BLOCK_WAY = {"timestamp number", "metadata text", "another time key"}
 
 
-class ReadAnthropic(Read):
-    def __call__(self, path: Path, *, columnar: bool = True, **options: Any) -> Logs:
-        self.drafted = []
-        extract = anthropic.extract
+class ReadAnthropic(ReadBothWays):
+    """Reads a log with the Anthropic columnar extractors allowed or not."""
 
-        def counting(record: Mapping[str, Any]) -> Any:
-            self.drafted.append(record)
-            return extract(record)
-
-        with self.monkeypatch.context() as patch:
-            patch.setattr(anthropic, "extract", counting)
-            if not columnar:
-                patch.setattr(anthropic, "is_batch_result", lambda _record: False)
-                patch.setattr(anthropic, "is_message_body", lambda _record: False)
-            return read_logs(
-                [str(path)], ReadOptions(chunk_rows=500, **options), lambda _model: "cl100k_base"
-            )
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        super().__init__(monkeypatch, anthropic, ("is_batch_result", "is_message_body"))
 
 
 @pytest.mark.parametrize("name", ANTHROPIC_ODD)
