@@ -126,24 +126,39 @@ def _leave_audio(take: Bools, data: bytes | bytearray, rows: RowLines) -> None:
     """Leave to the record path the rows whose line may name the AUDIO modality. `gemini.apply_usage`
     compares each modality uppercased, so any spelling of the word counts: `audio` in any case, a
     letter escaped (`\\u0041`), a dotless ı (the one other character `str.upper` turns into one
-    of the word's letters). Each line is searched whole, by Arrow's kernels on the block's bytes;
-    escapes are looked for only in blocks with a backslash, the dotless ı only in blocks that are
-    not ASCII. A hit elsewhere in a line (in a text, say) only costs that row the columnar path."""
+    of the word's letters). Arrow's kernels search the block's bytes whole, and each line only when
+    the block holds a hit; escapes are looked for only in blocks with a backslash, the dotless ı
+    only in blocks that are not ASCII. A hit elsewhere in a line (in a text, say) only costs that
+    row the columnar path."""
     if not take.any():
         return
-    lines = _line_array(data, rows)
-    found = [pc.match_substring(lines, _AUDIO, ignore_case=True)]
+    searches = [_word_in_any_case]
     if b"\\" in data:
-        found.append(pc.match_substring_regex(lines, _ESCAPED_AUDIO_LETTER))
+        searches.append(_escaped_letter)
     if not data.isascii():
-        found.append(pc.match_substring(lines, _DOTLESS_I))
-    for hits in found:
-        take[values(pc.indices_nonzero(hits), np.uint64)] = False
+        searches.append(_dotless_i)
+    block = _binary(data, np.array([0, len(data)], dtype=np.int64))
+    lines = None
+    for search in searches:
+        if search(block)[0].as_py():
+            lines = _binary(data, np.append(rows.start, len(data))) if lines is None else lines
+            take[values(pc.indices_nonzero(search(lines)), np.uint64)] = False
 
 
-def _line_array(data: bytes | bytearray, rows: RowLines) -> pa.Array[Any]:
-    """Each row's line (with what follows it up to the next row) as an Arrow binary array over the
-    block's own bytes, without copying them."""
-    offsets = np.append(rows.start, np.int64(len(data)))
+def _word_in_any_case(strings: pa.Array[Any]) -> pa.BooleanArray:
+    return pc.match_substring(strings, _AUDIO, ignore_case=True)
+
+
+def _escaped_letter(strings: pa.Array[Any]) -> pa.BooleanArray:
+    return pc.match_substring_regex(strings, _ESCAPED_AUDIO_LETTER)
+
+
+def _dotless_i(strings: pa.Array[Any]) -> pa.BooleanArray:
+    return pc.match_substring(strings, _DOTLESS_I)
+
+
+def _binary(data: bytes | bytearray, offsets: Int64s) -> pa.Array[Any]:
+    """The block's bytes cut at `offsets` as an Arrow binary array, without copying them: the whole
+    block, or each row's line (with the blank lines after it, if any)."""
     buffers = [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data)]
-    return pa.Array.from_buffers(pa.large_binary(), len(rows.start), buffers)
+    return pa.Array.from_buffers(pa.large_binary(), len(offsets) - 1, buffers)
