@@ -27,6 +27,9 @@ Kinds (one JSON object per line):
   call) of OpenAI and Anthropic models, as the proxy stores them unless prompts are stored: empty
   `messages` and `response`, the provider's usage in `metadata.usage_object`, the caller's
   `spend_logs_metadata`; about 1% response-cache hits and 0.5% failed calls.
+- `gemini-responses`: Vertex AI Gemini `generateContent` response bodies as on the wire (camelCase
+  `usageMetadata` with its modality breakdowns, `modelVersion`, `createTime`, `responseId`), thinking
+  and implicit-cache counts where the model has them, no prompt text.
 
 The text comes from word lists in this file, combined by a seeded `random.Random` (whose sequences
 are stable across Python versions), never from copied prose.
@@ -60,6 +63,7 @@ KINDS = (
     "anthropic-batch",
     "helicone",
     "litellm-spend-logs",
+    "gemini-responses",
 )
 DISTINCT_WORDS = (50, 900)
 """Words per prompt of the `openai-distinct-text` file (uniform)."""
@@ -146,6 +150,15 @@ ANTHROPIC_MODELS = (
     ("claude-sonnet-4-5-20250929", 0.6),
     ("claude-haiku-4-5-20251001", 0.4),
 )
+GEMINI_MODELS = (
+    # modelVersion, share of requests, share that think, share with a search tool's prompt
+    ("gemini-2.5-flash", 0.55, 0.5, 0.05),
+    ("gemini-2.5-pro", 0.2, 1.0, 0.1),
+    ("gemini-2.0-flash-001", 0.15, 0.0, 0.0),
+    ("gemini-3.1-pro-preview", 0.1, 1.0, 0.1),
+)
+GEMINI_CACHE_MINIMUM = 2048
+"""Prompt tokens below which Gemini's implicit cache serves nothing (2.5 Flash and Pro)."""
 FEATURES = ("chat", "search", "summarize", "code-review", "reports", "triage")
 TENANTS = ("acme-eu", "acme-us", "globex", "initech", "umbrella", "hooli", "stark")
 USERS = tuple(f"user-{n:04d}" for n in range(1, 801))
@@ -616,6 +629,62 @@ def _iso_us(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _vertex_time(moment: datetime, rng: random.Random) -> str:
+    """`createTime` as Vertex writes a protobuf Timestamp in JSON: UTC, `Z`, microseconds."""
+    moment += timedelta(microseconds=rng.randrange(1000))
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def gemini_response_record(rng: random.Random, index: int, moment: datetime) -> dict[str, Any]:
+    """A Vertex AI `generateContent` response body, in the shape of Google's API reference (the
+    JSON field names of the API's discovery document): GenerateContentResponse `candidates`,
+    `createTime`, `modelVersion`, `responseId`, `usageMetadata`
+    (https://pub.dev/documentation/googleapis/latest/aiplatform_v1/GoogleCloudAiplatformV1GenerateContentResponse-class.html),
+    and its UsageMetadata `promptTokenCount` (which includes the cached content),
+    `cachedContentTokenCount`, `candidatesTokenCount`, `thoughtsTokenCount`,
+    `toolUsePromptTokenCount`, `totalTokenCount` (the sum of prompt, candidates, tool-use prompt and
+    thoughts), `promptTokensDetails`/`cacheTokensDetails`/`candidatesTokensDetails` of `{modality,
+    tokenCount}` and `trafficType`
+    (https://pub.dev/documentation/googleapis/latest/aiplatform_v1/GoogleCloudAiplatformV1GenerateContentResponseUsageMetadata-class.html;
+    the same fields in Google's Vertex AI V1 client reference,
+    https://docs.cloud.google.com/ruby/docs/reference/google-cloud-ai_platform-v1/latest/Google-Cloud-AIPlatform-V1-GenerateContentResponse-UsageMetadata).
+    An absent count is left out, as the API leaves out zero counts."""
+    model, _, thinking_share, tool_share = _pick(rng, GEMINI_MODELS)
+    prompt = 50 + int(rng.lognormvariate(7.0, 0.9))
+    cached = 0
+    if model != "gemini-2.0-flash-001" and prompt >= GEMINI_CACHE_MINIMUM and rng.random() < 0.4:
+        cached = int(prompt * rng.uniform(0.5, 0.95))
+    candidates = 5 + int(rng.lognormvariate(5.4, 0.8))
+    thoughts = int(rng.lognormvariate(6.3, 0.9)) if rng.random() < thinking_share else 0
+    tool_prompt = 100 + int(rng.lognormvariate(6.0, 0.5)) if rng.random() < tool_share else 0
+    usage: dict[str, Any] = {"promptTokenCount": prompt, "candidatesTokenCount": candidates}
+    if cached:
+        usage["cachedContentTokenCount"] = cached
+    if tool_prompt:
+        usage["toolUsePromptTokenCount"] = tool_prompt
+    if thoughts:
+        usage["thoughtsTokenCount"] = thoughts
+    usage["totalTokenCount"] = prompt + candidates + tool_prompt + thoughts
+    usage["trafficType"] = "ON_DEMAND"
+    usage["promptTokensDetails"] = [{"modality": "TEXT", "tokenCount": prompt}]
+    if cached:
+        usage["cacheTokensDetails"] = [{"modality": "TEXT", "tokenCount": cached}]
+    usage["candidatesTokensDetails"] = [{"modality": "TEXT", "tokenCount": candidates}]
+    return {
+        "candidates": [
+            {
+                "content": {"role": "model", "parts": [{"text": "(omitted)"}]},
+                "finishReason": "STOP",
+                "avgLogprobs": round(-rng.expovariate(4.0), 6),
+            }
+        ],
+        "usageMetadata": usage,
+        "modelVersion": model,
+        "createTime": _vertex_time(moment, rng),
+        "responseId": f"{index:08x}{rng.getrandbits(64):016x}",
+    }
+
+
 RecordFn = Callable[[random.Random, int, datetime], dict[str, Any]]
 
 
@@ -645,6 +714,8 @@ def _record_fn(kind: str, pool: TextPool, seed: int) -> RecordFn:
         return helicone_record
     if kind == "litellm-spend-logs":
         return litellm_spend_log_record
+    if kind == "gemini-responses":
+        return gemini_response_record
     raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
 
 

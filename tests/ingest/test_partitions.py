@@ -109,18 +109,22 @@ def test_progress_counts_every_record_read_when_partitions_are_handed_on(tmp_pat
 
 
 def _gemini_lines(count: int) -> list[str]:
-    """Gemini generateContent responses: a format read the record way (one record at a time)."""
+    """Gemini generateContent responses as a logging wrapper keeps them, with their time: a shape
+    read the record way (one record at a time)."""
     return [
         json.dumps(
             {
-                "candidates": [{"content": {"role": "model", "parts": [{"text": "done"}]}}],
-                "usageMetadata": {
-                    "promptTokenCount": 100 + index % 7,
-                    "candidatesTokenCount": 20 + index % 3,
-                    "totalTokenCount": 120 + index % 7 + index % 3,
+                "timestamp": 1755856800 + index,
+                "response": {
+                    "candidates": [{"content": {"role": "model", "parts": [{"text": "done"}]}}],
+                    "usageMetadata": {
+                        "promptTokenCount": 100 + index % 7,
+                        "candidatesTokenCount": 20 + index % 3,
+                        "totalTokenCount": 120 + index % 7 + index % 3,
+                    },
+                    "modelVersion": "gemini-2.5-flash",
+                    "responseId": f"r{index:06d}",
                 },
-                "modelVersion": "gemini-2.5-flash",
-                "responseId": f"r{index:06d}",
             }
         )
         for index in range(count)
@@ -129,8 +133,8 @@ def _gemini_lines(count: int) -> list[str]:
 
 def test_on_one_machine_only_files_read_the_record_way_are_split(tmp_path: Path) -> None:
     """Usage-only OpenAI lines beyond one record block are read the columnar way, on threads that
-    use every core: left whole on one machine, split for a cluster. Gemini responses are read the
-    record way: split either way."""
+    use every core: left whole on one machine, split for a cluster. Gemini responses in a logging
+    wrapper are read the record way: split either way."""
     usage = tmp_path / "usage.jsonl"
     usage.write_text("\n".join(_usage_lines(4_000)) + "\n")
     responses = tmp_path / "gemini.jsonl"

@@ -98,7 +98,12 @@ def builtin_formats(
                 Columnar(anthropic.is_message_body, anthropic.message_columns),
             ),
         ),
-        Format(gemini.NAME, gemini.detect, gemini.extract),
+        Format(
+            gemini.NAME,
+            gemini.detect,
+            gemini.extract,
+            columnar=(Columnar(gemini.is_response_body, gemini.response_columns),),
+        ),
         Format(
             litellm.NAME,
             litellm.detect,

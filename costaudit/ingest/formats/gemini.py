@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from costaudit.ingest.formats.common import (
+    TIMESTAMP_KEYS,
     content_text,
     first_timestamp,
     is_object,
@@ -26,18 +27,34 @@ from costaudit.ingest.formats.common import (
 from costaudit.ingest.problems import BadRecord
 from costaudit.ingest.table import Draft, Message
 
+if TYPE_CHECKING:
+    from costaudit.ingest.columnar import ColumnarExtractor
+
 NAME = "gemini"
+COUNT_FIELDS = (
+    "promptTokenCount",
+    "toolUsePromptTokenCount",
+    "candidatesTokenCount",
+    "thoughtsTokenCount",
+    "cachedContentTokenCount",
+)
+"""The `usageMetadata` counts `apply_usage` reads, in its order (each also under its snake_case twin)."""
+OTHER_KEYS = ("request", "create_time")
+"""Top-level keys that make `extract` read a body with `usageMetadata` from more than its counts,
+`modelVersion` and `createTime`: the request (prompt and labels), and the SDK's snake_case time
+(read when `createTime` is absent)."""
 _CAMEL_HUMP = re.compile(r"(?<!^)(?=[A-Z])")
 
 
-def _snake(name: str) -> str:
+def snake(name: str) -> str:
+    """The snake_case twin of a camelCase field name (`promptTokenCount` → `prompt_token_count`)."""
     return _CAMEL_HUMP.sub("_", name).lower()
 
 
 def _get(mapping: Mapping[str, Any], camel: str) -> Any:
     """`mapping[camel]`, or its snake_case twin (SDK dumps)."""
     value = mapping.get(camel)
-    return mapping.get(_snake(camel)) if value is None else value
+    return mapping.get(snake(camel)) if value is None else value
 
 
 def _body(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -54,16 +71,14 @@ def detect(record: Mapping[str, Any]) -> bool:
 
 
 def _count(draft: Draft, usage: Mapping[str, Any], camel: str) -> int:
-    key = camel if usage.get(camel) is not None else _snake(camel)
+    key = camel if usage.get(camel) is not None else snake(camel)
     return optional_count(draft, usage, key, camel)
 
 
 def apply_usage(draft: Draft, usage: Mapping[str, Any]) -> None:
-    prompt = _count(draft, usage, "promptTokenCount")
-    tool_prompt = _count(draft, usage, "toolUsePromptTokenCount")
-    candidates = _count(draft, usage, "candidatesTokenCount")
-    thoughts = _count(draft, usage, "thoughtsTokenCount")
-    cached = _count(draft, usage, "cachedContentTokenCount")
+    prompt, tool_prompt, candidates, thoughts, cached = (
+        _count(draft, usage, name) for name in COUNT_FIELDS
+    )
     draft.input_tokens = prompt + tool_prompt
     draft.cached_input_tokens = cached
     draft.output_tokens = candidates + thoughts
@@ -116,3 +131,25 @@ def extract(record: Mapping[str, Any]) -> Draft:
     if draft.model is None:
         raise BadRecord("no model name (modelVersion)")
     return draft
+
+
+def is_response_body(record: Mapping[str, Any]) -> bool:
+    """A bare response body as on the wire: a camelCase `usageMetadata` object whose counts have no
+    snake_case twins, no `request` (prompts) and no time but Vertex's `createTime` string. The
+    records the columnar extractor is for (a file whose first records all are is read the columnar
+    way; odd lines among the rest are left to `extract` one by one)."""
+    usage = record.get("usageMetadata")
+    created = record.get("createTime")
+    return (
+        is_object(usage)
+        and not any(usage.get(snake(name)) is not None for name in COUNT_FIELDS)
+        and (created is None or isinstance(created, str))
+        and not any(record.get(key) is not None for key in (*TIMESTAMP_KEYS, *OTHER_KEYS))
+    )
+
+
+def response_columns() -> ColumnarExtractor:
+    """The columnar extractor of response bodies."""
+    from costaudit.ingest.formats.gemini_columns import ResponseColumns
+
+    return ResponseColumns()
