@@ -19,7 +19,7 @@ Kinds (one JSON object per line):
   `timestamp` and `metadata` a logging wrapper adds, no prompt text.
 - `anthropic-batch`: Anthropic Message Batches result lines `{custom_id, timestamp, result:
   {type, message: {…, usage}}}` (about 1% errored or expired), as a logging wrapper keeps them.
-- `helicone`: Helicone request rows as its export tool writes JSON lines (`npx @helicone/export
+- `helicone-export`: Helicone request rows as its export tool writes JSON lines (`npx @helicone/export
   --format jsonl`, one `HeliconeRequest` of `POST /v1/request/query-clickhouse` per line, without
   bodies), OpenAI and Anthropic models, custom properties, about 1% failed requests and 2%
   response-cache hits (zero tokens).
@@ -61,7 +61,7 @@ KINDS = (
     "openai-batch-output",
     "anthropic-messages",
     "anthropic-batch",
-    "helicone",
+    "helicone-export",
     "litellm-spend-logs",
     "gemini-responses",
 )
@@ -710,7 +710,7 @@ def _record_fn(kind: str, pool: TextPool, seed: int) -> RecordFn:
         return anthropic_message_record
     if kind == "anthropic-batch":
         return anthropic_batch_record
-    if kind == "helicone":
+    if kind == "helicone-export":
         return helicone_record
     if kind == "litellm-spend-logs":
         return litellm_spend_log_record

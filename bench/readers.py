@@ -65,10 +65,13 @@ GENERATED = {
     "anthropic-messages": "Anthropic Messages response bodies (logging wrapper's time and metadata)",
     "anthropic-batch": "Anthropic Message Batches results, about 1% errored or expired",
     "gemini-responses": "Vertex AI Gemini generateContent response bodies",
-    "helicone": "Helicone export rows, about 1% failed and 2% response-cache hits",
+    "helicone-export": "Helicone export rows, about 1% failed and 2% response-cache hits",
     "litellm-spend-logs": "LiteLLM proxy spend-log rows without prompts",
 }
 """bench/generate.py kind → what its lines are: the typical file of each format that has one."""
+
+
+assert not READERS.keys() & GENERATED.keys(), "a fixture and a generated kind share a name"
 
 
 def describe(name: str) -> str:
