@@ -62,6 +62,29 @@ class ReadCounts:
     offset: int = 0
     """Where these counts start in what `field` numbers (after slicing)."""
 
+    @classmethod
+    def row_by_row(
+        cls, columns: Sequence[Int64s], names: Sequence[str] | Callable[[int], str]
+    ) -> ReadCounts:
+        """The counts of a columnar block, every row reading the same fields in the same order:
+        count k of each row is `columns[k][row]`, read from field `names[k]` (or, where the name
+        depends on the row, `names(i)` for the i-th count)."""
+        if callable(names):
+            field = names
+        else:
+            fixed = tuple(names)
+            if len(fixed) != len(columns):
+                raise ValueError(f"{len(columns)} count columns, {len(fixed)} field names")
+
+            def field(index: int) -> str:
+                return fixed[index % len(fixed)]
+
+        return cls(
+            rows=np.repeat(np.arange(len(columns[0]), dtype=np.int64), len(columns)),
+            values=np.stack(columns, axis=1).ravel(),
+            field=field,
+        )
+
     def slice(self, start: int, stop: int) -> ReadCounts:
         """The counts of rows start..stop, renumbered from 0."""
         low, high = (int(at) for at in np.searchsorted(self.rows, [start, stop]))

@@ -204,11 +204,7 @@ def _counts(read: list[Int64s], split: Bools) -> Counts:
     }
     return Counts(
         tokens=tokens,
-        read=ReadCounts(
-            rows=np.repeat(np.arange(len(uncached), dtype=np.int64), len(read)),
-            values=np.stack(read, axis=1).ravel(),
-            field=lambda index: FIELD_NAMES[index % len(FIELD_NAMES)],
-        ),
+        read=ReadCounts.row_by_row(read, FIELD_NAMES),
     )
 
 

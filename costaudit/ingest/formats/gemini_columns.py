@@ -114,11 +114,7 @@ def _counts(read: list[Int64s]) -> Counts:
     }
     return Counts(
         tokens=tokens,
-        read=ReadCounts(
-            rows=np.repeat(np.arange(len(prompt), dtype=np.int64), len(read)),
-            values=np.stack(read, axis=1).ravel(),
-            field=lambda index: COUNT_FIELDS[index % len(COUNT_FIELDS)],
-        ),
+        read=ReadCounts.row_by_row(read, COUNT_FIELDS),
     )
 
 

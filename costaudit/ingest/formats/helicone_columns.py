@@ -105,11 +105,7 @@ class RequestColumns:
             take=take,
             counts=Counts(
                 tokens=tokens,
-                read=ReadCounts(
-                    rows=np.repeat(np.arange(count, dtype=np.int64), len(COUNT_FIELDS)),
-                    values=np.stack(clipped, axis=1).ravel(),
-                    field=lambda index: COUNT_FIELDS[index % len(COUNT_FIELDS)],
-                ),
+                read=ReadCounts.row_by_row(clipped, COUNT_FIELDS),
             ),
             model=batch.column("model"),
             timestamp_ns=np.where(readable_time, timestamp_ns, NAT),

@@ -248,8 +248,4 @@ def _read_counts(tokens: dict[str, Int64s], chat: Bools) -> ReadCounts:
             return FIELD_NAMES[position + 2]
         return FIELD_NAMES[position if chat[row] else position + 2]
 
-    return ReadCounts(
-        rows=np.repeat(np.arange(len(chat), dtype=np.int64), len(columns)),
-        values=np.stack(columns, axis=1).ravel(),
-        field=field,
-    )
+    return ReadCounts.row_by_row(columns, field)
