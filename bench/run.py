@@ -1228,6 +1228,31 @@ def replace_block(block: str, begin: str, end: str, readme: Path = README) -> No
     readme.write_text(text[: start + len(begin)] + "\n" + block + text[stop:], encoding="utf-8")
 
 
+def results_block(
+    results: Path,
+    measure: Callable[[], dict[str, Any]],
+    markdown: Callable[[dict[str, Any]], str],
+    *,
+    saved: bool,
+    keep: bool,
+    readme_markers: tuple[str, str] | None,
+) -> None:
+    """A side benchmark's results as a Markdown block on stdout: measured now (and kept in
+    `results` when `keep`), or the last ones kept there (`saved`); the block also replaces the one
+    between `readme_markers` in bench/README.md when given."""
+    if saved:
+        result = json.loads(results.read_text(encoding="utf-8"))
+    else:
+        result = measure()
+        if keep:
+            results.parent.mkdir(parents=True, exist_ok=True)
+            results.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    block = markdown(result)
+    sys.stdout.write(block)
+    if readme_markers is not None:
+        replace_block(block, *readme_markers)
+
+
 # --- command line -------------------------------------------------------------------------------
 
 

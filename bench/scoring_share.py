@@ -26,7 +26,6 @@ time < 25% (the score's share of what `analyze` spends).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -158,10 +157,6 @@ def markdown(result: dict[str, Any]) -> str:
     )
 
 
-def write_readme(block: str) -> None:
-    harness.replace_block(block, BEGIN, END)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -176,17 +171,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     records, repeats = (2_000, 1) if args.quick else (args.records, args.repeats)
-    if args.markdown:
-        result = json.loads(RESULTS.read_text(encoding="utf-8"))
-    else:
-        result = measure(records, repeats, args.data_dir)
-    if not args.quick and not args.markdown:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    block = markdown(result)
-    sys.stdout.write(block)
-    if args.write_readme:
-        write_readme(block)
+    harness.results_block(
+        RESULTS,
+        lambda: measure(records, repeats, args.data_dir),
+        markdown,
+        saved=args.markdown,
+        keep=not args.quick,
+        readme_markers=(BEGIN, END) if args.write_readme else None,
+    )
 
 
 if __name__ == "__main__":
