@@ -293,7 +293,9 @@ def _from_logs(
 
 
 def _from_saved(path: Path, days: Decimal | None) -> LoadedWorkload:
-    requests = load_workload(path)
+    """A saved workload, its prefix hashes left in a temporary file (the replays read them in
+    passes; they are most of a large workload's size)."""
+    requests = load_workload(path, hashes_in_memory=False)
     window = observed_window(requests, days)
     return LoadedWorkload(Workload(requests, window.days, f"workload: {path}"))
 

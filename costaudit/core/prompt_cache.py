@@ -21,7 +21,7 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, pairwise
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -98,7 +98,89 @@ def _position_in_request(offsets: npt.NDArray[np.int64]) -> npt.NDArray[np.int64
     return np.arange(total, dtype=np.int64) - np.repeat(offsets[:-1], counts)
 
 
-def coarsen(blocks: PrefixBlocks, block_tokens: int) -> PrefixBlocks:
+class HashStore(Protocol):
+    """Hashes kept outside memory (a temporary file): `read(start, stop)` gives hashes[start:stop]."""
+
+    def read(self, start: int, stop: int) -> npt.NDArray[np.uint64]: ...
+
+
+STORE_CHUNK = 1 << 20
+"""Hashes read from a store at a time (8 MB; what a pass computes per block is a few times that)."""
+
+
+@dataclass(frozen=True)
+class StoredBlocks:
+    """`PrefixBlocks` whose hashes stay in a store, read a chunk at a time: the offsets (8 bytes a
+    request) are in memory, the hashes (8 bytes a block, 16 blocks a request on a typical chat log)
+    are not. A saved workload of 10⁷ requests holds 1.3 GB of hashes, more than the rest of its
+    table, and a replay reads them in a few sequential passes instead of holding them.
+
+    Sent to another process (a cluster worker), it travels as the `PrefixBlocks` it stands for:
+    the store belongs to this process."""
+
+    offsets: npt.NDArray[np.int64]
+    store: HashStore
+    block_tokens: int
+
+    @property
+    def n_requests(self) -> int:
+        return int(self.offsets.size - 1)
+
+    @property
+    def block_counts(self) -> npt.NDArray[np.int64]:
+        return np.diff(self.offsets)
+
+    def row_chunks(self) -> Iterator[tuple[int, int, npt.NDArray[np.uint64]]]:
+        """(first request, end request, their hashes) for runs of requests of about `STORE_CHUNK`
+        hashes each, in order."""
+        for first, last in _request_spans(self.offsets, STORE_CHUNK):
+            yield first, last, self.store.read(int(self.offsets[first]), int(self.offsets[last]))
+
+    def gather(self, flat: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
+        """hashes[flat], reading only the chunks that hold some of them."""
+        order = np.argsort(flat, kind="stable")
+        wanted = flat[order]
+        picked = np.empty(len(flat), dtype=np.uint64)
+        total = int(self.offsets[-1])
+        for start in range(0, total, STORE_CHUNK):
+            stop = min(start + STORE_CHUNK, total)
+            low, high = np.searchsorted(wanted, [start, stop])
+            if high > low:
+                picked[order[low:high]] = self.store.read(start, stop)[wanted[low:high] - start]
+        return picked
+
+    def load(self) -> PrefixBlocks:
+        """The blocks with their hashes in memory."""
+        return PrefixBlocks(
+            self.offsets, self.store.read(0, int(self.offsets[-1])), self.block_tokens
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return PrefixBlocks, (
+            self.offsets,
+            self.store.read(0, int(self.offsets[-1])),
+            self.block_tokens,
+        )
+
+
+Blocks = PrefixBlocks | StoredBlocks
+"""Prefix blocks with their hashes in memory or in a store."""
+
+
+def hashes_at(blocks: Blocks, flat: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
+    """The hashes at flat positions `flat`, wherever they are kept."""
+    if isinstance(blocks, StoredBlocks):
+        return blocks.gather(flat)
+    picked: npt.NDArray[np.uint64] = blocks.hashes[flat]
+    return picked
+
+
+def in_memory(blocks: Blocks) -> PrefixBlocks:
+    """The blocks with their hashes in memory (read from the store when they are kept there)."""
+    return blocks.load() if isinstance(blocks, StoredBlocks) else blocks
+
+
+def coarsen(blocks: Blocks, block_tokens: int) -> PrefixBlocks:
     """Re-express the hashes at a coarser granularity that is a multiple k of the current one.
 
     Providers match at different granularities (vLLM 16 tokens, DeepSeek 64, OpenAI 128 above its
@@ -120,18 +202,18 @@ def coarsen(blocks: PrefixBlocks, block_tokens: int) -> PrefixBlocks:
     fine_position = np.minimum((coarse_position + 1) * factor - 1, last_fine)
     fine_index = np.repeat(blocks.offsets[:-1], coarse_counts) + fine_position
     return PrefixBlocks(
-        offsets=coarse_offsets, hashes=blocks.hashes[fine_index], block_tokens=block_tokens
+        offsets=coarse_offsets, hashes=hashes_at(blocks, fine_index), block_tokens=block_tokens
     )
 
 
-def take(blocks: PrefixBlocks, indices: npt.NDArray[np.int64]) -> PrefixBlocks:
+def take(blocks: Blocks, indices: npt.NDArray[np.int64]) -> PrefixBlocks:
     """The requests at `indices`, in that order (e.g. the share of traffic a router sends to a model)."""
     picked = np.asarray(indices, dtype=np.int64)
     counts = blocks.block_counts[picked]
     offsets = _offsets_from_counts(counts)
     source = np.repeat(blocks.offsets[:-1][picked], counts) + _position_in_request(offsets)
     return PrefixBlocks(
-        offsets=offsets, hashes=blocks.hashes[source], block_tokens=blocks.block_tokens
+        offsets=offsets, hashes=hashes_at(blocks, source), block_tokens=blocks.block_tokens
     )
 
 
@@ -323,12 +405,12 @@ class BlockView:
     exactly what `coarsen` builds, without building it.
     """
 
-    source: PrefixBlocks
+    source: Blocks
     rows: npt.NDArray[np.int64]
     factor: int = 1
 
     @classmethod
-    def of(cls, blocks: PrefixBlocks) -> BlockView:
+    def of(cls, blocks: Blocks) -> BlockView:
         """Every request of `blocks`, at its own granularity."""
         return cls(blocks, np.arange(blocks.n_requests, dtype=np.int64))
 
@@ -353,13 +435,9 @@ class BlockView:
         rows = self.rows[requests]
         start = self.source.offsets[rows]
         if self.factor == 1:
-            picked: npt.NDArray[np.uint64] = self.source.hashes[start + positions]
-            return picked
+            return hashes_at(self.source, start + positions)
         last = self.source.offsets[rows + 1] - 1
-        coarse: npt.NDArray[np.uint64] = self.source.hashes[
-            np.minimum(start + (positions + 1) * self.factor - 1, last)
-        ]
-        return coarse
+        return hashes_at(self.source, np.minimum(start + (positions + 1) * self.factor - 1, last))
 
 
 def _slice_of(hashes: npt.NDArray[np.uint64], slices: int) -> npt.NDArray[np.int64]:
@@ -476,14 +554,33 @@ def _leading_matches(
     more than the lifetime before; the match is the leading run of hits. Blocks are split into slices
     by hash (all uses of a hash fall in one slice) and each slice is sorted on its own.
     """
-    offsets = np.zeros(len(cacheable) + 1, dtype=np.int64)
-    np.cumsum(cacheable, out=offsets[1:])
+    offsets = _offsets_from_counts(cacheable)
     total = int(offsets[-1])
     matched = [cacheable.astype(_run_dtype(cacheable)) for _ in ttls]
     if not total:
         return matched
     slices = -(-total // REPLAY_SLICE)
+    cut = _stored_slices if isinstance(view.source, StoredBlocks) else _memory_slices
+    for requests, positions, hashes in cut(view, cacheable, offsets, slices):
+        found, since = _replay_slice(requests, positions, hashes, scope, arrival)
+        del hashes
+        for ttl, run in zip(ttls, matched, strict=True):
+            hit = found if ttl is None else found & (since <= ttl)
+            missed = ~hit
+            np.minimum.at(run, requests[missed], positions[missed].astype(run.dtype))
+    return matched
+
+
+Slice = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.uint64]]
+"""The blocks of one slice in processing order: their requests, positions and hashes."""
+
+
+def _memory_slices(
+    view: BlockView, cacheable: npt.NDArray[np.int64], offsets: npt.NDArray[np.int64], slices: int
+) -> Iterator[Slice]:
+    """Each slice's blocks, read in place from hashes held in memory."""
     owner = None
+    total = int(offsets[-1])
     if slices > 1:
         owner = np.empty(total, dtype=np.int16 if slices < 1 << 15 else np.int64)
         for first, last in _request_spans(offsets, REPLAY_SLICE):
@@ -499,14 +596,83 @@ def _leading_matches(
         requests = np.searchsorted(offsets, flat, side="right") - 1
         positions = flat - offsets[requests]
         del flat
-        found, since = _replay_slice(
-            requests, positions, view.hashes_at(requests, positions), scope, arrival
-        )
-        for ttl, run in zip(ttls, matched, strict=True):
-            hit = found if ttl is None else found & (since <= ttl)
-            missed = ~hit
-            np.minimum.at(run, requests[missed], positions[missed].astype(run.dtype))
-    return matched
+        yield requests, positions, view.hashes_at(requests, positions)
+
+
+SLICES_PER_PASS = 8
+"""Slices collected in one pass over hashes kept in a store (about 16 bytes a block: 256 MB)."""
+
+
+def _stored_slices(
+    view: BlockView, cacheable: npt.NDArray[np.int64], offsets: npt.NDArray[np.int64], slices: int
+) -> Iterator[Slice]:
+    """Each slice's blocks, collected in sequential passes over hashes kept in a store (random reads
+    there would cost a pass each): a pass reads every chunk and keeps the blocks of the next
+    `SLICES_PER_PASS` slices, so memory holds those slices, never all the hashes."""
+    source = view.source
+    assert isinstance(source, StoredBlocks)
+    in_row_order = len(view.rows) < 2 or bool(np.all(view.rows[1:] >= view.rows[:-1]))
+    by_row = None if in_row_order else np.argsort(view.rows, kind="stable")
+    rows_in_order = view.rows if by_row is None else view.rows[by_row]
+    narrow = np.int32 if len(cacheable) < 1 << 31 else np.int64
+    for first_slice in range(0, slices, SLICES_PER_PASS):
+        wanted = range(first_slice, min(first_slice + SLICES_PER_PASS, slices))
+        pieces: dict[int, list[tuple[Any, Any, Any]]] = {part: [] for part in wanted}
+        for first, last, chunk in source.row_chunks():
+            low, high = np.searchsorted(rows_in_order, [first, last])
+            if high == low:
+                continue
+            requests = np.arange(low, high) if by_row is None else by_row[low:high]
+            counts = cacheable[requests]
+            block_requests = np.repeat(requests, counts)
+            positions = _position_in_request(_offsets_from_counts(counts))
+            hashes = chunk[
+                _chunk_positions(
+                    source, rows_in_order[low:high], first, counts, positions, view.factor
+                )
+            ]
+            owner = _slice_of(hashes, slices)
+            for part in wanted:
+                mine = owner == part
+                pieces[part].append(
+                    (
+                        block_requests[mine].astype(narrow),
+                        positions[mine].astype(narrow),
+                        hashes[mine],
+                    )
+                )
+        for part in wanted:
+            collected = pieces.pop(part)
+            if not collected:
+                continue
+            requests = np.concatenate([item[0] for item in collected])
+            order = np.argsort(requests, kind="stable")
+            yield (
+                requests[order].astype(np.int64),
+                np.concatenate([item[1] for item in collected])[order].astype(np.int64),
+                np.concatenate([item[2] for item in collected])[order],
+            )
+
+
+def _chunk_positions(
+    source: StoredBlocks,
+    rows: npt.NDArray[np.int64],
+    first: int,
+    counts: npt.NDArray[np.int64],
+    positions: npt.NDArray[np.int64],
+    factor: int,
+) -> npt.NDArray[np.int64]:
+    """Where each of the leading `counts[i]` blocks of stored request `rows[i]` (block `positions`,
+    counted per request) lies in the chunk that starts at request `first`, at `factor` times the
+    stored granularity, as `BlockView.hashes_at` reads them."""
+    base = source.offsets[first]
+    start = np.repeat(source.offsets[rows] - base, counts)
+    if factor == 1:
+        local: npt.NDArray[np.int64] = start + positions
+        return local
+    last = np.repeat(source.offsets[rows + 1] - base - 1, counts)
+    coarse: npt.NDArray[np.int64] = np.minimum(start + (positions + 1) * factor - 1, last)
+    return coarse
 
 
 @dataclass(frozen=True)
@@ -646,28 +812,47 @@ def replay_prefix_cache_at(
     cacheable_blocks = np.where(eligible, np.minimum(view.block_counts, covered), 0)
     del covered, eligible
     arrival = np.asarray(arrival_s, dtype=np.float64)
-    order = np.argsort(arrival, kind="stable")
-    in_order = BlockView(view.source, view.rows[order], view.factor)
-    ordered = (arrival[order], np.asarray(scope, dtype=np.int64)[order], in_order)
+    scopes = np.asarray(scope, dtype=np.int64)
+    order = _processing_order(arrival)
+    if order is None:
+        ordered = (arrival, scopes, view)
+    else:
+        ordered = (
+            arrival[order],
+            scopes[order],
+            BlockView(view.source, view.rows[order], view.factor),
+        )
+        cacheable_blocks = cacheable_blocks[order]
     runs = (
-        _leading_matches(*ordered, cacheable_blocks[order], ttls)
+        _leading_matches(*ordered, cacheable_blocks, ttls)
         if fanout is None
-        else _split_leading_matches(*ordered, cacheable_blocks[order], ttls, fanout)
+        else _split_leading_matches(*ordered, cacheable_blocks, ttls, fanout)
     )
     del ordered
-    del in_order
+    if order is not None:
+        cacheable_blocks[order] = cacheable_blocks.copy()
     cacheable_tokens = np.minimum(cacheable_blocks * view.block_tokens, inputs)
     del cacheable_blocks
     while runs:
         run = runs.pop(0)
-        matched = np.empty(len(run), dtype=np.int64)
-        matched[order] = run
+        matched = run.astype(np.int64)
         del run
+        if order is not None:
+            matched[order] = matched.copy()
         hit = np.minimum(matched * view.block_tokens, inputs)
         del matched
         hit[hit < min_prefix_tokens] = 0
         write = np.maximum(cacheable_tokens - hit, 0)
         yield CacheReplay(hit_tokens=hit, write_tokens=write, input_tokens=inputs)
+
+
+def _processing_order(arrival: npt.NDArray[np.float64]) -> npt.NDArray[np.int64] | None:
+    """The requests in arrival order (ties in their given order); None when they already are, as
+    logs and saved workloads usually are, which spares a reordered copy of every per-request array."""
+    if len(arrival) < 2 or bool(np.all(arrival[1:] >= arrival[:-1])):
+        return None
+    order: npt.NDArray[np.int64] = np.argsort(arrival, kind="stable")
+    return order
 
 
 @dataclass(frozen=True)

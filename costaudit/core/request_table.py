@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from costaudit.core import arrays
+from costaudit.core.arrays import taken
 from costaudit.core.columns import (
     MEASURED_PREFIX,
     QUALITY_PREFIX,
@@ -27,7 +29,7 @@ from costaudit.core.columns import (
     TOKEN_COLUMNS,
     TOKEN_SOURCES,
 )
-from costaudit.core.prompt_cache import PrefixBlocks, take
+from costaudit.core.prompt_cache import Blocks, PrefixBlocks, in_memory, take
 from costaudit.core.sums import exact_sum
 
 if TYPE_CHECKING:
@@ -135,8 +137,9 @@ class RequestTable:
     """Per-model quality labels, by model name."""
     scores: dict[str, npt.NDArray[np.float32]] = field(default_factory=dict)
     """Scores of fitted scorers applied while reading (NaN where a row had no prompt), by name."""
-    prefix_blocks: PrefixBlocks | None = None
-    """Chained prefix-block hashes of each row's prompt, for prompt-cache replay; None without text."""
+    prefix_blocks: Blocks | None = None
+    """Chained prefix-block hashes of each row's prompt, for prompt-cache replay; None without text.
+    A loaded workload may keep the hashes in a temporary file (`StoredBlocks`)."""
 
     def __len__(self) -> int:
         return len(self.timestamp_ns)
@@ -159,14 +162,14 @@ class RequestTable:
             timestamp_ns=self.timestamp_ns[picked],
             relative_time=self.relative_time[picked],
             model=self.model.take(picked),
-            tokens={name: values[picked] for name, values in self.tokens.items()},
+            tokens={name: taken(values, picked) for name, values in self.tokens.items()},
             batch=self.batch[picked],
             token_source=self.token_source[picked],
             complexity=self.complexity[picked],
             prompt_hash=self.prompt_hash[picked],
             source=self.source.take(picked),
             groups={key: column.take(picked) for key, column in self.groups.items()},
-            measured={name: values[picked] for name, values in self.measured.items()},
+            measured={name: taken(values, picked) for name, values in self.measured.items()},
             quality={name: values[picked] for name, values in self.quality.items()},
             scores={name: values[picked] for name, values in self.scores.items()},
             prefix_blocks=take(self.prefix_blocks, np.asarray(picked, dtype=np.int64))
@@ -195,7 +198,9 @@ class RequestTable:
             timestamp_ns=joined(lambda t: t.timestamp_ns),
             relative_time=joined(lambda t: t.relative_time),
             model=Category.concat([table.model for table in tables]),
-            tokens={name: joined(lambda t, n=name: t.tokens[n]) for name in TOKEN_COLUMNS},
+            tokens={
+                name: arrays.joined([t.tokens[name] for t in tables]) for name in TOKEN_COLUMNS
+            },
             batch=joined(lambda t: t.batch),
             token_source=joined(lambda t: t.token_source),
             complexity=joined(lambda t: t.complexity),
@@ -275,8 +280,8 @@ class RequestTable:
         return _from_frame(frame, group_keys)
 
 
-def _concat_blocks(blocks: Sequence[PrefixBlocks | None]) -> PrefixBlocks | None:
-    present = [item for item in blocks if item is not None]
+def _concat_blocks(blocks: Sequence[Blocks | None]) -> PrefixBlocks | None:
+    present = [in_memory(item) for item in blocks if item is not None]
     if len(present) != len(blocks) or len({item.block_tokens for item in present}) != 1:
         return None
     counts = np.concatenate([item.block_counts for item in present])

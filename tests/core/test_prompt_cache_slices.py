@@ -79,6 +79,8 @@ def test_sliced_replay_matches_the_sequential_one(
     rng = np.random.default_rng(seed)
     monkeypatch.setattr(prompt_cache, "REPLAY_SLICE", int(rng.integers(1, 30)))
     arrival, scope, blocks, inputs = _random_log(rng, int(rng.integers(1, 80)))
+    if seed % 3 == 0:  # already in arrival order: replayed without reordering
+        arrival = np.sort(arrival)
     for ttl in (None, 0.0, 1.5, 4.0):
         for min_prefix, partial in ((0, False), (0, True), (9, True), (13, False)):
             replay = replay_prefix_cache(
@@ -154,3 +156,71 @@ def test_sliced_replay_with_every_key_clashing(monkeypatch: pytest.MonkeyPatch) 
     replay = replay_prefix_cache(arrival, scope, blocks, inputs, ttl_s=2.0, min_prefix_tokens=5)
     expected = _reference(arrival, scope, blocks, inputs, 2.0, 5, False)
     assert (replay.hit_tokens.tolist(), replay.write_tokens.tolist()) == expected
+
+
+class _ArrayStore:
+    """Hashes "kept outside memory", counting the reads so a test can see the passes."""
+
+    def __init__(self, hashes: npt.NDArray[np.uint64]) -> None:
+        self.hashes = hashes
+        self.reads = 0
+
+    def read(self, start: int, stop: int) -> npt.NDArray[np.uint64]:
+        self.reads += 1
+        return self.hashes[start:stop].copy()
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_blocks_kept_in_a_store_replay_like_blocks_in_memory(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read in passes over small chunks of a store, requests picked in any order or in stored order
+    (some twice, as a cascade's copies are), arriving in order or not, at any granularity: the
+    sequential replay's tokens at every lifetime."""
+    rng = np.random.default_rng(200 + seed)
+    monkeypatch.setattr(prompt_cache, "REPLAY_SLICE", int(rng.integers(1, 20)))
+    monkeypatch.setattr(prompt_cache, "STORE_CHUNK", int(rng.integers(1, 40)))
+    monkeypatch.setattr(prompt_cache, "SLICES_PER_PASS", int(rng.integers(1, 4)))
+    arrival, scope, blocks, inputs = _random_log(rng, 60)
+    store = _ArrayStore(blocks.hashes)
+    stored = prompt_cache.StoredBlocks(blocks.offsets, store, blocks.block_tokens)
+    rows = rng.integers(0, 60, size=int(rng.integers(1, 90))).astype(np.int64)
+    if seed % 2:  # already in arrival order and in stored order, as a saved log usually is
+        arrival = np.sort(arrival)
+        rows = np.sort(rows)
+    factor = int(rng.integers(1, 4))
+    ttls = [None, 1.0, 3.5]
+    replays = replay_prefix_cache_at(
+        arrival[rows],
+        scope[rows],
+        BlockView(stored, rows, factor),
+        inputs[rows],
+        ttls=ttls,
+        min_prefix_tokens=4,
+        count_partial_block=True,
+    )
+    copied = coarsen(take(blocks, rows), 4 * factor) if factor > 1 else take(blocks, rows)
+    for ttl, replay in zip(ttls, replays, strict=True):
+        expected = _reference(arrival[rows], scope[rows], copied, inputs[rows], ttl, 4, True)
+        assert (replay.hit_tokens.tolist(), replay.write_tokens.tolist()) == expected
+    assert store.reads > 0
+
+
+def test_stored_blocks_are_read_back_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Taking, coarsening and gathering from a store give what the same calls give in memory, and a
+    copy sent to another process carries the hashes themselves."""
+    import pickle
+
+    monkeypatch.setattr(prompt_cache, "STORE_CHUNK", 7)
+    _, _, blocks, _ = _random_log(np.random.default_rng(9), 50)
+    stored = prompt_cache.StoredBlocks(blocks.offsets, _ArrayStore(blocks.hashes), 4)
+    rows = np.array([49, 0, 3, 3, 17], dtype=np.int64)
+    for picked, expected in (
+        (take(stored, rows), take(blocks, rows)),
+        (coarsen(stored, 12), coarsen(blocks, 12)),
+        (prompt_cache.in_memory(stored), blocks),
+        (pickle.loads(pickle.dumps(stored)), blocks),
+    ):
+        assert isinstance(picked, PrefixBlocks)
+        assert picked.offsets.tolist() == expected.offsets.tolist()
+        assert picked.hashes.tolist() == expected.hashes.tolist()
