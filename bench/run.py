@@ -662,7 +662,7 @@ def simulate_case(plan: Plan) -> dict[str, Any]:
     import numpy as np
 
     from costaudit.config.scenario import Scenario, Synthetic
-    from costaudit.core.prompt_cache import replay_prefix_cache
+    from costaudit.core.prompt_cache import PrefixBlocks, replay_prefix_cache
     from costaudit.core.simulate.engine import run_scenario
     from costaudit.core.simulate.synthetic import StreamPrompt
     from costaudit.core.simulate.synthetic import generate as generate_workload
@@ -705,7 +705,7 @@ def simulate_case(plan: Plan) -> dict[str, Any]:
 
     frame = workload.requests
     blocks = frame.prefix_blocks
-    assert blocks is not None, "synthetic workloads always carry prefix blocks"
+    assert isinstance(blocks, PrefixBlocks), "synthetic workloads carry prefix blocks in memory"
     arrival = frame.timestamp_ns.astype(np.float64) / 1e9
     scope = frame.model.codes.astype(np.int64)
     inputs = frame.tokens["input_tokens"]

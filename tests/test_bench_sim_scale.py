@@ -16,6 +16,7 @@ import numpy as np
 
 from costaudit.config.scenario import ScenarioFile
 from costaudit.configfile import read_yaml
+from costaudit.core.prompt_cache import PrefixBlocks
 from costaudit.ingest.workload_io import load_workload
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
@@ -40,7 +41,7 @@ def test_generated_workload_is_deterministic_and_has_shared_prefixes(tmp_path: P
     sim_scale.write_workload(2_000, second)
     a, b = load_workload(first), load_workload(second)
     assert len(a) == 2_000
-    assert a.prefix_blocks is not None and b.prefix_blocks is not None
+    assert isinstance(a.prefix_blocks, PrefixBlocks) and isinstance(b.prefix_blocks, PrefixBlocks)
     assert np.array_equal(a.prefix_blocks.hashes, b.prefix_blocks.hashes)
     assert np.array_equal(a.tokens["input_tokens"], b.tokens["input_tokens"])
     distinct = len(np.unique(a.prefix_blocks.hashes))

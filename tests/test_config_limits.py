@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from costaudit.api.baseline import read_baseline
 from costaudit.cli.app import app
 from costaudit.configfile import read_config
+from costaudit.core.prompt_cache import PrefixBlocks
 from costaudit.errors import InputError
 from support import data_file
 
@@ -225,7 +226,7 @@ def test_stand_in_prefix_blocks_are_bounded(
     prices = load_prices([PRICES])
     built = scenario_workload(load_scenario(path, prices=prices), prices=prices)
     blocks = built.workload.requests.prefix_blocks
-    assert blocks is not None
+    assert isinstance(blocks, PrefixBlocks)
     assert (
         blocks.block_tokens == 128
     )  # 1,000 requests x 100 tokens: 2,000 blocks of 64, 1,000 of 128

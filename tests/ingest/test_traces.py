@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from costaudit.core.prompt_cache import PrefixBlocks
 from support import Column, MakeTable, Price, Read, Rows, Usage
 
 M = Decimal(1_000_000)
@@ -68,7 +69,7 @@ def test_mooncake_fixture_relative_times_and_prefix_hashes(
         60_000_000_000,
     ]
     blocks = workload.requests.prefix_blocks
-    assert blocks is not None
+    assert isinstance(blocks, PrefixBlocks)
     assert blocks.block_tokens == 512
     assert blocks.offsets.tolist() == [0, 2, 5, 6, 9]
     assert blocks.hashes.tolist() == [0, 1, 0, 1, 2, 3, 0, 1, 4]
@@ -155,7 +156,7 @@ def test_real_mooncake_traces(read: Read, shared_data: Path, name: str, count: i
     stamps = requests["timestamp"].array.asi8
     assert stamps.tolist() == [r["timestamp"] * 1_000_000 for r in records]
     blocks = workload.requests.prefix_blocks
-    assert blocks is not None
+    assert isinstance(blocks, PrefixBlocks)
     assert blocks.block_tokens == 512
     assert np.diff(blocks.offsets).tolist() == [len(r["hash_ids"]) for r in records]
     assert blocks.hashes.tolist() == [h for r in records for h in r["hash_ids"]]

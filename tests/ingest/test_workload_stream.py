@@ -13,6 +13,7 @@ import numpy as np
 from costaudit import api
 from costaudit.api.engine import analyze_partitioned
 from costaudit.core.pricing import ModelResolver
+from costaudit.core.prompt_cache import PrefixBlocks
 from costaudit.core.request_table import RequestTable
 from costaudit.ingest import reader, workload_io
 from support import REPO
@@ -38,7 +39,7 @@ def _usage_lines(count: int) -> str:
 
 def _columns(table: RequestTable) -> dict[str, Any]:
     blocks = table.prefix_blocks
-    assert blocks is not None
+    assert isinstance(blocks, PrefixBlocks)
     return {
         "timestamp": table.timestamp_ns.tolist(),
         "model": table.model.values(),
