@@ -41,6 +41,11 @@ def is_constant(values: npt.NDArray[np.generic]) -> bool:
     return values.ndim == 1 and values.strides == (0,) and len(values) > 0
 
 
+def is_zero(values: npt.NDArray[np.generic]) -> bool:
+    """True for a `constant` column of zeros (known without reading it)."""
+    return is_constant(values) and not values[0]
+
+
 def compact(values: npt.NDArray[_Scalar]) -> npt.NDArray[_Scalar]:
     """`values` as a `constant` when every value is zero, else unchanged."""
     if len(values) and not values.any():

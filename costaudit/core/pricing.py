@@ -22,6 +22,7 @@ Billing rules (DESIGN.md §3):
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -373,13 +374,10 @@ def aggregate_lines(
         2,
     ]
     sizes += [len(group.names) + 1 for group in groups]
-    first, inverse, counts = _group_rows(_combined_key(parts, sizes))
+    first, counts, sums = _line_groups(parts, sizes, tokens)
     del parts
-    sums = {
-        name: _exact_sums(billed(tokens), inverse, len(first)) for name, billed in BILLED.items()
-    }
     lines = []
-    for index, row in enumerate(first.tolist()):
+    for index, row in enumerate(first):
         code = int(assignment.price_code[row])
         price_id = assignment.price_ids[code] if code >= 0 else None
         period, tier, batch = (
@@ -388,7 +386,7 @@ def aggregate_lines(
             bool(requests.batch[row]),
         )
         line_tokens = BilledTokens(
-            requests=int(counts[index]), **{name: sums[name][index] for name in BILLED}
+            requests=counts[index], **{name: sums[name][index] for name in BILLED}
         )
         rates = class_rates(table.models[price_id], period, tier, batch) if price_id else None
         lines.append(
@@ -424,6 +422,60 @@ BILLED: dict[str, Callable[[Columns], npt.NDArray[np.int64]]] = {
 }
 """Each billed class's tokens per request, from the token columns; computed one class at a time, so
 at most one derived column exists at once."""
+
+PRICING_PIECE = 1 << 20
+"""Rows grouped at a time when pricing a large table: the group key, each row's group and one billed
+class's column are 8 bytes a row each, 240 MB at 10⁷ rows if made for the whole table at once."""
+
+Groups = tuple[list[int], list[int], dict[str, list[int]]]
+"""Each group's first row, its number of rows and its sum of each billed class, in key order."""
+
+
+def _line_groups(
+    parts: Sequence[npt.NDArray[np.integer[Any]]], sizes: Sequence[int], tokens: Columns
+) -> Groups:
+    """The rows grouped by their combined key parts, a piece of `PRICING_PIECE` rows at a time, the
+    pieces' groups merged by key (exact integer sums, so the result is the whole table's). A key
+    space so large that it must be renumbered (`_combined_key`) is grouped whole: its numbers would
+    differ from piece to piece."""
+    rows = len(parts[0])
+    if rows <= PRICING_PIECE or math.prod(sizes) >= KEY_LIMIT:
+        keys, first, counts, sums = _piece_groups(parts, sizes, tokens, 0, rows)
+        return first, counts, sums
+    merged: dict[int, tuple[int, list[int]]] = {}
+    for start in range(0, rows, PRICING_PIECE):
+        stop = min(start + PRICING_PIECE, rows)
+        keys, first, counts, sums = _piece_groups(parts, sizes, tokens, start, stop)
+        for index, key in enumerate(keys):
+            totals = [counts[index], *(sums[name][index] for name in BILLED)]
+            seen = merged.get(key)
+            if seen is None:
+                merged[key] = (first[index], totals)
+            else:
+                merged[key] = (seen[0], [a + b for a, b in zip(seen[1], totals, strict=True)])
+    ordered = [merged[key] for key in sorted(merged)]
+    return (
+        [row for row, _ in ordered],
+        [totals[0] for _, totals in ordered],
+        {name: [totals[1 + i] for _, totals in ordered] for i, name in enumerate(BILLED)},
+    )
+
+
+def _piece_groups(
+    parts: Sequence[npt.NDArray[np.integer[Any]]],
+    sizes: Sequence[int],
+    tokens: Columns,
+    start: int,
+    stop: int,
+) -> tuple[list[int], list[int], list[int], dict[str, list[int]]]:
+    """Rows start..stop grouped: each group's key, first row (in the whole table), size and sums."""
+    key = _combined_key([part[start:stop] for part in parts], sizes)
+    first, inverse, counts = _group_rows(key)
+    piece = {name: values[start:stop] for name, values in tokens.items()}
+    sums = {
+        name: _exact_sums(billed(piece), inverse, len(first)) for name, billed in BILLED.items()
+    }
+    return key[first].tolist(), (first + start).tolist(), counts.tolist(), sums
 
 
 def _group_rows(

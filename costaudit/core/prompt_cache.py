@@ -554,14 +554,13 @@ def _leading_matches(
     more than the lifetime before; the match is the leading run of hits. Blocks are split into slices
     by hash (all uses of a hash fall in one slice) and each slice is sorted on its own.
     """
-    offsets = _offsets_from_counts(cacheable)
-    total = int(offsets[-1])
+    total = exact_sum(cacheable)
     matched = [cacheable.astype(_run_dtype(cacheable)) for _ in ttls]
     if not total:
         return matched
     slices = -(-total // REPLAY_SLICE)
     cut = _stored_slices if isinstance(view.source, StoredBlocks) else _memory_slices
-    for requests, positions, hashes in cut(view, cacheable, offsets, slices):
+    for requests, positions, hashes in cut(view, cacheable, slices):
         found, since = _replay_slice(requests, positions, hashes, scope, arrival)
         del hashes
         for ttl, run in zip(ttls, matched, strict=True):
@@ -576,9 +575,10 @@ Slice = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.uint6
 
 
 def _memory_slices(
-    view: BlockView, cacheable: npt.NDArray[np.int64], offsets: npt.NDArray[np.int64], slices: int
+    view: BlockView, cacheable: npt.NDArray[np.int64], slices: int
 ) -> Iterator[Slice]:
     """Each slice's blocks, read in place from hashes held in memory."""
+    offsets = _offsets_from_counts(cacheable)
     owner = None
     total = int(offsets[-1])
     if slices > 1:
@@ -599,22 +599,22 @@ def _memory_slices(
         yield requests, positions, view.hashes_at(requests, positions)
 
 
-SLICES_PER_PASS = 8
-"""Slices collected in one pass over hashes kept in a store (about 16 bytes a block: 256 MB)."""
+SLICES_PER_PASS = 4
+"""Slices collected in one pass over hashes kept in a store (16 bytes a block: 128 MB)."""
 
 
 def _stored_slices(
-    view: BlockView, cacheable: npt.NDArray[np.int64], offsets: npt.NDArray[np.int64], slices: int
+    view: BlockView, cacheable: npt.NDArray[np.int64], slices: int
 ) -> Iterator[Slice]:
     """Each slice's blocks, collected in sequential passes over hashes kept in a store (random reads
     there would cost a pass each): a pass reads every chunk and keeps the blocks of the next
     `SLICES_PER_PASS` slices, so memory holds those slices, never all the hashes."""
     source = view.source
     assert isinstance(source, StoredBlocks)
+    narrow = np.int32 if max(len(cacheable), source.n_requests) < 1 << 31 else np.int64
     in_row_order = len(view.rows) < 2 or bool(np.all(view.rows[1:] >= view.rows[:-1]))
-    by_row = None if in_row_order else np.argsort(view.rows, kind="stable")
-    rows_in_order = view.rows if by_row is None else view.rows[by_row]
-    narrow = np.int32 if len(cacheable) < 1 << 31 else np.int64
+    by_row = None if in_row_order else np.argsort(view.rows, kind="stable").astype(narrow)
+    rows_in_order = view.rows if by_row is None else view.rows[by_row].astype(narrow)
     for first_slice in range(0, slices, SLICES_PER_PASS):
         wanted = range(first_slice, min(first_slice + SLICES_PER_PASS, slices))
         pieces: dict[int, list[tuple[Any, Any, Any]]] = {part: [] for part in wanted}
@@ -622,7 +622,9 @@ def _stored_slices(
             low, high = np.searchsorted(rows_in_order, [first, last])
             if high == low:
                 continue
-            requests = np.arange(low, high) if by_row is None else by_row[low:high]
+            requests = (np.arange(low, high) if by_row is None else by_row[low:high]).astype(
+                np.int64
+            )
             counts = cacheable[requests]
             block_requests = np.repeat(requests, counts)
             positions = _position_in_request(_offsets_from_counts(counts))

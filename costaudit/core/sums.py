@@ -18,6 +18,18 @@ def exact_sum(values: npt.NDArray[np.int64]) -> int:
     """
     if not len(values):
         return 0
-    if float(np.abs(values).astype(np.float64).sum()) < INT64_SAFE:
+    if _bound(values) < INT64_SAFE:
         return int(values.sum())
     return sum(int(value) for value in values.tolist())
+
+
+_BOUND_PIECE = 1 << 20
+"""Values bounded at a time: the float64 copy of a 10⁷-row column would be 80 MB."""
+
+
+def _bound(values: npt.NDArray[np.int64]) -> float:
+    """The sum of absolute values in float64, a piece at a time."""
+    return sum(
+        float(np.abs(values[start : start + _BOUND_PIECE]).astype(np.float64).sum())
+        for start in range(0, len(values), _BOUND_PIECE)
+    )

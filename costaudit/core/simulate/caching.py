@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from costaudit.config.pricing import CacheRule
 from costaudit.config.scenario import PromptCache, ResponseCache
+from costaudit.core.arrays import is_zero
 from costaudit.core.cache_breakpoints import (
     Breakpoints,
     end_of_prompt_breakpoints,
@@ -251,6 +252,20 @@ def _cacheable_blocks(
     return np.minimum(blocks.block_counts, covered)
 
 
+def _in_arrival_order(
+    state: State, rows: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """`rows` in the order the replay processes them (arrival, ties in row order), and their
+    arrival times. Every per-request array of the replay is then built in that order once, instead
+    of once as given and once reordered (80 MB each at 10⁷ requests); its results go back to the
+    rows wherever they are."""
+    arrival = state.arrival_seconds()[rows]
+    if len(arrival) > 1 and not bool(np.all(arrival[1:] >= arrival[:-1])):
+        order = np.argsort(arrival, kind="stable")
+        rows, arrival = rows[order], arrival[order]
+    return rows, arrival
+
+
 def _replay_group(
     state: State,
     rows: npt.NDArray[np.int64],
@@ -258,12 +273,13 @@ def _replay_group(
     config: PromptCache,
     context: Context,
 ) -> CacheRuleDetails:
+    rows, arrival = _in_arrival_order(state, rows)
     blocks = _granular(_blocks(state, rows, config, context), rule.block_tokens, state.notes)
     scope = state.codes[rows].astype(np.int64)
     inputs = state.tokens["input_tokens"][rows]
     partial = blocks.block_tokens > rule.block_tokens
     replayer = _Replayer(
-        arrival=state.arrival_seconds()[rows],
+        arrival=arrival,
         scope=scope,
         blocks=blocks,
         inputs=inputs,
@@ -291,9 +307,10 @@ def _replay_group(
     observed = exact_sum(tokens["cached_input_tokens"][rows])
     state.writable_tokens("cached_input_tokens")[rows] = replay.hit_tokens
     state.writable_tokens("cache_write_tokens")[rows] = replay.write_tokens
-    state.writable_tokens("cache_write_1h_tokens")[rows] = (
-        replay.write_tokens if rule.write_1h else 0
-    )
+    if rule.write_1h:
+        state.writable_tokens("cache_write_1h_tokens")[rows] = replay.write_tokens
+    elif not is_zero(state.tokens["cache_write_1h_tokens"]):
+        state.writable_tokens("cache_write_1h_tokens")[rows] = 0
     represented = context.workload.represented
     return CacheRuleDetails(
         rule=rule.name,

@@ -187,6 +187,12 @@ def run_scenario(
     return state, price_state(state, table, workload, days_per_month)
 
 
+def run_priced(workload: Workload, scenario: Scenario, table: PriceTable, **options: Any) -> Priced:
+    """`run_scenario`'s price alone: the run's state (its own copies of the columns it changed) is
+    let go at once, not held while the next variant runs."""
+    return run_scenario(workload, scenario, table, **options)[1]
+
+
 def _route(state: State, routing: Routing, context: Context) -> None:
     """Routing, with its per-request router cost attributed to the requests it routed."""
     rows = context.rows_for(state, routing.applies_to)
@@ -234,7 +240,7 @@ def _monte_carlo(
     monthly: list[Decimal] = []
     for draw in range(file.samples):
         params = Params(_seed(file.seed, scenario.name, 1_000_000 + draw))
-        _, priced = run_scenario(
+        priced = run_priced(
             workload,
             scenario,
             table,
@@ -263,7 +269,7 @@ def _cache_band(
 ) -> CacheBand | None:
     band: dict[str, Decimal | None] = {}
     for end in ("low", "high"):
-        _, priced = run_scenario(
+        priced = run_priced(
             workload,
             scenario,
             table,
@@ -302,7 +308,7 @@ def _routing_curve(
         variant = scenario.model_copy(
             update={"routing": routing.model_copy(update={"tiers": tiers})}
         )
-        _, priced = run_scenario(
+        priced = run_priced(
             workload,
             variant,
             table,
@@ -402,8 +408,16 @@ def scenario_run(
         fanout=fanout,
     )
     routing = state.details.routing
-    result = replace(
+    central = replace(
         _result(scenario.name, scenario, state, priced, workload, file),
+        breakdown=breakdown(state, table, workload, file.days_per_month, group_by),
+        details=_represented_routing(state.details, workload),
+    )
+    variable = None if priced.monthly_usd is None else priced.monthly_usd - state.monthly_usd
+    parts = CostParts(variable, list(state.fixed))
+    del state  # its column copies are not needed by the variant runs below
+    result = replace(
+        central,
         percentiles=_monte_carlo(workload, scenario, table, file, fanout)
         if has_ranges(scenario)
         else None,
@@ -418,11 +432,8 @@ def scenario_run(
             routing.quality if routing is not None else None,
             fanout,
         ),
-        breakdown=breakdown(state, table, workload, file.days_per_month, group_by),
-        details=_represented_routing(state.details, workload),
     )
-    variable = None if priced.monthly_usd is None else priced.monthly_usd - state.monthly_usd
-    return ScenarioRun(result, priced, CostParts(variable, list(state.fixed)))
+    return ScenarioRun(result, priced, parts)
 
 
 def _represented_routing(details: ScenarioDetails, workload: Workload) -> ScenarioDetails:
