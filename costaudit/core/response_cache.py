@@ -48,25 +48,29 @@ def _first_expired(times: list[float], stored: int, stop: int, ttl_s: float) -> 
 
 
 def _restore_positions(
-    sorted_times: npt.NDArray[np.float64], starts_group: npt.NDArray[np.bool_], ttl_s: float
+    sorted_times: npt.NDArray[np.float64],
+    starts_group: npt.NDArray[np.bool_],
+    keyed: npt.NDArray[np.bool_],
+    ttl_s: float,
 ) -> npt.NDArray[np.int64]:
     """Sorted positions, after each key's first request, that miss because the entry expired.
 
     Each stored entry serves every request up to its expiry, so the next store is found by one
     binary search per store rather than one step per request. Only keys whose requests span more
-    than the TTL can expire at all, so the loop skips the rest; it runs on Python floats because
-    per-call numpy overhead would dominate these small searches.
+    than the TTL can expire at all, so the loop skips the rest, and the groups whose `keyed` is
+    False (requests without a key, which never hit). It runs on Python floats, one key's at a time,
+    because per-call numpy overhead would dominate these small searches.
     """
     first = np.flatnonzero(starts_group)
     stop = np.append(first[1:], sorted_times.size)
-    expiring = sorted_times[stop - 1] - sorted_times[first] > ttl_s
-    times = sorted_times.tolist()
+    expiring = (sorted_times[stop - 1] - sorted_times[first] > ttl_s) & keyed
     restores: list[int] = []
     for start, end in zip(first[expiring].tolist(), stop[expiring].tolist(), strict=True):
-        position = _first_expired(times, start, end, ttl_s)
-        while position < end:
-            restores.append(position)
-            position = _first_expired(times, position, end, ttl_s)
+        times = sorted_times[start:end].tolist()  # one key's times, not a list of the whole log's
+        position = _first_expired(times, 0, end - start, ttl_s)
+        while position < end - start:
+            restores.append(start + position)
+            position = _first_expired(times, position, end - start, ttl_s)
     return np.asarray(restores, dtype=np.int64)
 
 
@@ -108,7 +112,8 @@ def _replay(
     starts_group[1:] = sorted_keys[1:] != sorted_keys[:-1]
     sorted_hits = ~starts_group
     if ttl_s is not None:
-        sorted_hits[_restore_positions(times[order], starts_group, ttl_s)] = False
+        keyed = sorted_keys[starts_group] != NO_KEY
+        sorted_hits[_restore_positions(times[order], starts_group, keyed, ttl_s)] = False
     hits[order] = sorted_hits
     hits[keys == NO_KEY] = False
     return hits

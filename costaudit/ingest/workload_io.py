@@ -18,6 +18,7 @@ the first row at fault.
 from __future__ import annotations
 
 import json
+import threading
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -345,6 +346,7 @@ class TemporaryHashes:
         except OSError as exc:
             raise self._failed(exc) from None
         weakref.finalize(self, self._file.close)
+        self._lock = threading.Lock()
 
     def _failed(self, exc: OSError) -> InputError:
         import tempfile
@@ -370,17 +372,26 @@ class TemporaryHashes:
             raise self._failed(exc) from None
 
     def read(self, start: int, stop: int) -> npt.NDArray[np.uint64]:
-        import os
-
         values = np.empty(max(0, stop - start), dtype=np.uint64)
         view = memoryview(values.data).cast("B")
         done = 0
         while done < len(view):
-            got = os.preadv(self._file.fileno(), [view[done:]], start * 8 + done)
+            got = self._read_into(view[done:], start * 8 + done)
             if got <= 0:
                 raise OSError(f"prefix hashes end early at {start + done // 8:,} of {self.size:,}")
             done += got
         return values
+
+    def _read_into(self, buffer: memoryview, offset: int) -> int:
+        """Bytes from `offset` into `buffer`: one positioned read where the system has it (no shared
+        file position), else a seek and a read under this store's lock."""
+        import os
+
+        if hasattr(os, "preadv"):
+            return os.preadv(self._file.fileno(), [buffer], offset)
+        with self._lock:
+            self._file.seek(offset)
+            return self._file.readinto(buffer) or 0
 
 
 def _token_sources(columns: _Columns) -> npt.NDArray[np.int8]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from costaudit import api
@@ -83,3 +84,22 @@ def test_loading_keeps_all_zero_token_columns_as_one_value(saved: Path) -> None:
     assert not writes.flags.writeable
     assert table.take(writes[:10].astype(int) + 3).tokens["cache_write_tokens"].tolist() == [0] * 10
     assert table.tokens["input_tokens"].strides != (0,)
+
+
+@pytest.mark.parametrize("positioned", [True, False])
+def test_the_temporary_file_reads_back_every_hash(
+    saved: Path, positioned: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With positioned reads, or with a seek and a read where the system has none."""
+    import os
+
+    if not positioned and hasattr(os, "preadv"):
+        monkeypatch.delattr(os, "preadv")
+    monkeypatch.setattr(prompt_cache, "STORE_CHUNK", 1_000)
+    expected = workload_io.load_workload(saved).prefix_blocks
+    stored = workload_io.load_workload(saved, hashes_in_memory=False).prefix_blocks
+    assert isinstance(expected, PrefixBlocks) and isinstance(stored, StoredBlocks)
+    chunks = [chunk for _, _, chunk in stored.row_chunks()]
+    assert len(chunks) > 10
+    assert np.concatenate(chunks).tolist() == expected.hashes.tolist()
+    assert stored.offsets.tolist() == expected.offsets.tolist()

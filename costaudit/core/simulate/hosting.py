@@ -237,7 +237,8 @@ def _api_cost_per_request(state: State, rows: npt.NDArray[np.int64], context: Co
     """What the moved requests cost per request at API prices, for the break-even sweep."""
     if not len(rows):
         return Decimal(0)
-    subset = state.requests.take(rows)
+    # Sums do not depend on the rows' order: every row is the whole table, without a copy of it.
+    subset = state.requests if len(rows) == state.size else state.requests.take(rows)
     table = state.table or context.table
     lines = aggregate_lines(subset, assign(subset, table), table)
     return total_cost(lines) / len(rows)
