@@ -833,19 +833,22 @@ def replay_prefix_cache_at(
     del ordered
     if order is not None:
         cacheable_blocks[order] = cacheable_blocks.copy()
-    cacheable_tokens = np.minimum(cacheable_blocks * view.block_tokens, inputs)
+    cacheable_tokens = cacheable_blocks
+    cacheable_tokens *= view.block_tokens
+    np.minimum(cacheable_tokens, inputs, out=cacheable_tokens)
     del cacheable_blocks
     while runs:
-        run = runs.pop(0)
-        matched = run.astype(np.int64)
-        del run
+        # In place, one array at a time: at 10⁷ requests each is 80 MB.
+        hit = runs.pop(0).astype(np.int64)
         if order is not None:
-            matched[order] = matched.copy()
-        hit = np.minimum(matched * view.block_tokens, inputs)
-        del matched
+            hit[order] = hit.copy()
+        hit *= view.block_tokens
+        np.minimum(hit, inputs, out=hit)
         hit[hit < min_prefix_tokens] = 0
-        write = np.maximum(cacheable_tokens - hit, 0)
+        write = cacheable_tokens - hit
+        np.maximum(write, 0, out=write)
         yield CacheReplay(hit_tokens=hit, write_tokens=write, input_tokens=inputs)
+        del hit, write
 
 
 def _processing_order(arrival: npt.NDArray[np.float64]) -> npt.NDArray[np.int64] | None:

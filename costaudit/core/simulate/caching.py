@@ -298,6 +298,7 @@ def _replay_group(
         rates[ttl] = outcome.hit_rate
         if ttl == applied:
             replay = outcome
+        del outcome  # not held while the next lifetime's arrays are made
     assert replay is not None
     central = rates[rule.ttl]
     high = rates[None] if rule.ttl is not None else central
