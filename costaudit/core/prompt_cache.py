@@ -599,8 +599,8 @@ def _memory_slices(
         yield requests, positions, view.hashes_at(requests, positions)
 
 
-SLICES_PER_PASS = 4
-"""Slices collected in one pass over hashes kept in a store (16 bytes a block: 128 MB)."""
+SLICES_PER_PASS = 2
+"""Slices collected in one pass over hashes kept in a store (16 bytes a block: 64 MB)."""
 
 
 def _stored_slices(

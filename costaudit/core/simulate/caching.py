@@ -143,7 +143,7 @@ def _blocks(
     stand-ins built from a stated shared prefix."""
     available = context.workload.requests.prefix_blocks
     if available is not None:
-        return BlockView(available, state.origin[rows])
+        return BlockView(available, rows if state.unmoved else state.origin[rows])
     if config.shared_prefix_tokens is None:
         raise context.problem(
             "shared_prefix_tokens",
@@ -291,6 +291,8 @@ def _replay_group(
     applied = {"central": rule.ttl, "low": rule.ttl_low, "high": None}[context.cache_band]
     curve_ttls = _curve_ttls(blocks) if context.cache_band == "central" else []
     wanted = [rule.ttl, *([None] if rule.ttl is not None else []), rule.ttl_low, applied]
+    if context.cache_band != "central":
+        wanted = [applied]  # a band end is priced, its hit rates are not reported: one lifetime
     ttls = list(dict.fromkeys([*wanted, *curve_ttls]))
     rates: dict[float | None, float] = {}
     replay: CacheReplay | None = None
@@ -300,9 +302,9 @@ def _replay_group(
             replay = outcome
         del outcome  # not held while the next lifetime's arrays are made
     assert replay is not None
-    central = rates[rule.ttl]
-    high = rates[None] if rule.ttl is not None else central
-    low = rates[rule.ttl_low] if rule.ttl_low != rule.ttl else central
+    central = rates.get(rule.ttl, rates[applied])
+    high = rates.get(None, central) if rule.ttl is not None else central
+    low = rates.get(rule.ttl_low, central) if rule.ttl_low != rule.ttl else central
     curve = [TtlPoint(ttl, rates[ttl]) for ttl in curve_ttls]
     tokens = state.tokens
     observed = exact_sum(tokens["cached_input_tokens"][rows])

@@ -146,6 +146,9 @@ class State:
     """The per-request extras in `window_usd`, with whom they were spent on."""
     fixed: list[FixedCost] = field(default_factory=list)
     """The monthly costs in `monthly_usd`, with whom they serve."""
+    unmoved: bool = True
+    """No request was dropped or copied yet: request i is still the workload's row i (`origin` is
+    0, 1, 2, …), so a row's workload row is the row itself, without a lookup."""
 
     @property
     def size(self) -> int:
@@ -225,12 +228,14 @@ class State:
         rows = np.flatnonzero(mask)
         self.requests = self.requests.take(rows)
         self.origin = self.origin[rows]
+        self.unmoved = False
 
     def append_copies(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Add copies of existing requests (a cascade's second call); returns the copies' rows."""
         first = self.size
         self.requests = RequestTable.concat([self.requests, self.requests.take(rows)])
         self.origin = np.concatenate([self.origin, self.origin[rows]])
+        self.unmoved = False
         return np.arange(first, self.size, dtype=np.int64)
 
     def arrival_seconds(self) -> npt.NDArray[np.float64]:
