@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +24,11 @@ def distinct(values: npt.NDArray[_Integer]) -> npt.NDArray[_Integer]:
     first[0] = True
     np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
     return ordered[first]
+
+
+def is_sorted(values: npt.NDArray[np.integer[Any]] | npt.NDArray[np.floating[Any]]) -> bool:
+    """True when `values` never decreases (a sort would leave it as it is)."""
+    return len(values) < 2 or bool(np.all(values[1:] >= values[:-1]))
 
 
 _Scalar = TypeVar("_Scalar", bound=np.generic)

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from costaudit.core.arrays import is_sorted
 from costaudit.core.parts import Fanout, grouped_parts
 from costaudit.core.sums import exact_sum
 
@@ -34,8 +35,24 @@ _CHAIN_SEED = bytes(_HASH_BYTES)
 """The "previous hash" of a prompt's first block: all requests start from the same empty prefix."""
 
 
+class _Requests:
+    """What the CSR offsets of prefix blocks say, wherever the hashes are kept."""
+
+    offsets: npt.NDArray[np.int64]
+
+    @property
+    def n_requests(self) -> int:
+        """How many requests the container describes."""
+        return int(self.offsets.size - 1)
+
+    @property
+    def block_counts(self) -> npt.NDArray[np.int64]:
+        """Number of hashes (blocks) of each request."""
+        return np.diff(self.offsets)
+
+
 @dataclass(frozen=True)
-class PrefixBlocks:
+class PrefixBlocks(_Requests):
     """Chained prefix-block hashes of every request, in CSR form.
 
     Request i's hashes are `hashes[offsets[i]:offsets[i + 1]]`. Hash k identifies the first
@@ -58,16 +75,6 @@ class PrefixBlocks:
             )
         if np.any(np.diff(self.offsets) < 0):
             raise ValueError("offsets must be non-decreasing")
-
-    @property
-    def n_requests(self) -> int:
-        """How many requests the container describes."""
-        return int(self.offsets.size - 1)
-
-    @property
-    def block_counts(self) -> npt.NDArray[np.int64]:
-        """Number of hashes (blocks) of each request."""
-        return np.diff(self.offsets)
 
     @classmethod
     def from_lists(cls, hash_lists: Sequence[Sequence[int]], block_tokens: int) -> PrefixBlocks:
@@ -109,7 +116,7 @@ STORE_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
-class StoredBlocks:
+class StoredBlocks(_Requests):
     """`PrefixBlocks` whose hashes stay in a store, read a chunk at a time: the offsets (8 bytes a
     request) are in memory, the hashes (8 bytes a block, 16 blocks a request on a typical chat log)
     are not. A saved workload of 10⁷ requests holds 1.3 GB of hashes, more than the rest of its
@@ -121,14 +128,6 @@ class StoredBlocks:
     offsets: npt.NDArray[np.int64]
     store: HashStore
     block_tokens: int
-
-    @property
-    def n_requests(self) -> int:
-        return int(self.offsets.size - 1)
-
-    @property
-    def block_counts(self) -> npt.NDArray[np.int64]:
-        return np.diff(self.offsets)
 
     def row_chunks(self) -> Iterator[tuple[int, int, npt.NDArray[np.uint64]]]:
         """(first request, end request, their hashes) for runs of requests of about `STORE_CHUNK`
@@ -156,11 +155,8 @@ class StoredBlocks:
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return PrefixBlocks, (
-            self.offsets,
-            self.store.read(0, int(self.offsets[-1])),
-            self.block_tokens,
-        )
+        loaded = self.load()
+        return PrefixBlocks, (loaded.offsets, loaded.hashes, loaded.block_tokens)
 
 
 Blocks = PrefixBlocks | StoredBlocks
@@ -612,8 +608,7 @@ def _stored_slices(
     source = view.source
     assert isinstance(source, StoredBlocks)
     narrow = np.int32 if max(len(cacheable), source.n_requests) < 1 << 31 else np.int64
-    in_row_order = len(view.rows) < 2 or bool(np.all(view.rows[1:] >= view.rows[:-1]))
-    by_row = None if in_row_order else np.argsort(view.rows, kind="stable").astype(narrow)
+    by_row = None if is_sorted(view.rows) else np.argsort(view.rows, kind="stable").astype(narrow)
     rows_in_order = view.rows if by_row is None else view.rows[by_row].astype(narrow)
     for first_slice in range(0, slices, SLICES_PER_PASS):
         wanted = range(first_slice, min(first_slice + SLICES_PER_PASS, slices))
@@ -815,7 +810,7 @@ def replay_prefix_cache_at(
     del covered, eligible
     arrival = np.asarray(arrival_s, dtype=np.float64)
     scopes = np.asarray(scope, dtype=np.int64)
-    order = _processing_order(arrival)
+    order = processing_order(arrival)
     if order is None:
         ordered = (arrival, scopes, view)
     else:
@@ -851,10 +846,10 @@ def replay_prefix_cache_at(
         del hit, write
 
 
-def _processing_order(arrival: npt.NDArray[np.float64]) -> npt.NDArray[np.int64] | None:
+def processing_order(arrival: npt.NDArray[np.float64]) -> npt.NDArray[np.int64] | None:
     """The requests in arrival order (ties in their given order); None when they already are, as
     logs and saved workloads usually are, which spares a reordered copy of every per-request array."""
-    if len(arrival) < 2 or bool(np.all(arrival[1:] >= arrival[:-1])):
+    if is_sorted(arrival):
         return None
     order: npt.NDArray[np.int64] = np.argsort(arrival, kind="stable")
     return order

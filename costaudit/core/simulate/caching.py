@@ -37,6 +37,7 @@ from costaudit.core.prompt_cache import (
     PrefixBlocks,
     TooManyBlocks,
     bounded_block_tokens,
+    processing_order,
     replay_prefix_cache_at,
     synthetic_prefix_blocks,
 )
@@ -260,8 +261,8 @@ def _in_arrival_order(
     of once as given and once reordered (80 MB each at 10⁷ requests); its results go back to the
     rows wherever they are."""
     arrival = state.arrival_seconds()[rows]
-    if len(arrival) > 1 and not bool(np.all(arrival[1:] >= arrival[:-1])):
-        order = np.argsort(arrival, kind="stable")
+    order = processing_order(arrival)
+    if order is not None:
         rows, arrival = rows[order], arrival[order]
     return rows, arrival
 
